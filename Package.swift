@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+// Berth: a daemonless container engine and an OCI runtime, in layers that
+// depend only downward: CBerth → BerthSystem → BerthOCI → BerthRuntime → CLIs.
+import PackageDescription
+
+let package = Package(
+  name: "berth",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "berth-runtime", targets: ["berth-runtime"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+  ],
+  targets: [
+    // Layer 1: C for raw syscalls, macro constants, variadic calls and cmsg.
+    .target(name: "CBerth"),
+    // Layer 2: typed system calls on swift-system.
+    .target(
+      name: "BerthSystem",
+      dependencies: ["CBerth", .product(name: "SystemPackage", package: "swift-system")]
+    ),
+    // Layer 3: Codable OCI value types (runtime spec now, image spec next).
+    .target(name: "BerthOCI"),
+    // Layer 4: the container lifecycle as a library.
+    .target(
+      name: "BerthRuntime",
+      dependencies: [
+        "BerthSystem", "BerthOCI", .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // Layer 7: the runc-compatible CLI, one file per subcommand.
+    .executableTarget(
+      name: "berth-runtime",
+      dependencies: [
+        "BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
+    .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime"]),
+    .testTarget(name: "RuntimeIntegrationTests", dependencies: ["BerthOCI", "BerthSystem"]),
+  ]
+)

@@ -1,0 +1,2 @@
+import BerthOCI
+import BerthSystem

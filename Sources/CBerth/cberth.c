@@ -1,0 +1,177 @@
+#define _GNU_SOURCE
+#include "cberth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+const uint64_t BERTH_CLONE_NEWNS = CLONE_NEWNS, BERTH_CLONE_NEWUTS = CLONE_NEWUTS,
+               BERTH_CLONE_NEWIPC = CLONE_NEWIPC, BERTH_CLONE_NEWUSER = CLONE_NEWUSER,
+               BERTH_CLONE_NEWPID = CLONE_NEWPID, BERTH_CLONE_NEWNET = CLONE_NEWNET,
+               BERTH_CLONE_NEWCGROUP = CLONE_NEWCGROUP, BERTH_CLONE_NEWTIME = CLONE_NEWTIME;
+const uint64_t BERTH_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT,
+               BERTH_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS,
+               BERTH_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS,
+               BERTH_RESOLVE_BENEATH = RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+
+pid_t berth_clone(uint64_t flags) {
+  // x86_64 and aarch64 both take (flags, stack, parent_tid, child_tid, tls);
+  // a NULL stack gives fork semantics.
+  return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+}
+
+int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int berth_pidfd_send_signal(int pidfd, int sig) {
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = flags;
+  how.mode = mode;
+  how.resolve = resolve;
+  int fd;
+  do {
+    fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  return fd;
+}
+
+int berth_pivot_root(const char *new_root, const char *put_old) {
+  return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int berth_close_range_cloexec(unsigned int first) {
+  return (int)syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+}
+
+int berth_memfd_create(const char *name, unsigned int flags) {
+  return (int)syscall(SYS_memfd_create, name, flags);
+}
+
+int berth_seal_memfd(int fd) {
+  return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+}
+
+int berth_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+int berth_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
+int berth_set_keepcaps(int on) { return prctl(PR_SET_KEEPCAPS, on, 0, 0, 0); }
+int berth_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int berth_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int berth_capbset_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
+int berth_capbset_read(int cap) { return prctl(PR_CAPBSET_READ, cap, 0, 0, 0); }
+int berth_ambient_raise(int cap) {
+  return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+}
+int berth_ambient_clear_all(void) {
+  return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+int berth_last_cap(void) {
+  // Probe the bounding set: PR_CAPBSET_READ fails with EINVAL past the last
+  // capability the running kernel knows.
+  int cap = 0;
+  while (cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0) cap++;
+  return cap - 1;
+}
+
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  data[0].effective = (uint32_t)effective;
+  data[1].effective = (uint32_t)(effective >> 32);
+  data[0].permitted = (uint32_t)permitted;
+  data[1].permitted = (uint32_t)(permitted >> 32);
+  data[0].inheritable = (uint32_t)inheritable;
+  data[1].inheritable = (uint32_t)(inheritable >> 32);
+  return (int)syscall(SYS_capset, &hdr, data);
+}
+
+int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) < 0) return -1;
+  *effective = (uint64_t)data[0].effective | ((uint64_t)data[1].effective << 32);
+  *permitted = (uint64_t)data[0].permitted | ((uint64_t)data[1].permitted << 32);
+  *inheritable = (uint64_t)data[0].inheritable | ((uint64_t)data[1].inheritable << 32);
+  return 0;
+}
+
+int berth_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+  struct winsize ws = {.ws_row = rows, .ws_col = cols};
+  return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int berth_unlockpt_and_name(int master, char *buf, size_t len) {
+  int unlock = 0, n = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return -1;
+  if (ioctl(master, TIOCGPTN, &n) < 0) return -1;
+  return snprintf(buf, len, "/dev/pts/%d", n) < (int)len ? 0 : (errno = ERANGE, -1);
+}
+
+int berth_send_fd(int sock, int fd, const char *msg, size_t msglen) {
+  char dummy = 0;
+  struct iovec iov = {.iov_base = msglen ? (void *)msg : &dummy, .iov_len = msglen ? msglen : 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                      .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  ssize_t r;
+  do {
+    r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 ? -1 : 0;
+}
+
+int berth_recv_fd(int sock, char *buf, size_t len) {
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  union {
+    char b[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                      .msg_controllen = sizeof u.b};
+  ssize_t r;
+  do {
+    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  if (!c || c->cmsg_type != SCM_RIGHTS) {
+    errno = EBADMSG;
+    return -1;
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}

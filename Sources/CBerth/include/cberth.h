@@ -1,0 +1,55 @@
+// C shims for what Swift cannot express: raw clone, macro constants, variadic
+// calls (prctl, ioctl), cmsg handling for SCM_RIGHTS and structs the kernel
+// headers define but glibc does not wrap. Every function is a thin, checked
+// pass-through: it returns -1 with errno set on failure, like the syscall.
+#ifndef CBERTH_H
+#define CBERTH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// clone(2) with fork semantics (no new stack): returns 0 in the child, the
+// child's pid in the parent. Only call from a single-threaded process.
+pid_t berth_clone(uint64_t flags);
+
+int berth_pidfd_open(pid_t pid);
+int berth_pidfd_send_signal(int pidfd, int sig);
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int berth_pivot_root(const char *new_root, const char *put_old);
+int berth_close_range_cloexec(unsigned int first);
+int berth_memfd_create(const char *name, unsigned int flags);
+int berth_seal_memfd(int fd);
+
+// prctl wrappers
+int berth_set_no_new_privs(void);
+int berth_set_dumpable(int on);
+int berth_set_keepcaps(int on);
+int berth_set_child_subreaper(void);
+int berth_set_pdeathsig(int sig);
+int berth_capbset_drop(int cap);
+int berth_capbset_read(int cap);
+int berth_ambient_raise(int cap);
+int berth_ambient_clear_all(void);
+int berth_last_cap(void);
+
+// capget/capset with _LINUX_CAPABILITY_VERSION_3 (two 32-bit words per set).
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+
+// terminals
+int berth_set_ctty(int fd);
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int berth_unlockpt_and_name(int master, char *buf, size_t len);
+
+// fd passing over a unix socket
+int berth_send_fd(int sock, int fd, const char *msg, size_t msglen);
+int berth_recv_fd(int sock, char *buf, size_t len);
+
+// constants that are macros in C
+extern const uint64_t BERTH_CLONE_NEWNS, BERTH_CLONE_NEWUTS, BERTH_CLONE_NEWIPC,
+    BERTH_CLONE_NEWUSER, BERTH_CLONE_NEWPID, BERTH_CLONE_NEWNET, BERTH_CLONE_NEWCGROUP,
+    BERTH_CLONE_NEWTIME;
+extern const uint64_t BERTH_RESOLVE_IN_ROOT, BERTH_RESOLVE_NO_MAGICLINKS,
+    BERTH_RESOLVE_NO_SYMLINKS, BERTH_RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV;
+
+#endif

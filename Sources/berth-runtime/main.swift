@@ -1,0 +1,2 @@
+import BerthRuntime
+print("berth-runtime")
