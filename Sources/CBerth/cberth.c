@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,6 +33,8 @@ const uint64_t BERTH_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT,
                BERTH_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS,
                BERTH_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS,
                BERTH_RESOLVE_BENEATH = RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+
+const int BERTH_O_PATH = O_PATH;
 
 pid_t berth_clone(uint64_t flags) {
   // x86_64 and aarch64 both take (flags, stack, parent_tid, child_tid, tls);
@@ -131,6 +135,12 @@ int berth_unlockpt_and_name(int master, char *buf, size_t len) {
   return snprintf(buf, len, "/dev/pts/%d", n) < (int)len ? 0 : (errno = ERANGE, -1);
 }
 
+int berth_pty_peer(int master) {
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return -1;
+  return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
 int berth_send_fd(int sock, int fd, const char *msg, size_t msglen) {
   char dummy = 0;
   struct iovec iov = {.iov_base = msglen ? (void *)msg : &dummy, .iov_len = msglen ? msglen : 1};
@@ -174,4 +184,33 @@ int berth_recv_fd(int sock, char *buf, size_t len) {
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof(int));
   return fd;
+}
+
+int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+int berth_unshare(int flags) { return unshare(flags); }
+
+long berth_mount_flags(const char *path) {
+  struct statvfs st;
+  if (statvfs(path, &st) < 0) return -1;
+  long flags = 0;
+  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int berth_setresuid(uid_t uid) { return (int)syscall(SYS_setresuid, uid, uid, uid); }
+int berth_setresgid(gid_t gid) { return (int)syscall(SYS_setresgid, gid, gid, gid); }
+int berth_setgroups(size_t n, const gid_t *groups) {
+  return (int)syscall(SYS_setgroups, n, groups);
+}
+
+int berth_join_session_keyring(const char *name) {
+  return (int)syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);
 }

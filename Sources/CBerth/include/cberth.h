@@ -40,6 +40,8 @@ int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable
 int berth_set_ctty(int fd);
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
 int berth_unlockpt_and_name(int master, char *buf, size_t len);
+// The pty slave for a master, opened through the master (no path lookup).
+int berth_pty_peer(int master);
 
 // fd passing over a unix socket
 int berth_send_fd(int sock, int fd, const char *msg, size_t msglen);
@@ -51,5 +53,22 @@ extern const uint64_t BERTH_CLONE_NEWNS, BERTH_CLONE_NEWUTS, BERTH_CLONE_NEWIPC,
     BERTH_CLONE_NEWTIME;
 extern const uint64_t BERTH_RESOLVE_IN_ROOT, BERTH_RESOLVE_NO_MAGICLINKS,
     BERTH_RESOLVE_NO_SYMLINKS, BERTH_RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV;
+
+int berth_pipe_cloexec(int fds[2]);
+// keyctl(KEYCTL_JOIN_SESSION_KEYRING): a fresh session keyring per container.
+int berth_join_session_keyring(const char *name);
+// Raw setres[ug]id: this thread only, no glibc cross-thread broadcast
+// (the process is single-threaded wherever these run).
+int berth_setresuid(uid_t uid);
+int berth_setresgid(gid_t gid);
+int berth_setgroups(size_t n, const gid_t *groups);
+int berth_setns(int fd, int nstype);
+int berth_unshare(int flags);
+// The MS_* flags (rdonly, nosuid, nodev, noexec, atime) a mount has now,
+// from statvfs; a bind remount in a user namespace must keep the locked ones.
+long berth_mount_flags(const char *path);
+
+// O_PATH needs _GNU_SOURCE, which Swift's Glibc module does not define.
+extern const int BERTH_O_PATH;
 
 #endif

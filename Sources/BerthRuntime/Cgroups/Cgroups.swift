@@ -1,0 +1,157 @@
+import BerthSystem
+import Glibc
+
+/// Creating, joining and removing a container's cgroups on the cgroupfs
+/// driver. Limits (resources) are written by `CgroupResources`.
+public enum Cgroups {
+  /// Turns the spec's cgroupsPath into a path inside each hierarchy.
+  /// Absolute paths are taken as they are; relative ones hang below the
+  /// runtime's own cgroup; with the systemd driver, "slice:prefix:name"
+  /// becomes /slice/prefix-name.scope as systemd would place it.
+  public static func resolvePath(_ cgroupsPath: String?, id: String, systemd: Bool) -> (
+    path: String, relative: Bool
+  ) {
+    let raw = cgroupsPath ?? ""
+    if systemd || (raw.split(separator: ":", omittingEmptySubsequences: false).count == 3
+      && !raw.hasPrefix("/"))
+    {
+      let parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+      if parts.count == 3 {
+        let slice = parts[0].isEmpty ? "system.slice" : parts[0]
+        return ("/" + expandSlice(slice) + "/" + parts[1] + "-" + parts[2] + ".scope", false)
+      }
+      if raw.isEmpty { return ("/system.slice/berth-" + id + ".scope", false) }
+    }
+    if raw.isEmpty { return (id, true) }
+    return (raw, !raw.hasPrefix("/"))
+  }
+
+  /// "a-b-c.slice" lives at a.slice/a-b.slice/a-b-c.slice.
+  static func expandSlice(_ slice: String) -> String {
+    guard slice.hasSuffix(".slice"), slice != "-.slice" else { return slice }
+    let name = String(slice.dropLast(6))
+    var path: [String] = []
+    var prefix = ""
+    for part in name.split(separator: "-") {
+      prefix = prefix.isEmpty ? String(part) : prefix + "-" + part
+      path.append(prefix + ".slice")
+    }
+    return path.joined(separator: "/")
+  }
+
+  /// Creates the container's directory in every hierarchy and returns them.
+  /// When rootless, hierarchies we may not write are skipped, as runc does.
+  public static func create(
+    layout: CgroupLayout, path: String, relative: Bool, rootless: Bool
+  ) throws(BerthError) -> [String] {
+    let own = relative ? CgroupLayout.cgroupsOf() : [:]
+    var dirs: [String] = []
+    for hierarchy in layout.hierarchies {
+      var inner = path
+      if relative {
+        let base = own[layout.key(of: hierarchy)] ?? "/"
+        inner = (base == "/" ? "" : base) + "/" + path
+      }
+      // A hierarchy mounted from a subtree (inside a cgroup namespace)
+      // shows that subtree at its mount point.
+      if hierarchy.mountRoot != "/" && inner.hasPrefix(hierarchy.mountRoot) {
+        inner = String(inner.dropFirst(hierarchy.mountRoot.count))
+      }
+      let dir = hierarchy.mountPoint + normalise(inner)
+      do {
+        try mkdirCgroup(dir, cpuset: hierarchy.controllers.contains("cpuset"))
+        dirs.append(dir)
+      } catch {
+        if rootless && (error.code == .permissionDenied || error.cause == .readOnlyFileSystem) {
+          continue
+        }
+        remove(dirs)
+        throw error
+      }
+    }
+    return dirs
+  }
+
+  static func normalise(_ path: String) -> String {
+    "/" + path.split(separator: "/").joined(separator: "/")
+  }
+
+  /// mkdir -p, seeding cpuset.cpus/mems of each new v1 cpuset directory from
+  /// its parent (an empty cpuset refuses tasks with ENOSPC).
+  static func mkdirCgroup(_ dir: String, cpuset: Bool) throws(BerthError) {
+    var current = ""
+    for component in dir.split(separator: "/") {
+      let parent = current
+      current += "/" + component
+      if mkdir(current, 0o755) == 0 {
+        if cpuset {
+          for file in ["cpuset.cpus", "cpuset.mems"] {
+            if let value = try? readFile(parent + "/" + file) {
+              try? writeKnob(current + "/" + file, String(decoding: value, as: UTF8.self))
+            }
+          }
+        }
+      } else if currentErrno != .fileExists {
+        throw .system("cannot create cgroup \(current)", currentErrno)
+      }
+    }
+  }
+
+  /// Moves `pid` into every directory.
+  public static func join(_ dirs: [String], pid: pid_t) throws(BerthError) {
+    for dir in dirs {
+      try writeKnob(dir + "/cgroup.procs", "\(pid)")
+    }
+  }
+
+  /// Removes the directories, retrying briefly while the kernel finishes
+  /// tearing down exited tasks (rmdir gives EBUSY until then).
+  public static func remove(_ dirs: [String]) {
+    for dir in dirs {
+      for attempt in 0..<100 {
+        if rmdir(dir) == 0 || currentErrno == .noSuchFileOrDirectory { break }
+        if currentErrno != .resourceBusy { break }
+        if attempt == 99 { break }
+        usleep(10_000)
+      }
+    }
+  }
+
+  /// The pids in the container's cgroup (the first hierarchy that has them).
+  public static func pids(_ dirs: [String]) -> [pid_t] {
+    for dir in dirs {
+      guard let bytes = try? readFile(dir + "/cgroup.procs") else { continue }
+      let pids = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap {
+        pid_t($0)
+      }
+      return pids
+    }
+    return []
+  }
+
+  public static func freezerDir(_ dirs: [String]) -> (dir: String, v2: Bool)? {
+    if let v1 = dirs.first(where: { fileExists($0 + "/freezer.state") }) { return (v1, false) }
+    if let v2 = dirs.first(where: { fileExists($0 + "/cgroup.freeze") }) { return (v2, true) }
+    return nil
+  }
+
+  public static func isFrozen(_ dirs: [String]) -> Bool {
+    guard let (dir, v2) = freezerDir(dirs) else { return false }
+    let file = v2 ? "/cgroup.freeze" : "/freezer.state"
+    guard let bytes = try? readFile(dir + file) else { return false }
+    let value = String(decoding: bytes, as: UTF8.self).trimmed
+    return v2 ? value == "1" : value == "FROZEN"
+  }
+}
+
+extension Cgroups {
+  /// Thaws a frozen cgroup so its processes can receive SIGKILL and exit.
+  public static func thaw(_ dirs: [String]) {
+    guard let (dir, v2) = freezerDir(dirs) else { return }
+    if v2 {
+      try? writeKnob(dir + "/cgroup.freeze", "0")
+    } else {
+      try? writeKnob(dir + "/freezer.state", "THAWED")
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import BerthOCI
+import BerthSystem
+import CBerth
+import Glibc
+
+public struct CreateOptions: Sendable {
+  public var id: String
+  public var bundle: String
+  public var pidFile: String?
+  public var consoleSocket: String?
+  public var noPivot = false
+  public var noNewKeyring = false
+  public var preserveFDs = 0
+
+  public init(id: String, bundle: String) {
+    self.id = id
+    self.bundle = bundle
+  }
+}
+
+extension Runtime {
+  /// `create`: validates the bundle, clones the container's init into its
+  /// namespaces and cgroups, waits until init reports it is ready to exec,
+  /// and records the state. On any failure nothing is left behind.
+  @discardableResult
+  public func create(_ options: CreateOptions) throws(BerthError) -> ContainerRecord {
+    try StateStore.validate(id: options.id)
+    let bundle = try Bundle.load(options.bundle)
+    let spec = bundle.spec
+    guard let process = spec.process else {
+      throw BerthError(.invalidArgument, "config.json has no process to run")
+    }
+    guard let args = process.args, !args.isEmpty else {
+      throw BerthError(.invalidArgument, "process.args in config.json is empty", hint: "name a command to run")
+    }
+    _ = args
+    if process.terminal == true && options.consoleSocket == nil {
+      throw BerthError(
+        .invalidArgument, "process.terminal is true but no --console-socket was given",
+        hint: "pass --console-socket PATH, or set \"terminal\": false in config.json")
+    }
+    let plan = try NamespacePlan(spec: spec)
+    try Hardening.validateSysctls(spec.linux?.sysctl ?? [:], namespaces: plan.allTypes)
+    let setup = try ProcessSetup(process: process, canSetGroups: plan.canSetGroups(rootless: rootless))
+
+    // Nothing inherited beyond stdio and --preserve-fds may reach the container.
+    try closeOnExecFrom(3 + Int32(options.preserveFDs))
+
+    try store.reserve(options.id)
+    var cleanup = CreateCleanup(store: store, id: options.id)
+    do {
+      let record = try createReserved(
+        options, bundle: bundle, plan: plan, setup: setup, cleanup: &cleanup)
+      return record
+    } catch {
+      cleanup.run()
+      throw error
+    }
+  }
+
+  private func createReserved(
+    _ options: CreateOptions, bundle: Bundle, plan: NamespacePlan, setup: ProcessSetup,
+    cleanup: inout CreateCleanup
+  ) throws(BerthError) -> ContainerRecord {
+    let spec = bundle.spec
+    let id = options.id
+    let fifoPath = store.fifoPath(id)
+    try check("cannot create exec fifo \(fifoPath)") { mkfifo(fifoPath, 0o600) }
+    let fifoFD = try check("cannot open exec fifo \(fifoPath)") {
+      open(fifoPath, O_RDWR | O_CLOEXEC)
+    }
+    defer { close(fifoFD) }
+
+    let layout = CgroupLayout.current()
+    let (cgroupPath, relative) = Cgroups.resolvePath(
+      spec.linux?.cgroupsPath, id: id, systemd: systemdCgroup)
+    let cgroupPaths = try Cgroups.create(
+      layout: layout, path: cgroupPath, relative: relative, rootless: rootless)
+    cleanup.cgroupPaths = cgroupPaths
+
+    var consoleFD: Int32? = nil
+    if spec.process?.terminal == true, let socket = options.consoleSocket {
+      consoleFD = try Terminal.connect(socketPath: socket)
+    }
+    defer { if let consoleFD { close(consoleFD) } }
+
+    let joins = try plan.openJoins()
+    defer { for join in joins { close(join.fd) } }
+    // A pid namespace is entered by the parent: it applies to the children.
+    if let pidJoin = joins.first(where: { $0.kind == .pid }) {
+      try setns(pidJoin.fd, .pid, path: pidJoin.path)
+    }
+    let (parentSock, childSock) = try seqpacketPair()
+    defer { close(parentSock) }
+
+    let config = InitConfig(
+      id: id, spec: spec, process: spec.process!, setup: setup, rootfs: bundle.rootfs,
+      noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+      newNamespaces: plan.new, joinNamespaces: joins.filter { $0.kind != .pid },
+      cgroupPaths: cgroupPaths, syncFD: childSock, fifoFD: fifoFD, consoleSocketFD: consoleFD)
+
+    let pid = berth_clone(plan.cloneFlags)
+    if pid == 0 {
+      close(parentSock)
+      ContainerInit.run(config)
+    }
+    close(childSock)
+    guard pid > 0 else { throw .system("cannot clone the container's init", currentErrno) }
+    cleanup.pid = pid
+
+    try Cgroups.join(cgroupPaths, pid: pid)
+    if plan.new.contains(.user) {
+      try UserNamespace.writeMaps(
+        pid: pid, uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [])
+    }
+    try sendMessage(parentSock, "go")
+
+    var record = ContainerRecord(
+      id: id, bundle: bundle.path, rootfs: bundle.rootfs, pid: pid,
+      pidStartTime: processStartTime(pid) ?? 0, created: rfc3339Now(), owner: Runtime.ownerName(),
+      spec: spec, cgroupPaths: cgroupPaths, systemdCgroup: systemdCgroup, rootless: rootless)
+
+    while true {
+      guard let message = try receiveMessage(parentSock) else {
+        let status = (try? waitForExit(pid)).map(exitCode(fromWaitStatus:)) ?? -1
+        cleanup.pid = nil
+        throw BerthError(.system, "the container's init exited during setup (status \(status))")
+      }
+      if message == "ready" { break }
+      if message == "hooks" {
+        var state = record.state(store: store)
+        state.status = .creating
+        try Hooks.run(spec.hooks?.prestart, phase: "prestart", state: state)
+        try Hooks.run(spec.hooks?.createRuntime, phase: "createRuntime", state: state)
+        try sendMessage(parentSock, "ok")
+      } else if message.hasPrefix("error:") {
+        _ = try? waitForExit(pid)
+        cleanup.pid = nil
+        throw BerthError(.system, String(message.dropFirst(6)))
+      }
+    }
+
+    record.pidStartTime = processStartTime(pid) ?? record.pidStartTime
+    try store.save(record)
+    if let pidFile = options.pidFile {
+      try writeFileAtomically(absolute(pidFile), Array("\(pid)".utf8), mode: 0o644)
+    }
+    cleanup.disarm()
+    return record
+  }
+
+  func absolute(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buf = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buf, buf.count) != nil else { return path }
+    return String(cString: buf) + "/" + path
+  }
+}
+
+/// Undoes a failed create: kills init, removes cgroups and the state dir.
+struct CreateCleanup {
+  let store: StateStore
+  let id: String
+  var pid: pid_t?
+  var cgroupPaths: [String] = []
+  var armed = true
+
+  init(store: StateStore, id: String) {
+    self.store = store
+    self.id = id
+  }
+
+  mutating func disarm() { armed = false }
+
+  func run() {
+    guard armed else { return }
+    if let pid {
+      kill(pid, SIGKILL)
+      _ = try? waitForExit(pid)
+    }
+    for other in Cgroups.pids(cgroupPaths) { kill(other, SIGKILL) }
+    Cgroups.remove(cgroupPaths)
+    store.remove(id)
+  }
+}

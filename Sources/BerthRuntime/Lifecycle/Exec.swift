@@ -1,0 +1,166 @@
+import BerthOCI
+import BerthSystem
+import CBerth
+import Glibc
+
+public struct ExecOptions: Sendable {
+  public var id: String
+  public var process: Spec.Process
+  public var consoleSocket: String?
+  public var pidFile: String?
+  public var detach = false
+  public var preserveFDs = 0
+  /// Capabilities added with --cap: they widen bounding, effective,
+  /// permitted and ambient, never inheritable (CVE-2022-29162).
+  public var extraCapabilities: [String] = []
+
+  public init(id: String, process: Spec.Process) {
+    self.id = id
+    self.process = process
+  }
+}
+
+extension Runtime {
+  /// `exec`: runs another process in a running container's namespaces and
+  /// cgroups. Returns its exit code, or 0 at once when detached.
+  public func exec(_ options: ExecOptions) throws(BerthError) -> Int32 {
+    let record = try store.load(options.id)
+    let status = record.status(store: store)
+    guard status == .running || status == .created else {
+      throw BerthError(
+        .invalidState, "cannot exec in container \"\(options.id)\": it is \(status.rawValue)",
+        hint: status == .paused ? "`resume \(options.id)` first" : "start the container first")
+    }
+    var process = options.process
+    if !options.extraCapabilities.isEmpty {
+      var caps = process.capabilities ?? Spec.Capabilities()
+      for cap in options.extraCapabilities {
+        let name = cap.uppercased().hasPrefix("CAP_") ? cap.uppercased() : "CAP_" + cap.uppercased()
+        guard Capability.number(name) != nil else {
+          throw BerthError(.invalidArgument, "unknown capability \"\(cap)\"", hint: "use names such as CAP_NET_ADMIN")
+        }
+        for keyPath in [\Spec.Capabilities.bounding, \.effective, \.permitted, \.ambient] {
+          var list = caps[keyPath: keyPath] ?? []
+          if !list.contains(name) { list.append(name) }
+          caps[keyPath: keyPath] = list
+        }
+      }
+      process.capabilities = caps
+    }
+    if process.terminal == true && options.consoleSocket == nil {
+      throw BerthError(
+        .invalidArgument, "exec with a terminal needs --console-socket",
+        hint: "pass --console-socket PATH, or drop --tty")
+    }
+    let containerUserNS = (record.spec.linux?.namespaces ?? []).contains { $0.type == "user" }
+    let mappings = record.spec.linux?.uidMappings ?? []
+    let canSetGroups = !(containerUserNS && geteuid() != 0 && mappings.count == 1 && mappings[0].size == 1)
+    let setup = try ProcessSetup(process: process, canSetGroups: canSetGroups)
+
+    try closeOnExecFrom(3 + Int32(options.preserveFDs))
+
+    // Join every namespace of init that differs from ours, in join order.
+    var joins: [(kind: NamespaceKind, fd: Int32, path: String)] = []
+    defer { for join in joins { close(join.fd) } }
+    for kind in NamespaceKind.joinOrder {
+      let path = "/proc/\(record.pid)/ns/\(kind.procName)"
+      guard let theirs = namespaceInode(path), theirs != namespaceInode("/proc/self/ns/\(kind.procName)") else {
+        continue
+      }
+      joins.append((kind, try openNamespace(path, kind), path))
+    }
+    // The container may exit meanwhile: the fds pin its namespaces, and
+    // this check catches a pid reused before we opened them.
+    guard record.isInitAlive else {
+      throw BerthError(.invalidState, "container \"\(options.id)\" exited")
+    }
+    if let pidJoin = joins.first(where: { $0.kind == .pid }) {
+      try setns(pidJoin.fd, .pid, path: pidJoin.path)
+    }
+    var consoleFD: Int32? = nil
+    if process.terminal == true, let socket = options.consoleSocket {
+      consoleFD = try Terminal.connect(socketPath: socket)
+    }
+    defer { if let consoleFD { close(consoleFD) } }
+    let (parentSock, childSock) = try seqpacketPair()
+    defer { close(parentSock) }
+
+    let pid = berth_clone(0)
+    if pid == 0 {
+      close(parentSock)
+      ExecProcess.run(
+        process: process, setup: setup, joins: joins.filter { $0.kind != .pid },
+        syncFD: childSock, consoleFD: consoleFD)
+    }
+    close(childSock)
+    guard pid > 0 else { throw .system("cannot clone the exec process", currentErrno) }
+    do throws(BerthError) {
+      do throws(BerthError) {
+        try Cgroups.join(record.cgroupPaths, pid: pid)
+      } catch where rootless {
+        runtimeLogger.debug("exec: not joining cgroups: \(error)")
+      }
+      try sendMessage(parentSock, "go")
+      // On success execve closes the child's end (CLOEXEC): EOF.
+      if let message = try receiveMessage(parentSock), message.hasPrefix("error:") {
+        _ = try? waitForExit(pid)
+        throw BerthError(.system, String(message.dropFirst(6)))
+      }
+    } catch {
+      Glibc.kill(pid, SIGKILL)
+      _ = try? waitForExit(pid)
+      throw error
+    }
+    if let pidFile = options.pidFile {
+      try writeFileAtomically(absolute(pidFile), Array("\(pid)".utf8), mode: 0o644)
+    }
+    if options.detach { return 0 }
+    forwardSignals(to: pid)
+    let waitStatus = try waitForExit(pid)
+    forwardSignalsTo = 0
+    return exitCode(fromWaitStatus: waitStatus)
+  }
+}
+
+/// The child side of exec.
+enum ExecProcess {
+  static func run(
+    process: Spec.Process, setup: ProcessSetup,
+    joins: [(kind: NamespaceKind, fd: Int32, path: String)], syncFD: Int32, consoleFD: Int32?
+  ) -> Never {
+    do throws(BerthError) {
+      guard try receiveMessage(syncFD) == "go" else { _exit(1) }
+      // Not dumpable: container processes cannot open /proc/PID/exe or
+      // ptrace us while we still run the runtime's code (CVE-2019-5736).
+      _ = berth_set_dumpable(0)
+      for join in joins {
+        try setns(join.fd, join.kind, path: join.path)
+        if join.kind == .user { ContainerInit.becomeNamespaceRoot() }
+      }
+      if process.terminal == true, let consoleFD {
+        _ = setsid()
+        let root = try RootFS(path: "/")
+        let ptmx = try root.open("/dev/pts/ptmx", flags: O_PATH, noSymlinks: true)
+        let (master, slave) = try Terminal.openPair(ptmx: ptmx)
+        close(ptmx)
+        if let size = process.consoleSize {
+          try Terminal.setSize(slave, rows: size.height, cols: size.width)
+        }
+        try Terminal.send(master: master, over: consoleFD, name: "/dev/pts")
+        close(master)
+        close(consoleFD)
+        try Console.attach(slave: slave)
+      }
+      try setup.applyRlimits()
+      let executable = try setup.resolveExecutable()
+      try setup.applyIdentityAndCapabilities()
+      setup.applyUmask()
+      try setup.enterWorkingDirectory()
+      let errno = execve(path: executable, args: process.args ?? [], env: process.env ?? [])
+      throw BerthError(.system, "exec \(executable) failed", cause: errno)
+    } catch {
+      try? sendMessage(syncFD, "error:" + error.description)
+    }
+    _exit(127)
+  }
+}

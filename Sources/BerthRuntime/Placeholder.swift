@@ -1,2 +1,0 @@
-import BerthOCI
-import BerthSystem

@@ -1,0 +1,28 @@
+import BerthOCI
+import BerthSystem
+
+/// Everything the container's init needs, computed by the runtime before
+/// clone so that the child only acts (and the parent already rejected bad
+/// input).
+struct InitConfig {
+  var id: String
+  var spec: Spec
+  var process: Spec.Process
+  var setup: ProcessSetup
+  var rootfs: String
+  var noPivot: Bool
+  var noNewKeyring: Bool
+  var newNamespaces: Set<NamespaceKind>
+  /// Namespaces to join, as fds opened by the parent, in join order.
+  var joinNamespaces: [(kind: NamespaceKind, fd: Int32, path: String)]
+  var cgroupPaths: [String]
+  /// The parent's end is closed in the child; messages go through this.
+  var syncFD: Int32
+  /// The exec fifo, opened read-write: init blocks reading it until `start`.
+  var fifoFD: Int32
+  var consoleSocketFD: Int32?
+
+  var inUserNamespace: Bool {
+    newNamespaces.contains(.user) || joinNamespaces.contains { $0.kind == .user }
+  }
+}

@@ -1,0 +1,148 @@
+import CBerth
+import SystemPackage
+import Glibc
+
+/// How a child ended, as a shell reports it: the exit code, or 128+N for
+/// death by signal N.
+public func exitCode(fromWaitStatus status: Int32) -> Int32 {
+  let signal = status & 0x7f
+  if signal == 0 { return (status >> 8) & 0xff }
+  return 128 + signal
+}
+
+/// waitpid, retrying EINTR; returns the raw status.
+public func waitForExit(_ pid: pid_t) throws(BerthError) -> Int32 {
+  var status: Int32 = 0
+  try check("cannot wait for process \(pid)") { waitpid(pid, &status, 0) }
+  return status
+}
+
+/// The current environment as "K=V" strings.
+public func currentEnvironment() -> [String] {
+  var result: [String] = []
+  var p = environ
+  while let entry = p.pointee {
+    result.append(String(cString: entry))
+    p += 1
+  }
+  return result
+}
+
+/// execve with Swift strings; returns only on failure.
+public func execve(path: String, args: [String], env: [String]) -> Errno {
+  var cArgs = args.map { strdup($0) } + [nil]
+  var cEnv = env.map { strdup($0) } + [nil]
+  Glibc.execve(path, &cArgs, &cEnv)
+  return currentErrno
+}
+
+/// Finds `name` as execvp would, in the PATH of `env`, in the current root.
+/// Returns the path or the reason it is not runnable, with podman's wording
+/// ("executable file not found in $PATH", "permission denied") so callers
+/// map it to exit codes 127 and 126.
+public func lookupExecutable(_ name: String, env: [String]) -> Result<String, BerthError> {
+  func runnable(_ path: String) -> Errno? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return currentErrno }
+    if (st.st_mode & S_IFMT) == S_IFDIR { return .isDirectory }
+    return access(path, X_OK) == 0 ? nil : currentErrno
+  }
+  if name.contains("/") {
+    if let errno = runnable(name) {
+      if errno == .noSuchFileOrDirectory {
+        return .failure(BerthError(.notFound, "exec: \"\(name)\": stat \(name): no such file or directory", cause: nil))
+      }
+      return .failure(BerthError(.permissionDenied, "exec: \"\(name)\": permission denied"))
+    }
+    return .success(name)
+  }
+  let pathVar =
+    env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+    ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  var denied = false
+  for dir in pathVar.split(separator: ":", omittingEmptySubsequences: false) {
+    let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+    switch runnable(candidate) {
+    case nil: return .success(candidate)
+    case .permissionDenied?: denied = true
+    default: continue
+    }
+  }
+  if denied {
+    return .failure(BerthError(.permissionDenied, "exec: \"\(name)\": permission denied"))
+  }
+  return .failure(
+    BerthError(.notFound, "exec: \"\(name)\": executable file not found in $PATH"))
+}
+
+/// Marks every fd from `first` on close-on-exec, so nothing the runtime
+/// inherited or opened reaches the container (CVE-2024-21626 class).
+public func closeOnExecFrom(_ first: Int32) throws(BerthError) {
+  if berth_close_range_cloexec(UInt32(first)) != 0 {
+    // Kernels before 5.11: walk /proc/self/fd.
+    for name in listDirectory("/proc/self/fd") {
+      if let fd = Int32(name), fd >= first { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    }
+  }
+}
+
+/// A socket pair for messages between the runtime and its child.
+public func seqpacketPair() throws(BerthError) -> (Int32, Int32) {
+  var fds: [Int32] = [0, 0]
+  try check("cannot create a socket pair") {
+    socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+  }
+  return (fds[0], fds[1])
+}
+
+/// Sends one message (one packet).
+public func sendMessage(_ fd: Int32, _ text: String) throws(BerthError) {
+  let bytes = Array(text.utf8)
+  try check("cannot send to the runtime") {
+    bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+  }
+}
+
+/// Receives one message; nil when the peer closed its end.
+public func receiveMessage(_ fd: Int32) throws(BerthError) -> String? {
+  var buf = [UInt8](repeating: 0, count: 65536)
+  let n = try check("cannot read from the container's init") {
+    buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+  }
+  if n == 0 { return nil }
+  return String(decoding: buf[0..<n], as: UTF8.self)
+}
+
+public func pidfdOpen(_ pid: pid_t) -> Int32 { berth_pidfd_open(pid) }
+
+/// The start time of a process (field 22 of /proc/PID/stat), which tells a
+/// live container init from an unrelated process that reused its pid.
+public func processStartTime(_ pid: pid_t) -> UInt64? {
+  guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
+  let text = String(decoding: bytes, as: UTF8.self)
+  // The command name may contain spaces and ')': fields start after the last ')'.
+  guard let close = text.lastIndex(of: ")") else { return nil }
+  let fields = text[text.index(after: close)...].split(separator: " ")
+  // fields[0] is state (field 3), so field 22 is fields[19].
+  guard fields.count > 19 else { return nil }
+  return UInt64(fields[19])
+}
+
+/// The process state letter (R, S, Z, ...) from /proc/PID/stat.
+public func processStateLetter(_ pid: pid_t) -> Character? {
+  guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
+  let text = String(decoding: bytes, as: UTF8.self)
+  guard let close = text.lastIndex(of: ")") else { return nil }
+  return text[text.index(after: close)...].split(separator: " ").first?.first
+}
+
+/// A pipe with both ends close-on-exec: (read, write).
+public func makePipe() throws(BerthError) -> (read: Int32, write: Int32) {
+  var fds: [Int32] = [0, 0]
+  try check("cannot create a pipe") { berth_pipe_cloexec(&fds) }
+  return (fds[0], fds[1])
+}
+
+public func pidfdSendSignal(_ pidfd: Int32, _ signal: Int32) -> Int32 {
+  berth_pidfd_send_signal(pidfd, signal)
+}

@@ -1,0 +1,122 @@
+import CBerth
+import Glibc
+
+/// A container's root filesystem held by an fd. Every path inside it is
+/// resolved by the kernel relative to that fd with RESOLVE_IN_ROOT, so a
+/// symlink in the image (`/proc -> /`, `/etc -> ../../host`) resolves inside
+/// the rootfs and never reaches the host (CVE-2019-19921, CVE-2023-27561).
+public final class RootFS {
+  public let fd: Int32
+  public let path: String
+
+  public init(path: String) throws(BerthError) {
+    self.path = path
+    fd = try check(
+      "cannot open rootfs \(path)", hint: "root.path in config.json must name a directory"
+    ) { Glibc.open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) }
+  }
+
+  deinit { Glibc.close(fd) }
+
+  static let inRoot = BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS
+
+  /// Opens `inner` (absolute inside the rootfs) with `flags`; O_CLOEXEC is
+  /// always added. `noSymlinks` refuses any symlink on the way.
+  public func open(_ inner: String, flags: Int32 = O_PATH, noSymlinks: Bool = false)
+    throws(BerthError) -> Int32
+  {
+    var resolve = Self.inRoot
+    if noSymlinks { resolve |= BERTH_RESOLVE_NO_SYMLINKS }
+    return try check("cannot open \(inner) in rootfs \(path)") {
+      berth_openat2(fd, inner, UInt64(flags | O_CLOEXEC), 0, resolve)
+    }
+  }
+
+  /// True when `inner` resolves (in root) to an existing object.
+  public func exists(_ inner: String) -> Bool {
+    let f = berth_openat2(fd, inner, UInt64(O_PATH | O_CLOEXEC), 0, Self.inRoot)
+    if f >= 0 { Glibc.close(f) }
+    return f >= 0
+  }
+
+  /// `mkdir -p` inside the rootfs; returns an O_PATH fd of the directory.
+  @discardableResult
+  public func mkdirAll(_ inner: String, mode: mode_t = 0o755) throws(BerthError) -> Int32 {
+    var current = try check("cannot open rootfs \(path)") { dup(fd) }
+    _ = fcntl(current, F_SETFD, FD_CLOEXEC)
+    var prefix = ""
+    for component in inner.split(separator: "/") where component != "." {
+      prefix += "/" + component
+      // mkdirat takes one name relative to the already-resolved parent, so
+      // nothing here walks a path by string.
+      if mkdirat(current, String(component), mode) != 0 && currentErrno != .fileExists {
+        let errno = currentErrno
+        Glibc.close(current)
+        throw .system("cannot create directory \(prefix) in rootfs \(path)", errno)
+      }
+      let next = berth_openat2(
+        fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
+      let errno = currentErrno
+      Glibc.close(current)
+      if next < 0 {
+        throw .system(
+          "cannot open directory \(prefix) in rootfs \(path)", errno,
+          hint: errno == .notDirectory ? "a file is in the way of a mount destination" : nil)
+      }
+      current = next
+    }
+    return current
+  }
+
+  /// Splits "/a/b/c" into ("/a/b", "c").
+  public static func split(_ inner: String) -> (parent: String, name: String) {
+    let trimmed = inner.split(separator: "/").map(String.init)
+    guard let name = trimmed.last else { return ("/", ".") }
+    return ("/" + trimmed.dropLast().joined(separator: "/"), name)
+  }
+
+  /// Creates an empty regular file at `inner` if nothing is there (for a
+  /// bind mount of a file) and returns an O_PATH fd of what is there.
+  public func ensureFile(_ inner: String, mode: mode_t = 0o644) throws(BerthError) -> Int32 {
+    if let existing = try? open(inner) { return existing }
+    let (parent, name) = Self.split(inner)
+    let dir = try mkdirAll(parent)
+    defer { Glibc.close(dir) }
+    // O_PATH parent: reopen through /proc to get a dirfd usable for creation.
+    let created = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
+    if created >= 0 {
+      Glibc.close(created)
+    } else if currentErrno != .fileExists {
+      throw .system("cannot create \(inner) in rootfs \(path)", currentErrno)
+    }
+    return try open(inner)
+  }
+
+  /// Creates a directory at `inner` if missing and returns its O_PATH fd.
+  public func ensureDirectory(_ inner: String) throws(BerthError) -> Int32 {
+    try mkdirAll(inner)
+  }
+
+  /// The kind of object at `inner`, without following a final symlink.
+  public func fileType(_ inner: String) -> mode_t? {
+    guard let f = try? open(inner, flags: O_PATH | O_NOFOLLOW) else { return nil }
+    defer { Glibc.close(f) }
+    var st = stat()
+    guard fstat(f, &st) == 0 else { return nil }
+    return st.st_mode & S_IFMT
+  }
+}
+
+/// fstat of an fd, checked.
+public func fileStatus(_ fd: Int32, what: String) throws(BerthError) -> stat {
+  var st = stat()
+  try check("cannot stat \(what)") { fstat(fd, &st) }
+  return st
+}
+
+public func major(_ dev: dev_t) -> UInt32 { UInt32((dev >> 8) & 0xfff) | UInt32((dev >> 32) & ~0xfff) }
+public func minor(_ dev: dev_t) -> UInt32 { UInt32(dev & 0xff) | UInt32((dev >> 12) & ~0xff) }
+public func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
+  (dev_t(major & 0xfff) << 8) | (dev_t(major & ~0xfff) << 32) | dev_t(minor & 0xff)
+    | (dev_t(minor & ~0xff) << 12)
+}

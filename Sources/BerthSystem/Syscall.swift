@@ -1,0 +1,157 @@
+import CBerth
+import Glibc
+import SystemPackage
+
+/// Runs a system call that returns -1 and sets errno on failure, retrying on
+/// EINTR, and turns a failure into a `BerthError` naming `what`.
+@inline(__always)
+@discardableResult
+public func check<T: FixedWidthInteger>(
+  _ what: @autoclosure () -> String, hint: String? = nil, _ call: () -> T
+) throws(BerthError) -> T {
+  while true {
+    let result = call()
+    if result != -1 { return result }
+    let errno = Errno(rawValue: Glibc.errno)
+    if errno == .interrupted { continue }
+    throw .system(what(), errno, hint: hint)
+  }
+}
+
+/// The current errno as a typed value.
+public var currentErrno: Errno { Errno(rawValue: Glibc.errno) }
+
+extension FileDescriptor {
+  /// Writes the whole buffer, retrying short writes and EINTR.
+  public func writeFully(_ bytes: some Sequence<UInt8>, what: String) throws(BerthError) {
+    let array = Array(bytes)
+    do {
+      _ = try array.withUnsafeBytes { try self.writeAll($0) }
+    } catch let errno as Errno {
+      throw .system(what, errno)
+    } catch {
+      throw BerthError(.system, what)
+    }
+  }
+
+  public func writeFully(_ string: String, what: String) throws(BerthError) {
+    try writeFully(Array(string.utf8), what: what)
+  }
+
+  /// Reads until end of file.
+  public func readToEnd(what: String, limit: Int = 64 << 20) throws(BerthError) -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = try check(what) {
+        chunk.withUnsafeMutableBytes { Glibc.read(rawValue, $0.baseAddress, $0.count) }
+      }
+      if n == 0 { return out }
+      out.append(contentsOf: chunk[0..<n])
+      if out.count > limit { throw BerthError(.invalidArgument, "\(what): larger than \(limit) bytes") }
+    }
+  }
+
+  /// Closes, ignoring errors: for cleanup paths where the fd is known valid.
+  public func closeQuietly() { _ = Glibc.close(rawValue) }
+}
+
+/// Reads a whole file by path (host paths only, never inside a rootfs).
+public func readFile(_ path: String, limit: Int = 64 << 20) throws(BerthError) -> [UInt8] {
+  let fd = try check("cannot open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+  defer { Glibc.close(fd) }
+  return try FileDescriptor(rawValue: fd).readToEnd(what: "cannot read \(path)", limit: limit)
+}
+
+/// Writes a file atomically: a temp file in the same directory, fsync, rename.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600)
+  throws(BerthError)
+{
+  let tmp = path + ".tmp-\(getpid())"
+  let fd = try check("cannot create \(tmp)") {
+    Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+  }
+  do {
+    try FileDescriptor(rawValue: fd).writeFully(bytes, what: "cannot write \(tmp)")
+    try check("cannot fsync \(tmp)") { fsync(fd) }
+  } catch {
+    Glibc.close(fd)
+    unlink(tmp)
+    throw error
+  }
+  Glibc.close(fd)
+  do {
+    try check("cannot rename \(tmp) to \(path)") { rename(tmp, path) }
+  } catch {
+    unlink(tmp)
+    throw error
+  }
+}
+
+/// Writes a small string to an existing file such as a /proc or cgroup knob.
+public func writeKnob(_ path: String, _ value: String) throws(BerthError) {
+  let fd = try check("cannot open \(path)") { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
+  defer { Glibc.close(fd) }
+  try FileDescriptor(rawValue: fd).writeFully(value, what: "cannot write \"\(value)\" to \(path)")
+}
+
+public func fileExists(_ path: String) -> Bool {
+  var st = stat()
+  return lstat(path, &st) == 0
+}
+
+public func isDirectory(_ path: String) -> Bool {
+  var st = stat()
+  return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// Creates a directory and its parents on the host (never inside a rootfs:
+/// there, use `RootFS.mkdirAll`, which resolves in-root by fd).
+public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+  var current = path.hasPrefix("/") ? "" : "."
+  for component in path.split(separator: "/") {
+    current += "/" + component
+    if mkdir(current, mode) != 0 && currentErrno != .fileExists {
+      throw .system("cannot create directory \(current)", currentErrno)
+    }
+  }
+}
+
+/// Removes a directory tree on the host without following symlinks.
+public func removeTree(_ path: String) {
+  var st = stat()
+  guard lstat(path, &st) == 0 else { return }
+  if (st.st_mode & S_IFMT) == S_IFDIR {
+    if let dir = opendir(path) {
+      var names: [String] = []
+      while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+          $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+      }
+      closedir(dir)
+      for name in names { removeTree(path + "/" + name) }
+    }
+    rmdir(path)
+  } else {
+    unlink(path)
+  }
+}
+
+/// Names of the entries of a directory (no . and ..), empty if unreadable.
+public func listDirectory(_ path: String) -> [String] {
+  guard let dir = opendir(path) else { return [] }
+  defer { closedir(dir) }
+  var names: [String] = []
+  while let entry = readdir(dir) {
+    let name = withUnsafePointer(to: entry.pointee.d_name) {
+      $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+    }
+    if name != "." && name != ".." { names.append(name) }
+  }
+  return names
+}
+
+/// O_PATH, which Swift's Glibc module hides behind _GNU_SOURCE.
+public let O_PATH: Int32 = BERTH_O_PATH

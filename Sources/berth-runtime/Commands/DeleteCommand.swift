@@ -1,0 +1,15 @@
+import ArgumentParser
+import BerthRuntime
+import BerthSystem
+
+struct DeleteCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "delete", abstract: "Delete a stopped container and its resources.")
+  @Flag(name: [.short, .long], help: "Kill the container first if it still runs.")
+  var force = false
+  @Argument(help: "Container id.") var id: String
+
+  func run() {
+    perform { runtime throws(BerthError) in try runtime.delete(id, force: force) }
+  }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import FoundationEssentials
+import Glibc
+
+struct ExecCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "exec", abstract: "Run a new process inside a running container.")
+  @Option(name: [.short, .long], help: "JSON file with the process (runtime-spec process object).")
+  var process: String?
+  @Flag(name: [.short, .long], help: "Allocate a pseudo-terminal (needs --console-socket).")
+  var tty = false
+  @Option(help: "Working directory in the container.") var cwd: String?
+  @Option(name: [.short, .long], help: "Set an environment variable (KEY=VALUE).") var env: [String] = []
+  @Option(name: [.short, .long], help: "UID[:GID] to run as.") var user: String?
+  @Option(name: [.customShort("g"), .long], help: "Additional group id.") var additionalGids: [UInt32] = []
+  @Option(name: [.short, .long], help: "Add a capability (never to the inheritable set).") var cap: [String] = []
+  @Flag(name: [.short, .long], help: "Return once the process has started.") var detach = false
+  @Option(help: "File to write the process's pid to.") var pidFile: String?
+  @Option(help: "Unix socket to which the pty master is sent.") var consoleSocket: String?
+  @Option(help: "Pass N extra file descriptors to the process.") var preserveFds: Int = 0
+  @Flag(help: "Set no_new_privs for the process.") var noNewPrivs = false
+  @Option(help: "Accepted for runc compatibility; AppArmor is not supported.") var apparmor: String?
+  @Option(help: "Accepted for runc compatibility; SELinux is not supported.") var processLabel: String?
+  @Flag(help: "Accepted for runc compatibility.") var ignorePaused = false
+  @Argument(help: "Container id.") var id: String
+  @Argument(parsing: .captureForPassthrough, help: "Command and arguments (without --process).")
+  var command: [String] = []
+
+  func run() {
+    let code = perform { runtime throws(BerthError) in
+      var options = ExecOptions(id: id, process: try buildProcess(runtime))
+      options.consoleSocket = consoleSocket
+      options.pidFile = pidFile
+      options.detach = detach
+      options.preserveFDs = preserveFds
+      options.extraCapabilities = cap
+      return try runtime.exec(options)
+    }
+    Glibc.exit(code)
+  }
+
+  /// --process wins; otherwise the container's own process, with the
+  /// command and flags applied on top (as runc does).
+  func buildProcess(_ runtime: Runtime) throws(BerthError) -> Spec.Process {
+    if let process {
+      let bytes = try readFile(process)
+      do {
+        return try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
+      } catch {
+        throw BerthError(.invalidArgument, "\(process) is not a valid process JSON: \(error)")
+      }
+    }
+    guard !command.isEmpty else {
+      throw BerthError(.invalidArgument, "exec needs a command or --process FILE")
+    }
+    var p = try runtime.store.load(id).spec.process ?? Spec.Process()
+    p.args = command
+    p.terminal = tty
+    p.consoleSize = nil
+    if let cwd { p.cwd = cwd }
+    if !env.isEmpty {
+      let keys = Set(env.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+      p.env = (p.env ?? []).filter { !keys.contains(String($0.split(separator: "=", maxSplits: 1).first ?? "")) } + env
+    }
+    if let user {
+      let parts = user.split(separator: ":", maxSplits: 1)
+      guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+        throw BerthError(.invalidArgument, "--user must be UID[:GID] in numbers, not \"\(user)\"")
+      }
+      p.user.uid = uid
+      if parts.count == 2 { p.user.gid = UInt32(parts[1])! }
+    }
+    if !additionalGids.isEmpty { p.user.additionalGids = additionalGids }
+    if noNewPrivs { p.noNewPrivileges = true }
+    return p
+  }
+}

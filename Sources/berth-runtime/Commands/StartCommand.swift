@@ -1,0 +1,13 @@
+import ArgumentParser
+import BerthRuntime
+import BerthSystem
+
+struct StartCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "start", abstract: "Start the process of a created container.")
+  @Argument(help: "Container id.") var id: String
+
+  func run() {
+    perform { runtime throws(BerthError) in try runtime.start(id) }
+  }
+}

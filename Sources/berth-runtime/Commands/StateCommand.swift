@@ -1,0 +1,13 @@
+import ArgumentParser
+import BerthRuntime
+import BerthSystem
+
+struct StateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "state", abstract: "Print the state of a container as JSON.")
+  @Argument(help: "Container id.") var id: String
+
+  func run() {
+    printJSON(perform { runtime throws(BerthError) in try runtime.state(id) })
+  }
+}
