@@ -1,6 +1,6 @@
 import CBerth
-import SystemPackage
 import Glibc
+import SystemPackage
 
 /// How a child ended, as a shell reports it: the exit code, or 128+N for
 /// death by signal N.
@@ -50,7 +50,9 @@ public func lookupExecutable(_ name: String, env: [String]) -> Result<String, Be
   if name.contains("/") {
     if let errno = runnable(name) {
       if errno == .noSuchFileOrDirectory {
-        return .failure(BerthError(.notFound, "exec: \"\(name)\": stat \(name): no such file or directory", cause: nil))
+        return .failure(
+          BerthError(
+            .notFound, "exec: \"\(name)\": stat \(name): no such file or directory", cause: nil))
       }
       return .failure(BerthError(.permissionDenied, "exec: \"\(name)\": permission denied"))
     }

@@ -13,7 +13,8 @@ public enum Rlimit {
   /// setrlimit with an error that says why raising a hard limit fails.
   public static func set(_ name: String, soft: UInt64, hard: UInt64) throws(BerthError) {
     guard let resource = resources[name] else {
-      throw BerthError(.invalidArgument, "unknown rlimit \"\(name)\"", hint: "use names such as RLIMIT_NOFILE")
+      throw BerthError(
+        .invalidArgument, "unknown rlimit \"\(name)\"", hint: "use names such as RLIMIT_NOFILE")
     }
     var limit = rlimit(rlim_cur: rlim_t(soft), rlim_max: rlim_t(hard))
     if setrlimit(__rlimit_resource_t(UInt32(resource)), &limit) != 0 {

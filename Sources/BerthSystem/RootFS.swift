@@ -114,7 +114,9 @@ public func fileStatus(_ fd: Int32, what: String) throws(BerthError) -> stat {
   return st
 }
 
-public func major(_ dev: dev_t) -> UInt32 { UInt32((dev >> 8) & 0xfff) | UInt32((dev >> 32) & ~0xfff) }
+public func major(_ dev: dev_t) -> UInt32 {
+  UInt32((dev >> 8) & 0xfff) | UInt32((dev >> 32) & ~0xfff)
+}
 public func minor(_ dev: dev_t) -> UInt32 { UInt32(dev & 0xff) | UInt32((dev >> 12) & ~0xff) }
 public func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
   (dev_t(major & 0xfff) << 8) | (dev_t(major & ~0xfff) << 32) | dev_t(minor & 0xff)

@@ -48,7 +48,9 @@ extension FileDescriptor {
       }
       if n == 0 { return out }
       out.append(contentsOf: chunk[0..<n])
-      if out.count > limit { throw BerthError(.invalidArgument, "\(what): larger than \(limit) bytes") }
+      if out.count > limit {
+        throw BerthError(.invalidArgument, "\(what): larger than \(limit) bytes")
+      }
     }
   }
 
@@ -154,4 +156,5 @@ public func listDirectory(_ path: String) -> [String] {
 }
 
 /// O_PATH, which Swift's Glibc module hides behind _GNU_SOURCE.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 public let O_PATH: Int32 = BERTH_O_PATH

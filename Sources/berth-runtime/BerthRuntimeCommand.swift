@@ -43,7 +43,10 @@ func perform<T>(_ body: (Runtime) throws(BerthError) -> T) -> T {
 
 func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) {
   let encoder = JSONEncoder()
-  encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
-  guard let data = try? encoder.encode(value) else { fail(BerthError(.internalError, "cannot encode JSON")) }
+  encoder.outputFormatting =
+    pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+  guard let data = try? encoder.encode(value) else {
+    fail(BerthError(.internalError, "cannot encode JSON"))
+  }
   print(String(decoding: data, as: UTF8.self))
 }

@@ -49,7 +49,8 @@ struct GlobalOptions {
       case "--log": options.log = value
       case "--log-format":
         guard let format = RuntimeLogHandler.Format(rawValue: value!) else {
-          throw BerthError(.invalidArgument, "unknown --log-format \"\(value!)\"", hint: "use text or json")
+          throw BerthError(
+            .invalidArgument, "unknown --log-format \"\(value!)\"", hint: "use text or json")
         }
         options.logFormat = format
       case "--rootless":
@@ -58,7 +59,8 @@ struct GlobalOptions {
         case "false": options.rootless = false
         case "auto": options.rootless = nil
         default:
-          throw BerthError(.invalidArgument, "--rootless takes true, false or auto, not \"\(value!)\"")
+          throw BerthError(
+            .invalidArgument, "--rootless takes true, false or auto, not \"\(value!)\"")
         }
       default: break
       }

@@ -54,9 +54,10 @@ extension Spec {
       // root, no network or cgroup namespace the caller could not configure,
       // /sys bound from the host (sysfs needs a network namespace we own),
       // no gid= option that names an unmapped group, and no cgroup limits.
-      linux.namespaces = (linux.namespaces ?? []).filter {
-        $0.type != "network" && $0.type != "cgroup"
-      } + [Namespace(type: "user")]
+      linux.namespaces =
+        (linux.namespaces ?? []).filter {
+          $0.type != "network" && $0.type != "cgroup"
+        } + [Namespace(type: "user")]
       linux.uidMappings = [IDMapping(containerID: 0, hostID: uid, size: 1)]
       linux.gidMappings = [IDMapping(containerID: 0, hostID: gid, size: 1)]
       linux.resources = nil

@@ -60,7 +60,9 @@ public struct Features: Codable, Sendable {
     public var actions: [String]?
     public var operators: [String]?
     public var archs: [String]?
-    public init(enabled: Bool, actions: [String]? = nil, operators: [String]? = nil, archs: [String]? = nil) {
+    public init(
+      enabled: Bool, actions: [String]? = nil, operators: [String]? = nil, archs: [String]? = nil
+    ) {
       self.enabled = enabled
       self.actions = actions
       self.operators = operators

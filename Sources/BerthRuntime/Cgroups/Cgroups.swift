@@ -12,8 +12,9 @@ public enum Cgroups {
     path: String, relative: Bool
   ) {
     let raw = cgroupsPath ?? ""
-    if systemd || (raw.split(separator: ":", omittingEmptySubsequences: false).count == 3
-      && !raw.hasPrefix("/"))
+    if systemd
+      || (raw.split(separator: ":", omittingEmptySubsequences: false).count == 3
+        && !raw.hasPrefix("/"))
     {
       let parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
       if parts.count == 3 {

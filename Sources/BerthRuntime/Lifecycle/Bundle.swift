@@ -21,7 +21,7 @@ struct Bundle {
     let bytes: [UInt8]
     do {
       bytes = try readFile(configPath)
-    } catch where error.code == .notFound {
+    } catch  where error.code == .notFound {
       throw BerthError(
         .notFound, "config.json not found in bundle \(bundle)",
         hint: "`berth-runtime spec` writes a default one")
@@ -31,7 +31,8 @@ struct Bundle {
       spec = try JSONDecoder().decode(Spec.self, from: Data(bytes))
     } catch {
       throw BerthError(
-        .invalidArgument, "config.json in \(bundle) is not a valid runtime spec: \(describe(error))",
+        .invalidArgument,
+        "config.json in \(bundle) is not a valid runtime spec: \(describe(error))",
         hint: "fix the JSON, or write a fresh one with `berth-runtime spec`")
     }
     try validateVersion(spec.ociVersion)

@@ -31,7 +31,8 @@ extension Runtime {
       throw BerthError(.invalidArgument, "config.json has no process to run")
     }
     guard let args = process.args, !args.isEmpty else {
-      throw BerthError(.invalidArgument, "process.args in config.json is empty", hint: "name a command to run")
+      throw BerthError(
+        .invalidArgument, "process.args in config.json is empty", hint: "name a command to run")
     }
     _ = args
     if process.terminal == true && options.consoleSocket == nil {
@@ -41,7 +42,8 @@ extension Runtime {
     }
     let plan = try NamespacePlan(spec: spec)
     try Hardening.validateSysctls(spec.linux?.sysctl ?? [:], namespaces: plan.allTypes)
-    let setup = try ProcessSetup(process: process, canSetGroups: plan.canSetGroups(rootless: rootless))
+    let setup = try ProcessSetup(
+      process: process, canSetGroups: plan.canSetGroups(rootless: rootless))
 
     // Nothing inherited beyond stdio and --preserve-fds may reach the container.
     try closeOnExecFrom(3 + Int32(options.preserveFDs))

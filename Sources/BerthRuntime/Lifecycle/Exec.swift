@@ -37,7 +37,9 @@ extension Runtime {
       for cap in options.extraCapabilities {
         let name = cap.uppercased().hasPrefix("CAP_") ? cap.uppercased() : "CAP_" + cap.uppercased()
         guard Capability.number(name) != nil else {
-          throw BerthError(.invalidArgument, "unknown capability \"\(cap)\"", hint: "use names such as CAP_NET_ADMIN")
+          throw BerthError(
+            .invalidArgument, "unknown capability \"\(cap)\"",
+            hint: "use names such as CAP_NET_ADMIN")
         }
         for keyPath in [\Spec.Capabilities.bounding, \.effective, \.permitted, \.ambient] {
           var list = caps[keyPath: keyPath] ?? []
@@ -54,7 +56,8 @@ extension Runtime {
     }
     let containerUserNS = (record.spec.linux?.namespaces ?? []).contains { $0.type == "user" }
     let mappings = record.spec.linux?.uidMappings ?? []
-    let canSetGroups = !(containerUserNS && geteuid() != 0 && mappings.count == 1 && mappings[0].size == 1)
+    let canSetGroups =
+      !(containerUserNS && geteuid() != 0 && mappings.count == 1 && mappings[0].size == 1)
     let setup = try ProcessSetup(process: process, canSetGroups: canSetGroups)
 
     try closeOnExecFrom(3 + Int32(options.preserveFDs))
@@ -64,7 +67,9 @@ extension Runtime {
     defer { for join in joins { close(join.fd) } }
     for kind in NamespaceKind.joinOrder {
       let path = "/proc/\(record.pid)/ns/\(kind.procName)"
-      guard let theirs = namespaceInode(path), theirs != namespaceInode("/proc/self/ns/\(kind.procName)") else {
+      guard let theirs = namespaceInode(path),
+        theirs != namespaceInode("/proc/self/ns/\(kind.procName)")
+      else {
         continue
       }
       joins.append((kind, try openNamespace(path, kind), path))
@@ -97,7 +102,7 @@ extension Runtime {
     do throws(BerthError) {
       do throws(BerthError) {
         try Cgroups.join(record.cgroupPaths, pid: pid)
-      } catch where rootless {
+      } catch  where rootless {
         runtimeLogger.debug("exec: not joining cgroups: \(error)")
       }
       try sendMessage(parentSock, "go")

@@ -54,7 +54,8 @@ enum Hooks {
     let status = try wait(pid, timeoutSeconds: hook.timeout, what: "\(phase) hook \(hook.path)")
     if status != 0 {
       throw BerthError(
-        .system, "\(phase) hook \(hook.path) failed with exit status \(exitCode(fromWaitStatus: status))",
+        .system,
+        "\(phase) hook \(hook.path) failed with exit status \(exitCode(fromWaitStatus: status))",
         hint: "the hook's own output above says why")
     }
   }

@@ -32,7 +32,8 @@ struct NamespacePlan {
         .invalidArgument, "a new user namespace needs linux.uidMappings and gidMappings")
     }
     joins.sort {
-      NamespaceKind.joinOrder.firstIndex(of: $0.kind)! < NamespaceKind.joinOrder.firstIndex(of: $1.kind)!
+      NamespaceKind.joinOrder.firstIndex(of: $0.kind)! < NamespaceKind.joinOrder.firstIndex(
+        of: $1.kind)!
     }
   }
 

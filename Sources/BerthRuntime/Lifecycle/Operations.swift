@@ -18,19 +18,23 @@ extension Runtime {
     guard status == .created else {
       throw BerthError(
         .invalidState, "container \"\(id)\" is \(status.rawValue), not created",
-        hint: status == .stopped ? "`delete \(id)` and create it again" : "only a created container can be started")
+        hint: status == .stopped
+          ? "`delete \(id)` and create it again" : "only a created container can be started")
     }
     let fifo = store.fifoPath(id)
     // Non-blocking: if init is gone there is no reader and this fails
     // at once with ENXIO instead of hanging.
-    let fd = try check("cannot open exec fifo of \"\(id)\"", hint: "the container's init has exited") {
+    let fd = try check(
+      "cannot open exec fifo of \"\(id)\"", hint: "the container's init has exited"
+    ) {
       open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
     }
     defer { close(fd) }
     unlink(fifo)
     var byte: UInt8 = 0x30
     try check("cannot start container \"\(id)\"") { write(fd, &byte, 1) }
-    Hooks.runLogged(record.spec.hooks?.poststart, phase: "poststart", state: record.state(store: store))
+    Hooks.runLogged(
+      record.spec.hooks?.poststart, phase: "poststart", state: record.state(store: store))
   }
 
   /// `kill`: signals init, or with `all` every process in the cgroup.
@@ -67,7 +71,7 @@ extension Runtime {
     let record: ContainerRecord
     do {
       record = try store.load(id)
-    } catch where force && error.code == .invalidState {
+    } catch  where force && error.code == .invalidState {
       store.remove(id)
       return
     }

@@ -19,7 +19,9 @@ func forwardSignals(to pid: pid_t) {
 extension Runtime {
   /// `run`: create, start, and unless detached wait for the process and
   /// delete the container; returns the exit code (128+N for signal N).
-  public func run(_ options: CreateOptions, detach: Bool, keep: Bool = false) throws(BerthError) -> Int32 {
+  public func run(_ options: CreateOptions, detach: Bool, keep: Bool = false) throws(BerthError)
+    -> Int32
+  {
     let record = try create(options)
     do {
       try start(record.id)

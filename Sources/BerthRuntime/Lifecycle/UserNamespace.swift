@@ -35,9 +35,12 @@ enum UserNamespace {
     guard let path else {
       throw BerthError(
         .notFound, "\(name) is needed to map more than your own id",
-        hint: "install Debian's uidmap package and give your user ranges in /etc/subuid and /etc/subgid")
+        hint:
+          "install Debian's uidmap package and give your user ranges in /etc/subuid and /etc/subgid"
+      )
     }
-    let args = [path, "\(pid)"] + mappings.flatMap { ["\($0.containerID)", "\($0.hostID)", "\($0.size)"] }
+    let args =
+      [path, "\(pid)"] + mappings.flatMap { ["\($0.containerID)", "\($0.hostID)", "\($0.size)"] }
     let child = fork()
     if child == 0 {
       _ = execve(path: path, args: args, env: [])
@@ -47,8 +50,11 @@ enum UserNamespace {
     let status = try waitForExit(child)
     if status != 0 {
       throw BerthError(
-        .permissionDenied, "\(name) failed to write the id maps (status \(exitCode(fromWaitStatus: status)))",
-        hint: "check that /etc/sub\(name == "newuidmap" ? "uid" : "gid") gives your user the ranges in config.json")
+        .permissionDenied,
+        "\(name) failed to write the id maps (status \(exitCode(fromWaitStatus: status)))",
+        hint:
+          "check that /etc/sub\(name == "newuidmap" ? "uid" : "gid") gives your user the ranges in config.json"
+      )
     }
   }
 }

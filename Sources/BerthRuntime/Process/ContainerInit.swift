@@ -41,7 +41,9 @@ enum ContainerInit {
       try check("cannot chroot into \(config.rootfs)") { chroot(".") }
     }
 
-    if config.newNamespaces.contains(.uts) || config.joinNamespaces.contains(where: { $0.kind == .uts }) {
+    if config.newNamespaces.contains(.uts)
+      || config.joinNamespaces.contains(where: { $0.kind == .uts })
+    {
       if let hostname = config.spec.hostname {
         try check("cannot set hostname \(hostname)") { sethostname(hostname, hostname.utf8.count) }
       }
@@ -124,7 +126,8 @@ enum ContainerInit {
     var slave: Int32? = nil
     if config.process.terminal == true, let socketFD = config.consoleSocketFD {
       let size = config.process.consoleSize.map { (rows: $0.height, cols: $0.width) }
-      slave = try Console.setUp(root: root, socketFD: socketFD, size: size, bindConsole: !devIsBound)
+      slave = try Console.setUp(
+        root: root, socketFD: socketFD, size: size, bindConsole: !devIsBound)
       close(socketFD)
     }
     // The cwd is created if missing, as runc does, before the switch.

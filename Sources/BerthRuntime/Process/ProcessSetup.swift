@@ -50,7 +50,9 @@ struct ProcessSetup {
     let user = process.user
     if canSetGroups {
       var groups = (user.additionalGids ?? []).map { gid_t($0) }
-      try check("cannot set supplementary groups \(groups)") { berth_setgroups(groups.count, &groups) }
+      try check("cannot set supplementary groups \(groups)") {
+        berth_setgroups(groups.count, &groups)
+      }
     }
     try check(
       "cannot switch to group \(user.gid)",
@@ -80,7 +82,7 @@ struct ProcessSetup {
       hint: "process.cwd must be an absolute directory in the rootfs"
     ) { chdir(process.cwd) }
     var buf = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buf, buf.count) != nil, buf[0] == 0x2f /* "/" */ else {
+    guard getcwd(&buf, buf.count) != nil, buf[0] == CChar(UInt8(ascii: "/")) else {
       throw BerthError(
         .permissionDenied, "working directory \(process.cwd) is outside the container's root")
     }

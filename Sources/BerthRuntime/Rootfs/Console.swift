@@ -21,7 +21,8 @@ enum Console {
       // (CVE-2025-52565 class). The source is the verified pty slave.
       let dev = try root.mkdirAll("/dev")
       _ = unlinkat(dev, "console", 0)
-      let created = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+      let created = openat(
+        dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
       close(dev)
       if created < 0 { throw .system("cannot create /dev/console", currentErrno) }
       close(created)

@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthSystem
 import Glibc
+import SystemPackage
 
 /// What is applied after pivot_root: sysctls, masked and read-only paths,
 /// and the read-only root.
@@ -79,8 +80,10 @@ enum Hardening {
   static func validateSysctls(_ sysctls: [String: String], namespaces: Set<String>)
     throws(BerthError)
   {
-    let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
-               "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
+    let ipc = [
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+      "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    ]
     for key in sysctls.keys {
       if key.contains("/") || key.split(separator: ".").contains("..") {
         throw BerthError(.invalidArgument, "invalid sysctl name \"\(key)\"")
@@ -108,5 +111,3 @@ enum Hardening {
     }
   }
 }
-
-import SystemPackage

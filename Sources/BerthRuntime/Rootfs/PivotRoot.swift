@@ -18,7 +18,8 @@ enum RootSwitch {
     try pivotRoot(newRoot: ".", putOld: ".")
     try check("cannot enter the old root") { fchdir(oldRoot) }
     // The old root must not propagate our unmount back to the host.
-    try mount(source: nil, target: ".", type: nil, flags: UInt(MS_SLAVE | MS_REC), describe: "old root")
+    try mount(
+      source: nil, target: ".", type: nil, flags: UInt(MS_SLAVE | MS_REC), describe: "old root")
     try unmount(".", flags: Int32(MNT_DETACH))
     try check("cannot enter the new root") { chdir("/") }
   }
@@ -27,7 +28,8 @@ enum RootSwitch {
   /// pivot_root is impossible (a rootfs on ramfs).
   static func moveAndChroot(into rootfs: String) throws(BerthError) {
     try check("cannot enter rootfs \(rootfs)") { chdir(rootfs) }
-    try mount(source: rootfs, target: "/", type: nil, flags: UInt(MS_MOVE), describe: "rootfs onto /")
+    try mount(
+      source: rootfs, target: "/", type: nil, flags: UInt(MS_MOVE), describe: "rootfs onto /")
     try check("cannot chroot into rootfs") { chroot(".") }
     try check("cannot enter the new root") { chdir("/") }
   }

@@ -38,14 +38,14 @@ struct SpecMounts {
         try mount(
           source: m.source ?? type, target: procFDPath(target), type: type, flags: flags,
           data: options.dataString, describe: "\(type) on \(dest)")
-      } catch where type == "sysfs" && inUserNamespace && error.cause == .notPermitted {
+      } catch  where type == "sysfs" && inUserNamespace && error.cause == .notPermitted {
         // sysfs needs a network namespace owned by our user namespace;
         // without one, bind the host's /sys read-only as runc does.
         try bindMount(
           Spec.Mount(destination: dest, type: "bind", source: "/sys"), dest: dest,
           options: MountOptions.parse(["rbind", "nosuid", "noexec", "nodev", "ro"]))
         return
-      } catch where type == "mqueue" && inUserNamespace && error.cause == .notPermitted {
+      } catch  where type == "mqueue" && inUserNamespace && error.cause == .notPermitted {
         try bindMount(
           Spec.Mount(destination: dest, type: "bind", source: "/dev/mqueue"), dest: dest,
           options: MountOptions.parse(["rbind", "nosuid", "noexec", "nodev"]))
@@ -105,7 +105,7 @@ struct SpecMounts {
       try mount(
         source: nil, target: procFDPath(mounted), type: nil, flags: base | flags,
         describe: "remount of \(dest)")
-    } catch where error.cause == .notPermitted {
+    } catch  where error.cause == .notPermitted {
       let locked = mountFlags(ofPath: sourcePath)
       try mount(
         source: nil, target: procFDPath(mounted), type: nil, flags: base | flags | locked,
@@ -137,9 +137,10 @@ struct SpecMounts {
         try mount(
           source: "cgroup2", target: procFDPath(target), type: "cgroup2",
           flags: options.flags, describe: "cgroup2 on \(dest)")
-      } catch where error.cause == .notPermitted || error.cause == .resourceBusy {
+      } catch  where error.cause == .notPermitted || error.cause == .resourceBusy {
         try bindMount(
-          Spec.Mount(destination: dest, type: "bind", source: cgroupPaths.first ?? "/sys/fs/cgroup"),
+          Spec.Mount(
+            destination: dest, type: "bind", source: cgroupPaths.first ?? "/sys/fs/cgroup"),
           dest: dest, options: MountOptions.parse(["rbind"] + (readOnly ? ["ro"] : [])))
       }
       return
@@ -162,7 +163,8 @@ struct SpecMounts {
       } else if let hostDir {
         try bindMount(
           Spec.Mount(destination: sub, type: "bind", source: hostDir), dest: sub,
-          options: MountOptions.parse(["rbind", "nosuid", "noexec", "nodev"] + (readOnly ? ["ro"] : [])))
+          options: MountOptions.parse(
+            ["rbind", "nosuid", "noexec", "nodev"] + (readOnly ? ["ro"] : [])))
       }
       // cpu,cpuacct-style hierarchies get one symlink per controller.
       if hierarchy.controllers.count > 1 {

@@ -66,7 +66,7 @@ public struct StateStore: Sendable {
     let bytes: [UInt8]
     do {
       bytes = try readFile(statePath(id))
-    } catch where error.code == .notFound {
+    } catch  where error.code == .notFound {
       throw BerthError(
         .notFound, "container \"\(id)\" does not exist",
         hint: "`list` shows the containers under --root \(root)")

@@ -14,15 +14,19 @@ public enum BinaryProtection {
     let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return false }
     defer { close(fd) }
-    let seals = fcntl(fd, 1034 /* F_GET_SEALS */)
-    return seals >= 0 && seals & 0x8 != 0 /* F_SEAL_WRITE */
+    let fGetSeals: Int32 = 1034
+    let sealWrite: Int32 = 0x8
+    let seals = fcntl(fd, fGetSeals)
+    return seals >= 0 && seals & sealWrite != 0
   }
 
   /// Re-executes from a sealed memfd unless already running from one;
   /// returns only if that is the case (or on failure, which is reported).
   public static func ensure(arguments: [String]) throws(BerthError) {
     if isProtected { return }
-    let exe = try check("cannot open /proc/self/exe") { open("/proc/self/exe", O_RDONLY | O_CLOEXEC) }
+    let exe = try check("cannot open /proc/self/exe") {
+      open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+    }
     defer { close(exe) }
     let st = try fileStatus(exe, what: "/proc/self/exe")
     // MFD_CLOEXEC | MFD_ALLOW_SEALING

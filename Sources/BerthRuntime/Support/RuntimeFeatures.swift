@@ -8,7 +8,9 @@ public enum RuntimeFeatures {
     let last = Capability.lastSupported
     return Features(
       ociVersionMin: "1.0.0", ociVersionMax: ociRuntimeSpecVersion,
-      hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+      hooks: [
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+      ],
       mountOptions: MountOptions.known,
       linux: .init(
         namespaces: NamespaceKind.allCases.map(\.rawValue),

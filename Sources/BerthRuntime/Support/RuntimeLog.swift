@@ -1,6 +1,7 @@
 import BerthSystem
 import Glibc
 import Logging
+import SystemPackage
 
 /// A swift-log handler writing runc's log formats to `--log` (or stderr):
 /// text as logrus prints it, or JSON lines {"level","msg","time"} that
@@ -48,8 +49,6 @@ public struct RuntimeLogHandler: LogHandler {
     try? FileDescriptor(rawValue: fd).writeFully(line, what: "log")
   }
 }
-
-import SystemPackage
 
 /// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
 public func jsonQuote(_ s: String) -> String {

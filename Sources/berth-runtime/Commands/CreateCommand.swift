@@ -4,7 +4,8 @@ import BerthSystem
 
 /// The flags create and run share.
 struct CreateFlags: ParsableArguments {
-  @Option(name: [.short, .long], help: "Path to the bundle directory (default: current directory).")
+  @Option(
+    name: [.short, .long], help: "Path to the bundle directory (default: current directory).")
   var bundle: String = "."
   @Option(help: "Unix socket to which the pty master is sent when process.terminal is true.")
   var consoleSocket: String?

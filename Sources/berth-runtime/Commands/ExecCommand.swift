@@ -13,17 +13,21 @@ struct ExecCommand: ParsableCommand {
   @Flag(name: [.short, .long], help: "Allocate a pseudo-terminal (needs --console-socket).")
   var tty = false
   @Option(help: "Working directory in the container.") var cwd: String?
-  @Option(name: [.short, .long], help: "Set an environment variable (KEY=VALUE).") var env: [String] = []
+  @Option(name: [.short, .long], help: "Set an environment variable (KEY=VALUE).") var env:
+    [String] = []
   @Option(name: [.short, .long], help: "UID[:GID] to run as.") var user: String?
-  @Option(name: [.customShort("g"), .long], help: "Additional group id.") var additionalGids: [UInt32] = []
-  @Option(name: [.short, .long], help: "Add a capability (never to the inheritable set).") var cap: [String] = []
+  @Option(name: [.customShort("g"), .long], help: "Additional group id.") var additionalGids:
+    [UInt32] = []
+  @Option(name: [.short, .long], help: "Add a capability (never to the inheritable set).") var cap:
+    [String] = []
   @Flag(name: [.short, .long], help: "Return once the process has started.") var detach = false
   @Option(help: "File to write the process's pid to.") var pidFile: String?
   @Option(help: "Unix socket to which the pty master is sent.") var consoleSocket: String?
   @Option(help: "Pass N extra file descriptors to the process.") var preserveFds: Int = 0
   @Flag(help: "Set no_new_privs for the process.") var noNewPrivs = false
   @Option(help: "Accepted for runc compatibility; AppArmor is not supported.") var apparmor: String?
-  @Option(help: "Accepted for runc compatibility; SELinux is not supported.") var processLabel: String?
+  @Option(help: "Accepted for runc compatibility; SELinux is not supported.") var processLabel:
+    String?
   @Flag(help: "Accepted for runc compatibility.") var ignorePaused = false
   @Argument(help: "Container id.") var id: String
   @Argument(parsing: .captureForPassthrough, help: "Command and arguments (without --process).")
@@ -62,8 +66,12 @@ struct ExecCommand: ParsableCommand {
     p.consoleSize = nil
     if let cwd { p.cwd = cwd }
     if !env.isEmpty {
-      let keys = Set(env.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
-      p.env = (p.env ?? []).filter { !keys.contains(String($0.split(separator: "=", maxSplits: 1).first ?? "")) } + env
+      let keys = Set(
+        env.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+      p.env =
+        (p.env ?? []).filter {
+          !keys.contains(String($0.split(separator: "=", maxSplits: 1).first ?? ""))
+        } + env
     }
     if let user {
       let parts = user.split(separator: ":", maxSplits: 1)

@@ -19,7 +19,9 @@ struct ListCommand: ParsableCommand {
       printJSON(states, pretty: false)
     } else {
       var rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
-      rows += states.map { [$0.id, "\($0.pid)", $0.status.rawValue, $0.bundle, $0.created, $0.owner] }
+      rows += states.map {
+        [$0.id, "\($0.pid)", $0.status.rawValue, $0.bundle, $0.created, $0.owner]
+      }
       printTable(rows)
     }
   }

@@ -1,0 +1,140 @@
+import BerthOCI
+import Foundation
+import Testing
+
+@Suite(
+  "Container lifecycle", .serialized,
+  .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox fixture (scripts/test.sh)"))
+struct LifecycleTests {
+  @Test func createStartKillDeleteWalksThroughEveryState() throws {
+    let box = Sandbox("life")
+    defer { box.finish() }
+    let bundle = box.bundle(box.spec(["sleep", "60"]))
+    let pidFile = box.dir + "/init.pid"
+
+    let created = box.runtime(["create", "--bundle", bundle, "--pid-file", pidFile, "c1"])
+    #expect(created.status == 0, "\(created.stderr)")
+    let state = try #require(box.state("c1"))
+    #expect(state["status"] as? String == "created")
+    #expect(state["ociVersion"] as? String == "1.2.0")
+    #expect(state["bundle"] as? String == bundle)
+    #expect(state["rootfs"] as? String == TestEnvironment.busyboxRootfs)
+    #expect(state["owner"] as? String == "root")
+    let pid = try #require(state["pid"] as? Int)
+    let pidText = try String(contentsOfFile: pidFile, encoding: .utf8)
+    #expect(pidText == "\(pid)")
+
+    #expect(box.runtime(["start", "c1"]).status == 0)
+    #expect(box.state("c1")?["status"] as? String == "running")
+    let listed = box.runtime(["list", "--format", "json"])
+    #expect(listed.stdout.contains("\"id\":\"c1\""))
+
+    let second = box.runtime(["start", "c1"])
+    #expect(second.status != 0)
+    #expect(second.stderr.contains("is running, not created"))
+
+    #expect(box.runtime(["kill", "c1", "KILL"]).status == 0)
+    for _ in 0..<100 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
+    #expect(box.state("c1")?["status"] as? String == "stopped")
+    #expect(box.runtime(["delete", "c1"]).status == 0)
+    #expect(box.state("c1") == nil)
+  }
+
+  @Test(arguments: [(0, "exit 0"), (7, "exit 7"), (126, "exit 126")])
+  func runExitsWithTheProcessStatus(expected: Int32, script: String) {
+    let box = Sandbox("exit")
+    defer { box.finish() }
+    let out = box.run(box.spec(["sh", "-c", script]))
+    #expect(out.status == expected, "\(out.stderr)")
+  }
+
+  /// Killed by signal N gives 128+N; the foreground `run` is the parent.
+  @Test(arguments: [("KILL", 137), ("TERM", 143)])
+  func runExitsWith128PlusTheSignal(signal: String, expected: Int32) {
+    let box = Sandbox("sig")
+    defer { box.finish() }
+    let bundle = box.bundle(box.spec(["sleep", "30"]))
+    let rt = "\(TestEnvironment.runtime) --root \(box.stateRoot)"
+    let script = """
+      \(rt) run --bundle \(bundle) c & runpid=$!
+      for i in $(seq 100); do \(rt) state c 2>/dev/null | grep -q running && break; sleep 0.05; done
+      \(rt) kill c \(signal)
+      wait $runpid
+      """
+    let out = sh(["bash", "-c", script])
+    #expect(out.status == expected, "\(out.stderr)")
+  }
+
+  @Test func runDetachReturnsWhileTheContainerRuns() {
+    let box = Sandbox("detach")
+    defer { box.finish() }
+    let out = box.run(box.spec(["sleep", "30"]), extra: ["--detach"])
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(box.state("c")?["status"] as? String == "running")
+    #expect(box.runtime(["delete", "--force", "c"]).status == 0)
+  }
+
+  @Test func deleteRefusesARunningContainerWithoutForce() {
+    let box = Sandbox("delrun")
+    defer { box.finish() }
+    #expect(box.run(box.spec(["sleep", "30"]), extra: ["-d"]).status == 0)
+    let refused = box.runtime(["delete", "c"])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("delete --force"))
+    #expect(box.runtime(["delete", "--force", "c"]).status == 0)
+  }
+
+  @Test func killAllSignalsEveryProcessAndAcceptsNamesAndNumbers() {
+    let box = Sandbox("killall")
+    defer { box.finish() }
+    #expect(box.run(box.spec(["sh", "-c", "sleep 100 & sleep 100 & wait"]), extra: ["-d"]).status == 0)
+    usleep(200_000)
+    let ps = box.runtime(["ps", "--format", "json", "c"])
+    let pids = (try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [Int]) ?? []
+    #expect(pids.count == 3, "\(ps.stdout)")
+    #expect(box.runtime(["kill", "--all", "c", "9"]).status == 0)
+    for _ in 0..<100 where box.state("c")?["status"] as? String != "stopped" { usleep(10_000) }
+    #expect(box.state("c")?["status"] as? String == "stopped")
+    let unknown = box.runtime(["kill", "c", "SIGBOGUS"])
+    #expect(unknown.status != 0)
+    #expect(unknown.stderr.contains("unknown signal \"SIGBOGUS\""))
+    #expect(box.runtime(["delete", "c"]).status == 0)
+  }
+
+  @Test func psTableShowsTheContainersProcesses() {
+    let box = Sandbox("ps")
+    defer { box.finish() }
+    #expect(box.run(box.spec(["sleep", "31"]), extra: ["-d"]).status == 0)
+    let table = box.runtime(["ps", "c"])
+    #expect(table.stdout.contains("PID"))
+    #expect(table.stdout.contains("sleep 31"))
+    box.runtime(["delete", "--force", "c"])
+  }
+
+  @Test func specWritesARuncStyleDefaultAndARootlessVariant() throws {
+    let box = Sandbox("spec")
+    defer { box.finish() }
+    #expect(box.runtime(["spec", "--bundle", box.dir]).status == 0)
+    let spec = try JSONDecoder().decode(
+      Spec.self, from: Data(contentsOf: URL(fileURLWithPath: box.dir + "/config.json")))
+    #expect(spec.process?.args == ["sh"])
+    #expect(spec.root?.path == "rootfs")
+    let again = box.runtime(["spec", "--bundle", box.dir])
+    #expect(again.status != 0)
+    #expect(again.stderr.contains("already exists"))
+    try FileManager.default.removeItem(atPath: box.dir + "/config.json")
+    #expect(box.runtime(["spec", "--rootless", "--bundle", box.dir]).status == 0)
+    let rootless = try JSONDecoder().decode(
+      Spec.self, from: Data(contentsOf: URL(fileURLWithPath: box.dir + "/config.json")))
+    #expect(rootless.linux?.namespaces?.contains { $0.type == "user" } == true)
+  }
+
+  @Test func featuresReportsHooksNamespacesAndCgroups() throws {
+    let out = sh([TestEnvironment.runtime, "features"])
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+    #expect((json["hooks"] as? [String])?.contains("createContainer") == true)
+    let linux = json["linux"] as? [String: Any]
+    #expect((linux?["namespaces"] as? [String])?.contains("time") == true)
+    #expect(sh([TestEnvironment.runtime, "--version"]).stdout.contains("berth-runtime version"))
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Berth builds and tests with (as root).
+set -euo pipefail
+packages=(
+  # build
+  libseccomp-dev libarchive-dev pkg-config
+  # fixtures and peers the tests compare against
+  busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
+  # test and benchmark tools
+  hyperfine jq tmux iproute2 procps python3 file util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}"
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: formatting check, unit tests and the integration tests
+# that drive the built binaries against the kernel and real peers. The
+# test process runs in a private mount namespace, so nothing a test mounts
+# can leak onto the host even when it fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+echo "== swift format lint"
+swift format lint --strict --recursive Sources Tests Package.swift
+echo "== build"
+swift build --build-tests 2>&1 | grep -E 'error|warning: unre|Compiling [A-Za-z]+ \(|Build' || true
+swift build --build-tests >/dev/null
+fixtures=.build/fixtures
+scripts/make-busybox-bundle.sh "$fixtures/busybox" >/dev/null
+export BERTH_FIXTURES="$PWD/$fixtures"
+echo "== tests"
+if [ "$(id -u)" = 0 ]; then
+  exec unshare --mount --propagation private -- swift test --skip-build "$@"
+else
+  echo "not root: tests that need root will skip with their reason"
+  exec swift test --skip-build "$@"
+fi
