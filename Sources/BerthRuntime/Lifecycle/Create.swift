@@ -92,6 +92,9 @@ extension Runtime {
     if let pidJoin = joins.first(where: { $0.kind == .pid }) {
       try setns(pidJoin.fd, .pid, path: pidJoin.path)
     }
+    if plan.new.contains(.time) {
+      try enterTimeNamespace(offsets: spec.linux?.timeOffsets ?? [:])
+    }
     let (parentSock, childSock) = try seqpacketPair()
     defer { close(parentSock) }
 
@@ -149,6 +152,23 @@ extension Runtime {
     }
     cleanup.disarm()
     return record
+  }
+
+  /// unshare(CLONE_NEWTIME) puts our future children in a new time
+  /// namespace; its clock offsets must be written before the first child.
+  func enterTimeNamespace(offsets: [String: Spec.TimeOffset]) throws(BerthError) {
+    try check("cannot create a time namespace") {
+      berth_unshare(Int32(truncatingIfNeeded: NamespaceKind.time.cloneFlag))
+    }
+    for (clock, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+      guard clock == "monotonic" || clock == "boottime" else {
+        throw BerthError(
+          .invalidArgument, "unknown clock \"\(clock)\" in linux.timeOffsets",
+          hint: "use monotonic or boottime")
+      }
+      try writeKnob(
+        "/proc/self/timens_offsets", "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)")
+    }
   }
 
   func absolute(_ path: String) -> String {

@@ -39,7 +39,10 @@ struct NamespacePlan {
 
   var allTypes: Set<String> { Set(new.map(\.rawValue) + joins.map(\.kind.rawValue)) }
 
-  var cloneFlags: UInt64 { new.reduce(0) { $0 | $1.cloneFlag } }
+  /// clone(2) flags for the new namespaces. CLONE_NEWTIME shares its bit
+  /// with the exit-signal byte of legacy clone, so a time namespace is made
+  /// with unshare before clone instead (see `enterTimeNamespace`).
+  var cloneFlags: UInt64 { new.subtracting([.time]).reduce(0) { $0 | $1.cloneFlag } }
 
   /// setgroups is denied when an unprivileged caller maps only itself.
   func canSetGroups(rootless: Bool) -> Bool {

@@ -69,8 +69,20 @@ func sh(_ args: [String], input: String? = nil, cwd: String? = nil, env: [String
     for p in argv { free(p) }
     for p in envp { free(p) }
   }
+  // Default dispositions and an empty mask: the test runner's own signal
+  // setup must not leak into the commands it runs.
+  var attr = posix_spawnattr_t()
+  posix_spawnattr_init(&attr)
+  defer { posix_spawnattr_destroy(&attr) }
+  var all = sigset_t()
+  var none = sigset_t()
+  sigfillset(&all)
+  sigemptyset(&none)
+  posix_spawnattr_setsigdefault(&attr, &all)
+  posix_spawnattr_setsigmask(&attr, &none)
+  posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
   var pid: pid_t = 0
-  let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+  let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
   guard rc == 0 else { return Output(status: -1, stdout: "", stderr: "spawn \(path): \(rc)") }
   var status: Int32 = 0
   while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -149,7 +161,9 @@ final class Sandbox {
   /// below its parent, no process left in it. Then removes everything.
   func finish(sourceLocation: SourceLocation = #_sourceLocation) {
     let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []
-    #expect(leftovers.isEmpty, "state directories left behind: \(leftovers)", sourceLocation: sourceLocation)
+    #expect(
+      leftovers.isEmpty, "state directories left behind: \(leftovers)",
+      sourceLocation: sourceLocation)
     for id in leftovers { runtime(["delete", "--force", id]) }
 
     let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
@@ -174,7 +188,8 @@ final class Sandbox {
       }
       rmdir(parent)
     }
-    #expect(cgroupLeft.isEmpty, "cgroups left behind: \(cgroupLeft)", sourceLocation: sourceLocation)
+    #expect(
+      cgroupLeft.isEmpty, "cgroups left behind: \(cgroupLeft)", sourceLocation: sourceLocation)
     sh(["rm", "-rf", dir])
   }
 
@@ -194,7 +209,9 @@ final class Sandbox {
     var dirs: [String] = []
     while let item = e.nextObject() as? String {
       var isDir: ObjCBool = false
-      if FileManager.default.fileExists(atPath: path + "/" + item, isDirectory: &isDir), isDir.boolValue {
+      if FileManager.default.fileExists(atPath: path + "/" + item, isDirectory: &isDir),
+        isDir.boolValue
+      {
         dirs.append(path + "/" + item)
       }
     }
