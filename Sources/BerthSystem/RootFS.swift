@@ -40,12 +40,19 @@ public final class RootFS {
   }
 
   /// `mkdir -p` inside the rootfs; returns an O_PATH fd of the directory.
+  /// A dangling symlink on the way is followed inside the rootfs and its
+  /// target created there, as runc does.
   @discardableResult
   public func mkdirAll(_ inner: String, mode: mode_t = 0o755) throws(BerthError) -> Int32 {
+    try mkdirAll(inner, mode: mode, linksLeft: 40)
+  }
+
+  func mkdirAll(_ inner: String, mode: mode_t, linksLeft: Int) throws(BerthError) -> Int32 {
     var current = try check("cannot open rootfs \(path)") { dup(fd) }
     _ = fcntl(current, F_SETFD, FD_CLOEXEC)
     var prefix = ""
     for component in inner.split(separator: "/") where component != "." {
+      let parentPrefix = prefix
       prefix += "/" + component
       // mkdirat takes one name relative to the already-resolved parent, so
       // nothing here walks a path by string.
@@ -54,9 +61,21 @@ public final class RootFS {
         Glibc.close(current)
         throw .system("cannot create directory \(prefix) in rootfs \(path)", errno)
       }
-      let next = berth_openat2(
+      var next = berth_openat2(
         fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
-      let errno = currentErrno
+      var errno = currentErrno
+      if next < 0, errno == .noSuchFileOrDirectory, linksLeft > 0,
+        let target = readLink(at: current, String(component))
+      {
+        // A dangling symlink: create what it points to, inside the root.
+        let resolved = target.hasPrefix("/") ? target : parentPrefix + "/" + target
+        if let made = try? mkdirAll(resolved, mode: mode, linksLeft: linksLeft - 1) {
+          Glibc.close(made)
+          next = berth_openat2(
+            fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
+          errno = currentErrno
+        }
+      }
       Glibc.close(current)
       if next < 0 {
         throw .system(
@@ -66,6 +85,13 @@ public final class RootFS {
       current = next
     }
     return current
+  }
+
+  func readLink(at dir: Int32, _ name: String) -> String? {
+    var buf = [CChar](repeating: 0, count: 4097)
+    let n = readlinkat(dir, name, &buf, 4096)
+    guard n > 0 else { return nil }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   /// Splits "/a/b/c" into ("/a/b", "c").
