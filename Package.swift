@@ -40,6 +40,7 @@ let package = Package(
     ),
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime"]),
-    .testTarget(name: "RuntimeIntegrationTests", dependencies: ["BerthOCI", "BerthSystem"]),
+    .testTarget(
+      name: "RuntimeIntegrationTests", dependencies: ["BerthOCI", "BerthSystem", "CBerth"]),
   ]
 )

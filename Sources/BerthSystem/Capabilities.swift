@@ -73,12 +73,15 @@ public enum Capability {
   }
 
   /// Sets effective, permitted and inheritable exactly, then raises ambient.
+  /// The kernel only lets a capability be ambient if it is permitted and
+  /// inheritable; others are skipped, as runc warns and goes on.
   public static func apply(_ sets: Sets) throws(BerthError) {
     try check("cannot set capabilities") {
       berth_capset(sets.effective, sets.permitted, sets.inheritable)
     }
     try check("cannot clear ambient capabilities") { berth_ambient_clear_all() }
-    for cap in 0...lastSupported where sets.ambient & (1 << UInt64(cap)) != 0 {
+    let raisable = sets.ambient & sets.permitted & sets.inheritable
+    for cap in 0...lastSupported where raisable & (1 << UInt64(cap)) != 0 {
       try check("cannot raise ambient \(names[cap])") { berth_ambient_raise(Int32(cap)) }
     }
   }
