@@ -7,7 +7,7 @@ packages=(
   # fixtures and peers the tests compare against
   busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
   # test and benchmark tools
-  hyperfine jq tmux iproute2 procps python3 file util-linux
+  hyperfine time jq tmux iproute2 procps python3 file util-linux
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,8 +16,8 @@ public enum Capability {
     "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
   ]
 
-  /// The highest capability number this kernel knows.
-  public static var lastSupported: Int { Int(berth_last_cap()) }
+  /// The highest capability number this kernel knows (probed once).
+  public static let lastSupported: Int = Int(berth_last_cap())
 
   public static func number(_ name: String) -> Int? {
     let upper = name.uppercased()

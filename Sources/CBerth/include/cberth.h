@@ -19,6 +19,10 @@ int berth_pivot_root(const char *new_root, const char *put_old);
 int berth_close_range_cloexec(unsigned int first);
 int berth_memfd_create(const char *name, unsigned int flags);
 int berth_seal_memfd(int fd);
+// A detached, read-only bind mount of `path` (open_tree OPEN_TREE_CLONE +
+// mount_setattr MOUNT_ATTR_RDONLY): an fd to exec from that no one can
+// write through, without copying the file.
+int berth_open_readonly_clone(const char *path);
 
 // prctl wrappers
 int berth_set_no_new_privs(void);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): `run` of a busybox /bin/true bundle with
+# berth-runtime, crun and runc side by side in one hyperfine run, then the
+# peak RSS of each. Prints medians and ratios against crun.
+# Usage: scripts/bench-runtime.sh [runs]   (as root; builds release first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-100}
+[ "$(id -u)" = 0 ] || { echo "bench-runtime: run as root" >&2; exit 1; }
+# Everything runs in one private mount namespace. Debian 12's crun refuses
+# the hybrid cgroup layout when cgroup2 has controllers (this machine's
+# has hugetlb), so there the cgroup2 mount is hidden for all three runtimes
+# alike: each then uses the same cgroup v1 hierarchies.
+if [ -z "${BERTH_BENCH_NS:-}" ]; then
+  export BERTH_BENCH_NS=1
+  exec unshare --mount --propagation private -- "$0" "$@"
+fi
+if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+  umount -l /sys/fs/cgroup/unified
+  echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
+fi
+scripts/deps.sh
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+scripts/build-release.sh
+berth="$PWD/.build/release/berth-runtime"
+work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+scripts/make-busybox-bundle.sh "$work/bundle" "$berth" >/dev/null
+python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/true"]
+# Debian 12's crun 1.8 only accepts 1.0.x versions.
+c["ociVersion"] = "1.0.2"
+c["linux"]["cgroupsPath"] = "/berth-bench/true"
+json.dump(c, open(p, "w"), indent=2)
+PY
+cd "$work/bundle"
+declare -A cmd=(
+  [berth-runtime]="$berth --root $work/state-berth run bench"
+  [crun]="crun --root $work/state-crun run bench"
+  [runc]="runc --root $work/state-runc run bench"
+)
+order=(berth-runtime crun runc)
+args=()
+for name in "${order[@]}"; do args+=(-n "$name" "${cmd[$name]}"); done
+echo "== hyperfine: $runs runs each of \`run\` with busybox /bin/true"
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/h.json" "${args[@]}" >/dev/null
+echo "== peak RSS (max of 20 runs, /usr/bin/time)"
+declare -A rss
+for name in "${order[@]}"; do
+  max=0
+  for _ in $(seq 20); do
+    kb=$( { /usr/bin/time -f '%M' ${cmd[$name]} >/dev/null; } 2>&1 | tail -1)
+    [ "$kb" -gt "$max" ] && max=$kb
+  done
+  rss[$name]=$max
+done
+for d in /sys/fs/cgroup/*/berth-bench; do rmdir "$d" 2>/dev/null || true; done
+python3 - "$work/h.json" "${rss[berth-runtime]}" "${rss[crun]}" "${rss[runc]}" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+rss = dict(zip(["berth-runtime", "crun", "runc"], map(int, sys.argv[2:5])))
+base = results["crun"]["median"]
+print(f"{'runtime':<14}{'median ms':>10}{'mean ms':>10}{'vs crun':>9}{'peak RSS KiB':>14}{'RSS vs crun':>12}")
+for name in ["berth-runtime", "crun", "runc"]:
+    r = results[name]
+    print(f"{name:<14}{r['median']*1000:>10.2f}{r['mean']*1000:>10.2f}{r['median']/base:>9.2f}"
+          f"{rss[name]:>14}{rss[name]/rss['crun']:>12.2f}")
+PY
