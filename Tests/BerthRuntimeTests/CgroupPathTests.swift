@@ -25,10 +25,11 @@ import Testing
     99 31 0:32 /x /mnt/again rw,relatime - cgroup cgroup rw,memory
     """
   let layout = CgroupLayout.parse(mountinfo: mountinfo)
-  #expect(layout.hierarchies.map(\.mountPoint) == [
-    "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/systemd",
-    "/sys/fs/cgroup/unified",
-  ])
+  #expect(
+    layout.hierarchies.map(\.mountPoint) == [
+      "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/systemd",
+      "/sys/fs/cgroup/unified",
+    ])
   #expect(layout.hierarchies[0].controllers == ["cpu", "cpuacct"])
   #expect(layout.hierarchies[2].controllers == ["name=systemd"])
   #expect(!layout.isUnified)

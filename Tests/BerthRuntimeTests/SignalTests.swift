@@ -2,7 +2,9 @@ import BerthSystem
 import Glibc
 import Testing
 
-@Test(arguments: [("TERM", SIGTERM), ("SIGKILL", SIGKILL), ("sigusr1", SIGUSR1), ("9", 9), ("RTMIN+2", 36)])
+@Test(arguments: [
+  ("TERM", SIGTERM), ("SIGKILL", SIGKILL), ("sigusr1", SIGUSR1), ("9", 9), ("RTMIN+2", 36),
+])
 func signalsParseByNameOrNumber(text: String, expected: Int32) throws {
   #expect(try Signal.parse(text) == expected)
 }

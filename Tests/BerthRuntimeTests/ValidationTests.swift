@@ -16,7 +16,8 @@ func invalidContainerIDs(id: String) {
 
 @Test func sysctlsMustBelongToANamespaceTheContainerOwns() throws {
   try Hardening.validateSysctls(["net.ipv4.ip_forward": "1"], namespaces: ["network"])
-  try Hardening.validateSysctls(["kernel.shmmax": "1", "fs.mqueue.msg_max": "5"], namespaces: ["ipc"])
+  try Hardening.validateSysctls(
+    ["kernel.shmmax": "1", "fs.mqueue.msg_max": "5"], namespaces: ["ipc"])
   #expect(throws: BerthError.self) {
     try Hardening.validateSysctls(["net.ipv4.ip_forward": "1"], namespaces: ["ipc"])
   }

@@ -41,7 +41,9 @@ public enum BinaryProtection {
   }
 
   static func sealedCopy() throws(BerthError) -> Int32 {
-    let exe = try check("cannot open /proc/self/exe") { open("/proc/self/exe", O_RDONLY | O_CLOEXEC) }
+    let exe = try check("cannot open /proc/self/exe") {
+      open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+    }
     defer { close(exe) }
     let st = try fileStatus(exe, what: "/proc/self/exe")
     let flags: UInt32 = 0x1 | 0x2  // MFD_CLOEXEC | MFD_ALLOW_SEALING
