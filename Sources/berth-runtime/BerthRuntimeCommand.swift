@@ -17,7 +17,8 @@ struct BerthRuntimeCommand: ParsableCommand {
     subcommands: [
       CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self,
       KillCommand.self, DeleteCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
-      SpecCommand.self, FeaturesCommand.self,
+      SpecCommand.self, FeaturesCommand.self, PauseCommand.self, ResumeCommand.self,
+      UpdateCommand.self, EventsCommand.self,
     ]
   )
 }

@@ -79,6 +79,11 @@ extension Runtime {
     let cgroupPaths = try Cgroups.create(
       layout: layout, path: cgroupPath, relative: relative, rootless: rootless)
     cleanup.cgroupPaths = cgroupPaths
+    do throws(BerthError) {
+      try CgroupResources.apply(spec.linux?.resources, dirs: cgroupPaths, layout: layout)
+    } catch  where rootless && error.code == .permissionDenied {
+      runtimeLogger.debug("rootless: cgroup limits not applied: \(error)")
+    }
 
     var consoleFD: Int32? = nil
     if spec.process?.terminal == true, let socket = options.consoleSocket {
