@@ -108,6 +108,38 @@ struct PodmanTests {
     #expect(podman(["rm", "d1"]).status == 0)
   }
 
+  @Test func memoryPidsAndCPULimitsPauseAndUnpause() {
+    let box = Sandbox("podmanlimits")
+    let podman = Podman(box)
+    defer {
+      podman.cleanUp()
+      box.finish()
+    }
+    let memory = podman.run([
+      "--memory", "64m", Self.image, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ])
+    let memoryV2 = podman.run(["--memory", "64m", Self.image, "cat", "/sys/fs/cgroup/memory.max"])
+    #expect(memory.stdout == "67108864\n" || memoryV2.stdout == "67108864\n", "\(memory.stderr)")
+    let pids = podman.run([
+      "--pids-limit", "20", Self.image, "sh", "-c",
+      "for i in $(seq 30); do sleep 3 & done 2>&1 | head -1",
+    ])
+    #expect(pids.stdout.contains("can't fork"), "\(pids.combined)")
+    let cpus = podman.run([
+      "--cpus", "0.5", Self.image, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+    ])
+    #expect(cpus.stdout == "50000\n", "\(cpus.stderr)")
+
+    #expect(
+      podman(["run", "-d", "--name", "p1"] + podman.runOptions + [Self.image, "sleep", "100"])
+        .status == 0)
+    #expect(podman(["pause", "p1"]).status == 0)
+    #expect(podman(["inspect", "--format", "{{.State.Status}}", "p1"]).stdout == "paused\n")
+    #expect(podman(["unpause", "p1"]).status == 0)
+    #expect(podman(["inspect", "--format", "{{.State.Status}}", "p1"]).stdout == "running\n")
+    #expect(podman(["rm", "-f", "-t", "0", "p1"]).status == 0)
+  }
+
   @Test(.enabled(if: TestEnvironment.hasCommand("tmux"), "needs tmux"))
   func interactiveTerminalThroughTmux() throws {
     let box = Sandbox("podmantty")
