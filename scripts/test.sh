@@ -14,6 +14,14 @@ swift build --build-tests >/dev/null
 fixtures=.build/fixtures
 scripts/make-busybox-bundle.sh "$fixtures/busybox" >/dev/null
 export BERTH_FIXTURES="$PWD/$fixtures"
+if [ "$(id -u)" = 0 ]; then
+  # The unprivileged user the rootless tests run as, with subordinate ids
+  # for newuidmap/newgidmap, and a build tree it can read.
+  id berth-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh berth-test
+  grep -q '^berth-test:' /etc/subuid || echo "berth-test:300000:65536" >> /etc/subuid
+  grep -q '^berth-test:' /etc/subgid || echo "berth-test:300000:65536" >> /etc/subgid
+  chmod o+rx "$PWD" "$PWD/.build" "$(readlink -f .build/debug)" 2>/dev/null || true
+fi
 echo "== tests"
 if [ "$(id -u)" = 0 ]; then
   exec unshare --mount --propagation private -- swift test --skip-build "$@"

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthSystem
+import CBerth
 import Glibc
 
 /// Performs the spec's mounts inside the new mount namespace, before
@@ -91,6 +92,15 @@ struct SpecMounts {
     let wanted = options.flags & ~UInt(MS_REMOUNT)
     if wanted != 0 {
       try remountBind(dest, flags: wanted, sourcePath: procFDPath(sourceFD))
+    }
+    if options.isRecursive && wanted & UInt(MS_RDONLY) != 0 {
+      // "rbind,ro" must make the mounts below read-only too: a bind of
+      // /sys would otherwise leave /sys/fs/cgroup writable (CVE-2023-25809).
+      let mounted = try root.open(dest)
+      defer { close(mounted) }
+      try check("cannot make \(dest) and the mounts below it read-only") {
+        berth_make_tree_readonly(procFDPath(mounted))
+      }
     }
     try applyPropagation(dest, options)
   }

@@ -23,6 +23,9 @@ int berth_seal_memfd(int fd);
 // mount_setattr MOUNT_ATTR_RDONLY): an fd to exec from that no one can
 // write through, without copying the file.
 int berth_open_readonly_clone(const char *path);
+// Makes the mount at `path` and every mount below it read-only
+// (mount_setattr with AT_RECURSIVE): a remount only changes the top one.
+int berth_make_tree_readonly(const char *path);
 
 // prctl wrappers
 int berth_set_no_new_privs(void);
