@@ -14,6 +14,8 @@ struct RootlessTests {
   func userBox(_ label: String) -> (Sandbox, String) {
     let box = Sandbox(label)
     let rootfs = box.copyRootfs()
+    // The build tree may sit under a directory the user cannot enter.
+    sh(["install", "-m", "0755", TestEnvironment.runtime, box.dir + "/berth-runtime"])
     sh(["chown", "-R", "\(RootlessUser.uid):\(RootlessUser.gid)", box.dir])
     return (box, rootfs)
   }
@@ -25,7 +27,7 @@ struct RootlessTests {
       [
         "setpriv", "--reuid", "\(RootlessUser.uid)", "--regid", "\(RootlessUser.gid)",
         "--init-groups",
-        "env", "XDG_RUNTIME_DIR=\(runtimeDir)", "HOME=\(box.dir)", TestEnvironment.runtime,
+        "env", "XDG_RUNTIME_DIR=\(runtimeDir)", "HOME=\(box.dir)", box.dir + "/berth-runtime",
       ] + args, input: input)
   }
 
