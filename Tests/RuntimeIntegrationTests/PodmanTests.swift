@@ -171,3 +171,48 @@ struct PodmanTests {
     #expect(screen.contains("EXITED=3"), "\(screen)")
   }
 }
+
+/// Rootless podman (as the berth-test user) with berth-runtime: podman runs
+/// the runtime inside its own user namespace.
+@Suite(
+  "rootless podman --runtime berth-runtime", .serialized,
+  .enabled(
+    if: TestEnvironment.canRunContainers && TestEnvironment.hasCommand("podman")
+      && TestEnvironment.hasCommand("conmon") && RootlessUser.exists,
+    "needs root (to set up), podman, conmon and the berth-test user (scripts/test.sh)"))
+struct RootlessPodmanTests {
+  @Test func runExecStopAsAnUnprivilegedUser() {
+    let box = Sandbox("rlpodman")
+    let uid = RootlessUser.uid
+    let runtimeDir = box.dir + "/xdg"
+    sh(["install", "-m", "0755", TestEnvironment.runtime, box.dir + "/berth-runtime"])
+    sh(["bash", "-c", "tar -C \(TestEnvironment.busyboxRootfs) -c . > \(box.dir)/image.tar"])
+    sh(["install", "-d", "-m", "0700", runtimeDir])
+    sh(["chown", "-R", "\(uid):\(RootlessUser.gid)", box.dir])
+    func podman(_ args: [String]) -> Output {
+      sh(
+        [
+          "setpriv", "--reuid", "\(uid)", "--regid", "\(RootlessUser.gid)", "--init-groups", "env",
+          "XDG_RUNTIME_DIR=\(runtimeDir)", "HOME=\(box.dir)", "podman", "--root",
+          box.dir + "/storage",
+          "--runroot", runtimeDir + "/podman", "--runtime", box.dir + "/berth-runtime",
+          "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs",
+        ] + args)
+    }
+    defer {
+      podman(["rm", "-af", "-t", "0"])
+      podman(["unshare", "rm", "-rf", box.dir + "/storage"])
+      box.finish()
+    }
+    let image = "localhost/berth-busybox:rootless"
+    #expect(podman(["import", box.dir + "/image.tar", image]).status == 0)
+    let options = ["--network", "none", "--ulimit", "host"]
+    let id = podman(["run", "--rm"] + options + [image, "id"])
+    #expect(id.stdout == "uid=0(root) gid=0(root)\n", "\(id.stderr)")
+    #expect(podman(["run", "-d", "--name", "r1"] + options + [image, "sleep", "100"]).status == 0)
+    let exec = podman(["exec", "r1", "sh", "-c", "echo exec-ok"])
+    #expect(exec.stdout == "exec-ok\n", "\(exec.stderr)")
+    #expect(podman(["stop", "-t", "1", "r1"]).status == 0)
+    #expect(podman(["rm", "r1"]).status == 0)
+  }
+}

@@ -10,10 +10,20 @@ public struct Runtime: Sendable {
   public let systemdCgroup: Bool
 
   public init(root: String?, rootless: Bool?, systemdCgroup: Bool) {
-    let isRootless = rootless ?? (geteuid() != 0)
+    // As runc's "auto": rootless when not root, or root only inside a user
+    // namespace (rootless podman runs us in its own), where host cgroups
+    // and /run are not ours.
+    let isRootless = rootless ?? (geteuid() != 0 || Runtime.inUserNamespace)
     self.rootless = isRootless
     self.store = StateStore(root: root ?? StateStore.defaultRoot(rootless: isRootless))
     self.systemdCgroup = systemdCgroup
+  }
+
+  /// True inside a user namespace other than the initial one.
+  static var inUserNamespace: Bool {
+    guard let bytes = try? readFile("/proc/self/uid_map", limit: 4096) else { return false }
+    let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+    return fields != ["0", "0", "4294967295"]
   }
 
   /// Who owns containers created now (runc's `owner` field).
