@@ -74,6 +74,14 @@ extension Runtime {
     defer { close(fifoFD) }
 
     let layout = CgroupLayout.current()
+    if systemdCgroup {
+      // A transient scope through systemd's D-Bus API is not implemented;
+      // the same slice/scope path is made with cgroupfs instead.
+      runtimeLogger.warning(
+        fileExists("/run/systemd/system")
+          ? "--systemd-cgroup: the systemd driver is not implemented; using cgroupfs with the systemd path"
+          : "--systemd-cgroup: systemd is not running here; using cgroupfs with the systemd path")
+    }
     let (cgroupPath, relative) = Cgroups.resolvePath(
       spec.linux?.cgroupsPath, id: id, systemd: systemdCgroup)
     let cgroupPaths = try Cgroups.create(
