@@ -60,12 +60,26 @@ struct ConsoleTests {
     box.runtime(["delete", "--force", "c"])
   }
 
-  @Test func aTerminalWithoutAConsoleSocketIsAClearError() {
+  /// A foreground run relays its stdio to the container's pty, as runc.
+  @Test func aForegroundRunRelaysItsTerminal() {
+    let box = Sandbox("relay")
+    defer { box.finish() }
+    var spec = box.spec(["sh"])
+    spec.process?.terminal = true
+    let bundle = box.bundle(spec)
+    let out = box.runtime(
+      ["run", "--bundle", bundle, "c"], input: "tty\necho hi-$((1+1))\nexit 5\n")
+    #expect(out.status == 5, "\(out.stderr)")
+    #expect(out.stdout.contains("/dev/pts/0"), "\(out.stdout)")
+    #expect(out.stdout.contains("hi-2"))
+  }
+
+  @Test func aDetachedTerminalWithoutAConsoleSocketIsAClearError() {
     let box = Sandbox("noconsole")
     defer { box.finish() }
     var spec = box.spec(["true"])
     spec.process?.terminal = true
-    let out = box.run(spec)
+    let out = box.run(spec, extra: ["--detach"])
     #expect(out.status != 0)
     #expect(out.stderr.contains("--console-socket"))
   }

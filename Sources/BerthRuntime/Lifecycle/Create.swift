@@ -11,6 +11,9 @@ public struct CreateOptions: Sendable {
   public var noPivot = false
   public var noNewKeyring = false
   public var preserveFDs = 0
+  /// Set by a foreground `run` with a terminal and no --console-socket:
+  /// the pty master comes back to the runtime, which relays it to stdio.
+  var relayTerminal = false
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -24,6 +27,13 @@ extension Runtime {
   /// and records the state. On any failure nothing is left behind.
   @discardableResult
   public func create(_ options: CreateOptions) throws(BerthError) -> ContainerRecord {
+    try createReturningTerminal(options).record
+  }
+
+  /// `create`, also returning the pty master when `relayTerminal` asked for it.
+  func createReturningTerminal(_ options: CreateOptions) throws(BerthError) -> (
+    record: ContainerRecord, master: Int32?
+  ) {
     try StateStore.validate(id: options.id)
     let bundle = try Bundle.load(options.bundle)
     let spec = bundle.spec
@@ -35,7 +45,7 @@ extension Runtime {
         .invalidArgument, "process.args in config.json is empty", hint: "name a command to run")
     }
     _ = args
-    if process.terminal == true && options.consoleSocket == nil {
+    if process.terminal == true && options.consoleSocket == nil && !options.relayTerminal {
       throw BerthError(
         .invalidArgument, "process.terminal is true but no --console-socket was given",
         hint: "pass --console-socket PATH, or set \"terminal\": false in config.json")
@@ -51,9 +61,8 @@ extension Runtime {
     try store.reserve(options.id)
     var cleanup = CreateCleanup(store: store, id: options.id)
     do {
-      let record = try createReserved(
+      return try createReserved(
         options, bundle: bundle, plan: plan, setup: setup, cleanup: &cleanup)
-      return record
     } catch {
       cleanup.run()
       throw error
@@ -63,7 +72,7 @@ extension Runtime {
   private func createReserved(
     _ options: CreateOptions, bundle: Bundle, plan: NamespacePlan, setup: ProcessSetup,
     cleanup: inout CreateCleanup
-  ) throws(BerthError) -> ContainerRecord {
+  ) throws(BerthError) -> (record: ContainerRecord, master: Int32?) {
     let spec = bundle.spec
     let id = options.id
     let fifoPath = store.fifoPath(id)
@@ -94,10 +103,18 @@ extension Runtime {
     }
 
     var consoleFD: Int32? = nil
+    var relayFD: Int32? = nil
     if spec.process?.terminal == true, let socket = options.consoleSocket {
       consoleFD = try Terminal.connect(socketPath: socket)
+    } else if spec.process?.terminal == true && options.relayTerminal {
+      let (ours, theirs) = try streamPair()
+      relayFD = ours
+      consoleFD = theirs
     }
-    defer { if let consoleFD { close(consoleFD) } }
+    defer {
+      if let consoleFD { close(consoleFD) }
+      if let relayFD { close(relayFD) }
+    }
 
     let joins = try plan.openJoins()
     defer { for join in joins { close(join.fd) } }
@@ -163,8 +180,15 @@ extension Runtime {
     if let pidFile = options.pidFile {
       try writeFileAtomically(absolute(pidFile), Array("\(pid)".utf8), mode: 0o644)
     }
+    var master: Int32? = nil
+    if let relayFD {
+      var name = [CChar](repeating: 0, count: 64)
+      master = try check("cannot receive the container's pty") {
+        berth_recv_fd(relayFD, &name, name.count)
+      }
+    }
     cleanup.disarm()
-    return record
+    return (record, master)
   }
 
   /// unshare(CLONE_NEWTIME) puts our future children in a new time

@@ -22,15 +22,22 @@ extension Runtime {
   public func run(_ options: CreateOptions, detach: Bool, keep: Bool = false) throws(BerthError)
     -> Int32
   {
-    let record = try create(options)
+    var options = options
+    options.relayTerminal = !detach && options.consoleSocket == nil
+    let (record, master) = try createReturningTerminal(options)
     do {
       try start(record.id)
     } catch {
+      if let master { close(master) }
       try? delete(record.id, force: true)
       throw error
     }
     if detach { return 0 }
     forwardSignals(to: record.pid)
+    if let master {
+      TerminalRelay.run(master: master)
+      close(master)
+    }
     let status = try waitForExit(record.pid)
     forwardSignalsTo = 0
     if !keep { try? delete(record.id, force: true) }

@@ -22,7 +22,9 @@ public struct Runtime: Sendable {
   /// True inside a user namespace other than the initial one.
   static var inUserNamespace: Bool {
     guard let bytes = try? readFile("/proc/self/uid_map", limit: 4096) else { return false }
-    let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+    let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: {
+      $0 == " " || $0 == "\n"
+    })
     return fields != ["0", "0", "4294967295"]
   }
 
