@@ -129,7 +129,8 @@ extension Runtime {
     defer { close(parentSock) }
 
     let config = InitConfig(
-      id: id, spec: spec, process: spec.process!, setup: setup, rootfs: bundle.rootfs,
+      id: id, bundle: bundle.path, spec: spec, process: spec.process!, setup: setup,
+      rootfs: bundle.rootfs,
       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
       newNamespaces: plan.new, joinNamespaces: joins.filter { $0.kind != .pid },
       cgroupPaths: cgroupPaths, syncFD: childSock, fifoFD: fifoFD, consoleSocketFD: consoleFD)
@@ -163,8 +164,10 @@ extension Runtime {
       }
       if message == "ready" { break }
       if message == "hooks" {
+        // The environment exists and init waits: hooks see "created", as
+        // crun reports it and runtime-tools checks (runc says "creating").
         var state = record.state(store: store)
-        state.status = .creating
+        state.status = .created
         try Hooks.run(spec.hooks?.prestart, phase: "prestart", state: state)
         try Hooks.run(spec.hooks?.createRuntime, phase: "createRuntime", state: state)
         try sendMessage(parentSock, "ok")

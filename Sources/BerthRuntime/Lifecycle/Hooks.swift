@@ -19,12 +19,15 @@ enum Hooks {
     for hook in hooks { try runOne(hook, phase: phase, input: json) }
   }
 
-  /// Runs hooks whose failure the spec says only to log (poststart, poststop).
+  /// Runs hooks whose failure the spec says only to log (poststart,
+  /// poststop): a failing hook is a warning and the next one still runs.
   static func runLogged(_ hooks: [Spec.Hook]?, phase: String, state: ContainerState) {
-    do {
-      try run(hooks, phase: phase, state: state)
-    } catch {
-      runtimeLogger.warning("\(error)")
+    for hook in hooks ?? [] {
+      do {
+        try run([hook], phase: phase, state: state)
+      } catch {
+        runtimeLogger.warning("\(error)")
+      }
     }
   }
 

@@ -76,7 +76,9 @@ extension Runtime {
       return
     }
     let status = record.status(store: store)
-    if status == .running || status == .paused || status == .creating && record.isInitAlive {
+    // The spec: deleting a container that is not stopped MUST fail; a
+    // created one counts (runc and crun allow it; podman passes --force).
+    if status != .stopped {
       guard force else {
         throw BerthError(
           .invalidState, "container \"\(id)\" is \(status.rawValue)",

@@ -20,6 +20,9 @@ enum ContainerInit {
   static func initialize(_ config: InitConfig) throws(BerthError) {
     // Wait until the parent has put us in our cgroups and written id maps.
     guard try receiveMessage(config.syncFD) == "go" else { _exit(1) }
+    // Our pid as the host sees it, for the state hooks get: the host's
+    // /proc is still mounted, and /proc/self there names the host pid.
+    hostPid = hostPidFromProc()
     if config.newNamespaces.contains(.user) { becomeNamespaceRoot() }
     for join in config.joinNamespaces {
       try setns(join.fd, join.kind, path: join.path)
@@ -74,7 +77,7 @@ enum ContainerInit {
     close(config.fifoFD)
 
     let state = ContainerState(
-      id: config.id, pid: getpid(), status: .running, bundle: "", rootfs: config.rootfs,
+      id: config.id, pid: hostPid, status: .running, bundle: config.bundle, rootfs: config.rootfs,
       created: "", owner: "", annotations: config.spec.annotations)
     try Hooks.run(config.spec.hooks?.startContainer, phase: "startContainer", state: state)
 
@@ -83,6 +86,16 @@ enum ContainerInit {
     let message = "berth-runtime: exec \(executable): \(errno)\n"
     _ = message.withCString { write(2, $0, strlen($0)) }
     _exit(errno == .permissionDenied ? 126 : 127)
+  }
+
+  nonisolated(unsafe) static var hostPid: Int32 = 0
+
+  static func hostPidFromProc() -> Int32 {
+    var buf = [CChar](repeating: 0, count: 32)
+    let n = readlink("/proc/self", &buf, buf.count - 1)
+    guard n > 0 else { return getpid() }
+    return Int32(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      ?? getpid()
   }
 
   /// In a new user namespace: become its root (if 0 is mapped) so the
@@ -97,8 +110,11 @@ enum ContainerInit {
   static func prepareRootfs(_ config: InitConfig) throws(BerthError) -> Int32? {
     let spec = config.spec
     let linux = spec.linux
-    // Nothing we mount may propagate back to the host.
-    let propagation = MountOptions.parse([linux?.rootfsPropagation ?? "rslave"]).propagation
+    // Nothing we mount may propagate back to the host, unless asked for
+    // (shared). An unbindable "/" could not be bound below, so that one is
+    // applied only after pivot_root.
+    var propagation = MountOptions.parse([linux?.rootfsPropagation ?? "rslave"]).propagation
+    if propagation & UInt(MS_UNBINDABLE) != 0 { propagation = UInt(MS_SLAVE | MS_REC) }
     try mount(
       source: nil, target: "/", type: nil,
       flags: propagation == 0 ? UInt(MS_SLAVE | MS_REC) : propagation | UInt(MS_REC),
@@ -137,7 +153,7 @@ enum ContainerInit {
     try sendMessage(config.syncFD, "hooks")
     guard try receiveMessage(config.syncFD) == "ok" else { _exit(1) }
     let state = ContainerState(
-      id: config.id, pid: getpid(), status: .creating, bundle: "", rootfs: config.rootfs,
+      id: config.id, pid: hostPid, status: .created, bundle: config.bundle, rootfs: config.rootfs,
       created: "", owner: "", annotations: spec.annotations)
     try Hooks.run(spec.hooks?.createContainer, phase: "createContainer", state: state)
 

@@ -6,6 +6,7 @@ import BerthSystem
 /// input).
 struct InitConfig {
   var id: String
+  var bundle: String
   var spec: Spec
   var process: Spec.Process
   var setup: ProcessSetup
