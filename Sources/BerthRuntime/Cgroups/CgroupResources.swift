@@ -234,7 +234,32 @@ public enum CgroupResources {
         try write(v1Writes(resources, controllers: hierarchy.controllers), into: dir)
       }
     }
+    if !layout.isUnified { try refuseUnavailable(resources, layout: layout) }
   }
+
+  /// A limit asked for on a v1 host without its controller is an error,
+  /// not a silent no-op.
+  static func refuseUnavailable(_ r: Spec.Resources, layout: CgroupLayout) throws(BerthError) {
+    let mounted = Set(layout.hierarchies.flatMap(\.controllers))
+    var missing: [String] = []
+    if !(r.hugepageLimits ?? []).isEmpty && !mounted.contains("hugetlb") {
+      missing.append("hugetlb")
+    }
+    if r.network?.classID != nil && !mounted.contains("net_cls") { missing.append("net_cls") }
+    if !(r.network?.priorities ?? []).isEmpty && !mounted.contains("net_prio") {
+      missing.append("net_prio")
+    }
+    guard missing.isEmpty else {
+      throw BerthError(
+        .unsupported,
+        "linux.resources asks for the \(missing.joined(separator: ", ")) cgroup controller, which this host does not mount",
+        hint: "remove those limits, or mount the controller under /sys/fs/cgroup")
+    }
+  }
+
+  static let bfqFallback = [
+    "blkio.weight": "blkio.bfq.weight", "blkio.weight_device": "blkio.bfq.weight_device",
+  ]
 
   static func write(_ writes: [Write], into dir: String) throws(BerthError) {
     var pending = writes
@@ -243,6 +268,10 @@ public enum CgroupResources {
       let w = pending[index]
       do {
         try writeKnob(dir + "/" + w.file, w.value)
+      } catch  where error.cause == .noSuchFileOrDirectory && bfqFallback[w.file] != nil {
+        // Kernels without CFQ have only BFQ's weight files, as runc knows.
+        pending[index].file = bfqFallback[w.file]!
+        continue
       } catch
         where w.file == "memory.memsw.limit_in_bytes"
         && pending.dropFirst(index + 1).contains(where: { $0.file == "memory.limit_in_bytes" })
