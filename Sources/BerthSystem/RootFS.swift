@@ -48,8 +48,7 @@ public final class RootFS {
   }
 
   func mkdirAll(_ inner: String, mode: mode_t, linksLeft: Int) throws(BerthError) -> Int32 {
-    var current = try check("cannot open rootfs \(path)") { dup(fd) }
-    _ = fcntl(current, F_SETFD, FD_CLOEXEC)
+    var current = try check("cannot open rootfs \(path)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     var prefix = ""
     for component in inner.split(separator: "/") where component != "." {
       let parentPrefix = prefix
