@@ -17,6 +17,9 @@ let package = Package(
   targets: [
     // Layer 1: C for raw syscalls, macro constants, variadic calls and cmsg.
     .target(name: "CBerth"),
+    // Layer 1: libseccomp (Debian's libseccomp-dev) and the raw seccomp(2) load.
+    .systemLibrary(
+      name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
     // Layer 2: typed system calls on swift-system.
     .target(
       name: "BerthSystem",
@@ -28,7 +31,7 @@ let package = Package(
     .target(
       name: "BerthRuntime",
       dependencies: [
-        "BerthSystem", "BerthOCI", .product(name: "Logging", package: "swift-log"),
+        "BerthSystem", "BerthOCI", "CSeccomp", .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // Layer 7: the runc-compatible CLI, one file per subcommand.

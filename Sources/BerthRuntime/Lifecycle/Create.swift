@@ -54,6 +54,10 @@ extension Runtime {
     try Hardening.validateSysctls(spec.linux?.sysctl ?? [:], namespaces: plan.allTypes)
     let setup = try ProcessSetup(
       process: process, canSetGroups: plan.canSetGroups(rootless: rootless))
+    // Checked and compiled (or found cached) before anything exists.
+    let seccomp = try SeccompProgram.prepare(
+      spec.linux?.seccomp, noNewPrivileges: process.noNewPrivileges == true,
+      effectiveCapabilities: setup.capabilities.effective, cacheRoot: store.root)
 
     // Nothing inherited beyond stdio and --preserve-fds may reach the container.
     try closeOnExecFrom(3 + Int32(options.preserveFDs))
@@ -62,7 +66,7 @@ extension Runtime {
     var cleanup = CreateCleanup(store: store, id: options.id)
     do {
       return try createReserved(
-        options, bundle: bundle, plan: plan, setup: setup, cleanup: &cleanup)
+        options, bundle: bundle, plan: plan, setup: setup, seccomp: seccomp, cleanup: &cleanup)
     } catch {
       cleanup.run()
       throw error
@@ -71,7 +75,7 @@ extension Runtime {
 
   private func createReserved(
     _ options: CreateOptions, bundle: Bundle, plan: NamespacePlan, setup: ProcessSetup,
-    cleanup: inout CreateCleanup
+    seccomp: SeccompProgram?, cleanup: inout CreateCleanup
   ) throws(BerthError) -> (record: ContainerRecord, master: Int32?) {
     let spec = bundle.spec
     let id = options.id
@@ -128,12 +132,13 @@ extension Runtime {
     let (parentSock, childSock) = try seqpacketPair()
     defer { close(parentSock) }
 
-    let config = InitConfig(
+    var config = InitConfig(
       id: id, bundle: bundle.path, spec: spec, process: spec.process!, setup: setup,
       rootfs: bundle.rootfs,
       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
       newNamespaces: plan.new, joinNamespaces: joins.filter { $0.kind != .pid },
       cgroupPaths: cgroupPaths, syncFD: childSock, fifoFD: fifoFD, consoleSocketFD: consoleFD)
+    config.seccomp = seccomp
 
     let pid = berth_clone(plan.cloneFlags)
     if pid == 0 {
@@ -170,6 +175,11 @@ extension Runtime {
         state.status = .created
         try Hooks.run(spec.hooks?.prestart, phase: "prestart", state: state)
         try Hooks.run(spec.hooks?.createRuntime, phase: "createRuntime", state: state)
+        try sendMessage(parentSock, "ok")
+      } else if message == "seccomp" {
+        var state = record.state(store: store)
+        state.status = .creating
+        try SeccompListener.relay(from: parentSock, program: seccomp, pid: pid, state: state)
         try sendMessage(parentSock, "ok")
       } else if message.hasPrefix("error:") {
         _ = try? waitForExit(pid)

@@ -59,6 +59,10 @@ extension Runtime {
     let canSetGroups =
       !(containerUserNS && geteuid() != 0 && mappings.count == 1 && mappings[0].size == 1)
     let setup = try ProcessSetup(process: process, canSetGroups: canSetGroups)
+    // The container's filter applies to exec'd processes too (as in runc).
+    let seccomp = try SeccompProgram.prepare(
+      record.spec.linux?.seccomp, noNewPrivileges: process.noNewPrivileges == true,
+      effectiveCapabilities: setup.capabilities.effective, cacheRoot: store.root)
 
     try closeOnExecFrom(3 + Int32(options.preserveFDs))
 
@@ -94,7 +98,7 @@ extension Runtime {
     if pid == 0 {
       close(parentSock)
       ExecProcess.run(
-        process: process, setup: setup, joins: joins.filter { $0.kind != .pid },
+        process: process, setup: setup, seccomp: seccomp, joins: joins.filter { $0.kind != .pid },
         syncFD: childSock, consoleFD: consoleFD)
     }
     close(childSock)
@@ -107,9 +111,15 @@ extension Runtime {
       }
       try sendMessage(parentSock, "go")
       // On success execve closes the child's end (CLOEXEC): EOF.
-      if let message = try receiveMessage(parentSock), message.hasPrefix("error:") {
-        _ = try? waitForExit(pid)
-        throw BerthError(.system, String(message.dropFirst(6)))
+      while let message = try receiveMessage(parentSock) {
+        if message == "seccomp" {
+          try SeccompListener.relay(
+            from: parentSock, program: seccomp, pid: pid, state: record.state(store: store))
+          try sendMessage(parentSock, "ok")
+        } else if message.hasPrefix("error:") {
+          _ = try? waitForExit(pid)
+          throw BerthError(.system, String(message.dropFirst(6)))
+        }
       }
     } catch {
       Glibc.kill(pid, SIGKILL)
@@ -130,7 +140,7 @@ extension Runtime {
 /// The child side of exec.
 enum ExecProcess {
   static func run(
-    process: Spec.Process, setup: ProcessSetup,
+    process: Spec.Process, setup: ProcessSetup, seccomp: SeccompProgram?,
     joins: [(kind: NamespaceKind, fd: Int32, path: String)], syncFD: Int32, consoleFD: Int32?
   ) -> Never {
     do throws(BerthError) {
@@ -158,10 +168,14 @@ enum ExecProcess {
       }
       try setup.applyRlimits()
       let executable = try setup.resolveExecutable()
+      try seccomp?.applyBeforeCapabilityDrop(syncFD: syncFD)
       try setup.applyIdentityAndCapabilities()
       setup.applyUmask()
       try setup.enterWorkingDirectory()
-      let errno = execve(path: executable, args: process.args ?? [], env: process.env ?? [])
+      try seccomp?.applyBeforeReady(syncFD: syncFD)
+      // Loads the filter (unless done above) just before execve.
+      let errno = try SeccompProgram.execve(
+        seccomp, path: executable, args: process.args ?? [], env: process.env ?? [])
       throw BerthError(.system, "exec \(executable) failed", cause: errno)
     } catch {
       try? sendMessage(syncFD, "error:" + error.description)

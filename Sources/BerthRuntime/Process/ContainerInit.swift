@@ -63,9 +63,11 @@ enum ContainerInit {
       try Console.attach(slave: slave)
     }
     let executable = try config.setup.resolveExecutable()
+    try config.seccomp?.applyBeforeCapabilityDrop(syncFD: config.syncFD)
     try config.setup.applyIdentityAndCapabilities()
     config.setup.applyUmask()
     try config.setup.enterWorkingDirectory()
+    try config.seccomp?.applyBeforeReady(syncFD: config.syncFD)
 
     try sendMessage(config.syncFD, "ready")
     close(config.syncFD)
@@ -81,11 +83,20 @@ enum ContainerInit {
       created: "", owner: "", annotations: config.spec.annotations)
     try Hooks.run(config.spec.hooks?.startContainer, phase: "startContainer", state: state)
 
-    let errno = execve(
-      path: executable, args: config.process.args ?? [], env: config.process.env ?? [])
-    let message = "berth-runtime: exec \(executable): \(errno)\n"
-    _ = message.withCString { write(2, $0, strlen($0)) }
-    _exit(errno == .permissionDenied ? 126 : 127)
+    // The filter loads inside this call, just before execve. The syncFD is
+    // closed by now: a failure goes to stderr.
+    do {
+      let errno = try SeccompProgram.execve(
+        config.seccomp, path: executable, args: config.process.args ?? [],
+        env: config.process.env ?? [])
+      let message = "berth-runtime: exec \(executable): \(errno)\n"
+      _ = message.withCString { write(2, $0, strlen($0)) }
+      _exit(errno == .permissionDenied ? 126 : 127)
+    } catch {
+      let message = "berth-runtime: \(error)\n"
+      _ = message.withCString { write(2, $0, strlen($0)) }
+      _exit(1)
+    }
   }
 
   nonisolated(unsafe) static var hostPid: Int32 = 0

@@ -22,6 +22,8 @@ struct InitConfig {
   /// The exec fifo, opened read-write: init blocks reading it until `start`.
   var fifoFD: Int32
   var consoleSocketFD: Int32?
+  /// linux.seccomp, compiled before clone; loaded by init (see SeccompProgram).
+  var seccomp: SeccompProgram? = nil
 
   var inUserNamespace: Bool {
     newNamespaces.contains(.user) || joinNamespaces.contains { $0.kind == .user }

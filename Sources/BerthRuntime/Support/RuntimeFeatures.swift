@@ -18,7 +18,7 @@ public enum RuntimeFeatures {
         cgroup: .init(
           v1: layout.hierarchies.contains { !$0.isV2 }, v2: layout.hierarchies.contains { $0.isV2 },
           systemd: false, systemdUser: false),
-        seccomp: .init(enabled: false),
+        seccomp: SeccompFeatures.current(),
         apparmor: .init(enabled: false), selinux: .init(enabled: false),
         mountExtensions: .init(idmap: .init(enabled: false))),
       annotations: ["org.opencontainers.runtime.name": "berth-runtime"])
