@@ -1,0 +1,264 @@
+import BerthOCI
+import Foundation
+import Testing
+
+/// linux.seccomp on real containers: one test per action, argument
+/// conditions, unknown names and actions, exec, and the compiled-filter
+/// cache under --root.
+@Suite(
+  "seccomp", .serialized,
+  .enabled(
+    if: TestEnvironment.canRunContainers, "needs root and the busybox fixture (scripts/test.sh)"))
+struct SeccompTests {
+  func profile(_ json: String) -> Spec.Seccomp {
+    try! JSONDecoder().decode(Spec.Seccomp.self, from: Data(json.utf8))
+  }
+
+  /// A profile that allows everything but applies `action` to `names`.
+  func deny(_ names: [String], _ action: String, errnoRet: Int? = nil) -> Spec.Seccomp {
+    let ret = errnoRet.map { #", "errnoRet": \#($0)"# } ?? ""
+    let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
+    return profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+       "syscalls": [{"names": [\(list)], "action": "\(action)"\(ret)}]}
+      """)
+  }
+
+  func cacheDirectory(_ box: Sandbox) -> String { box.stateRoot + "/@seccomp" }
+
+  /// The compiled-filter cache is expected under --root: removed before
+  /// the sandbox's leak check, which wants --root empty.
+  func finish(_ box: Sandbox, sourceLocation: SourceLocation = #_sourceLocation) {
+    try? FileManager.default.removeItem(atPath: cacheDirectory(box))
+    box.finish(sourceLocation: sourceLocation)
+  }
+
+  @Test(arguments: [
+    (nil, "Operation not permitted"), (28, "No space left on device"),
+  ])
+  func errnoReturnsTheGivenErrno(errnoRet: Int?, message: String) {
+    let box = Sandbox("scerrno")
+    defer { finish(box) }
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", errnoRet: errnoRet)
+    let out = box.run(spec)
+    #expect(out.status == 1)
+    #expect(out.stderr.contains("can't create directory '/dev/shm/x': \(message)"), "\(out.stderr)")
+  }
+
+  /// SIGSYS kills the process: 128 + 31.
+  @Test(arguments: ["SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS"])
+  func killActionsEndTheProcessWithSIGSYS(action: String) {
+    let box = Sandbox("sckill")
+    defer { finish(box) }
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], action)
+    #expect(box.run(spec).status == 159)
+  }
+
+  /// TRAP raises SIGSYS, which a process may catch and survive.
+  @Test func trapRaisesACatchableSIGSYS() {
+    let box = Sandbox("sctrap")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "trap 'echo caught' SYS; umask 022; echo after"])
+    spec.linux?.seccomp = deny(["umask"], "SCMP_ACT_TRAP")
+    let out = box.run(spec)
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stdout.contains("caught") && out.stdout.contains("after"), "\(out.stdout)")
+    spec.process?.args = ["mkdir", "/dev/shm/x"]
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_TRAP")
+    #expect(box.run(spec, id: "d").status == 159)
+  }
+
+  /// An allow-list over a default of ERRNO: what is listed works, the rest
+  /// fails with defaultErrnoRet.
+  @Test func allowListOverADefaultOfErrno() {
+    let box = Sandbox("scallow")
+    defer { finish(box) }
+    let allowed = [
+      "execve", "arch_prctl", "set_tid_address", "brk", "mmap", "munmap", "mprotect", "getuid",
+      "geteuid", "getgid", "getegid", "getpid", "getppid", "rt_sigaction", "rt_sigprocmask",
+      "rt_sigreturn", "ioctl", "write", "writev", "read", "open", "openat", "close", "fstat",
+      "newfstatat", "stat", "lstat", "statx", "exit", "exit_group", "prlimit64", "uname",
+      "getcwd", "fcntl", "dup2", "dup3", "wait4", "clone", "fork", "vfork", "set_robust_list",
+      "rseq", "getrandom", "clock_gettime", "lseek", "getdents64", "sigaltstack", "futex",
+    ]
+    let list = allowed.map { "\"\($0)\"" }.joined(separator: ", ")
+    var spec = box.spec(["sh", "-c", "echo hello; mkdir /dev/shm/x"])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 28,
+       "syscalls": [{"names": [\(list)], "action": "SCMP_ACT_ALLOW"}]}
+      """)
+    let out = box.run(spec)
+    #expect(out.stdout == "hello\n", "\(out.stderr)")
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+    #expect(out.status == 1)
+  }
+
+  /// LOG allows (and logs) the call.
+  @Test func logAllowsTheCall() {
+    let box = Sandbox("sclog")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "mkdir /dev/shm/x && echo made"])
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_LOG")
+    let out = box.run(spec)
+    #expect(out.stdout == "made\n", "\(out.stderr)")
+  }
+
+  /// personality is refused only for PER_LINUX32 (linux32), not for
+  /// PER_LINUX (linux64).
+  @Test func argumentConditionsNarrowARule() {
+    let box = Sandbox("scargs")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "linux64 true && echo linux64; linux32 true || echo refused"])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW",
+       "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                     "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]}
+      """)
+    let out = box.run(spec)
+    #expect(out.stdout == "linux64\nrefused\n", "\(out.stderr)")
+  }
+
+  /// Two conditions on one argument: either refuses (runc's split), and
+  /// other values pass. Also MASKED_EQ.
+  @Test func conditionsOnOneArgumentEachRefuse() {
+    let box = Sandbox("scsplit")
+    defer { finish(box) }
+    var spec = box.spec([
+      "sh", "-c",
+      "kill -0 $$ && echo zero; kill -1 $$ || echo no-hup; kill -15 $$ || echo no-term;"
+        + " kill -10 $$ || echo no-usr1",
+    ])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW",
+       "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                     "args": [{"index": 1, "value": 1, "op": "SCMP_CMP_EQ"},
+                              {"index": 1, "value": 15, "op": "SCMP_CMP_EQ"},
+                              {"index": 1, "value": 15, "valueTwo": 10, "op": "SCMP_CMP_MASKED_EQ"}]}]}
+      """)
+    let out = box.run(spec)
+    #expect(out.stdout == "zero\nno-hup\nno-term\nno-usr1\n", "\(out.stderr)")
+  }
+
+  /// A syscall libseccomp does not know is skipped with a debug line.
+  @Test func unknownSyscallNamesAreSkipped() throws {
+    let box = Sandbox("scunknown")
+    defer { finish(box) }
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.linux?.seccomp = deny(
+      ["mkdir", "no_such_syscall_in_any_kernel", "mkdirat"], "SCMP_ACT_ERRNO", errnoRet: 28)
+    let log = box.dir + "/log"
+    let out = box.runtime([
+      "--debug", "--log", log, "run", "--bundle", box.bundle(spec), "c",
+    ])
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+    let text = try String(contentsOfFile: log, encoding: .utf8)
+    #expect(text.contains("skipping unknown syscall"), "\(text)")
+    #expect(text.contains("no_such_syscall_in_any_kernel"), "\(text)")
+  }
+
+  /// Unknown actions, operators and architectures fail create with one
+  /// clear line, and leave nothing behind (not even a cache entry).
+  @Test(arguments: [
+    (
+      #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_MAYBE"}]}"#,
+      "unknown seccomp action \"SCMP_ACT_MAYBE\" in linux.seccomp.syscalls[0].action"
+    ),
+    (
+      #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_SOON"}]}]}"#,
+      "unknown seccomp operator \"SCMP_CMP_SOON\""
+    ),
+    (
+      #"{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_PDP11"]}"#,
+      "unknown seccomp architecture \"SCMP_ARCH_PDP11\""
+    ),
+  ])
+  func badProfilesAreClearErrorsThatLeaveNothing(json: String, text: String) {
+    let box = Sandbox("scbad")
+    defer { box.finish() }
+    var spec = box.spec(["true"])
+    spec.linux?.seccomp = profile(json)
+    let out = box.runtime(["create", "--bundle", box.bundle(spec), "c"])
+    #expect(out.status != 0)
+    #expect(out.stderr.contains(text), "\(out.stderr)")
+    #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: cacheDirectory(box)))
+  }
+
+  /// The first create compiles and caches; the second reads the cache
+  /// (debug line, files untouched). Swapping in another profile's program
+  /// shows the cached bytes are what gets loaded.
+  @Test func theCompiledFilterIsCachedAndReused() throws {
+    let box = Sandbox("sccache")
+    defer { finish(box) }
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_ERRNO")
+    let bundle = box.bundle(spec)
+    let log = box.dir + "/log"
+    #expect(box.runtime(["run", "--bundle", bundle, "c1"]).stderr.contains("not permitted"))
+
+    let files = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory(box)).sorted()
+    #expect(
+      files.count == 2 && files[0].hasSuffix(".bpf") && files[1].hasSuffix(".json"), "\(files)")
+    let bpf = cacheDirectory(box) + "/" + files[0]
+    let json = try String(contentsOfFile: cacheDirectory(box) + "/" + files[1], encoding: .utf8)
+    #expect(json.contains("\"defaultAction\":\"SCMP_ACT_ALLOW\""), "\(json)")
+    let before = try FileManager.default.attributesOfItem(atPath: bpf)[.modificationDate] as? Date
+
+    let second = box.runtime(["--debug", "--log", log, "run", "--bundle", bundle, "c2"])
+    #expect(second.stderr.contains("not permitted"), "\(second.stderr)")
+    #expect(try String(contentsOfFile: log, encoding: .utf8).contains("using the cached filter"))
+    let after = try FileManager.default.attributesOfItem(atPath: bpf)[.modificationDate] as? Date
+    #expect(before != nil && before == after)
+
+    // Another profile (ENOSPC) compiles to another entry; its program put
+    // in place of the first shows up in the first profile's container.
+    var other = spec
+    other.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", errnoRet: 28)
+    #expect(box.run(other, id: "c3").stderr.contains("No space left on device"))
+    let otherBPF = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory(box))
+      .filter { $0.hasSuffix(".bpf") && $0 != files[0] }
+    try #require(otherBPF.count == 1)
+    try FileManager.default.removeItem(atPath: bpf)
+    try FileManager.default.copyItem(atPath: cacheDirectory(box) + "/" + otherBPF[0], toPath: bpf)
+    let swapped = box.runtime(["run", "--bundle", bundle, "c4"])
+    #expect(swapped.stderr.contains("No space left on device"), "\(swapped.stderr)")
+  }
+
+  /// exec'd processes get the container's filter too.
+  @Test func execAppliesTheContainersFilter() {
+    let box = Sandbox("scexec")
+    defer { finish(box) }
+    var spec = box.spec(["sleep", "60"])
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", errnoRet: 28)
+    #expect(box.run(spec, extra: ["-d"]).status == 0)
+    let out = box.runtime(["exec", "c", "mkdir", "/dev/shm/x"])
+    #expect(out.status == 1)
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+    box.runtime(["delete", "--force", "c"])
+  }
+
+  /// Without no_new_privs and without CAP_SYS_ADMIN the filter must load
+  /// before the capabilities drop; with CAP_SYS_ADMIN it loads at execve.
+  @Test(arguments: [false, true])
+  func withoutNoNewPrivileges(keepSysAdmin: Bool) {
+    let box = Sandbox("scnnp")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "grep NoNewPrivs /proc/self/status; mkdir /dev/shm/x"])
+    spec.process?.noNewPrivileges = false
+    if keepSysAdmin {
+      for keyPath in [\Spec.Capabilities.bounding, \.effective, \.permitted] {
+        spec.process?.capabilities?[keyPath: keyPath]?.append("CAP_SYS_ADMIN")
+      }
+    }
+    spec.linux?.seccomp = deny(["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", errnoRet: 28)
+    let out = box.run(spec)
+    #expect(out.stdout.contains("NoNewPrivs:\t0"), "\(out.stdout) \(out.stderr)")
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+  }
+}
