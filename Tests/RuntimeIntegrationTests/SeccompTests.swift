@@ -261,4 +261,73 @@ struct SeccompTests {
     #expect(out.stdout.contains("NoNewPrivs:\t0"), "\(out.stdout) \(out.stderr)")
     #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
   }
+
+  /// A seccomp agent (python) listening on listenerPath gets the listener
+  /// fd with the container's state, and answers the notified mkdir with
+  /// ENOSPC.
+  @Test func notifyHandsTheListenerToTheAgent() throws {
+    try #require(TestEnvironment.hasCommand("python3"), "needs python3 for the agent")
+    let box = Sandbox("scnotify")
+    defer { finish(box) }
+    let socketPath = box.dir + "/agent.sock"
+    let received = box.dir + "/received.json"
+    let agent = """
+      import fcntl, json, socket, struct, sys
+      srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+      srv.bind(sys.argv[1]); srv.listen(1)
+      open(sys.argv[2] + ".ready", "w").close()
+      conn, _ = srv.accept()
+      msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+      open(sys.argv[2], "w").write(msg.decode())
+      notif = bytearray(80)  # struct seccomp_notif, zeroed
+      fcntl.ioctl(fds[0], 0xc0502100, notif, True)  # SECCOMP_IOCTL_NOTIF_RECV
+      ident = struct.unpack_from("=Q", notif)[0]
+      resp = bytearray(struct.pack("=QqiI", ident, 0, -28, 0))  # error = -ENOSPC
+      fcntl.ioctl(fds[0], 0xc0182101, resp, True)  # SECCOMP_IOCTL_NOTIF_SEND
+      """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", agent, socketPath, received]
+    try process.run()
+    defer { if process.isRunning { process.terminate() } }
+    for _ in 0..<100 where !FileManager.default.fileExists(atPath: received + ".ready") {
+      usleep(20_000)
+    }
+
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "\(socketPath)",
+       "listenerMetadata": "hello-agent",
+       "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+      """)
+    let out = box.run(spec)
+    #expect(out.status == 1)
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+    process.waitUntilExit()
+    let message =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: received))) as? [String: Any]
+    #expect(message?["fds"] as? [String] == ["seccompFd"])
+    #expect(message?["metadata"] as? String == "hello-agent")
+    #expect((message?["pid"] as? Int ?? 0) > 1)
+    let state = message?["state"] as? [String: Any]
+    #expect(state?["id"] as? String == "c")
+    #expect(state?["status"] as? String == "creating")
+  }
+
+  /// With no agent listening, create fails clearly and leaves nothing.
+  @Test func notifyWithoutAnAgentFailsCreate() {
+    let box = Sandbox("scnoagent")
+    defer { finish(box) }
+    var spec = box.spec(["true"])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "\(box.dir)/nobody.sock",
+       "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+      """)
+    let out = box.runtime(["create", "--bundle", box.bundle(spec), "c"])
+    #expect(out.status != 0)
+    #expect(out.stderr.contains("cannot connect to the seccomp agent"), "\(out.stderr)")
+  }
 }
