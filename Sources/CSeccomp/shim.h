@@ -30,4 +30,16 @@ static inline int berth_seccomp_action_available(uint32_t action) {
   return (int)syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
 }
 
+// Whether this kernel accepts `flags` for SECCOMP_SET_MODE_FILTER, without
+// loading anything: the flags are checked before the (NULL) program is
+// read, so EFAULT means accepted. Returns 0, or -1 with errno (EINVAL).
+static inline int berth_seccomp_check_flags(unsigned int flags) {
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, NULL);
+  if (rc < 0 && errno == EFAULT) return 0;
+  if (rc >= 0) {  // cannot happen with a NULL program; never report success
+    errno = EINVAL;
+  }
+  return -1;
+}
+
 #endif

@@ -130,7 +130,8 @@ struct SeccompPlanTests {
                  "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}
       """)
     #expect(p.architectures == ["x86_64", "x86", "x32", "aarch64"])
-    #expect(p.flags == 0b10_0111)
+    // WAIT_KILLABLE_RECV only goes with a listener: dropped here.
+    #expect(p.flags == 0b111)
     #expect(!p.notifies)
   }
 
@@ -143,6 +144,13 @@ struct SeccompPlanTests {
       """)
     #expect(p.notifies)
     #expect(p.flags == 1 | 8 | 16)
+    let killable = try plan(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+       "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+       "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+      """)
+    #expect(killable.flags == 8 | 32)
   }
 
   @Test func theFilterLoadsBeforeTheCapabilityDropOnlyWhenItMust() {

@@ -145,6 +145,23 @@ struct SeccompTests {
     #expect(out.stdout == "zero\nno-hup\nno-term\nno-usr1\n", "\(out.stderr)")
   }
 
+  /// The flags reach seccomp(2): the kernel accepts them and the filter works.
+  @Test func flagsAreAccepted() {
+    let box = Sandbox("scflags")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "grep Seccomp: /proc/self/status; mkdir /dev/shm/x"])
+    spec.linux?.seccomp = profile(
+      """
+      {"defaultAction": "SCMP_ACT_ALLOW",
+       "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                 "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+       "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]}
+      """)
+    let out = box.run(spec)
+    #expect(out.stdout == "Seccomp:\t2\n", "\(out.stderr)")
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+  }
+
   /// A syscall libseccomp does not know is skipped with a debug line.
   @Test func unknownSyscallNamesAreSkipped() throws {
     let box = Sandbox("scunknown")
@@ -265,7 +282,10 @@ struct SeccompTests {
   /// A seccomp agent (python) listening on listenerPath gets the listener
   /// fd with the container's state, and answers the notified mkdir with
   /// ENOSPC.
-  @Test func notifyHandsTheListenerToTheAgent() throws {
+  /// Without no_new_privs (and so without CAP_SYS_ADMIN) the filter and its
+  /// listener come before the capability drop; with it, before `ready`.
+  @Test(arguments: [true, false])
+  func notifyHandsTheListenerToTheAgent(noNewPrivileges: Bool) throws {
     try #require(TestEnvironment.hasCommand("python3"), "needs python3 for the agent")
     let box = Sandbox("scnotify")
     defer { finish(box) }
@@ -295,6 +315,7 @@ struct SeccompTests {
     }
 
     var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.process?.noNewPrivileges = noNewPrivileges
     spec.linux?.seccomp = profile(
       """
       {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "\(socketPath)",

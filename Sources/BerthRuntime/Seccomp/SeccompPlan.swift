@@ -73,6 +73,7 @@ struct SeccompPlan: Equatable, Sendable {
   ]
   static let flagTsync: UInt32 = 1 << 0
   static let flagNewListener: UInt32 = 1 << 3
+  static let flagWaitKillableRecv: UInt32 = 1 << 5
   /// With TSYNC, a listener needs TSYNC_ESRCH (the two return values clash).
   static let flagTsyncESRCH: UInt32 = 1 << 4
 
@@ -146,6 +147,10 @@ struct SeccompPlan: Equatable, Sendable {
       }
       flags |= Self.flagNewListener
       if flags & Self.flagTsync != 0 { flags |= Self.flagTsyncESRCH }
+    }
+    // The kernel takes WAIT_KILLABLE_RECV only together with a listener.
+    if !notifies && flags & Self.flagWaitKillableRecv != 0 {
+      flags &= ~Self.flagWaitKillableRecv
     }
   }
 

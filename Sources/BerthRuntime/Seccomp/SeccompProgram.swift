@@ -32,6 +32,13 @@ struct SeccompProgram: Sendable {
   ) throws(BerthError) -> SeccompProgram? {
     guard let profile else { return nil }
     let plan = try SeccompPlan(profile)
+    // Flags the kernel refuses would only fail at load, after `create`
+    // reported success: ask it now (seccomp(2) checks flags first).
+    if plan.flags != 0 && berth_seccomp_check_flags(plan.flags) != 0 {
+      throw .system(
+        "this kernel does not accept linux.seccomp.flags \(profile.flags ?? [])", currentErrno,
+        hint: "remove the flags the kernel does not know")
+    }
     let cache = SeccompCache(root: cacheRoot)
     let key = try SeccompCache.key(profile)
     let instructions: [UInt8]
