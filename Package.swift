@@ -44,6 +44,8 @@ let package = Package(
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime"]),
     .testTarget(
-      name: "RuntimeIntegrationTests", dependencies: ["BerthOCI", "BerthSystem", "CBerth"]),
+      name: "RuntimeIntegrationTests",
+      // BerthRuntime only for library values such as the default seccomp profile.
+      dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
   ]
 )

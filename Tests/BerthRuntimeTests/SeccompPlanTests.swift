@@ -209,4 +209,21 @@ struct SeccompPlanTests {
     cache.store(key, program: Array(repeating: 9, count: 16))
     #expect(try Data(contentsOf: URL(fileURLWithPath: programPath)) == Data(program))
   }
+
+  @Test(arguments: [
+    [], ["CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_TIME", "CAP_SYSLOG", "CAP_BPF"],
+  ])
+  func theDefaultProfileCompiles(capabilities: [String]) throws {
+    let profile = DefaultSeccompProfile.profile(capabilities: capabilities)
+    let plan = try SeccompPlan(profile)
+    #expect(plan.defaultAction == 0x0005_0001)
+    let program = try SeccompCompiler.compile(plan)
+    #expect(program.count / 8 < 4096)
+    let names = Set(plan.rules.map(\.syscall))
+    #expect(names.contains("read") && !names.contains("kexec_load") && !names.contains("keyctl"))
+    #expect(names.contains("mount") == capabilities.contains("CAP_SYS_ADMIN"))
+    let clone = plan.rules.filter { $0.syscall == "clone" }
+    #expect(clone.count == 1)
+    #expect(clone.first?.conditions.isEmpty == capabilities.contains("CAP_SYS_ADMIN"))
+  }
 }

@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthRuntime
 import Foundation
 import Testing
 
@@ -160,6 +161,26 @@ struct SeccompTests {
     let out = box.run(spec)
     #expect(out.stdout == "Seccomp:\t2\n", "\(out.stderr)")
     #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+  }
+
+  /// The built-in default profile runs ordinary programs and refuses
+  /// what needs privileges it does not open.
+  @Test func theDefaultProfileRunsBusyboxAndRefusesNamespaces() {
+    let box = Sandbox("scdefault")
+    defer { finish(box) }
+    var spec = box.spec([
+      "sh", "-c",
+      "echo hi; ls / >/dev/null && echo ls; mkdir /dev/shm/d && echo mkdir;"
+        + " (sleep 0 &) && echo forked; linux32 true && echo linux32;"
+        + " unshare -U true 2>/dev/null || echo no-unshare;"
+        + " grep Seccomp: /proc/self/status",
+    ])
+    spec.linux?.seccomp = DefaultSeccompProfile.profile(
+      capabilities: spec.process?.capabilities?.bounding ?? [])
+    let out = box.run(spec)
+    #expect(
+      out.stdout == "hi\nls\nmkdir\nforked\nlinux32\nno-unshare\nSeccomp:\t2\n", "\(out.stderr)")
+    #expect(out.status == 0)
   }
 
   /// A syscall libseccomp does not know is skipped with a debug line.
