@@ -146,6 +146,27 @@ struct SeccompTests {
     #expect(out.stdout == "zero\nno-hup\nno-term\nno-usr1\n", "\(out.stderr)")
   }
 
+  /// With no_new_privs the filter loads right before execve: the runtime's
+  /// own setup calls (ids, capabilities, cwd, hostname, startContainer
+  /// hooks) are not filtered. (prctl is left out: busybox itself calls it.)
+  @Test func theFilterLoadsAfterTheRuntimesOwnSetup() {
+    let box = Sandbox("sclate")
+    defer { finish(box) }
+    var spec = box.spec(["echo", "ok"])
+    spec.process?.user = Spec.User(uid: 1000, gid: 1000, additionalGids: [5])
+    var hooks = Spec.Hooks()
+    hooks.startContainer = [Spec.Hook(path: "/bin/true", args: ["true"])]
+    spec.hooks = hooks
+    spec.linux?.seccomp = deny(
+      [
+        "capset", "setresuid", "setresgid", "setgroups", "chdir", "getcwd", "sethostname",
+        "umask", "wait4", "clone", "fork", "vfork",
+      ], "SCMP_ACT_KILL_PROCESS")
+    let out = box.run(spec)
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stdout == "ok\n", "\(out.stderr)")
+  }
+
   /// The flags reach seccomp(2): the kernel accepts them and the filter works.
   @Test func flagsAreAccepted() {
     let box = Sandbox("scflags")
