@@ -167,6 +167,24 @@ struct SeccompTests {
     #expect(out.stdout == "ok\n", "\(out.stderr)")
   }
 
+  /// A profile refusing getcwd (runtime-tools' linux_seccomp test) does not
+  /// break the runtime's working-directory check (CVE-2024-21626), whether
+  /// the filter loads before the capability drop or at execve.
+  @Test(arguments: [false, true])
+  func aFilterRefusingGetcwdKeepsTheCwdCheck(noNewPrivileges: Bool) {
+    let box = Sandbox("scgetcwd")
+    defer { finish(box) }
+    var spec = box.spec(["sh", "-c", "cd /tmp && echo in-tmp; pwd"])
+    spec.process?.noNewPrivileges = noNewPrivileges
+    spec.process?.user = Spec.User(uid: 1000, gid: 1000)
+    spec.process?.cwd = "/tmp"
+    spec.linux?.seccomp = deny(["getcwd"], "SCMP_ACT_ERRNO")
+    let out = box.run(spec)
+    #expect(out.status == 0, "\(out.stderr)")
+    // busybox's pwd prints $PWD when getcwd fails.
+    #expect(out.stdout.hasPrefix("in-tmp\n"), "\(out.stdout) \(out.stderr)")
+  }
+
   /// The flags reach seccomp(2): the kernel accepts them and the filter works.
   @Test func flagsAreAccepted() {
     let box = Sandbox("scflags")

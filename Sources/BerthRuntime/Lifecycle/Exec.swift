@@ -168,10 +168,10 @@ enum ExecProcess {
       }
       try setup.applyRlimits()
       let executable = try setup.resolveExecutable()
-      try seccomp?.applyBeforeCapabilityDrop(syncFD: syncFD)
+      try seccomp?.applyBeforeCapabilityDrop(setup: setup, syncFD: syncFD)
       try setup.applyIdentityAndCapabilities()
       setup.applyUmask()
-      try setup.enterWorkingDirectory()
+      try SeccompProgram.enterWorkingDirectory(seccomp, setup: setup)
       try seccomp?.applyBeforeReady(syncFD: syncFD)
       // Loads the filter (unless done above) just before execve.
       let errno = try SeccompProgram.execve(

@@ -63,10 +63,10 @@ enum ContainerInit {
       try Console.attach(slave: slave)
     }
     let executable = try config.setup.resolveExecutable()
-    try config.seccomp?.applyBeforeCapabilityDrop(syncFD: config.syncFD)
+    try config.seccomp?.applyBeforeCapabilityDrop(setup: config.setup, syncFD: config.syncFD)
     try config.setup.applyIdentityAndCapabilities()
     config.setup.applyUmask()
-    try config.setup.enterWorkingDirectory()
+    try SeccompProgram.enterWorkingDirectory(config.seccomp, setup: config.setup)
     try config.seccomp?.applyBeforeReady(syncFD: config.syncFD)
 
     try sendMessage(config.syncFD, "ready")

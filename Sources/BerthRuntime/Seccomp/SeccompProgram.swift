@@ -78,10 +78,31 @@ struct SeccompProgram: Sendable {
   // The call sites, in the order a container's process reaches them.
 
   /// Before ids and capabilities change: loads if the process would lack
-  /// the privilege afterwards.
-  func applyBeforeCapabilityDrop(syncFD: Int32) throws(BerthError) {
+  /// the privilege afterwards. The working directory is entered and
+  /// verified first (getcwd, CVE-2024-21626): the filter may refuse getcwd,
+  /// as the runtime-tools seccomp test's does.
+  func applyBeforeCapabilityDrop(setup: ProcessSetup, syncFD: Int32) throws(BerthError) {
     guard beforeCapabilityDrop else { return }
+    try setup.enterWorkingDirectory()
     try loadAndHandOver(syncFD: syncFD)
+  }
+
+  /// After the user switch: `setup.enterWorkingDirectory()`, unless the
+  /// filter went on before the capability drop. Then the directory was
+  /// verified before it and is only entered again, as the user, so that
+  /// permissions are the user's (nothing else runs in the container yet).
+  static func enterWorkingDirectory(_ program: SeccompProgram?, setup: ProcessSetup)
+    throws(BerthError)
+  {
+    guard let program, program.beforeCapabilityDrop else {
+      try setup.enterWorkingDirectory()
+      return
+    }
+    let cwd = setup.process.cwd
+    try check(
+      "cannot change to working directory \(cwd)",
+      hint: "process.cwd must be an absolute directory in the rootfs"
+    ) { chdir(cwd) }
   }
 
   /// After capabilities, before telling the runtime we are ready: loads a
