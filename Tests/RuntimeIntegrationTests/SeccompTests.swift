@@ -342,23 +342,20 @@ struct SeccompTests {
   /// A seccomp agent (python) listening on listenerPath gets the listener
   /// fd with the container's state, and answers the notified mkdir with
   /// ENOSPC.
-  /// Without no_new_privs (and so without CAP_SYS_ADMIN) the filter and its
-  /// listener come before the capability drop; with it, before `ready`.
-  @Test(arguments: [true, false])
-  func notifyHandsTheListenerToTheAgent(noNewPrivileges: Bool) throws {
-    try #require(TestEnvironment.hasCommand("python3"), "needs python3 for the agent")
-    let box = Sandbox("scnotify")
-    defer { finish(box) }
-    let socketPath = box.dir + "/agent.sock"
-    let received = box.dir + "/received.json"
+  /// A seccomp agent in python on `box.dir/agent.sock`: accepts
+  /// `connections` runtimes, saves each message as one line of
+  /// `box.dir/received`, then answers one notification on the last listener
+  /// fd with ENOSPC.
+  func startAgent(_ box: Sandbox, connections: Int) throws -> Process {
     let agent = """
-      import fcntl, json, socket, struct, sys
+      import fcntl, socket, struct, sys
       srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-      srv.bind(sys.argv[1]); srv.listen(1)
+      srv.bind(sys.argv[1]); srv.listen(4)
       open(sys.argv[2] + ".ready", "w").close()
-      conn, _ = srv.accept()
-      msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
-      open(sys.argv[2], "w").write(msg.decode())
+      for _ in range(int(sys.argv[3])):
+          conn, _ = srv.accept()
+          msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+          open(sys.argv[2], "a").write(msg.decode() + "\\n")
       notif = bytearray(80)  # struct seccomp_notif, zeroed
       fcntl.ioctl(fds[0], 0xc0502100, notif, True)  # SECCOMP_IOCTL_NOTIF_RECV
       ident = struct.unpack_from("=Q", notif)[0]
@@ -367,34 +364,79 @@ struct SeccompTests {
       """
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", agent, socketPath, received]
+    process.arguments = [
+      "python3", "-c", agent, box.dir + "/agent.sock", box.dir + "/received", "\(connections)",
+    ]
     try process.run()
-    defer { if process.isRunning { process.terminate() } }
-    for _ in 0..<100 where !FileManager.default.fileExists(atPath: received + ".ready") {
+    for _ in 0..<100 where !FileManager.default.fileExists(atPath: box.dir + "/received.ready") {
       usleep(20_000)
     }
+    return process
+  }
 
-    var spec = box.spec(["mkdir", "/dev/shm/x"])
-    spec.process?.noNewPrivileges = noNewPrivileges
-    spec.linux?.seccomp = profile(
+  func agentMessages(_ box: Sandbox) throws -> [[String: Any]] {
+    try String(contentsOfFile: box.dir + "/received", encoding: .utf8)
+      .split(separator: "\n").map {
+        try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+      }
+  }
+
+  func notifyProfile(_ box: Sandbox) -> Spec.Seccomp {
+    profile(
       """
-      {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "\(socketPath)",
+      {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "\(box.dir)/agent.sock",
        "listenerMetadata": "hello-agent",
        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
       """)
+  }
+
+  /// The agent gets the listener fd with the container's state and answers
+  /// the notified mkdir. Without no_new_privs (and so without CAP_SYS_ADMIN)
+  /// the filter and its listener come before the capability drop; with it,
+  /// before `ready`.
+  @Test(arguments: [true, false])
+  func notifyHandsTheListenerToTheAgent(noNewPrivileges: Bool) throws {
+    try #require(TestEnvironment.hasCommand("python3"), "needs python3 for the agent")
+    let box = Sandbox("scnotify")
+    defer { finish(box) }
+    let agent = try startAgent(box, connections: 1)
+    defer { if agent.isRunning { agent.terminate() } }
+    var spec = box.spec(["mkdir", "/dev/shm/x"])
+    spec.process?.noNewPrivileges = noNewPrivileges
+    spec.linux?.seccomp = notifyProfile(box)
     let out = box.run(spec)
     #expect(out.status == 1)
     #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
-    process.waitUntilExit()
-    let message =
-      try JSONSerialization.jsonObject(
-        with: Data(contentsOf: URL(fileURLWithPath: received))) as? [String: Any]
-    #expect(message?["fds"] as? [String] == ["seccompFd"])
-    #expect(message?["metadata"] as? String == "hello-agent")
-    #expect((message?["pid"] as? Int ?? 0) > 1)
-    let state = message?["state"] as? [String: Any]
+    agent.waitUntilExit()
+    let message = try #require(try agentMessages(box).first)
+    #expect(message["fds"] as? [String] == ["seccompFd"])
+    #expect(message["metadata"] as? String == "hello-agent")
+    #expect((message["pid"] as? Int ?? 0) > 1)
+    let state = message["state"] as? [String: Any]
     #expect(state?["id"] as? String == "c")
     #expect(state?["status"] as? String == "creating")
+  }
+
+  /// exec'd processes get their own listener, sent to the agent too.
+  @Test func notifyForAnExecProcess() throws {
+    try #require(TestEnvironment.hasCommand("python3"), "needs python3 for the agent")
+    let box = Sandbox("scnotifyexec")
+    defer { finish(box) }
+    let agent = try startAgent(box, connections: 2)
+    defer { if agent.isRunning { agent.terminate() } }
+    var spec = box.spec(["sleep", "60"])
+    spec.linux?.seccomp = notifyProfile(box)
+    #expect(box.run(spec, extra: ["-d"]).status == 0)
+    let out = box.runtime(["exec", "c", "mkdir", "/dev/shm/x"])
+    #expect(out.status == 1)
+    #expect(out.stderr.contains("No space left on device"), "\(out.stderr)")
+    agent.waitUntilExit()
+    let messages = try agentMessages(box)
+    #expect(messages.count == 2)
+    let states = messages.map { ($0["state"] as? [String: Any])?["status"] as? String }
+    #expect(states == ["creating", "running"])
+    #expect(messages[0]["pid"] as? Int != messages[1]["pid"] as? Int)
+    box.runtime(["delete", "--force", "c"])
   }
 
   /// With no agent listening, create fails clearly and leaves nothing.
