@@ -222,6 +222,18 @@ struct SeccompTests {
     #expect(out.status == 0)
   }
 
+  /// `features` reports seccomp with what this kernel and libseccomp take.
+  @Test func featuresReportSeccomp() throws {
+    let out = sh([TestEnvironment.runtime, "features"])
+    let json = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
+    let seccomp = (json?["linux"] as? [String: Any])?["seccomp"] as? [String: Any]
+    #expect(seccomp?["enabled"] as? Bool == true)
+    let actions = seccomp?["actions"] as? [String] ?? []
+    #expect(actions.contains("SCMP_ACT_ERRNO") && actions.contains("SCMP_ACT_KILL_PROCESS"))
+    #expect((seccomp?["operators"] as? [String])?.count == 7)
+    #expect((seccomp?["archs"] as? [String] ?? []).contains("SCMP_ARCH_X86_64"))
+  }
+
   /// A syscall libseccomp does not know is skipped with a debug line.
   @Test func unknownSyscallNamesAreSkipped() throws {
     let box = Sandbox("scunknown")
