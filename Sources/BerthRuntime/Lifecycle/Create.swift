@@ -171,14 +171,12 @@ extension Runtime {
       if message == "hooks" {
         // The environment exists and init waits: hooks see "created", as
         // crun reports it and runtime-tools checks (runc says "creating").
-        var state = record.state(store: store)
-        state.status = .created
+        let state = record.stateDuringCreate(.created)
         try Hooks.run(spec.hooks?.prestart, phase: "prestart", state: state)
         try Hooks.run(spec.hooks?.createRuntime, phase: "createRuntime", state: state)
         try sendMessage(parentSock, "ok")
       } else if message == "seccomp" {
-        var state = record.state(store: store)
-        state.status = .creating
+        let state = record.stateDuringCreate(.creating)
         try SeccompListener.relay(from: parentSock, program: seccomp, pid: pid, state: state)
         try sendMessage(parentSock, "ok")
       } else if message.hasPrefix("error:") {

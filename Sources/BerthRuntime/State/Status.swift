@@ -27,3 +27,13 @@ extension ContainerRecord {
       created: created, owner: owner, annotations: spec.annotations)
   }
 }
+
+extension ContainerRecord {
+  /// The state hooks and the seccomp agent get while create still runs:
+  /// init's pid as it is, not derived (init is ours and waiting).
+  func stateDuringCreate(_ status: ContainerState.Status) -> ContainerState {
+    ContainerState(
+      id: id, pid: pid, status: status, bundle: bundle, rootfs: rootfs, created: created,
+      owner: owner, annotations: spec.annotations)
+  }
+}
