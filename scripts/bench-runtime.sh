@@ -26,27 +26,38 @@ berth="$PWD/.build/release/berth-runtime"
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 scripts/make-busybox-bundle.sh "$work/bundle" "$berth" >/dev/null
-python3 - "$work/bundle/config.json" <<'PY'
+# A second bundle with Podman's default seccomp profile (as Podman renders it).
+cp -r "$work/bundle" "$work/seccomp"
+scripts/podman-seccomp-profile.py > "$work/profile.json"
+python3 - "$work/bundle/config.json" "$work/seccomp/config.json" "$work/profile.json" <<'PY'
 import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["args"] = ["/bin/true"]
-# Debian 12's crun 1.8 only accepts 1.0.x versions.
-c["ociVersion"] = "1.0.2"
-c["linux"]["cgroupsPath"] = "/berth-bench/true"
-json.dump(c, open(p, "w"), indent=2)
+for path, seccomp in ((sys.argv[1], None), (sys.argv[2], json.load(open(sys.argv[3])))):
+    c = json.load(open(path))
+    c["process"]["args"] = ["/bin/true"]
+    # Debian 12's crun 1.8 only accepts 1.0.x versions.
+    c["ociVersion"] = "1.0.2"
+    c["linux"]["cgroupsPath"] = "/berth-bench/true"
+    if seccomp:
+        c["linux"]["seccomp"] = seccomp
+    json.dump(c, open(path, "w"), indent=2)
 PY
-cd "$work/bundle"
 declare -A cmd=(
-  [berth-runtime]="$berth --root $work/state-berth run bench"
-  [crun]="crun --root $work/state-crun run bench"
-  [runc]="runc --root $work/state-runc run bench"
+  [berth-runtime]="$berth --root $work/state-berth run --bundle $work/bundle bench"
+  [crun]="crun --root $work/state-crun run --bundle $work/bundle bench"
+  [runc]="runc --root $work/state-runc run --bundle $work/bundle bench"
 )
 order=(berth-runtime crun runc)
 args=()
 for name in "${order[@]}"; do args+=(-n "$name" "${cmd[$name]}"); done
 echo "== hyperfine: $runs runs each of \`run\` with busybox /bin/true"
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/h.json" "${args[@]}" >/dev/null
+echo "== with Podman's default seccomp profile: berth cold (cache emptied before each run), berth cached, crun"
+hyperfine -N --warmup 3 --runs "$runs" --prepare "rm -rf $work/state-sc-cold/@seccomp" \
+  --export-json "$work/cold.json" -n "berth seccomp cold" \
+  "$berth --root $work/state-sc-cold run --bundle $work/seccomp bench" >/dev/null
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/sc.json" \
+  -n "berth seccomp cached" "$berth --root $work/state-sc run --bundle $work/seccomp bench" \
+  -n "crun seccomp" "crun --root $work/state-crun-sc run --bundle $work/seccomp bench" >/dev/null
 echo "== peak RSS (max of 20 runs, /usr/bin/time)"
 declare -A rss
 for name in "${order[@]}"; do
@@ -58,9 +69,10 @@ for name in "${order[@]}"; do
   rss[$name]=$max
 done
 for d in /sys/fs/cgroup/*/berth-bench; do rmdir "$d" 2>/dev/null || true; done
-python3 - "$work/h.json" "${rss[berth-runtime]}" "${rss[crun]}" "${rss[runc]}" <<'PY'
+python3 - "$work/h.json" "${rss[berth-runtime]}" "${rss[crun]}" "${rss[runc]}" "$work/cold.json" "$work/sc.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+seccomp = {r["command"]: r for f in sys.argv[5:7] for r in json.load(open(f))["results"]}
 rss = dict(zip(["berth-runtime", "crun", "runc"], map(int, sys.argv[2:5])))
 base = results["crun"]["median"]
 print(f"{'runtime':<14}{'median ms':>10}{'mean ms':>10}{'vs crun':>9}{'peak RSS KiB':>14}{'RSS vs crun':>12}")
@@ -68,4 +80,12 @@ for name in ["berth-runtime", "crun", "runc"]:
     r = results[name]
     print(f"{name:<14}{r['median']*1000:>10.2f}{r['mean']*1000:>10.2f}{r['median']/base:>9.2f}"
           f"{rss[name]:>14}{rss[name]/rss['crun']:>12.2f}")
+print()
+base = seccomp["crun seccomp"]["median"]
+print(f"{'with seccomp':<22}{'median ms':>10}{'vs crun':>9}")
+for name in ["berth seccomp cold", "berth seccomp cached", "crun seccomp"]:
+    r = seccomp[name]
+    print(f"{name:<22}{r['median']*1000:>10.2f}{r['median']/base:>9.2f}")
+cold, warm = seccomp["berth seccomp cold"]["median"], seccomp["berth seccomp cached"]["median"]
+print(f"the cache saves {(cold - warm) * 1000:.2f} ms per container")
 PY
