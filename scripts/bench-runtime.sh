@@ -15,7 +15,7 @@ if [ -z "${BERTH_BENCH_NS:-}" ]; then
   export BERTH_BENCH_NS=1
   exec unshare --mount --propagation private -- "$0" "$@"
 fi
-if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
   umount -l /sys/fs/cgroup/unified
   echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
 fi
