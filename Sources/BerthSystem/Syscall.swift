@@ -65,17 +65,21 @@ public func readFile(_ path: String, limit: Int = 64 << 20) throws(BerthError) -
   return try FileDescriptor(rawValue: fd).readToEnd(what: "cannot read \(path)", limit: limit)
 }
 
-/// Writes a file atomically: a temp file in the same directory, fsync, rename.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600)
-  throws(BerthError)
-{
+/// Writes a file atomically: a temp file in the same directory, then
+/// rename, so a reader sees the old content or the new, never a part.
+/// `durable` adds an fsync before the rename, for files that must survive
+/// a power loss; runtime state (on /run, and meaningless after a reboot
+/// since the processes are gone) skips that cost.
+public func writeFileAtomically(
+  _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true
+) throws(BerthError) {
   let tmp = path + ".tmp-\(getpid())"
   let fd = try check("cannot create \(tmp)") {
     Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
   }
   do {
     try FileDescriptor(rawValue: fd).writeFully(bytes, what: "cannot write \(tmp)")
-    try check("cannot fsync \(tmp)") { fsync(fd) }
+    if durable { try check("cannot fsync \(tmp)") { fsync(fd) } }
   } catch {
     Glibc.close(fd)
     unlink(tmp)

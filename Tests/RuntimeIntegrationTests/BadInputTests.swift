@@ -110,3 +110,21 @@ struct BadInputTests {
     #expect(json["time"]?.hasSuffix("Z") == true)
   }
 }
+
+@Suite(
+  "delete --force",
+  .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox fixture"))
+struct ForceDeleteTests {
+  /// podman relies on this: --force of an unknown id succeeds, as in runc,
+  /// and clears a directory an aborted create left without state.json.
+  @Test func forceDeleteOfNothingOrOfAnAbortedCreateSucceeds() throws {
+    let box = Sandbox("forcedel")
+    defer { box.finish() }
+    #expect(box.runtime(["delete", "--force", "ghost"]).status == 0)
+    try FileManager.default.createDirectory(
+      atPath: box.stateRoot + "/half", withIntermediateDirectories: true)
+    #expect(box.runtime(["delete", "--force", "half"]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: box.stateRoot + "/half"))
+    #expect(box.runtime(["delete", "ghost"]).status != 0)
+  }
+}

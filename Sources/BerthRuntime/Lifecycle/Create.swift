@@ -189,7 +189,8 @@ extension Runtime {
     record.pidStartTime = processStartTime(pid) ?? record.pidStartTime
     try store.save(record)
     if let pidFile = options.pidFile {
-      try writeFileAtomically(absolute(pidFile), Array("\(pid)".utf8), mode: 0o644)
+      try writeFileAtomically(
+        absolute(pidFile), Array("\(pid)".utf8), mode: 0o644, durable: false)
     }
     var master: Int32? = nil
     if let relayFD {

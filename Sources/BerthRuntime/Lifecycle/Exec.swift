@@ -127,7 +127,8 @@ extension Runtime {
       throw error
     }
     if let pidFile = options.pidFile {
-      try writeFileAtomically(absolute(pidFile), Array("\(pid)".utf8), mode: 0o644)
+      try writeFileAtomically(
+        absolute(pidFile), Array("\(pid)".utf8), mode: 0o644, durable: false)
     }
     if options.detach { return 0 }
     forwardSignals(to: pid)

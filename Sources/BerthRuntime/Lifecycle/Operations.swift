@@ -71,7 +71,10 @@ extension Runtime {
     let record: ContainerRecord
     do {
       record = try store.load(id)
-    } catch  where force && error.code == .invalidState {
+    } catch  where force && (error.code == .invalidState || error.code == .notFound) {
+      // As runc: --force also clears a directory an aborted create left
+      // without state.json, and is content when there is nothing at all.
+      try StateStore.validate(id: id)
       store.remove(id)
       return
     }

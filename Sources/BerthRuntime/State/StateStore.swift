@@ -58,7 +58,7 @@ public struct StateStore: Sendable {
     } catch {
       throw BerthError(.internalError, "cannot encode state of \(record.id): \(error)")
     }
-    try writeFileAtomically(statePath(record.id), Array(data))
+    try writeFileAtomically(statePath(record.id), Array(data), durable: false)
   }
 
   public func load(_ id: String) throws(BerthError) -> ContainerRecord {
