@@ -78,22 +78,32 @@ public enum Cgroups {
   }
 
   /// mkdir -p, seeding cpuset.cpus/mems of each new v1 cpuset directory from
-  /// its parent (an empty cpuset refuses tasks with ENOSPC).
+  /// its parent (an empty cpuset refuses tasks with ENOSPC). The leaf is
+  /// tried first: its parents usually exist already.
   static func mkdirCgroup(_ dir: String, cpuset: Bool) throws(BerthError) {
-    var current = ""
-    for component in dir.split(separator: "/") {
-      let parent = current
-      current += "/" + component
-      if mkdir(current, 0o755) == 0 {
-        if cpuset {
-          for file in ["cpuset.cpus", "cpuset.mems"] {
-            if let value = try? readFile(parent + "/" + file) {
-              try? writeKnob(current + "/" + file, String(decoding: value, as: UTF8.self))
-            }
-          }
+    if mkdir(dir, 0o755) != 0 {
+      switch currentErrno {
+      case .fileExists: return
+      case .noSuchFileOrDirectory:
+        let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+        guard !parent.isEmpty else { throw .system("cannot create cgroup \(dir)", currentErrno) }
+        try mkdirCgroup(parent, cpuset: cpuset)
+        if mkdir(dir, 0o755) != 0 && currentErrno != .fileExists {
+          throw .system("cannot create cgroup \(dir)", currentErrno)
         }
-      } else if currentErrno != .fileExists {
-        throw .system("cannot create cgroup \(current)", currentErrno)
+      default:
+        throw .system("cannot create cgroup \(dir)", currentErrno)
+      }
+    }
+    if cpuset {
+      let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+      for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own = (try? readFile(dir + "/" + file)).map {
+          String(decoding: $0, as: UTF8.self).trimmed
+        }
+        if own?.isEmpty ?? false, let value = try? readFile(parent + "/" + file) {
+          try? writeKnob(dir + "/" + file, String(decoding: value, as: UTF8.self))
+        }
       }
     }
   }

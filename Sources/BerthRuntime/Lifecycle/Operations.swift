@@ -13,7 +13,12 @@ extension Runtime {
 
   /// `start`: lets init exec the process by writing to its exec fifo.
   public func start(_ id: String) throws(BerthError) {
-    let record = try store.load(id)
+    try start(try store.load(id))
+  }
+
+  /// `start` of a record already in hand (a foreground `run` has it).
+  func start(_ record: ContainerRecord) throws(BerthError) {
+    let id = record.id
     let status = record.status(store: store)
     guard status == .created else {
       throw BerthError(
@@ -78,6 +83,12 @@ extension Runtime {
       store.remove(id)
       return
     }
+    try delete(record, force: force)
+  }
+
+  /// `delete` of a record already in hand.
+  func delete(_ record: ContainerRecord, force: Bool) throws(BerthError) {
+    let id = record.id
     let status = record.status(store: store)
     // The spec: deleting a container that is not stopped MUST fail; a
     // created one counts (runc and crun allow it; podman passes --force).

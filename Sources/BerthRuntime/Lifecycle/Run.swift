@@ -26,10 +26,10 @@ extension Runtime {
     options.relayTerminal = !detach && options.consoleSocket == nil
     let (record, master) = try createReturningTerminal(options)
     do {
-      try start(record.id)
+      try start(record)
     } catch {
       if let master { close(master) }
-      try? delete(record.id, force: true)
+      try? delete(record, force: true)
       throw error
     }
     if detach { return 0 }
@@ -40,7 +40,7 @@ extension Runtime {
     }
     let status = try waitForExit(record.pid)
     forwardSignalsTo = 0
-    if !keep { try? delete(record.id, force: true) }
+    if !keep { try? delete(record, force: true) }
     return exitCode(fromWaitStatus: status)
   }
 }
