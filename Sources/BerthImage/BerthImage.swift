@@ -1,0 +1,1 @@
+// The image half of the engine; see the files beside this one.
