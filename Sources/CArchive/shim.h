@@ -1,6 +1,9 @@
 // libarchive for Swift, plus the few calls Swift cannot make directly
 // (variadic `syscall`, macros), kept tiny and static inline.
 #pragma once
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -18,3 +21,5 @@ static inline dev_t carchive_makedev(unsigned int major, unsigned int minor) {
 static inline int carchive_openat(int dirfd, const char *path, int flags, mode_t mode) {
   return openat(dirfd, path, flags, mode);
 }
+
+static const int carchive_O_PATH = O_PATH;

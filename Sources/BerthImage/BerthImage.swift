@@ -1,1 +1,0 @@
-// The image half of the engine; see the files beside this one.
