@@ -528,3 +528,37 @@ private struct TreeWriter {
     }
   }
 }
+
+extension LayerUnpacker {
+  /// Decompresses a layer blob (gzip, zstd, xz or none) to a file and returns
+  /// the digest of the uncompressed bytes (its diff id).
+  public static func decompress(blob: String, to output: String) throws -> Digest {
+    guard let reader = archive_read_new() else {
+      throw BerthError(.internalError, "libarchive: cannot allocate a reader")
+    }
+    defer { archive_read_free(reader) }
+    archive_read_support_filter_all(reader)
+    archive_read_support_format_raw(reader)
+    var entry: OpaquePointer?
+    guard archive_read_open_filename(reader, blob, 1 << 20) == ARCHIVE_OK,
+      archive_read_next_header(reader, &entry) == ARCHIVE_OK
+    else {
+      throw BerthError(.invalidArgument, "cannot read \(blob): \(archiveMessage(reader))")
+    }
+    let stream = DecompressedStream(outer: reader)
+    let fd = try Sys.open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    defer { Sys.close(fd) }
+    while true {
+      let n = stream.next()
+      if n == 0 { break }
+      if n < 0 {
+        throw BerthError(
+          .invalidArgument, "cannot decompress \(blob): \(stream.failure ?? "")",
+          hint: "the blob is truncated or corrupt")
+      }
+      try Sys.writeAll(
+        fd, UnsafeRawBufferPointer(rebasing: stream.buffer[0..<n]), what: "write \(output)")
+    }
+    return stream.hasher.finalize()
+  }
+}
