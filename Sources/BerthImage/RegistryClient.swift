@@ -71,19 +71,20 @@ public final class RegistryClient: Sendable {
 
   // MARK: Transport
 
-  /// Insecure registries are tried over HTTPS (unverified) first and over
-  /// plain HTTP when TLS fails, as podman does.
+  /// An insecure registry may speak plain HTTP or unverified HTTPS. A port
+  /// answers one or the other, so a plain `GET /v2/` decides: a registry's
+  /// answer (200 or 401) means HTTP; anything else (a TLS server's 400, a
+  /// reset) means HTTPS. Probing HTTPS first can hang on a plain server
+  /// that waits for a request line a TLS hello never sends.
   private func baseURL() async throws -> String {
     let known = state.withLock { $0.probed ? $0.scheme : nil }
     if let known { return "\(known)://\(host)" }
     var scheme = "https"
     if insecure {
-      var probe = HTTPClientRequest(url: "https://\(host)/v2/")
-      probe.method = .GET
-      do {
-        _ = try await http.execute(probe, timeout: .seconds(10))
-      } catch {
-        scheme = "http"
+      let probe = HTTPClientRequest(url: "http://\(host)/v2/")
+      if let response = try? await http.execute(probe, timeout: .seconds(10)) {
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        if response.status == .ok || response.status == .unauthorized { scheme = "http" }
       }
     }
     state.withLock {
