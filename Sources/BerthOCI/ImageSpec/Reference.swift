@@ -156,6 +156,8 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible, Codable {
       case 0x2D: break
       default: return false
       }
+      // A separator is always followed by an alphanumeric.
+      guard index < bytes.count, alnum(bytes[index]) else { return false }
     }
     return true
   }
