@@ -63,7 +63,7 @@ public struct RegistriesConf: Sendable {
       }
     }
     func strings(_ value: String) -> [String] {
-      value.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map {
+      value.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map {
         String($0.element)
       }
     }
