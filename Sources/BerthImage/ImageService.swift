@@ -268,26 +268,32 @@ extension ContentStore {
     let image = try resolveImage(text)
     var output: [String] = []
     let byID = text.hasPrefix("sha256:") || image.id.encoded.hasPrefix(text)
-    if !force && imagesInUse().contains(image.id) {
-      throw BerthError(
-        .invalidState, "image \(text) is used by a container",
-        hint: "remove the container first or use --force")
-    }
+    let inUse = imagesInUse().contains(image.id)
     try updateImages { images in
       guard let index = images.firstIndex(where: { $0.id == image.id }) else { return }
-      if byID || force {
-        output += images[index].names.map { "Untagged: \($0)" }
+      var remaining = images[index].names
+      var untagged: [String] = []
+      if !(byID || force) {
+        let names = ContentStore.candidates(try Reference(parsing: text))
+        untagged = remaining.filter { names.contains($0) }
+        remaining.removeAll { names.contains($0) }
+      } else {
+        untagged = remaining
+        remaining = []
+      }
+      // Only deleting the image (not dropping one of its names) is refused
+      // while a container uses it.
+      if remaining.isEmpty && inUse && !force {
+        throw BerthError(
+          .invalidState, "image \(text) is used by a container",
+          hint: "remove the container first or use --force")
+      }
+      output += untagged.map { "Untagged: \($0)" }
+      if remaining.isEmpty {
         images.remove(at: index)
         output.append("Deleted: \(image.id.encoded)")
       } else {
-        let reference = try Reference(parsing: text)
-        let names = ContentStore.candidates(reference)
-        output += images[index].names.filter { names.contains($0) }.map { "Untagged: \($0)" }
-        images[index].names.removeAll { names.contains($0) }
-        if images[index].names.isEmpty {
-          images.remove(at: index)
-          output.append("Deleted: \(image.id.encoded)")
-        }
+        images[index].names = remaining
       }
     }
     try collectGarbage()

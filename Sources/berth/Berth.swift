@@ -13,7 +13,7 @@ struct Berth: AsyncParsableCommand {
     abstract: "A daemonless container engine.",
     subcommands: [
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
-      Save.self, Load.self, Login.self, Logout.self,
+      Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
     ]
   )
 

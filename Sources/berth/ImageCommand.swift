@@ -6,6 +6,6 @@ struct ImageCommand: AsyncParsableCommand {
     commandName: "image", abstract: "Manage images.",
     subcommands: [
       Images.self, Inspect.self, Rmi.self, Prune.self, Tag.self, Pull.self, Push.self,
-      History.self, Save.self, Load.self,
+      History.self, Save.self, Load.self, Mount.self, Unmount.self,
     ])
 }

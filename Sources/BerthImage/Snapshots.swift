@@ -1,0 +1,127 @@
+// Container root filesystems as overlay snapshots of an image: the image's
+// unpacked layers are the read-only lower directories (shared by every
+// container of every image that has them), and each container gets its own
+// upper and work directories.
+import BerthOCI
+import BerthSystem
+import Glibc
+import SystemPackage
+
+public struct Snapshot: Sendable {
+  public var id: String
+  public var directory: String
+  /// Lower directories, topmost first, as overlayfs's lowerdir lists them.
+  public var lowerDirectories: [String]
+  public var upper: String { directory + "/upper" }
+  public var work: String { directory + "/work" }
+  /// Where the root filesystem is mounted: the OCI bundle's `root.path`.
+  public var merged: String { directory + "/merged" }
+
+  /// The overlay mount options for this snapshot.
+  public func overlayOptions(rootless: Bool, readOnly: Bool = false) -> String {
+    var options = "lowerdir=" + lowerDirectories.joined(separator: ":")
+    if !readOnly { options += ",upperdir=\(upper),workdir=\(work)" }
+    // Rootless overlay (in a user namespace) keeps its metadata in user.*
+    // xattrs, matching how layers were unpacked rootless.
+    if rootless { options += ",userxattr" }
+    return options
+  }
+}
+
+extension ContentStore {
+  func snapshotDirectory(_ id: String) -> String { "\(root)/snapshots/\(id)" }
+
+  /// Creates the directories of a container snapshot of `image` (not yet
+  /// mounted) and records which image it uses, so `rmi` keeps the image.
+  public func createSnapshot(id: String, image: ImageRecord) throws -> Snapshot {
+    guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
+      !id.hasPrefix(".")
+    else {
+      throw BerthError(.invalidArgument, "invalid snapshot id \"\(id)\"", hint: "use [A-Za-z0-9_.-]")
+    }
+    let lowers = Array(try layerPaths(of: image).reversed())
+    guard !lowers.isEmpty else {
+      throw BerthError(.invalidArgument, "image \(image.id.short) has no layers")
+    }
+    for path in lowers where path.contains(",") || path.contains(":") {
+      throw BerthError(
+        .unsupported, "storage path \(path) contains ',' or ':' which overlay options cannot carry",
+        hint: "use a --root without those characters")
+    }
+    let directory = snapshotDirectory(id)
+    if let error = Sys.attempt({ mkdir(directory, 0o700) }) {
+      throw BerthError.system(
+        "create snapshot \(id)", error,
+        hint: error == .fileExists ? "a snapshot with this id exists; remove it first" : nil)
+    }
+    do {
+      for sub in ["upper", "work", "merged"] {
+        try Sys.check("create \(directory)/\(sub)") { mkdir("\(directory)/\(sub)", 0o755) }
+      }
+      try Sys.writeFileAtomically(directory + "/image", Array(image.id.description.utf8))
+    } catch {
+      try? Sys.removeTree(directory)
+      throw error
+    }
+    return Snapshot(id: id, directory: directory, lowerDirectories: lowers)
+  }
+
+  /// The snapshot `id`, recomputing its lower directories from its image.
+  public func snapshot(id: String) throws -> Snapshot {
+    let directory = snapshotDirectory(id)
+    let bytes = try Sys.readFile(directory + "/image")
+    let image = try resolveImage(String(decoding: bytes, as: UTF8.self))
+    return Snapshot(
+      id: id, directory: directory, lowerDirectories: Array(try layerPaths(of: image).reversed()))
+  }
+
+  /// Mounts the snapshot's overlay on `merged` and returns that path.
+  /// A single-layer read-only snapshot is a read-only bind mount, since
+  /// overlayfs needs two lower directories when it has no upper one.
+  @discardableResult
+  public func mountSnapshot(_ snapshot: Snapshot, readOnly: Bool = false) throws -> String {
+    if readOnly && snapshot.lowerDirectories.count == 1 {
+      try Sys.check("bind-mount \(snapshot.lowerDirectories[0]) on \(snapshot.merged)") {
+        mount(snapshot.lowerDirectories[0], snapshot.merged, nil, UInt(MS_BIND), nil)
+      }
+      try Sys.check("make \(snapshot.merged) read-only") {
+        mount(nil, snapshot.merged, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil)
+      }
+      return snapshot.merged
+    }
+    let options = snapshot.overlayOptions(rootless: rootless, readOnly: readOnly)
+    guard options.utf8.count < 4000 else {
+      throw BerthError(
+        .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string")
+    }
+    try Sys.check(
+      "mount overlay for snapshot \(snapshot.id) on \(snapshot.merged)",
+      hint: rootless
+        ? "rootless overlay needs a user namespace with mount rights (kernel 5.11+)" : nil
+    ) {
+      mount("overlay", snapshot.merged, "overlay", UInt(readOnly ? MS_RDONLY : 0), options)
+    }
+    return snapshot.merged
+  }
+
+  /// Unmounts the snapshot if mounted (lazily, so a busy mount still goes).
+  public func unmountSnapshot(id: String) throws {
+    let merged = snapshotDirectory(id) + "/merged"
+    if let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }),
+      error != .invalidArgument, error != .noSuchFileOrDirectory
+    {
+      throw BerthError.system("unmount \(merged)", error)
+    }
+  }
+
+  /// Unmounts and deletes a snapshot and its upper directory.
+  public func removeSnapshot(id: String) throws {
+    try unmountSnapshot(id: id)
+    try Sys.removeTree(snapshotDirectory(id))
+  }
+
+  /// Ids of existing snapshots.
+  public func snapshots() throws -> [String] {
+    try Sys.listDirectory(root + "/snapshots").filter { !$0.hasPrefix(".") }
+  }
+}

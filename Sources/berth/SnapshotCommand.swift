@@ -1,0 +1,67 @@
+import ArgumentParser
+import BerthImage
+
+/// Container root filesystems for OCI bundles: an overlay of the image's
+/// layers with a private upper directory. Hidden: the engine's container
+/// commands drive it; it is here for scripts and tests.
+struct SnapshotCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "snapshot", abstract: "Manage container root filesystem snapshots.",
+    shouldDisplay: false, subcommands: [Create.self, Remove.self, List.self])
+
+  struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create and mount a writable snapshot; print its rootfs path.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Image by name or id.")
+    var image: String
+
+    @Flag(help: "Create the directories only.")
+    var noMount = false
+
+    @Argument(help: "Snapshot id, e.g. the container id.")
+    var id: String
+
+    func run() throws {
+      let store = try global.store()
+      let snapshot = try store.createSnapshot(id: id, image: try store.resolveImage(image))
+      if noMount {
+        print(snapshot.merged)
+        return
+      }
+      do {
+        print(try store.mountSnapshot(snapshot))
+      } catch {
+        try? store.removeSnapshot(id: id)
+        throw error
+      }
+    }
+  }
+
+  struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "rm", abstract: "Unmount and delete snapshots.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Snapshot ids.")
+    var ids: [String]
+
+    func run() throws {
+      let store = try global.store()
+      for id in ids { try store.removeSnapshot(id: id) }
+    }
+  }
+
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List snapshots.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      for id in try global.store().snapshots() { print(id) }
+    }
+  }
+}
