@@ -1,0 +1,94 @@
+// Archives exchanged with podman: berth save → podman load, podman save →
+// berth load, in throwaway podman stores.
+import BerthImage
+import BerthOCI
+import Foundation
+import Testing
+
+/// podman with its own root and runroot under `dir`, vfs so no mounts are needed.
+private func podman(_ dir: TempDir, _ arguments: [String]) throws -> String {
+  try run(
+    [
+      "podman", "--root", dir.path + "/podman", "--runroot", dir.path + "/podman-run",
+      "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
+    ] + arguments)
+}
+
+@Suite(
+  .serialized,
+  .enabled(
+    if: hasPodman && hasBusybox && isRoot, "needs podman (Debian package) and root for its store"))
+struct ArchiveTests {
+  private func busyboxStore(_ work: TempDir) throws -> (String, String) {
+    let layout = try LayoutBuilder(work.path + "/layout")
+    try layout.index([try layout.image(layers: [try layout.layer(busyboxLayer)])])
+    let root = work.path + "/store"
+    _ = try berth(root, ["load", "-q", "-i", layout.dir])
+    let id = try berth(root, ["images", "-q", "--no-trunc"])
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    try berth(root, ["tag", id, "localhost/busybox:test"])
+    return (root, id)
+  }
+
+  @Test(arguments: ["docker-archive", "oci-archive"])
+  func berthSaveThenPodmanLoad(format: String) throws {
+    let work = try TempDir()
+    let (root, id) = try busyboxStore(work)
+    let archive = work.path + "/image.tar"
+    try berth(root, ["save", "--format", format, "-o", archive, "localhost/busybox:test"])
+    let loaded = try podman(work, ["load", "-q", "-i", archive])
+    #expect(loaded.contains("localhost/busybox:test"))
+    let podmanID = try podman(work, ["image", "inspect", "--format", "{{.Id}}", "localhost/busybox:test"])
+    #expect(podmanID.trimmingCharacters(in: .whitespacesAndNewlines) == id.replacingOccurrences(of: "sha256:", with: ""))
+  }
+
+  @Test(arguments: ["docker-archive", "oci-archive", "oci-dir"])
+  func podmanSaveThenBerthLoad(format: String) throws {
+    let work = try TempDir()
+    let (root, id) = try busyboxStore(work)
+    let archive = work.path + "/from-berth.tar"
+    try berth(root, ["save", "-o", archive, "localhost/busybox:test"])
+    _ = try podman(work, ["load", "-q", "-i", archive])
+    let saved = work.path + "/from-podman"
+    try podman(work, ["save", "--format", format, "-o", saved, "localhost/busybox:test"])
+
+    let fresh = work.path + "/fresh"
+    let output = try berth(fresh, ["load", "-i", saved])
+    #expect(output.contains("Loaded image: localhost/busybox:test"))
+    let reloaded = try berth(fresh, ["images", "-q", "--no-trunc"])
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(reloaded == id)
+    let store = try ContentStore(root: fresh)
+    let image = try store.resolveImage("localhost/busybox:test")
+    let layer = try #require(try store.layerPaths(of: image).first)
+    #expect(try String(contentsOfFile: layer + "/etc/motd", encoding: .utf8) == "hello from berth\n")
+  }
+
+  @Test func severalImagesInOneDockerArchive() throws {
+    let work = try TempDir()
+    let (root, _) = try busyboxStore(work)
+    let layout = try LayoutBuilder(work.path + "/second")
+    try layout.index([try layout.image(layers: [try layout.layer("add_file('second', b'2')")])])
+    let loaded = try ContentStore(root: root).load(from: layout.dir)
+    try berth(root, ["tag", loaded[0].id.encoded, "localhost/second:v2"])
+    let archive = work.path + "/both.tar"
+    try berth(root, ["save", "-o", archive, "localhost/busybox:test", "localhost/second:v2"])
+    let fresh = work.path + "/fresh"
+    let output = try berth(fresh, ["load", "-i", archive])
+    #expect(output.contains("localhost/busybox:test"))
+    #expect(output.contains("localhost/second:v2"))
+    #expect(try berth(fresh, ["images", "-q"]).split(separator: "\n").count == 2)
+  }
+
+  @Test func hostileArchiveIsRefusedOnLoad() throws {
+    let work = try TempDir()
+    let archive = work.path + "/evil.tar"
+    try makeLayer(archive, "add_file('manifest.json', b'[]')\nadd_file('../../escaped', b'x')")
+    let error = #expect(throws: ToolFailure.self) {
+      try berth(work.path + "/store", ["load", "-i", archive])
+    }
+    #expect(error?.description.contains("`..`") == true)
+    #expect(!FileManager.default.fileExists(atPath: work.path + "/escaped"))
+    #expect(!FileManager.default.fileExists(atPath: "/tmp/escaped"))
+  }
+}

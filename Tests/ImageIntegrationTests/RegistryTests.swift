@@ -1,0 +1,303 @@
+// Pull and push against a real registry (Debian's docker-registry on
+// 127.0.0.1), cross-checked with skopeo and umoci.
+import BerthImage
+import BerthOCI
+import BerthSystem
+import Foundation
+import Testing
+
+private let insecure = RegistryOptions(
+  tlsVerify: false, registriesConf: RegistriesConf(), authFile: AuthFile(path: "/nonexistent"))
+
+/// A busybox image as an OCI layout, copied into `registry` as `name`.
+private func pushBusybox(_ registry: Registry, work: TempDir, name: String) throws -> LayoutBuilder {
+  let layout = try LayoutBuilder(work.path + "/layout")
+  try layout.index([try layout.image(layers: [try layout.layer(busyboxLayer)])])
+  try run([
+    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+    "docker://\(registry.host)/\(name)",
+  ])
+  return layout
+}
+
+@Suite(
+  .serialized,
+  .enabled(
+    if: hasRegistry && hasSkopeo && hasUmoci && hasBusybox,
+    "needs docker-registry, skopeo, umoci and busybox-static (Debian packages)"))
+struct RegistryTests {
+  @Test(.enabled(if: isRoot, "comparing ownership with umoci's unpack needs root"))
+  func skopeoPushThenBerthPullMatchesUmociUnpack() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try pushBusybox(registry, work: work, name: "test/busybox:1.0")
+
+    let store = try ContentStore(root: work.path + "/store")
+    let image = try await store.pull(
+      try Reference(parsing: "\(registry.host)/test/busybox:1.0"), options: insecure)
+    #expect(image.names == ["\(registry.host)/test/busybox:1.0"])
+    let layers = try store.layerPaths(of: image)
+    #expect(layers.count == 1)
+
+    try run(["umoci", "unpack", "--image", "\(layout.dir):latest", work.path + "/bundle"])
+    #expect(try listing(layers[0]) == listing(work.path + "/bundle/rootfs"))
+    try run(["diff", "-r", "--no-dereference", layers[0], work.path + "/bundle/rootfs"])
+
+    // A second pull fetches nothing new and reuses the unpacked layer.
+    let again = try await store.pull(
+      try Reference(parsing: "\(registry.host)/test/busybox:1.0"), options: insecure)
+    #expect(again.id == image.id)
+    #expect(try store.layerPaths(of: again) == layers)
+  }
+
+  @Test func berthCLIPullsAndListsAsJSON() throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    _ = try pushBusybox(registry, work: work, name: "cli/busybox")
+    let root = work.path + "/store"
+    let id = try berth(root, ["pull", "-q", "--tls-verify=false", "\(registry.host)/cli/busybox"])
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(id.count == 64)
+    let json = try berth(root, ["images", "--format", "json"])
+    let listed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+    #expect(listed?.first?["Id"] as? String == id)
+    #expect(listed?.first?["Names"] as? [String] == ["\(registry.host)/cli/busybox:latest"])
+    #expect(try berth(root, ["images", "-q"]).trimmingCharacters(in: .newlines) == String(id.prefix(12)))
+    let inspect = try berth(root, ["image", "inspect", "\(registry.host)/cli/busybox"])
+    #expect(inspect.contains("\"Architecture\" : \"\(Platform.host.architecture)\""))
+    try berth(root, ["tag", String(id.prefix(12)), "localhost/other:v1"])
+    #expect(try berth(root, ["rmi", "localhost/other:v1"]).contains("Untagged: localhost/other:v1"))
+    #expect(try berth(root, ["rmi", "\(registry.host)/cli/busybox"]).contains("Deleted: \(id)"))
+    #expect(try berth(root, ["images", "-q"]).isEmpty)
+    // Everything the image had is collected.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/layers").isEmpty)
+  }
+
+  @Test func berthPushThenSkopeoCopyBackMatchesUmociUnpack() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    try layout.index([try layout.image(layers: [try layout.layer(busyboxLayer)])])
+    let store = try ContentStore(root: work.path + "/store")
+    let loaded = try store.load(from: layout.dir)
+    #expect(loaded.count == 1)
+    let destination = try Reference(parsing: "\(registry.host)/pushed/busybox:v1")
+    let digest = try await store.push(loaded[0], to: destination, options: insecure)
+
+    let inspect = try run([
+      "skopeo", "inspect", "--tls-verify=false", "docker://\(destination)",
+    ])
+    #expect(inspect.contains(digest.description))
+    // Pushing again skips every blob and the manifest digest is unchanged.
+    #expect(try await store.push(loaded[0], to: destination, options: insecure) == digest)
+
+    try run([
+      "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(destination)",
+      "oci:\(work.path)/back:v1",
+    ])
+    try run(["umoci", "unpack", "--image", "\(work.path)/back:v1", work.path + "/bundle"])
+    try run(["umoci", "unpack", "--image", "\(layout.dir):latest", work.path + "/original"])
+    #expect(try listing(work.path + "/bundle/rootfs") == listing(work.path + "/original/rootfs"))
+  }
+
+  @Test func indexResolvesToTheRequestedPlatform() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    let amd = try layout.image(
+      layers: [try layout.layer("add_file('which', b'amd64')")],
+      platform: Platform(os: "linux", architecture: "amd64"))
+    let arm = try layout.image(
+      layers: [try layout.layer("add_file('which', b'arm64')")],
+      platform: Platform(os: "linux", architecture: "arm64", variant: "v8"))
+    try layout.index([try layout.json(Index(manifests: [amd, arm]), mediaType: MediaType.ociIndex)])
+    var index = try JSONDecoder().decode(
+      Index.self, from: Data(contentsOf: URL(fileURLWithPath: layout.dir + "/index.json")))
+    index.manifests[0].annotations = [AnnotationKey.refName: "multi"]
+    try JSONEncoder().encode(index).write(to: URL(fileURLWithPath: layout.dir + "/index.json"))
+    try run([
+      "skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", "oci:\(layout.dir):multi",
+      "docker://\(registry.host)/multi:latest",
+    ])
+
+    let store = try ContentStore(root: work.path + "/store")
+    let reference = try Reference(parsing: "\(registry.host)/multi")
+    for (platform, expected) in [("linux/arm64", "arm64"), ("linux/amd64", "amd64")] {
+      let image = try await store.pull(
+        reference, platform: try Platform(parsing: platform), options: insecure)
+      let layer = try #require(try store.layerPaths(of: image).first)
+      #expect(try String(contentsOfFile: layer + "/which", encoding: .utf8) == expected)
+      #expect(try store.config(of: image).architecture == expected)
+    }
+    let error = await #expect(throws: BerthError.self) {
+      try await store.pull(reference, platform: try Platform(parsing: "linux/s390x"), options: insecure)
+    }
+    #expect(error?.message.contains("no image for linux/s390x") == true)
+  }
+
+  @Test func corruptBlobInRegistryIsRefusedAndNothingStored() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    let (layer, diffID) = try layout.layer("add_file('data', b'x' * 100000)")
+    try layout.index([try layout.image(layers: [(layer, diffID)])])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+      "docker://\(registry.host)/corrupt:latest",
+    ])
+    // Same size, different bytes: only the digest check can notice.
+    let path = registry.blobData(layer.digest)
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    bytes[bytes.count / 2] ^= 0xFF
+    try bytes.write(to: URL(fileURLWithPath: path))
+
+    let store = try ContentStore(root: work.path + "/store")
+    let error = await #expect(throws: BerthError.self) {
+      try await store.pull(try Reference(parsing: "\(registry.host)/corrupt"), options: insecure)
+    }
+    #expect(error?.message.contains("digest mismatch") == true)
+    #expect(!store.hasBlob(layer.digest))
+    #expect(try store.images().isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: store.root + "/ingest").isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: store.root + "/layers").isEmpty)
+  }
+
+  @Test func missingBlobAndUnknownNamesGiveClearErrors() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    let (layer, diffID) = try layout.layer("add_file('data', b'y')")
+    try layout.index([try layout.image(layers: [(layer, diffID)])])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+      "docker://\(registry.host)/missing:latest",
+    ])
+    try FileManager.default.removeItem(atPath: registry.blobData(layer.digest))
+    let store = try ContentStore(root: work.path + "/store")
+    let missing = await #expect(throws: BerthError.self) {
+      try await store.pull(try Reference(parsing: "\(registry.host)/missing"), options: insecure)
+    }
+    #expect(missing?.code == .notFound)
+    let unknown = await #expect(throws: BerthError.self) {
+      try await store.pull(try Reference(parsing: "\(registry.host)/nothing:here"), options: insecure)
+    }
+    #expect(unknown?.description.contains("404") == true)
+    #expect(unknown?.hint?.contains("name and tag") == true)
+    #expect(try store.images().isEmpty)
+  }
+
+  @Test func unknownMediaTypesAreRefused() async throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    let (layer, diffID) = try layout.layer("add_file('data', b'z')")
+    var odd = layer
+    odd.mediaType = "application/vnd.example.unknown"
+    _ = try layout.blob(Array("x".utf8), mediaType: "x")
+    let config = try layout.json(
+      ImageConfig(platform: .host, rootfs: .init(diffIDs: [diffID])), mediaType: MediaType.ociConfig)
+    let manifest = try layout.json(
+      Manifest(config: config, layers: [odd]), mediaType: MediaType.ociManifest)
+    try layout.index([manifest])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+      "docker://\(registry.host)/odd:latest",
+    ])
+    let store = try ContentStore(root: work.path + "/store")
+    let error = await #expect(throws: BerthError.self) {
+      try await store.pull(try Reference(parsing: "\(registry.host)/odd"), options: insecure)
+    }
+    #expect(error?.message.contains("unknown media type") == true)
+  }
+
+  @Test(.enabled(if: hasHtpasswd, "needs htpasswd (Debian's apache2-utils)"))
+  func basicAuthRegistryNeedsLogin() async throws {
+    let auth = try TempDir()
+    try run(["htpasswd", "-Bbc", auth.path + "/htpasswd", "alice", "s3cret"])
+    let registry = try Registry(
+      auth: "  htpasswd:\n    realm: berth-test\n    path: \(auth.path)/htpasswd\n")
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    try layout.index([try layout.image(layers: [try layout.layer("add_file('a', b'a')")])])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds=alice:s3cret",
+      "oci:\(layout.dir):latest", "docker://\(registry.host)/private:latest",
+    ])
+    let root = work.path + "/store"
+    let authfile = work.path + "/auth.json"
+    // No credentials: a clear 401 with a hint to log in, exit code 125.
+    let denied = #expect(throws: ToolFailure.self) {
+      try berth(root, ["pull", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private"])
+    }
+    #expect(denied?.description.contains("exited 125") == true)
+    #expect(denied?.description.contains("berth login") == true)
+    // A wrong password is refused by login and nothing is stored.
+    #expect(throws: ToolFailure.self) {
+      try berth(root, [
+        "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "wrong",
+        registry.host,
+      ])
+    }
+    #expect(!FileManager.default.fileExists(atPath: authfile))
+    let login = try berth(root, [
+      "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "s3cret",
+      registry.host,
+    ])
+    #expect(login.contains("Login Succeeded"))
+    let id = try berth(root, [
+      "pull", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
+    ])
+    #expect(id.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+    try berth(root, [
+      "push", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
+      "\(registry.host)/private:copy",
+    ])
+    #expect(try berth(root, ["logout", "--authfile", authfile, registry.host]).contains("Removed"))
+  }
+
+  @Test func killedPullLeavesAStoreTheNextPullCompletes() throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    // Incompressible layers so the pull takes long enough to be interrupted.
+    var layers: [(Descriptor, Digest)] = []
+    for index in 0..<4 {
+      layers.append(try layout.layer("import os\nadd_file('r\(index)', os.urandom(24 << 20))"))
+    }
+    try layout.index([try layout.image(layers: layers)])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+      "docker://\(registry.host)/big:latest",
+    ])
+    let root = work.path + "/store"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: berthPath)
+    process.arguments = ["--root", root, "pull", "-q", "--tls-verify=false", "\(registry.host)/big"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Kill it once some content has arrived but before it can finish.
+    for _ in 0..<400 {
+      let ingest = (try? FileManager.default.contentsOfDirectory(atPath: root + "/ingest")) ?? []
+      let blobs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? []
+      if !ingest.isEmpty || blobs.count > 1 { break }
+      usleep(5_000)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .uncaughtSignal)
+    #expect(try berth(root, ["images", "-q"]).isEmpty)
+
+    let id = try berth(root, ["pull", "-q", "--tls-verify=false", "\(registry.host)/big"])
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let store = try ContentStore(root: root)
+    let image = try store.resolveImage(id)
+    #expect(try store.layerPaths(of: image).count == 4)
+    // Prune sweeps the killed pull's leftovers and keeps all referenced content.
+    _ = try store.prune(all: false)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/layers").count == 4)
+    for layer in try store.manifest(of: image).layers { #expect(store.hasBlob(layer.digest)) }
+  }
+}
