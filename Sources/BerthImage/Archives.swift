@@ -47,7 +47,8 @@ struct TarWriter {
   }
 
   func directory(_ name: String) throws {
-    try Sys.writeAll(fd, try header(name: name + "/", size: 0, mode: 0o755, type: 0x35), what: "write \(path)")
+    try Sys.writeAll(
+      fd, try header(name: name + "/", size: 0, mode: 0o755, type: 0x35), what: "write \(path)")
   }
 
   func file(_ name: String, bytes: [UInt8]) throws {
@@ -145,7 +146,8 @@ extension ContentStore {
             let got = try LayerUnpacker.decompress(blob: blobPath(layer.digest), to: temp)
             guard got == diffID else {
               throw BerthError(
-                .invalidArgument, "layer \(layer.digest.short) decompresses to \(got), not \(diffID)")
+                .invalidArgument,
+                "layer \(layer.digest.short) decompresses to \(got), not \(diffID)")
             }
             try tar.file(layerName, from: temp)
           }
@@ -204,7 +206,8 @@ extension ContentStore {
     try Sys.mkdirs(dir + "/blobs/sha256", mode: 0o755)
     let manifest = try self.manifest(of: image)
     for digest in [image.manifest, manifest.config.digest] + manifest.layers.map(\.digest) {
-      try copyFile(blobPath(digest), to: "\(dir)/blobs/\(digest.algorithm.rawValue)/\(digest.encoded)")
+      try copyFile(
+        blobPath(digest), to: "\(dir)/blobs/\(digest.algorithm.rawValue)/\(digest.encoded)")
     }
     var annotations: [String: String] = [:]
     let reference = (try? Reference(parsing: name)).flatMap { $0.digest == nil ? $0 : nil }
@@ -233,7 +236,8 @@ extension ContentStore {
       }
       if n == 0 { break }
       try buffer.withUnsafeBytes {
-        try Sys.writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), what: "write \(destination)")
+        try Sys.writeAll(
+          output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), what: "write \(destination)")
       }
     }
   }
@@ -248,7 +252,8 @@ extension ContentStore {
       return try loadDirectory(input, platform: platform, origin: input)
     }
     guard Sys.exists(input) else {
-      throw BerthError(.notFound, "\(input) does not exist", hint: "give an archive file or OCI layout directory")
+      throw BerthError(
+        .notFound, "\(input) does not exist", hint: "give an archive file or OCI layout directory")
     }
     let staging = "\(root)/ingest/load-\(Sys.randomHex(8))"
     try Sys.mkdirs(staging)
@@ -259,7 +264,9 @@ extension ContentStore {
     return try loadDirectory(staging, platform: platform, origin: input)
   }
 
-  private func loadDirectory(_ dir: String, platform: Platform, origin: String) throws -> [ImageRecord] {
+  private func loadDirectory(_ dir: String, platform: Platform, origin: String) throws
+    -> [ImageRecord]
+  {
     if Sys.exists(dir + "/oci-layout") { return try loadLayout(dir, platform: platform) }
     if Sys.exists(dir + "/manifest.json") { return try loadDockerArchive(dir) }
     throw BerthError(
@@ -282,7 +289,9 @@ extension ContentStore {
   }
 
   /// Copies a file into the store as a blob, verified against `expected`.
-  private func importBlob(_ path: String, expected: Digest?, size: Int64? = nil) throws -> (Digest, Int64) {
+  private func importBlob(_ path: String, expected: Digest?, size: Int64? = nil) throws -> (
+    Digest, Int64
+  ) {
     if let expected, hasBlob(expected) { return (expected, try blobSize(expected)) }
     let writer = try ingest(expected: expected, size: size)
     let input = try Sys.open(path, O_RDONLY)
@@ -299,7 +308,8 @@ extension ContentStore {
   }
 
   private func loadLayout(_ dir: String, platform: Platform) throws -> [ImageRecord] {
-    let index = try JSONDecoder().decode(Index.self, from: Data(try Sys.readFile(dir + "/index.json")))
+    let index = try JSONDecoder().decode(
+      Index.self, from: Data(try Sys.readFile(dir + "/index.json")))
     func blob(_ digest: Digest) throws -> String {
       try member(dir, "blobs/\(digest.algorithm.rawValue)/\(digest.encoded)")
     }
@@ -308,7 +318,8 @@ extension ContentStore {
       var descriptor = entry
       var extra: [Digest] = []
       if MediaType.indexes.contains(descriptor.mediaType) {
-        try importBlob(try blob(descriptor.digest), expected: descriptor.digest, size: descriptor.size)
+        try importBlob(
+          try blob(descriptor.digest), expected: descriptor.digest, size: descriptor.size)
         let nested = try readJSON(Index.self, descriptor.digest)
         guard let chosen = nested.manifest(for: platform) else {
           throw BerthError(.notFound, "the archive has no image for \(platform)")
@@ -317,17 +328,22 @@ extension ContentStore {
         descriptor = chosen
       }
       guard MediaType.manifests.contains(descriptor.mediaType) else {
-        throw BerthError(.unsupported, "archive entry has unknown media type \(descriptor.mediaType)")
+        throw BerthError(
+          .unsupported, "archive entry has unknown media type \(descriptor.mediaType)")
       }
-      try importBlob(try blob(descriptor.digest), expected: descriptor.digest, size: descriptor.size)
+      try importBlob(
+        try blob(descriptor.digest), expected: descriptor.digest, size: descriptor.size)
       let manifestBytes = try readBlob(descriptor.digest)
       let manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes))
       for part in [manifest.config] + manifest.layers {
         try importBlob(try blob(part.digest), expected: part.digest, size: part.size)
       }
       var names: [String] = []
-      let annotated = entry.annotations?[AnnotationKey.imageName] ?? entry.annotations?[AnnotationKey.refName]
-      if let annotated, let reference = try? Reference(parsing: annotated), !reference.isShortName || annotated.contains(":") || annotated.contains("/") {
+      let annotated =
+        entry.annotations?[AnnotationKey.imageName] ?? entry.annotations?[AnnotationKey.refName]
+      if let annotated, let reference = try? Reference(parsing: annotated),
+        !reference.isShortName || annotated.contains(":") || annotated.contains("/")
+      {
         if reference.digest == nil { names.append(reference.description) }
       }
       records.append(
@@ -357,7 +373,8 @@ extension ContentStore {
       }
       let manifest = Manifest(
         mediaType: MediaType.dockerManifest,
-        config: Descriptor(mediaType: MediaType.dockerConfig, digest: configDigest, size: configSize),
+        config: Descriptor(
+          mediaType: MediaType.dockerConfig, digest: configDigest, size: configSize),
         layers: layers)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -155,7 +155,9 @@ public final class ContentStore: @unchecked Sendable {
   /// The default storage root: /var/lib/berth, or $XDG_DATA_HOME/berth rootless.
   public static func defaultRoot(rootless: Bool = geteuid() != 0) -> String {
     guard rootless else { return "/var/lib/berth" }
-    if let xdg = getenv("XDG_DATA_HOME"), xdg.pointee != 0 { return String(cString: xdg) + "/berth" }
+    if let xdg = getenv("XDG_DATA_HOME"), xdg.pointee != 0 {
+      return String(cString: xdg) + "/berth"
+    }
     let home = getenv("HOME").map { String(cString: $0) } ?? "/tmp"
     return home + "/.local/share/berth"
   }
@@ -296,7 +298,9 @@ public final class ContentStore: @unchecked Sendable {
     if let digest = reference.digest {
       if let found = images.first(where: { image in
         image.digests.contains(digest)
-          && image.names.contains { $0.hasPrefix(reference.repository + ":") || $0.hasPrefix(reference.repository + "@") }
+          && image.names.contains {
+            $0.hasPrefix(reference.repository + ":") || $0.hasPrefix(reference.repository + "@")
+          }
       }) ?? images.first(where: { $0.digests.contains(digest) }) {
         return found
       }

@@ -13,7 +13,9 @@ struct Hasher {
   }
 
   mutating func update(_ buffer: UnsafeRawBufferPointer) {
-    if sha512 != nil { sha512!.update(bufferPointer: buffer) } else {
+    if sha512 != nil {
+      sha512!.update(bufferPointer: buffer)
+    } else {
       sha256.update(bufferPointer: buffer)
     }
   }
@@ -42,4 +44,3 @@ private func hexByte(_ byte: UInt8) -> String {
   let digits = Array("0123456789abcdef")
   return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
 }
-

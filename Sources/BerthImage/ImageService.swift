@@ -66,12 +66,14 @@ extension ContentStore {
     }
     for layer in manifest.layers where !MediaType.layers.contains(layer.mediaType) {
       throw BerthError(
-        .unsupported, "\(name): layer \(layer.digest.short) has unknown media type \(layer.mediaType)")
+        .unsupported,
+        "\(name): layer \(layer.digest.short) has unknown media type \(layer.mediaType)")
     }
     guard manifest.layers.count == config.rootfs.diffIDs.count else {
       throw BerthError(
         .invalidArgument,
-        "\(name): manifest has \(manifest.layers.count) layers but the config lists \(config.rootfs.diffIDs.count) diff ids")
+        "\(name): manifest has \(manifest.layers.count) layers but the config lists \(config.rootfs.diffIDs.count) diff ids"
+      )
     }
   }
 

@@ -408,7 +408,8 @@ private struct TreeWriter {
       defer { Sys.close(dir) }
       try Sys.check(
         "layer \(options.name): mark \"\(path.display)\" opaque",
-        hint: "overlay whiteouts need a filesystem with \(options.rootless ? "user" : "trusted") xattrs"
+        hint:
+          "overlay whiteouts need a filesystem with \(options.rootless ? "user" : "trusted") xattrs"
       ) {
         fsetxattr(dir, attribute, value, 1, 0)
       }
@@ -422,7 +423,8 @@ private struct TreeWriter {
     try removeExisting(parent, name, display: target)
     try Sys.check(
       "layer \(options.name): create whiteout for \"\(path.display)\"",
-      hint: "overlay whiteouts are 0:0 character devices; creating them needs root or a user namespace"
+      hint:
+        "overlay whiteouts are 0:0 character devices; creating them needs root or a user namespace"
     ) {
       mknodat(parent, name, S_IFCHR, 0)
     }
@@ -433,7 +435,9 @@ private struct TreeWriter {
   }
 
   /// Copies an entry's data, sparse holes included, then truncates to size.
-  mutating func copyData(archive: OpaquePointer, to fd: Int32, entry: OpaquePointer, display: String)
+  mutating func copyData(
+    archive: OpaquePointer, to fd: Int32, entry: OpaquePointer, display: String
+  )
     throws
   {
     var block: UnsafeRawPointer?

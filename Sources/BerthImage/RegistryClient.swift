@@ -177,7 +177,9 @@ public final class RegistryClient: Sendable {
       }
       var components = URLComponents(string: realm)
       var items = components?.queryItems ?? []
-      if let service = params["service"] { items.append(URLQueryItem(name: "service", value: service)) }
+      if let service = params["service"] {
+        items.append(URLQueryItem(name: "service", value: service))
+      }
       if let wanted = params["scope"] ?? (scope.isEmpty ? nil : scope) {
         items.append(URLQueryItem(name: "scope", value: wanted))
       }
@@ -204,10 +206,15 @@ public final class RegistryClient: Sendable {
       }
       struct Token: Decodable {
         var token: String?
-        var access_token: String?
+        var accessToken: String?
+
+        enum CodingKeys: String, CodingKey {
+          case token
+          case accessToken = "access_token"
+        }
       }
       let token = try? JSONDecoder().decode(Token.self, from: Data(body.readableBytesView))
-      guard let value = token?.token ?? token?.access_token else {
+      guard let value = token?.token ?? token?.accessToken else {
         throw BerthError(.invalidState, "token server \(realm) answered without a token")
       }
       state.withLock { $0.authorization[scope] = "Bearer " + value }

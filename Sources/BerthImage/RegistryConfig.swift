@@ -63,7 +63,9 @@ public struct RegistriesConf: Sendable {
       }
     }
     func strings(_ value: String) -> [String] {
-      value.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map {
+      value.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter {
+        $0.offset % 2 == 1
+      }.map {
         String($0.element)
       }
     }
@@ -151,7 +153,8 @@ public struct AuthFile: Sendable {
   public func credentials(for host: String) -> Credentials? {
     for file in [path, Environment.home + "/.docker/config.json"] {
       let auths = AuthFile.read(file)["auths"] as? [String: Any] ?? [:]
-      let keys = [host, "https://\(host)", "http://\(host)"]
+      let keys =
+        [host, "https://\(host)", "http://\(host)"]
         + (host == "docker.io" || host == "registry-1.docker.io"
           ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io"] : [])
       for key in keys {

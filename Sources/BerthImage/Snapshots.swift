@@ -34,10 +34,12 @@ extension ContentStore {
   /// Creates the directories of a container snapshot of `image` (not yet
   /// mounted) and records which image it uses, so `rmi` keeps the image.
   public func createSnapshot(id: String, image: ImageRecord) throws -> Snapshot {
-    guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
+    guard !id.isEmpty,
+      id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
       !id.hasPrefix(".")
     else {
-      throw BerthError(.invalidArgument, "invalid snapshot id \"\(id)\"", hint: "use [A-Za-z0-9_.-]")
+      throw BerthError(
+        .invalidArgument, "invalid snapshot id \"\(id)\"", hint: "use [A-Za-z0-9_.-]")
     }
     let lowers = Array(try layerPaths(of: image).reversed())
     guard !lowers.isEmpty else {
@@ -92,7 +94,8 @@ extension ContentStore {
     let options = snapshot.overlayOptions(rootless: rootless, readOnly: readOnly)
     guard options.utf8.count < 4000 else {
       throw BerthError(
-        .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string")
+        .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string"
+      )
     }
     try Sys.check(
       "mount overlay for snapshot \(snapshot.id) on \(snapshot.merged)",

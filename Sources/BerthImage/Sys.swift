@@ -43,7 +43,9 @@ enum Sys {
   static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
   /// Writes all of `buffer`, retrying short writes.
-  static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: @autoclosure () -> String)
+  static func writeAll(
+    _ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: @autoclosure () -> String
+  )
     throws
   {
     var offset = 0

@@ -56,7 +56,8 @@ struct GlobalOptions: ParsableArguments {
 struct RegistryFlags: ParsableArguments {
   @Option(
     name: .customLong("tls-verify"),
-    help: "Require HTTPS and verify certificates (default: true unless insecure in registries.conf)."
+    help:
+      "Require HTTPS and verify certificates (default: true unless insecure in registries.conf)."
   )
   var tlsVerify: Bool?
 

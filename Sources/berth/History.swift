@@ -48,7 +48,8 @@ struct History: ParsableCommand {
     }
     var rows = [["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
     for entry in entries {
-      let by = noTrunc || entry.createdBy.count <= 45
+      let by =
+        noTrunc || entry.createdBy.count <= 45
         ? entry.createdBy : String(entry.createdBy.prefix(42)) + "..."
       rows.append([
         noTrunc ? entry.id : String(entry.id.prefix(12)), humanAge(entry.created), by,

@@ -39,10 +39,10 @@ struct Images: ParsableCommand {
     case "json":
       let entries = images.map { image in
         ImageSummary(
-          Id: image.id.encoded, Names: image.names.isEmpty ? nil : image.names,
-          Digest: image.digests.first?.description ?? "", Digests: image.digests.map(\.description),
-          Created: Int64(parseDate(image.created) ?? 0), CreatedAt: image.created ?? "",
-          Size: image.size, Dangling: image.names.isEmpty)
+          id: image.id.encoded, names: image.names.isEmpty ? nil : image.names,
+          digest: image.digests.first?.description ?? "", digests: image.digests.map(\.description),
+          created: Int64(parseDate(image.created) ?? 0), createdAt: image.created ?? "",
+          size: image.size, dangling: image.names.isEmpty)
       }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -72,14 +72,25 @@ struct Images: ParsableCommand {
 
 /// The fields podman's `images --format json` prints that scripts use most.
 struct ImageSummary: Encodable {
-  var Id: String
-  var Names: [String]?
-  var Digest: String
-  var Digests: [String]
-  var Created: Int64
-  var CreatedAt: String
-  var Size: Int64
-  var Dangling: Bool
+  var id: String
+  var names: [String]?
+  var digest: String
+  var digests: [String]
+  var created: Int64
+  var createdAt: String
+  var size: Int64
+  var dangling: Bool
+
+  enum CodingKeys: String, CodingKey {
+    case id = "Id"
+    case names = "Names"
+    case digest = "Digest"
+    case digests = "Digests"
+    case created = "Created"
+    case createdAt = "CreatedAt"
+    case size = "Size"
+    case dangling = "Dangling"
+  }
 }
 
 func printTable(_ rows: [[String]]) {
@@ -90,7 +101,8 @@ func printTable(_ rows: [[String]]) {
   }
   for row in rows {
     let cells = row.enumerated().map { index, cell in
-      index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+      index == row.count - 1
+        ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
     }
     print(cells.joined())
   }

@@ -20,19 +20,19 @@ struct Inspect: ParsableCommand {
       let manifest = try store.manifest(of: record)
       result.append(
         InspectedImage(
-          Id: record.id.encoded, Digest: record.manifest.description,
-          RepoTags: record.names,
-          RepoDigests: record.names.compactMap { name in
+          id: record.id.encoded, digest: record.manifest.description,
+          repoTags: record.names,
+          repoDigests: record.names.compactMap { name in
             (try? Reference(parsing: name, defaultTag: false)).map {
               "\($0.repository)@\(record.manifest)"
             }
           },
-          Created: config.created, Author: config.author, Config: config.config,
-          Architecture: config.architecture, Os: config.os, Variant: config.variant,
-          Size: record.size,
-          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diffIDs.map(\.description)),
-          History: config.history ?? [], ManifestType: record.manifestMediaType,
-          Layers: manifest.layers.map(\.digest.description)))
+          created: config.created, author: config.author, config: config.config,
+          architecture: config.architecture, os: config.os, variant: config.variant,
+          size: record.size,
+          rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
+          history: config.history ?? [], manifestType: record.manifestMediaType,
+          layers: manifest.layers.map(\.digest.description)))
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -43,22 +43,45 @@ struct Inspect: ParsableCommand {
 /// podman's `image inspect` fields.
 struct InspectedImage: Encodable {
   struct RootFSInfo: Encodable {
-    var `Type`: String
-    var Layers: [String]
+    var type: String
+    var layers: [String]
+
+    enum CodingKeys: String, CodingKey {
+      case type = "Type"
+      case layers = "Layers"
+    }
   }
-  var Id: String
-  var Digest: String
-  var RepoTags: [String]
-  var RepoDigests: [String]
-  var Created: String?
-  var Author: String?
-  var Config: ImageConfig.Config?
-  var Architecture: String
-  var Os: String
-  var Variant: String?
-  var Size: Int64
-  var RootFS: RootFSInfo
-  var History: [ImageConfig.History]
-  var ManifestType: String
-  var Layers: [String]
+  var id: String
+  var digest: String
+  var repoTags: [String]
+  var repoDigests: [String]
+  var created: String?
+  var author: String?
+  var config: ImageConfig.Config?
+  var architecture: String
+  var os: String
+  var variant: String?
+  var size: Int64
+  var rootFS: RootFSInfo
+  var history: [ImageConfig.History]
+  var manifestType: String
+  var layers: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case id = "Id"
+    case digest = "Digest"
+    case repoTags = "RepoTags"
+    case repoDigests = "RepoDigests"
+    case created = "Created"
+    case author = "Author"
+    case config = "Config"
+    case architecture = "Architecture"
+    case os = "Os"
+    case variant = "Variant"
+    case size = "Size"
+    case rootFS = "RootFS"
+    case history = "History"
+    case manifestType = "ManifestType"
+    case layers = "Layers"
+  }
 }

@@ -20,7 +20,8 @@ struct Save: ParsableCommand {
 
   func run() throws {
     guard let format = ArchiveFormat(rawValue: format) else {
-      throw ValidationError("unknown format \"\(self.format)\": docker-archive, oci-archive or oci-dir")
+      throw ValidationError(
+        "unknown format \"\(self.format)\": docker-archive, oci-archive or oci-dir")
     }
     try global.store().save(images, format: format, to: output)
   }

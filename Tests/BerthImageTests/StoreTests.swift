@@ -12,7 +12,8 @@ private func storeFiles(_ store: ContentStore, _ sub: String) throws -> [String]
   let dir = try TempDir()
   let store = try ContentStore(root: dir.path)
   let good = try store.writeBlob(Array("hello".utf8))
-  #expect(good.description == "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+  #expect(
+    good.description == "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
   #expect(try store.readBlob(good) == Array("hello".utf8))
 
   let wrong = try Digest(parsing: "sha256:" + String(repeating: "0", count: 64))
@@ -65,8 +66,9 @@ private func record(_ id: Character, names: [String]) throws -> ImageRecord {
   #expect(try store.resolveImage("docker.io/library/busybox").id.encoded.first == "a")
   #expect(try store.resolveImage("bbbbbb").id.encoded.first == "b")
   #expect(try store.resolveImage("mine").id.encoded.first == "b")
-  #expect(try store.resolveImage("localhost:5000/app@sha256:" + String(repeating: "b", count: 64))
-    .id.encoded.first == "b")
+  #expect(
+    try store.resolveImage("localhost:5000/app@sha256:" + String(repeating: "b", count: 64))
+      .id.encoded.first == "b")
   #expect(throws: BerthError.self) { try store.resolveImage("nothere") }
   // A name moves to the image that takes it.
   try store.addImage(try record("c", names: ["docker.io/library/busybox:latest"]))
@@ -118,7 +120,8 @@ private func record(_ id: Character, names: [String]) throws -> ImageRecord {
   let dir = try TempDir()
   let file = AuthFile(path: dir.path + "/containers/auth.json")
   try file.store(Credentials(username: "user", password: "p:ss"), for: "localhost:5000")
-  #expect(file.credentials(for: "localhost:5000") == Credentials(username: "user", password: "p:ss"))
+  #expect(
+    file.credentials(for: "localhost:5000") == Credentials(username: "user", password: "p:ss"))
   let json = try String(contentsOfFile: file.path, encoding: .utf8)
   #expect(json.contains("dXNlcjpwOnNz"))
   #expect(try file.store(nil, for: "localhost:5000"))

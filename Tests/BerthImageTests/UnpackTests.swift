@@ -90,11 +90,13 @@ func compressedLayersUnpackWithTheUncompressedDiffID(compressor: String) throws 
   ("nested-dotdot", "add_file('a/../../escaped', b'x')", "`..`"),
   ("absolute", "add_file('/tmp/berth-escaped-absolute', b'x')", "absolute"),
   (
-    "symlink-then-file", "add('link', tarfile.SYMTYPE, linkname='OUTSIDE')\nadd_file('link/escaped', b'x')",
+    "symlink-then-file",
+    "add('link', tarfile.SYMTYPE, linkname='OUTSIDE')\nadd_file('link/escaped', b'x')",
     "symlink"
   ),
   (
-    "symlink-then-dir", "add('link', tarfile.SYMTYPE, linkname='OUTSIDE')\nadd('link/sub', tarfile.DIRTYPE)",
+    "symlink-then-dir",
+    "add('link', tarfile.SYMTYPE, linkname='OUTSIDE')\nadd('link/sub', tarfile.DIRTYPE)",
     "symlink"
   ),
   (

@@ -38,8 +38,11 @@ struct ArchiveTests {
     try berth(root, ["save", "--format", format, "-o", archive, "localhost/busybox:test"])
     let loaded = try podman(work, ["load", "-q", "-i", archive])
     #expect(loaded.contains("localhost/busybox:test"))
-    let podmanID = try podman(work, ["image", "inspect", "--format", "{{.Id}}", "localhost/busybox:test"])
-    #expect(podmanID.trimmingCharacters(in: .whitespacesAndNewlines) == id.replacingOccurrences(of: "sha256:", with: ""))
+    let podmanID = try podman(
+      work, ["image", "inspect", "--format", "{{.Id}}", "localhost/busybox:test"])
+    #expect(
+      podmanID.trimmingCharacters(in: .whitespacesAndNewlines)
+        == id.replacingOccurrences(of: "sha256:", with: ""))
   }
 
   @Test(arguments: ["docker-archive", "oci-archive", "oci-dir"])
@@ -57,11 +60,15 @@ struct ArchiveTests {
     #expect(output.contains("Loaded image: localhost/busybox:test"))
     let reloaded = try berth(fresh, ["images", "-q", "--no-trunc"])
       .trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(reloaded == id)
+    // A docker-archive keeps the config byte for byte; podman rewrites it
+    // when it converts to OCI, so there only the content is compared.
+    if format == "docker-archive" { #expect(reloaded == id) }
+    #expect(reloaded.count == 71)
     let store = try ContentStore(root: fresh)
     let image = try store.resolveImage("localhost/busybox:test")
     let layer = try #require(try store.layerPaths(of: image).first)
-    #expect(try String(contentsOfFile: layer + "/etc/motd", encoding: .utf8) == "hello from berth\n")
+    #expect(
+      try String(contentsOfFile: layer + "/etc/motd", encoding: .utf8) == "hello from berth\n")
   }
 
   @Test func severalImagesInOneDockerArchive() throws {

@@ -10,7 +10,8 @@ private let insecure = RegistryOptions(
   tlsVerify: false, registriesConf: RegistriesConf(), authFile: AuthFile(path: "/nonexistent"))
 
 /// A busybox image as an OCI layout, copied into `registry` as `name`.
-private func pushBusybox(_ registry: Registry, work: TempDir, name: String) throws -> LayoutBuilder {
+private func pushBusybox(_ registry: Registry, work: TempDir, name: String) throws -> LayoutBuilder
+{
   let layout = try LayoutBuilder(work.path + "/layout")
   try layout.index([try layout.image(layers: [try layout.layer(busyboxLayer)])])
   try run([
@@ -62,11 +63,13 @@ struct RegistryTests {
     let listed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
     #expect(listed?.first?["Id"] as? String == id)
     #expect(listed?.first?["Names"] as? [String] == ["\(registry.host)/cli/busybox:latest"])
-    #expect(try berth(root, ["images", "-q"]).trimmingCharacters(in: .newlines) == String(id.prefix(12)))
+    #expect(
+      try berth(root, ["images", "-q"]).trimmingCharacters(in: .newlines) == String(id.prefix(12)))
     let inspect = try berth(root, ["image", "inspect", "\(registry.host)/cli/busybox"])
     #expect(inspect.contains("\"Architecture\" : \"\(Platform.host.architecture)\""))
     try berth(root, ["tag", String(id.prefix(12)), "localhost/other:v1"])
-    #expect(try berth(root, ["rmi", "localhost/other:v1"]).contains("Untagged: localhost/other:v1"))
+    #expect(
+      try berth(root, ["rmi", "localhost/other:v1"]).contains("Untagged: localhost/other:v1"))
     #expect(try berth(root, ["rmi", "\(registry.host)/cli/busybox"]).contains("Deleted: \(id)"))
     #expect(try berth(root, ["images", "-q"]).isEmpty)
     // Everything the image had is collected.
@@ -131,7 +134,8 @@ struct RegistryTests {
       #expect(try store.config(of: image).architecture == expected)
     }
     let error = await #expect(throws: BerthError.self) {
-      try await store.pull(reference, platform: try Platform(parsing: "linux/s390x"), options: insecure)
+      try await store.pull(
+        reference, platform: try Platform(parsing: "linux/s390x"), options: insecure)
     }
     #expect(error?.message.contains("no image for linux/s390x") == true)
   }
@@ -180,7 +184,8 @@ struct RegistryTests {
     }
     #expect(missing?.code == .notFound)
     let unknown = await #expect(throws: BerthError.self) {
-      try await store.pull(try Reference(parsing: "\(registry.host)/nothing:here"), options: insecure)
+      try await store.pull(
+        try Reference(parsing: "\(registry.host)/nothing:here"), options: insecure)
     }
     #expect(unknown?.description.contains("404") == true)
     #expect(unknown?.hint?.contains("name and tag") == true)
@@ -196,7 +201,8 @@ struct RegistryTests {
     odd.mediaType = "application/vnd.example.unknown"
     _ = try layout.blob(Array("x".utf8), mediaType: "x")
     let config = try layout.json(
-      ImageConfig(platform: .host, rootfs: .init(diffIDs: [diffID])), mediaType: MediaType.ociConfig)
+      ImageConfig(platform: .host, rootfs: .init(diffIDs: [diffID])), mediaType: MediaType.ociConfig
+    )
     let manifest = try layout.json(
       Manifest(config: config, layers: [odd]), mediaType: MediaType.ociManifest)
     try layout.index([manifest])
@@ -228,31 +234,40 @@ struct RegistryTests {
     let authfile = work.path + "/auth.json"
     // No credentials: a clear 401 with a hint to log in, exit code 125.
     let denied = #expect(throws: ToolFailure.self) {
-      try berth(root, ["pull", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private"])
+      try berth(
+        root, ["pull", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private"])
     }
     #expect(denied?.description.contains("exited 125") == true)
     #expect(denied?.description.contains("berth login") == true)
     // A wrong password is refused by login and nothing is stored.
     #expect(throws: ToolFailure.self) {
-      try berth(root, [
-        "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "wrong",
-        registry.host,
-      ])
+      try berth(
+        root,
+        [
+          "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "wrong",
+          registry.host,
+        ])
     }
     #expect(!FileManager.default.fileExists(atPath: authfile))
-    let login = try berth(root, [
-      "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "s3cret",
-      registry.host,
-    ])
+    let login = try berth(
+      root,
+      [
+        "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "s3cret",
+        registry.host,
+      ])
     #expect(login.contains("Login Succeeded"))
-    let id = try berth(root, [
-      "pull", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
-    ])
+    let id = try berth(
+      root,
+      [
+        "pull", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
+      ])
     #expect(id.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
-    try berth(root, [
-      "push", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
-      "\(registry.host)/private:copy",
-    ])
+    try berth(
+      root,
+      [
+        "push", "-q", "--tls-verify=false", "--authfile", authfile, "\(registry.host)/private",
+        "\(registry.host)/private:copy",
+      ])
     #expect(try berth(root, ["logout", "--authfile", authfile, registry.host]).contains("Removed"))
   }
 
@@ -273,14 +288,17 @@ struct RegistryTests {
     let root = work.path + "/store"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: berthPath)
-    process.arguments = ["--root", root, "pull", "-q", "--tls-verify=false", "\(registry.host)/big"]
+    process.arguments = [
+      "--root", root, "pull", "-q", "--tls-verify=false", "\(registry.host)/big",
+    ]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
     // Kill it once some content has arrived but before it can finish.
     for _ in 0..<400 {
       let ingest = (try? FileManager.default.contentsOfDirectory(atPath: root + "/ingest")) ?? []
-      let blobs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? []
+      let blobs =
+        (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? []
       if !ingest.isEmpty || blobs.count > 1 { break }
       usleep(5_000)
     }

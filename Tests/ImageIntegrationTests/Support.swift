@@ -281,8 +281,10 @@ let busyboxLayer = """
 /// `find`-style listing of a tree (type, mode, owner, size, link, mtime of
 /// non-directories), sorted, for comparing unpacked filesystems.
 func listing(_ root: String) throws -> [String] {
-  try run(["sh", "-c", "cd '\(root)' && find . -mindepth 1 -printf '%P|%y|%m|%U|%G|%s|%l|%n\\n' | sort"])
-    .split(separator: "\n").map(String.init)
+  try run([
+    "sh", "-c", "cd '\(root)' && find . -mindepth 1 -printf '%P|%y|%m|%U|%G|%s|%l|%n\\n' | sort",
+  ])
+  .split(separator: "\n").map(String.init)
 }
 
 func berth(_ root: String, _ arguments: [String], environment: [String: String]? = nil) throws

@@ -104,8 +104,9 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible, Codable {
     if path.contains(where: \.isUppercase) {
       throw invalid("repository name must be lowercase")
     }
-    guard !path.isEmpty, path.split(separator: "/", omittingEmptySubsequences: false)
-      .allSatisfy(Reference.isValidPathComponent)
+    guard !path.isEmpty,
+      path.split(separator: "/", omittingEmptySubsequences: false)
+        .allSatisfy(Reference.isValidPathComponent)
     else {
       throw invalid("repository path \"\(path)\" has an empty or badly formed component")
     }
