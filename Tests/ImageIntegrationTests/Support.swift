@@ -154,7 +154,8 @@ final class Registry: @unchecked Sendable {
   }
 
   deinit {
-    process.terminate()
+    // SIGKILL: a child may inherit a signal mask that blocks SIGTERM.
+    kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
 
