@@ -50,6 +50,14 @@ public final class BlobWriter {
     try Sys.writeAll(fd, buffer, what: "write \(tempPath)")
   }
 
+  /// Drops what was written, to start the blob over.
+  public func reset() throws {
+    try Sys.check("truncate \(tempPath)") { ftruncate(fd, 0) }
+    try Sys.check("seek \(tempPath)") { Int32(truncatingIfNeeded: lseek(fd, 0, SEEK_SET)) }
+    hasher = Hasher(expected?.algorithm ?? .sha256)
+    written = 0
+  }
+
   public func write(_ bytes: [UInt8]) throws {
     try bytes.withUnsafeBytes { try write($0) }
   }

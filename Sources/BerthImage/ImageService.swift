@@ -219,8 +219,13 @@ extension ContentStore {
           continue
         }
         progress?("Copying blob \(blob.digest.short)")
-        let bytes = try readBlob(blob.digest, limit: Int.max)
-        try await client.uploadBlob(repository: path, digest: blob.digest, bytes: bytes)
+        // Repositories of the same registry this image came from may
+        // already hold the blob: the registry can mount it without a copy.
+        let sources = image.names.compactMap { try? Reference(parsing: $0) }
+          .filter { $0.domain == destination.domain && $0.path != path }.map(\.path)
+        try await client.uploadBlob(
+          repository: path, digest: blob.digest, file: blobPath(blob.digest),
+          size: try blobSize(blob.digest), mountFrom: sources, chunkSize: options.uploadChunkSize)
       }
       progress?("Writing manifest to image destination")
       try await client.putManifest(

@@ -16,6 +16,8 @@ public struct RegistryOptions: Sendable {
   public var authFile: AuthFile
   /// Explicit credentials (`--creds`), used before auth.json.
   public var credentials: Credentials?
+  /// Blobs larger than this are pushed in PATCH chunks of this size.
+  public var uploadChunkSize: Int64 = 64 << 20
 
   public init(
     tlsVerify: Bool? = nil, registriesConf: RegistriesConf = .load(),
@@ -94,6 +96,12 @@ public final class RegistryClient: Sendable {
     return "\(scheme)://\(host)"
   }
 
+  /// A request body that can be sent again on a retry.
+  enum RequestBody {
+    case bytes([UInt8])
+    case file(FileChunks)
+  }
+
   struct Response {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
@@ -104,7 +112,7 @@ public final class RegistryClient: Sendable {
   /// connection failures with backoff.
   func send(
     _ method: HTTPMethod, _ pathOrURL: String, scope: String, headers: [(String, String)] = [],
-    body: [UInt8]? = nil, what: String
+    body: RequestBody? = nil, what: String
   ) async throws -> Response {
     let url = pathOrURL.hasPrefix("http") ? pathOrURL : try await baseURL() + pathOrURL
     var attempt = 0
@@ -118,7 +126,11 @@ public final class RegistryClient: Sendable {
       if let auth = state.withLock({ $0.authorization[scope] }), !auth.isEmpty {
         request.headers.replaceOrAdd(name: "Authorization", value: auth)
       }
-      if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+      switch body {
+      case .bytes(let bytes): request.body = .bytes(ByteBuffer(bytes: bytes))
+      case .file(let chunks): request.body = .stream(chunks, length: .known(chunks.length))
+      case nil: break
+      }
       let response: HTTPClientResponse
       do {
         response = try await http.execute(request, timeout: .seconds(600))
@@ -180,8 +192,11 @@ public final class RegistryClient: Sendable {
       if let service = params["service"] {
         items.append(URLQueryItem(name: "service", value: service))
       }
-      if let wanted = params["scope"] ?? (scope.isEmpty ? nil : scope) {
-        items.append(URLQueryItem(name: "scope", value: wanted))
+      // Several scopes (a push that mounts from another repository) go as
+      // repeated `scope` parameters.
+      let wanted = params["scope"] ?? scope
+      for item in wanted.split(separator: " ") {
+        items.append(URLQueryItem(name: "scope", value: String(item)))
       }
       components?.queryItems = items
       guard let tokenURL = components?.string else {
@@ -329,20 +344,28 @@ public final class RegistryClient: Sendable {
   }
 
   /// Streams a blob into the store, verifying digest and size as it arrives.
-  /// Returns without a request when the store already has it.
+  /// Returns without a request when the store already has it. A connection
+  /// lost mid-stream resumes with a Range request where the registry allows
+  /// it (206), and starts over otherwise.
   public func fetchBlob(
     repository path: String, descriptor: Descriptor, into store: ContentStore,
     progress: (@Sendable (Int64) -> Void)? = nil
   ) async throws {
     if store.hasBlob(descriptor.digest) { return }
     let what = "get blob \(descriptor.digest.short) of \(domain)/\(path)"
+    let writer = try store.ingest(expected: descriptor.digest, size: descriptor.size)
     var lastError: (any Error)?
-    for attempt in 1...3 {
-      let writer = try store.ingest(expected: descriptor.digest, size: descriptor.size)
+    for attempt in 1...4 {
       do {
+        let resumeAt = writer.written
+        var headers: [(String, String)] = []
+        if resumeAt > 0 { headers.append(("Range", "bytes=\(resumeAt)-")) }
         let response = try await send(
-          .GET, "/v2/\(path)/blobs/\(descriptor.digest)", scope: Self.pullScope(path), what: what)
-        guard response.status == .ok else {
+          .GET, "/v2/\(path)/blobs/\(descriptor.digest)", scope: Self.pullScope(path),
+          headers: headers, what: what)
+        if response.status == .ok && resumeAt > 0 {
+          try writer.reset()  // the registry ignored the range: start over
+        } else if response.status != .ok && response.status != .partialContent {
           writer.abort()
           throw await statusError(response, what: what)
         }
@@ -356,12 +379,12 @@ public final class RegistryClient: Sendable {
         writer.abort()
         throw error
       } catch {
-        // A connection reset mid-stream: start over (the store keeps nothing partial).
-        writer.abort()
+        // A connection reset mid-stream: keep what arrived and resume.
         lastError = error
-        if attempt < 3 { try await Task.sleep(for: .milliseconds(500 * attempt)) }
+        if attempt < 4 { try await Task.sleep(for: .milliseconds(200 * attempt)) }
       }
     }
+    writer.abort()
     throw transportError(lastError!, what: what)
   }
 
@@ -378,26 +401,75 @@ public final class RegistryClient: Sendable {
     }
   }
 
-  /// Monolithic upload: POST to open a session, PUT the bytes with the digest.
-  public func uploadBlob(repository path: String, digest: Digest, bytes: [UInt8]) async throws {
+  /// Uploads a blob from a file. Tries a cross-repository mount from each
+  /// of `mountFrom` (repositories of the same registry that have it) first;
+  /// otherwise opens a session (POST) and sends the bytes in one PUT, or in
+  /// PATCH chunks of `chunkSize` for larger blobs, closing with the digest.
+  public func uploadBlob(
+    repository path: String, digest: Digest, file: String, size: Int64,
+    mountFrom: [String] = [], chunkSize: Int64 = 64 << 20
+  ) async throws {
     let what = "upload blob \(digest.short) to \(domain)/\(path)"
     let scope = Self.pushScope(path)
-    let start = try await send(
-      .POST, "/v2/\(path)/blobs/uploads/", scope: scope, headers: [("Content-Length", "0")],
-      what: what)
-    _ = try? await start.body.collect(upTo: 1 << 16)
-    guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
-      throw await statusError(start, what: what)
+    var location: String?
+    for source in mountFrom where source != path {
+      let mount = try await send(
+        .POST, "/v2/\(path)/blobs/uploads/?mount=\(digest)&from=\(source)",
+        scope: "\(scope) repository:\(source):pull", headers: [("Content-Length", "0")],
+        what: what)
+      _ = try? await mount.body.collect(upTo: 1 << 16)
+      if mount.status == .created { return }
+      // 202: the registry declined the mount and opened a normal session.
+      if mount.status == .accepted { location = mount.headers.first(name: "Location") }
+      if location != nil { break }
     }
-    var url = location.hasPrefix("http") ? location : try await baseURL() + location
+    if location == nil {
+      let start = try await send(
+        .POST, "/v2/\(path)/blobs/uploads/", scope: scope, headers: [("Content-Length", "0")],
+        what: what)
+      _ = try? await start.body.collect(upTo: 1 << 16)
+      guard start.status == .accepted, let value = start.headers.first(name: "Location") else {
+        throw await statusError(start, what: what)
+      }
+      location = value
+    }
+    var url = try await absolute(location!)
+    if size > chunkSize {
+      var offset: Int64 = 0
+      while offset < size {
+        let length = min(chunkSize, size - offset)
+        let patch = try await send(
+          .PATCH, url, scope: scope,
+          headers: [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Range", "\(offset)-\(offset + length - 1)"),
+            ("Content-Length", "\(length)"),
+          ], body: .file(FileChunks(path: file, offset: offset, length: length)), what: what)
+        _ = try? await patch.body.collect(upTo: 1 << 16)
+        guard patch.status == .accepted, let next = patch.headers.first(name: "Location") else {
+          throw await statusError(patch, what: what)
+        }
+        url = try await absolute(next)
+        offset += length
+      }
+      url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
+      let put = try await send(
+        .PUT, url, scope: scope, headers: [("Content-Length", "0")], what: what)
+      _ = try? await put.body.collect(upTo: 1 << 16)
+      guard put.status == .created else { throw await statusError(put, what: what) }
+      return
+    }
     url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
     let put = try await send(
       .PUT, url, scope: scope,
-      headers: [
-        ("Content-Type", "application/octet-stream"), ("Content-Length", "\(bytes.count)"),
-      ], body: bytes, what: what)
+      headers: [("Content-Type", "application/octet-stream"), ("Content-Length", "\(size)")],
+      body: .file(FileChunks(path: file, offset: 0, length: size)), what: what)
     _ = try? await put.body.collect(upTo: 1 << 16)
     guard put.status == .created else { throw await statusError(put, what: what) }
+  }
+
+  private func absolute(_ location: String) async throws -> String {
+    location.hasPrefix("http") ? location : try await baseURL() + location
   }
 
   /// Uploads a manifest under a tag or digest.
@@ -407,7 +479,8 @@ public final class RegistryClient: Sendable {
     let what = "push manifest \(domain)/\(path):\(reference)"
     let response = try await send(
       .PUT, "/v2/\(path)/manifests/\(reference)", scope: Self.pushScope(path),
-      headers: [("Content-Type", mediaType), ("Content-Length", "\(bytes.count)")], body: bytes,
+      headers: [("Content-Type", mediaType), ("Content-Length", "\(bytes.count)")],
+      body: .bytes(bytes),
       what: what)
     _ = try? await response.body.collect(upTo: 1 << 16)
     guard response.status == .created else { throw await statusError(response, what: what) }
