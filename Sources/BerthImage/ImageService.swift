@@ -98,6 +98,40 @@ extension ContentStore {
 
   // MARK: Pull
 
+  /// Where a reference may be pulled from: itself, or for a short name
+  /// (`busybox`, no registry given) each of registries.conf's
+  /// `unqualified-search-registries` in order, when configured.
+  public static func pullCandidates(_ reference: Reference, conf: RegistriesConf) -> [Reference] {
+    guard reference.isShortName, !conf.unqualifiedSearch.isEmpty else { return [reference] }
+    let bare =
+      reference.path.hasPrefix("library/") ? String(reference.path.dropFirst(8)) : reference.path
+    return conf.unqualifiedSearch.map { registry in
+      let path = registry == Reference.defaultDomain && !bare.contains("/") ? "library/" + bare : bare
+      return Reference(domain: registry, path: path, tag: reference.tag, digest: reference.digest)
+    }
+  }
+
+  /// Pulls the first of `pullCandidates` that the registries have.
+  public func pullSearching(
+    _ reference: Reference, platform: Platform = .host, options: RegistryOptions,
+    progress: ProgressSink? = nil
+  ) async throws -> ImageRecord {
+    let candidates = Self.pullCandidates(reference, conf: options.registriesConf)
+    var failures: [String] = []
+    for candidate in candidates {
+      do {
+        return try await pull(candidate, platform: platform, options: options, progress: progress)
+      } catch let error as BerthError where candidates.count > 1 && error.code == .notFound {
+        failures.append("\(candidate.domain): \(error.message)")
+      }
+    }
+    throw BerthError(
+      .notFound,
+      "short name \(reference.path) was not found in any search registry: "
+        + failures.joined(separator: "; "),
+      hint: "give a fully qualified name such as docker.io/library/busybox")
+  }
+
   /// Pulls `reference` (index → platform) into the store and returns its record.
   public func pull(
     _ reference: Reference, platform: Platform = .host, options: RegistryOptions,

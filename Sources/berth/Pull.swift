@@ -21,7 +21,7 @@ struct Pull: AsyncParsableCommand {
     let store = try global.store()
     let reference = try Reference(parsing: image)
     let platform = try self.platform.map { try Platform(parsing: $0) } ?? .host
-    let record = try await store.pull(
+    let record = try await store.pullSearching(
       reference, platform: platform, options: registry.options(),
       progress: progressSink(quiet: quiet))
     print(record.id.encoded)

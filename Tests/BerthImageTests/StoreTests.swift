@@ -127,3 +127,16 @@ private func record(_ id: Character, names: [String]) throws -> ImageRecord {
   #expect(try file.store(nil, for: "localhost:5000"))
   #expect(file.credentials(for: "localhost:5000") == nil)
 }
+
+@Test func shortNamesSearchTheConfiguredRegistries() throws {
+  var conf = RegistriesConf()
+  let short = try Reference(parsing: "busybox:1")
+  #expect(ContentStore.pullCandidates(short, conf: conf) == [short])
+  conf.unqualifiedSearch = ["quay.io", "docker.io"]
+  #expect(
+    ContentStore.pullCandidates(short, conf: conf).map(\.description) == [
+      "quay.io/busybox:1", "docker.io/library/busybox:1",
+    ])
+  let qualified = try Reference(parsing: "localhost:5000/busybox")
+  #expect(ContentStore.pullCandidates(qualified, conf: conf) == [qualified])
+}
