@@ -201,7 +201,20 @@ public final class ContentStore: @unchecked Sendable {
 
   /// Starts writing a blob; `expected` and `size`, when known, are checked.
   public func ingest(expected: Digest?, size: Int64? = nil) throws -> BlobWriter {
-    try BlobWriter(store: self, expected: expected, expectedSize: size)
+    if let size {
+      // A descriptor may declare any size: refuse what cannot fit before
+      // writing a byte, rather than filling the disk.
+      var fs = statvfs()
+      try Sys.check("statvfs \(root)") { statvfs(root + "/ingest", &fs) }
+      let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+      guard size >= 0, size <= free else {
+        throw BerthError(
+          .invalidArgument,
+          "blob \(expected.map(\.short) ?? "") declares \(size) bytes but \(root) has \(free) free",
+          hint: "free space in the storage root, or the manifest is bogus")
+      }
+    }
+    return try BlobWriter(store: self, expected: expected, expectedSize: size)
   }
 
   /// Stores bytes as a blob, checked against `expected` when given.

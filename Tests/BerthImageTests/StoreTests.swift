@@ -140,3 +140,13 @@ private func record(_ id: Character, names: [String]) throws -> ImageRecord {
   let qualified = try Reference(parsing: "localhost:5000/busybox")
   #expect(ContentStore.pullCandidates(qualified, conf: conf) == [qualified])
 }
+
+@Test func hugeDeclaredSizesAreRefusedBeforeWriting() throws {
+  let dir = try TempDir()
+  let store = try ContentStore(root: dir.path)
+  let digest = try Digest(parsing: "sha256:" + String(repeating: "e", count: 64))
+  let error = #expect(throws: BerthError.self) { try store.ingest(expected: digest, size: 1 << 60) }
+  #expect(error?.message.contains("declares") == true)
+  #expect(throws: BerthError.self) { try store.ingest(expected: digest, size: -1) }
+  #expect(try storeFiles(store, "ingest").isEmpty)
+}
