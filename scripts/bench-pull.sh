@@ -84,13 +84,15 @@ cat > "$WORK/registry.yml" <<YAML
 version: 0.1
 log:
   level: error
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: $WORK/registry
 http:
   addr: 127.0.0.1:$PORT
 YAML
-docker-registry serve "$WORK/registry.yml" 2>"$WORK/registry.log" &
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
 REGISTRY_PID=$!
 for _ in $(seq 100); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break
