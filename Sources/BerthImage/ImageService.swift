@@ -8,6 +8,9 @@ import Glibc
 /// Progress lines (one per step) for a terminal or a log; silent when nil.
 public typealias ProgressSink = @Sendable (String) -> Void
 
+/// Bytes received of a blob so far, and its size, for progress bars.
+public typealias ByteProgress = @Sendable (_ blob: Digest, _ done: Int64, _ total: Int64) -> Void
+
 extension ContentStore {
   /// Ensures the layer named `chainID` is unpacked from `blob` and that its
   /// uncompressed stream hashes to `diffID`. Unpacks into a temp directory
@@ -114,13 +117,14 @@ extension ContentStore {
   /// Pulls the first of `pullCandidates` that the registries have.
   public func pullSearching(
     _ reference: Reference, platform: Platform = .host, options: RegistryOptions,
-    progress: ProgressSink? = nil
+    progress: ProgressSink? = nil, bytes: ByteProgress? = nil
   ) async throws -> ImageRecord {
     let candidates = Self.pullCandidates(reference, conf: options.registriesConf)
     var failures: [String] = []
     for candidate in candidates {
       do {
-        return try await pull(candidate, platform: platform, options: options, progress: progress)
+        return try await pull(
+          candidate, platform: platform, options: options, progress: progress, bytes: bytes)
       } catch let error as BerthError where candidates.count > 1 && error.code == .notFound {
         failures.append("\(candidate.domain): \(error.message)")
       }
@@ -135,13 +139,14 @@ extension ContentStore {
   /// Pulls `reference` (index → platform) into the store and returns its record.
   public func pull(
     _ reference: Reference, platform: Platform = .host, options: RegistryOptions,
-    progress: ProgressSink? = nil
+    progress: ProgressSink? = nil, bytes: ByteProgress? = nil
   ) async throws -> ImageRecord {
     let lock = try lockContent()
     defer { withExtendedLifetime(lock) {} }
     let client = try RegistryClient(domain: reference.domain, options: options)
     do {
-      let record = try await pull(reference, client: client, platform: platform, progress: progress)
+      let record = try await pull(
+        reference, client: client, platform: platform, progress: progress, bytes: bytes)
       await client.shutdown()
       return record
     } catch {
@@ -151,7 +156,8 @@ extension ContentStore {
   }
 
   private func pull(
-    _ reference: Reference, client: RegistryClient, platform: Platform, progress: ProgressSink?
+    _ reference: Reference, client: RegistryClient, platform: Platform, progress: ProgressSink?,
+    bytes byteProgress: ByteProgress?
   ) async throws -> ImageRecord {
     let path = reference.path
     progress?("Trying to pull \(reference)...")
@@ -216,7 +222,11 @@ extension ContentStore {
             return
           }
           progress?("Copying blob \(layer.digest.short)")
-          try await client.fetchBlob(repository: path, descriptor: layer, into: self)
+          let report: (@Sendable (Int64) -> Void)? = byteProgress.map { callback in
+            { @Sendable done in callback(layer.digest, done, layer.size) }
+          }
+          try await client.fetchBlob(
+            repository: path, descriptor: layer, into: self, progress: report)
           try self.unpackLayer(blob: layer.digest, diffID: diffID, chainID: chain, parent: parent)
         }
       }

@@ -21,9 +21,13 @@ struct Pull: AsyncParsableCommand {
     let store = try global.store()
     let reference = try Reference(parsing: image)
     let platform = try self.platform.map { try Platform(parsing: $0) } ?? .host
+    let bars = !quiet && ProgressBars.isTerminal ? ProgressBars() : nil
     let record = try await store.pullSearching(
       reference, platform: platform, options: registry.options(),
-      progress: progressSink(quiet: quiet))
+      progress: bars.map { bars in { @Sendable line in bars.line(line) } }
+        ?? progressSink(quiet: quiet),
+      bytes: bars.map { bars in { @Sendable blob, done, total in bars.bytes(blob, done, total) } })
+    bars?.finish()
     print(record.id.encoded)
   }
 }
