@@ -109,7 +109,8 @@ extension ContentStore {
     let bare =
       reference.path.hasPrefix("library/") ? String(reference.path.dropFirst(8)) : reference.path
     return conf.unqualifiedSearch.map { registry in
-      let path = registry == Reference.defaultDomain && !bare.contains("/") ? "library/" + bare : bare
+      let path =
+        registry == Reference.defaultDomain && !bare.contains("/") ? "library/" + bare : bare
       return Reference(domain: registry, path: path, tag: reference.tag, digest: reference.digest)
     }
   }

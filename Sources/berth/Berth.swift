@@ -33,7 +33,7 @@ struct Berth: AsyncParsableCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .success || error is ExitCode { exit(withError: error) }
-      printError("Error: \(fullMessage(for: error))")
+      printError(fullMessage(for: error))
       Glibc.exit(125)
     }
   }

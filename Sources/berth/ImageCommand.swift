@@ -5,7 +5,7 @@ struct ImageCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "image", abstract: "Manage images.",
     subcommands: [
-      Images.self, Inspect.self, Rmi.self, Prune.self, Tag.self, Pull.self, Push.self,
+      ImageList.self, Inspect.self, ImageRemove.self, Prune.self, Tag.self, Pull.self, Push.self,
       History.self, Save.self, Load.self, Mount.self, Unmount.self,
     ])
 }

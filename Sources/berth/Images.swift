@@ -5,8 +5,24 @@ import Foundation
 
 struct Images: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "images", abstract: "List images in local storage.", aliases: ["ls", "list"])
+    commandName: "images", abstract: "List images in local storage.")
 
+  @OptionGroup var options: ListOptions
+
+  func run() throws { try options.run() }
+}
+
+/// `berth image ls` (and `list`): the same as `berth images`.
+struct ImageList: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ls", abstract: "List images in local storage.", aliases: ["list"])
+
+  @OptionGroup var options: ListOptions
+
+  func run() throws { try options.run() }
+}
+
+struct ListOptions: ParsableArguments {
   @OptionGroup var global: GlobalOptions
 
   @Flag(name: .shortAndLong, help: "Print only image ids.")

@@ -49,7 +49,10 @@ final class ProgressBars: Sendable {
         state.rows[index].1.finished = done >= total
       } else {
         state.rows.append(
-          (blob, Row(label: "Copying blob \(blob.short)", done: done, total: total, finished: false)))
+          (
+            blob,
+            Row(label: "Copying blob \(blob.short)", done: done, total: total, finished: false)
+          ))
       }
       draw(&state, force: done >= total)
     }

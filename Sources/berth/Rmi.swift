@@ -3,8 +3,26 @@ import BerthImage
 
 struct Rmi: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "rmi", abstract: "Remove images from local storage.", aliases: ["rm"])
+    commandName: "rmi", abstract: "Remove images from local storage.")
 
+  @OptionGroup var options: RemoveOptions
+
+  func validate() throws { try options.check() }
+  func run() throws { try options.run() }
+}
+
+/// `berth image rm`: the same as `berth rmi` (top-level `rm` is for containers).
+struct ImageRemove: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rm", abstract: "Remove images from local storage.")
+
+  @OptionGroup var options: RemoveOptions
+
+  func validate() throws { try options.check() }
+  func run() throws { try options.run() }
+}
+
+struct RemoveOptions: ParsableArguments {
   @OptionGroup var global: GlobalOptions
 
   @Flag(name: .shortAndLong, help: "Remove the image even if a container uses it, with all names.")
@@ -16,7 +34,7 @@ struct Rmi: ParsableCommand {
   @Argument(help: "Images by name or id.")
   var images: [String] = []
 
-  func validate() throws {
+  func check() throws {
     if images.isEmpty && !all { throw ValidationError("give at least one image or --all") }
   }
 
