@@ -21,12 +21,29 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(help: "Create the directories only.")
     var noMount = false
 
+    @Option(help: "Also write an OCI bundle (config.json) for the image into this directory.")
+    var bundle: String?
+
     @Argument(help: "Snapshot id, e.g. the container id.")
     var id: String
 
+    @Argument(parsing: .captureForPassthrough, help: "Command to run instead of the image's.")
+    var command: [String] = []
+
     func run() throws {
       let store = try global.store()
-      let snapshot = try store.createSnapshot(id: id, image: try store.resolveImage(image))
+      let record = try store.resolveImage(image)
+      let snapshot = try store.createSnapshot(id: id, image: record)
+      if let bundle {
+        var overrides = RunOverrides()
+        if !command.isEmpty { overrides.command = command }
+        do {
+          try store.writeBundle(bundle, image: record, snapshot: snapshot, overrides: overrides)
+        } catch {
+          try? store.removeSnapshot(id: id)
+          throw error
+        }
+      }
       if noMount {
         print(snapshot.merged)
         return

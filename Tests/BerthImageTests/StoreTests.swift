@@ -150,3 +150,24 @@ private func record(_ id: Character, names: [String]) throws -> ImageRecord {
   #expect(throws: BerthError.self) { try store.ingest(expected: digest, size: -1) }
   #expect(try storeFiles(store, "ingest").isEmpty)
 }
+
+@Test func usersResolveFromTheImageWithoutFollowingSymlinks() throws {
+  let dir = try TempDir()
+  let rootfs = dir.path + "/rootfs"
+  try FileManager.default.createDirectory(
+    atPath: rootfs + "/etc", withIntermediateDirectories: true)
+  try "root:x:0:0::/:/bin/sh\nweb:x:33:33::/:/bin/sh\n".write(
+    toFile: rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+  try "root:x:0:\nweb:x:33:\nlogs:x:4:web\n".write(
+    toFile: rootfs + "/etc/group", atomically: true, encoding: .utf8)
+  #expect(try ContentStore.resolveUser("", rootfs: rootfs) == (0, 0, []))
+  #expect(try ContentStore.resolveUser("web", rootfs: rootfs) == (33, 33, [4]))
+  #expect(try ContentStore.resolveUser("web:logs", rootfs: rootfs) == (33, 4, []))
+  #expect(try ContentStore.resolveUser("1234:5", rootfs: rootfs) == (1234, 5, []))
+  #expect(throws: BerthError.self) { try ContentStore.resolveUser("nobody", rootfs: rootfs) }
+  // A passwd that is a symlink (here to the host's) is not read.
+  try FileManager.default.removeItem(atPath: rootfs + "/etc/passwd")
+  try FileManager.default.createSymbolicLink(
+    atPath: rootfs + "/etc/passwd", withDestinationPath: "/etc/passwd")
+  #expect(throws: BerthError.self) { try ContentStore.resolveUser("root", rootfs: rootfs) }
+}

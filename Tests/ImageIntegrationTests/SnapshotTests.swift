@@ -50,3 +50,45 @@ func overlaySnapshotAppliesWhiteoutsAndKeepsLayersReadOnly() throws {
   #expect(!files.fileExists(atPath: snapshot.directory))
   _ = try store.remove(image.id.encoded, force: false)
 }
+
+@Test(
+  .enabled(if: isRoot && hasBusybox && which("runc"), "needs root, busybox-static and runc"))
+func snapshotBundleRunsUnderAnOCIRuntime() throws {
+  let work = try TempDir()
+  let layout = try LayoutBuilder(work.path + "/layout")
+  let base = try layout.layer(busyboxLayer)
+  let users = try layout.layer(
+    """
+    add_file("etc/passwd", b"root:x:0:0::/root:/bin/sh\\napp:x:1000:1000::/home/app:/bin/sh\\n")
+    add_file("etc/group", b"root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n")
+    add("work", tarfile.DIRTYPE, mode=0o777)
+    """)
+  var settings = ImageConfig.Config(
+    env: ["PATH=/bin", "GREETING=hi"], entrypoint: ["/bin/sh", "-c"],
+    cmd: ["echo $GREETING; cat /etc/motd; id -u; id -G; pwd"], workingDir: "/work")
+  settings.user = "app"
+  let config = ImageConfig(
+    platform: .host, config: settings, rootfs: .init(diffIDs: [base.1, users.1]))
+  let manifest = Manifest(
+    config: try layout.json(config, mediaType: MediaType.ociConfig), layers: [base.0, users.0])
+  try layout.index([try layout.json(manifest, mediaType: MediaType.ociManifest)])
+
+  let store = try ContentStore(root: work.path + "/store")
+  let image = try #require(try store.load(from: layout.dir).first)
+  let snapshot = try store.createSnapshot(id: "run1", image: image)
+  defer { try? store.removeSnapshot(id: "run1") }
+  try store.mountSnapshot(snapshot)
+  var overrides = RunOverrides()
+  overrides.env = ["GREETING=hello"]
+  let bundle = work.path + "/bundle"
+  try store.writeBundle(bundle, image: image, snapshot: snapshot, overrides: overrides)
+  // Debian's runc follows runtime-spec 1.0.2 and refuses newer versions.
+  try run([
+    "sed", "-i", "s/\"ociVersion\" : \"[0-9.]*\"/\"ociVersion\" : \"1.0.2\"/",
+    bundle + "/config.json",
+  ])
+  let output = try run([
+    "runc", "--root", work.path + "/runc", "run", "--bundle", bundle, "berth-test-\(getpid())",
+  ])
+  #expect(output == "hello\nhello from berth\n1000\n1000 2000\n/work\n")
+}
