@@ -22,10 +22,15 @@ public struct UnpackOptions: Sendable {
   public var rootless: Bool
   /// Layer name used in messages.
   public var name: String
+  /// Write whiteouts as empty files marked with user.overlay.whiteout (the
+  /// "xwhiteouts" of Linux 6.7+) instead of 0:0 character devices. Done
+  /// anyway when rootless and mknod is not permitted (no user namespace).
+  public var xattrWhiteouts: Bool
 
-  public init(rootless: Bool, name: String) {
+  public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false) {
     self.rootless = rootless
     self.name = name
+    self.xattrWhiteouts = xattrWhiteouts
   }
 }
 
@@ -421,12 +426,41 @@ private struct TreeWriter {
     }
     let name = Array(target.utf8CString)
     try removeExisting(parent, name, display: target)
+    if !options.xattrWhiteouts {
+      guard let error = Sys.attempt({ mknodat(parent, name, S_IFCHR, 0) }) else { return }
+      guard options.rootless && (error == .notPermitted || error == .permissionDenied) else {
+        throw BerthError.system(
+          "layer \(options.name): create whiteout for \"\(path.display)\"", error,
+          hint: "overlay whiteouts are 0:0 character devices; creating them needs root")
+      }
+    }
+    try xattrWhiteout(parent, name, path: path)
+  }
+
+  /// An xwhiteout: an empty file with `user.overlay.whiteout`, in a directory
+  /// whose `user.overlay.opaque` is "x" (has xwhiteouts) unless already "y".
+  func xattrWhiteout(_ parent: Int32, _ name: [CChar], path: EntryPath) throws {
+    let prefix = options.rootless ? "user.overlay." : "trusted.overlay."
+    let file = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard file >= 0 else {
+      throw BerthError.system(
+        "layer \(options.name): create whiteout for \"\(path.display)\"", Errno(rawValue: errno))
+    }
+    defer { Sys.close(file) }
     try Sys.check(
-      "layer \(options.name): create whiteout for \"\(path.display)\"",
-      hint:
-        "overlay whiteouts are 0:0 character devices; creating them needs root or a user namespace"
-    ) {
-      mknodat(parent, name, S_IFCHR, 0)
+      "layer \(options.name): mark whiteout \"\(path.display)\"",
+      hint: "xattr whiteouts need a filesystem with user xattrs"
+    ) { fsetxattr(file, prefix + "whiteout", "", 0, 0) }
+    let dir =
+      path.parent.isEmpty
+      ? try Sys.check("layer \(options.name): open root") { dup(root) }
+      : try Sys.openat(
+        parent, ".", O_RDONLY | O_DIRECTORY, what: "layer \(options.name): open directory")
+    defer { Sys.close(dir) }
+    var current: UInt8 = 0
+    if fgetxattr(dir, prefix + "opaque", &current, 1) == 1 && current == 0x79 { return }
+    try Sys.check("layer \(options.name): mark \"\(path.display)\"'s directory") {
+      fsetxattr(dir, prefix + "opaque", "x", 1, 0)
     }
   }
 

@@ -92,3 +92,37 @@ func snapshotBundleRunsUnderAnOCIRuntime() throws {
   ])
   #expect(output == "hello\nhello from berth\n1000\n1000 2000\n/work\n")
 }
+
+@Test(.enabled(if: isRoot, "mounting overlayfs needs root"))
+func xattrWhiteoutsHideLowerFilesUnderUserxattrOverlay() throws {
+  let work = try TempDir()
+  let lowerTar = work.path + "/lower.tar"
+  let upperTar = work.path + "/upper.tar"
+  try makeLayer(
+    lowerTar,
+    "add_file('gone', b'1')\nadd_file('kept', b'1')\nadd('d', tarfile.DIRTYPE)\nadd_file('d/old', b'1')\nadd_file('d/x', b'1')"
+  )
+  try makeLayer(
+    upperTar,
+    "add_file('.wh.gone', b'')\nadd('d', tarfile.DIRTYPE)\nadd_file('d/.wh.x', b'')\nadd('o', tarfile.DIRTYPE)\nadd_file('o/.wh..wh..opq', b'')"
+  )
+  var dirs: [String] = []
+  for (name, tar) in [("lower", lowerTar), ("upper", upperTar)] {
+    let dir = work.path + "/" + name
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+    _ = try LayerUnpacker.unpack(
+      blob: tar, into: dir, options: UnpackOptions(rootless: true, name: name, xattrWhiteouts: true)
+    )
+    dirs.append(dir)
+  }
+  #expect(FileManager.default.fileExists(atPath: work.path + "/upper/gone"))  // a plain file
+  let merged = work.path + "/merged"
+  try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: false)
+  try run([
+    "mount", "-t", "overlay", "overlay", "-o", "lowerdir=\(dirs[1]):\(dirs[0]),userxattr", merged,
+  ])
+  defer { _ = try? run(["umount", merged]) }
+  let files = FileManager.default
+  #expect(try files.contentsOfDirectory(atPath: merged).sorted() == ["d", "kept", "o"])
+  #expect(try files.contentsOfDirectory(atPath: merged + "/d") == ["old"])
+}
