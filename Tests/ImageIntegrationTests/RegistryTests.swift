@@ -319,3 +319,53 @@ struct RegistryTests {
     for layer in try store.manifest(of: image).layers { #expect(store.hasBlob(layer.digest)) }
   }
 }
+
+@Test(
+  .enabled(
+    if: isRoot && hasRegistry && hasSkopeo && which("setpriv"),
+    "needs root to switch to an unprivileged user with setpriv, docker-registry and skopeo"))
+func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
+  let registry = try Registry()
+  let work = try TempDir()
+  let layout = try LayoutBuilder(work.path + "/layout")
+  let lower = try layout.layer("add_file('gone', b'1')\nadd_file('kept', b'1', uid=0)")
+  let whiteout = try layout.layer("add_file('.wh.gone', b'')")
+  let upper = try layout.layer(
+    "add_file('.wh.gone', b'')\nadd('dev/null', tarfile.CHRTYPE, devmajor=1, devminor=3)")
+  try layout.index([try layout.image(layers: [lower, whiteout])])
+  try run([
+    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+    "docker://\(registry.host)/rootless:ok",
+  ])
+  try layout.index([try layout.image(layers: [lower, upper])])
+  try run([
+    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+    "docker://\(registry.host)/rootless:devices",
+  ])
+  let home = work.path + "/home"
+  try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
+  try run(["chmod", "0777", work.path, home])
+  func rootlessBerth(_ arguments: [String]) throws -> String {
+    try run(
+      [
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i",
+        "HOME=\(home)", "XDG_DATA_HOME=\(home)/data", "XDG_RUNTIME_DIR=\(home)/run", berthPath,
+      ] + arguments)
+  }
+  let id = try rootlessBerth(["pull", "-q", "--tls-verify=false", "\(registry.host)/rootless:ok"])
+  #expect(id.trimmingCharacters(in: .newlines).count == 64)
+  let store = try ContentStore(root: home + "/data/berth", rootless: true)
+  let paths = try store.layerPaths(of: try store.resolveImage("\(registry.host)/rootless:ok"))
+  #expect(paths.count == 2)
+  // Linux lets unprivileged users create 0:0 whiteout devices (since 5.8);
+  // where it refuses, the unpacker falls back to xattr whiteouts.
+  var st = stat()
+  #expect(lstat(paths[1] + "/gone", &st) == 0)
+  #expect(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0 && st.st_uid == 65534)
+  // The image's device node cannot be created without privileges: refused.
+  let refused = #expect(throws: ToolFailure.self) {
+    try rootlessBerth(["pull", "-q", "--tls-verify=false", "\(registry.host)/rootless:devices"])
+  }
+  #expect(refused?.description.contains("device node") == true)
+  #expect(refused?.description.contains("exited 125") == true)
+}
