@@ -7,6 +7,15 @@ import BerthSystem
 import Glibc
 import SystemPackage
 
+/// How a snapshot is mounted.
+public enum OverlayDriver: String, Sendable, CaseIterable {
+  /// Kernel overlayfs, falling back to fuse-overlayfs when the kernel
+  /// refuses the mount (rootless without a user namespace, old kernels).
+  case auto
+  case kernel
+  case fuse
+}
+
 public struct Snapshot: Sendable {
   public var id: String
   public var directory: String
@@ -81,8 +90,10 @@ extension ContentStore {
   /// A single-layer read-only snapshot is a read-only bind mount, since
   /// overlayfs needs two lower directories when it has no upper one.
   @discardableResult
-  public func mountSnapshot(_ snapshot: Snapshot, readOnly: Bool = false) throws -> String {
-    if readOnly && snapshot.lowerDirectories.count == 1 {
+  public func mountSnapshot(
+    _ snapshot: Snapshot, readOnly: Bool = false, driver: OverlayDriver = .auto
+  ) throws -> String {
+    if readOnly && snapshot.lowerDirectories.count == 1 && driver != .fuse {
       try Sys.check("bind-mount \(snapshot.lowerDirectories[0]) on \(snapshot.merged)") {
         mount(snapshot.lowerDirectories[0], snapshot.merged, nil, UInt(MS_BIND), nil)
       }
@@ -91,18 +102,57 @@ extension ContentStore {
       }
       return snapshot.merged
     }
+    if driver == .fuse { return try fuseMount(snapshot, readOnly: readOnly) }
     let options = snapshot.overlayOptions(rootless: rootless, readOnly: readOnly)
     guard options.utf8.count < 4000 else {
       throw BerthError(
         .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string"
       )
     }
-    try Sys.check(
-      "mount overlay for snapshot \(snapshot.id) on \(snapshot.merged)",
-      hint: rootless
-        ? "rootless overlay needs a user namespace with mount rights (kernel 5.11+)" : nil
-    ) {
+    let error = Sys.attempt {
       mount("overlay", snapshot.merged, "overlay", UInt(readOnly ? MS_RDONLY : 0), options)
+    }
+    guard let error else { return snapshot.merged }
+    if driver == .auto && (error == .notPermitted || error == .permissionDenied)
+      && Self.fuseOverlayfs != nil
+    {
+      return try fuseMount(snapshot, readOnly: readOnly)
+    }
+    throw BerthError.system(
+      "mount overlay for snapshot \(snapshot.id) on \(snapshot.merged)", error,
+      hint: rootless
+        ? "rootless overlay needs a user namespace with mount rights, or fuse-overlayfs" : nil)
+  }
+
+  /// fuse-overlayfs from PATH, if installed.
+  static var fuseOverlayfs: String? {
+    let path = Environment.get("PATH") ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":") where access("\(dir)/fuse-overlayfs", X_OK) == 0 {
+      return "\(dir)/fuse-overlayfs"
+    }
+    return nil
+  }
+
+  /// Mounts with fuse-overlayfs, which daemonises once the mount is up. It
+  /// reads the same 0:0 whiteout devices and opaque xattrs as the kernel.
+  private func fuseMount(_ snapshot: Snapshot, readOnly: Bool) throws -> String {
+    guard let binary = Self.fuseOverlayfs else {
+      throw BerthError(
+        .unsupported, "fuse-overlayfs is not installed",
+        hint: "install Debian's fuse-overlayfs, or mount with kernel overlay")
+    }
+    var options = "lowerdir=" + snapshot.lowerDirectories.joined(separator: ":")
+    if !readOnly { options += ",upperdir=\(snapshot.upper),workdir=\(snapshot.work)" }
+    // The daemon it leaves behind must hold none of our pipes, or a reader
+    // of them would wait forever: its output goes to a file.
+    let log = "\(snapshot.directory)/fuse-overlayfs.log"
+    let status = try Spawn.run([binary, "-o", options, snapshot.merged], log: log)
+    guard status == 0 else {
+      let text = (try? Sys.readFile(log)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      throw BerthError(
+        .system,
+        "fuse-overlayfs could not mount snapshot \(snapshot.id): "
+          + text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
     return snapshot.merged
   }
@@ -110,11 +160,16 @@ extension ContentStore {
   /// Unmounts the snapshot if mounted (lazily, so a busy mount still goes).
   public func unmountSnapshot(id: String) throws {
     let merged = snapshotDirectory(id) + "/merged"
-    if let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }),
-      error != .invalidArgument, error != .noSuchFileOrDirectory
-    {
-      throw BerthError.system("unmount \(merged)", error)
+    guard let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }) else { return }
+    if error == .invalidArgument || error == .noSuchFileOrDirectory { return }
+    // A rootless fuse-overlayfs mount is undone by fusermount3.
+    if error == .notPermitted || error == .permissionDenied {
+      let log = snapshotDirectory(id) + "/fuse-overlayfs.log"
+      for dir in ["/usr/bin", "/bin"] where access("\(dir)/fusermount3", X_OK) == 0 {
+        if (try? Spawn.run(["\(dir)/fusermount3", "-u", "-z", merged], log: log)) == 0 { return }
+      }
     }
+    throw BerthError.system("unmount \(merged)", error)
   }
 
   /// Unmounts and deletes a snapshot and its upper directory.

@@ -21,6 +21,9 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(help: "Create the directories only.")
     var noMount = false
 
+    @Option(help: "Overlay driver: auto (kernel, else fuse-overlayfs), kernel or fuse.")
+    var driver: String = "auto"
+
     @Option(help: "Also write an OCI bundle (config.json) for the image into this directory.")
     var bundle: String?
 
@@ -49,7 +52,10 @@ struct SnapshotCommand: ParsableCommand {
         return
       }
       do {
-        print(try store.mountSnapshot(snapshot))
+        guard let driver = OverlayDriver(rawValue: driver) else {
+          throw ValidationError("unknown driver \"\(self.driver)\": auto, kernel or fuse")
+        }
+        print(try store.mountSnapshot(snapshot, driver: driver))
       } catch {
         try? store.removeSnapshot(id: id)
         throw error

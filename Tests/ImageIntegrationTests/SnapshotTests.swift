@@ -5,8 +5,13 @@ import BerthOCI
 import Foundation
 import Testing
 
-@Test(.enabled(if: isRoot, "mounting overlayfs needs root"))
-func overlaySnapshotAppliesWhiteoutsAndKeepsLayersReadOnly() throws {
+@Test(
+  .enabled(if: isRoot, "mounting overlayfs needs root"), .serialized,
+  arguments: [OverlayDriver.kernel, .fuse].filter {
+    $0 == .kernel
+      || (which("fuse-overlayfs") && FileManager.default.fileExists(atPath: "/dev/fuse"))
+  })
+func overlaySnapshotAppliesWhiteoutsAndKeepsLayersReadOnly(driver: OverlayDriver) throws {
   let work = try TempDir()
   let layout = try LayoutBuilder(work.path + "/layout")
   let lower = try layout.layer(
@@ -29,8 +34,11 @@ func overlaySnapshotAppliesWhiteoutsAndKeepsLayersReadOnly() throws {
 
   let snapshot = try store.createSnapshot(id: "c1", image: image)
   #expect(snapshot.lowerDirectories == (try store.layerPaths(of: image)).reversed())
-  let rootfs = try store.mountSnapshot(snapshot)
+  let rootfs = try store.mountSnapshot(snapshot, driver: driver)
   defer { try? store.removeSnapshot(id: "c1") }
+  #expect(
+    try run(["findmnt", "-n", "-o", "FSTYPE", rootfs]).contains(
+      driver == .fuse ? "fuse" : "overlay"))
   let files = FileManager.default
   #expect(!files.fileExists(atPath: rootfs + "/gone"))
   #expect(files.fileExists(atPath: rootfs + "/kept"))
