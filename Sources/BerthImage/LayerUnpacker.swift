@@ -180,7 +180,7 @@ private struct TreeWriter {
   var cachedFD: Int32 = -1
   /// Directories whose times are set at the end, when nothing more is
   /// written into them.
-  var directories: [(EntryPath, timespec)] = []
+  var directories: [(EntryPath, timespec, mode_t)] = []
 
   init(root: Int32, options: UnpackOptions) {
     self.root = root
@@ -335,8 +335,13 @@ private struct TreeWriter {
           "layer \(options.name): open directory \"\(path.display)\"", Errno(rawValue: errno))
       }
       defer { Sys.close(fd) }
-      try applyMetadata(fd: fd, entry: entry, display: path.display)
-      directories.append((path, mtime(entry)))
+      // Rootless, the owner-write bit is kept until the end so that entries
+      // can still be created in a read-only directory (root ignores modes).
+      let mode = archive_entry_perm(entry) & 0o7777
+      try applyMetadata(
+        fd: fd, entry: entry, display: path.display,
+        mode: options.rootless ? mode | 0o700 : mode)
+      directories.append((path, mtime(entry), mode))
 
     case S_IFREG:
       try removeExisting(parent, name, display: path.display)
@@ -385,7 +390,7 @@ private struct TreeWriter {
       }
       try chownAt(parent, name, entry: entry, display: path.display)
       try Sys.check("layer \(options.name): set mode of \"\(path.display)\"") {
-        fchmodat(parent, name, archive_entry_perm(entry) & 0o7777, 0)
+        fchmodat(parent, name, archive_entry_perm(entry) & 0o7777, AT_SYMLINK_NOFOLLOW)
       }
       var times = [mtime(entry), mtime(entry)]
       try Sys.check("layer \(options.name): set times of \"\(path.display)\"") {
@@ -526,13 +531,15 @@ private struct TreeWriter {
   }
 
   /// Owner, then mode (chown clears set-id bits), then xattrs, on an open fd.
-  func applyMetadata(fd: Int32, entry: OpaquePointer, display: String) throws {
+  func applyMetadata(fd: Int32, entry: OpaquePointer, display: String, mode: mode_t? = nil)
+    throws
+  {
     if !options.rootless {
       let (uid, gid) = try owner(entry, display: display)
       try Sys.check("layer \(options.name): chown \"\(display)\"") { fchown(fd, uid, gid) }
     }
     try Sys.check("layer \(options.name): chmod \"\(display)\"") {
-      fchmod(fd, archive_entry_perm(entry) & 0o7777)
+      fchmod(fd, mode ?? archive_entry_perm(entry) & 0o7777)
     }
     archive_entry_xattr_reset(entry)
     var name: UnsafePointer<CChar>?
@@ -556,15 +563,25 @@ private struct TreeWriter {
   /// Sets directory times last, deepest first, since writing into a
   /// directory changes its mtime.
   mutating func finishDirectories() throws {
-    for (path, time) in directories.reversed() {
+    for (path, time, mode) in directories.reversed() {
       let parent = try walk(Array(path.parent), create: false, display: path.display)
       defer { if parent != root { Sys.close(parent) } }
+      if options.rootless && mode & 0o700 != 0o700 {
+        // Through an fd opened with O_NOFOLLOW: a later entry may have
+        // replaced the directory with a symlink, which must not be followed.
+        let fd = openat(parent, path.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 {
+          defer { Sys.close(fd) }
+          try Sys.check("layer \(options.name): chmod \"\(path.display)\"") { fchmod(fd, mode) }
+        }
+      }
       var times = [time, time]
       try Sys.check("layer \(options.name): set times of \"\(path.display)\"") {
         utimensat(parent, path.name, &times, AT_SYMLINK_NOFOLLOW)
       }
     }
   }
+
 }
 
 extension LayerUnpacker {

@@ -186,6 +186,9 @@ enum Sys {
         let child = try openat(
           fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, what: "open \(what)/\(name)")
         defer { close(child) }
+        // A rootless layer may hold read-only directories of its owner;
+        // make them writable to empty them (root ignores modes anyway).
+        if geteuid() != 0 { _ = fchmod(child, 0o700) }
         try removeContents(child, what: "\(what)/\(name)")
         try check("remove \(what)/\(name)") { unlinkat(fd, name, AT_REMOVEDIR) }
       } else {

@@ -328,7 +328,10 @@ func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
   let registry = try Registry()
   let work = try TempDir()
   let layout = try LayoutBuilder(work.path + "/layout")
-  let lower = try layout.layer("add_file('gone', b'1')\nadd_file('kept', b'1', uid=0)")
+  // A read-only directory with content: rootless, its mode is applied last.
+  let lower = try layout.layer(
+    "add_file('gone', b'1')\nadd_file('kept', b'1', uid=0)\n"
+      + "add('ro', tarfile.DIRTYPE, mode=0o555)\nadd_file('ro/inside', b'1', mode=0o444)")
   let whiteout = try layout.layer("add_file('.wh.gone', b'')")
   let upper = try layout.layer(
     "add_file('.wh.gone', b'')\nadd('dev/null', tarfile.CHRTYPE, devmajor=1, devminor=3)")
@@ -357,6 +360,9 @@ func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
   let store = try ContentStore(root: home + "/data/berth", rootless: true)
   let paths = try store.layerPaths(of: try store.resolveImage("\(registry.host)/rootless:ok"))
   #expect(paths.count == 2)
+  #expect(FileManager.default.fileExists(atPath: paths[0] + "/ro/inside"))
+  let readOnly = try FileManager.default.attributesOfItem(atPath: paths[0] + "/ro")
+  #expect((readOnly[.posixPermissions] as? Int) == 0o555)
   // Linux lets unprivileged users create 0:0 whiteout devices (since 5.8);
   // where it refuses, the unpacker falls back to xattr whiteouts.
   var st = stat()
@@ -368,4 +374,7 @@ func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
   }
   #expect(refused?.description.contains("device node") == true)
   #expect(refused?.description.contains("exited 125") == true)
+  // Removing it as the same user empties read-only directories too.
+  try rootlessBerth(["rmi", "\(registry.host)/rootless:ok"])
+  #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/data/berth/layers").isEmpty)
 }
