@@ -271,6 +271,34 @@ struct RegistryTests {
     #expect(try berth(root, ["logout", "--authfile", authfile, registry.host]).contains("Removed"))
   }
 
+  @Test func concurrentPullsIntoOneStoreShareOneCopy() throws {
+    let registry = try Registry()
+    let work = try TempDir()
+    _ = try pushBusybox(registry, work: work, name: "shared/busybox:1")
+    let root = work.path + "/store"
+    // Separate berth processes at once: locks and atomic renames let every
+    // one succeed while the layer is stored once.
+    let processes = (0..<4).map { _ in
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: berthPath)
+      process.arguments = [
+        "--root", root, "pull", "-q", "--tls-verify=false", "\(registry.host)/shared/busybox:1",
+      ]
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      return process
+    }
+    for process in processes { try process.run() }
+    for process in processes {
+      process.waitUntilExit()
+      #expect(process.terminationStatus == 0)
+    }
+    let store = try ContentStore(root: root)
+    #expect(try store.images().count == 1)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/layers").count == 1)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
+  }
+
   @Test func killedPullLeavesAStoreTheNextPullCompletes() throws {
     let registry = try Registry()
     let work = try TempDir()
