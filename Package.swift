@@ -67,7 +67,6 @@ package.targets.append(contentsOf: [
       .product(name: "AsyncHTTPClient", package: "async-http-client"),
       .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "NIOHTTP1", package: "swift-nio"),
-      .product(name: "Logging", package: "swift-log"),
     ]
   ),
   // Layer 7: the podman-compatible engine CLI, one file per subcommand.
