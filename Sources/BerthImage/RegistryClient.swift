@@ -133,7 +133,11 @@ public final class RegistryClient: Sendable {
       }
       let response: HTTPClientResponse
       do {
-        response = try await http.execute(request, timeout: .seconds(600))
+        // The deadline runs until the response head: for an upload that
+        // includes sending the whole body, so it is longer; downloads are
+        // bounded by the idle read timeout instead.
+        let deadline: TimeAmount = if case .file = body { .hours(2) } else { .seconds(300) }
+        response = try await http.execute(request, timeout: deadline)
       } catch {
         if attempt < 3 && !(error is BerthError) {
           try await Task.sleep(for: .milliseconds(250 << attempt))
