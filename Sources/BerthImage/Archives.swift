@@ -7,6 +7,7 @@ import BerthSystem
 import CArchive
 import Foundation
 import Glibc
+import SystemPackage
 
 public enum ArchiveFormat: String, Sendable, CaseIterable {
   case dockerArchive = "docker-archive"
@@ -274,15 +275,50 @@ extension ContentStore {
       hint: "expected manifest.json (docker save) or oci-layout (OCI)")
   }
 
-  /// Resolves an archive-relative path, refusing escapes.
-  private func member(_ dir: String, _ relative: String) throws -> String {
-    let parts = relative.split(separator: "/")
-    guard !relative.hasPrefix("/"), !parts.contains("..") else {
-      throw BerthError(.invalidArgument, "archive refers to \"\(relative)\", outside itself")
+  /// Resolves an archive-relative path to a regular file inside `dir`.
+  /// Symlinks (docker save links repeated layers to one copy) are followed
+  /// lexically, component by component, and may not leave the archive.
+  public func member(_ dir: String, _ relative: String) throws -> String {
+    func escape() -> BerthError {
+      BerthError(
+        .invalidArgument, "archive refers to \"\(relative)\", outside itself",
+        hint: "the archive is malformed or malicious")
     }
-    let path = "\(dir)/\(relative)"
+    guard !relative.hasPrefix("/") else { throw escape() }
+    var pending = relative.split(separator: "/").map(String.init)
+    var resolved: [String] = []
+    var hops = 0
+    while !pending.isEmpty {
+      let component = pending.removeFirst()
+      if component == "." || component.isEmpty { continue }
+      if component == ".." {
+        guard !resolved.isEmpty else { throw escape() }
+        resolved.removeLast()
+        continue
+      }
+      let path = ([dir] + resolved + [component]).joined(separator: "/")
+      var st = stat()
+      guard lstat(path, &st) == 0 else {
+        throw BerthError(.invalidArgument, "archive member \"\(relative)\" is missing")
+      }
+      if (st.st_mode & S_IFMT) == S_IFLNK {
+        hops += 1
+        guard hops <= 16 else {
+          throw BerthError(.invalidArgument, "too many symlinks in \"\(relative)\"")
+        }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { throw BerthError.system("read link \(path)", Errno(rawValue: errno)) }
+        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard !target.hasPrefix("/") else { throw escape() }
+        pending = target.split(separator: "/").map(String.init) + pending
+        continue
+      }
+      resolved.append(component)
+    }
+    let path = ([dir] + resolved).joined(separator: "/")
     var st = stat()
-    guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+    guard !resolved.isEmpty, lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
       throw BerthError(.invalidArgument, "archive member \"\(relative)\" is missing or not a file")
     }
     return path

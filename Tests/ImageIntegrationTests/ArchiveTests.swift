@@ -2,6 +2,7 @@
 // berth load, in throwaway podman stores.
 import BerthImage
 import BerthOCI
+import BerthSystem
 import Foundation
 import Testing
 
@@ -97,5 +98,26 @@ struct ArchiveTests {
     #expect(error?.description.contains("`..`") == true)
     #expect(!FileManager.default.fileExists(atPath: work.path + "/escaped"))
     #expect(!FileManager.default.fileExists(atPath: "/tmp/escaped"))
+  }
+}
+
+/// docker save links a repeated layer to its first copy; links are followed
+/// inside the archive only.
+@Test func archiveMembersFollowSymlinksOnlyInside() throws {
+  let work = try TempDir()
+  let dir = work.path + "/archive"
+  try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)
+  try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
+  try "x".write(toFile: dir + "/a/layer.tar", atomically: true, encoding: .utf8)
+  try FileManager.default.createSymbolicLink(
+    atPath: dir + "/b/layer.tar", withDestinationPath: "../a/layer.tar")
+  try FileManager.default.createSymbolicLink(atPath: dir + "/up", withDestinationPath: "../secret")
+  try FileManager.default.createSymbolicLink(
+    atPath: dir + "/abs", withDestinationPath: "/etc/passwd")
+  try FileManager.default.createSymbolicLink(atPath: dir + "/loop", withDestinationPath: "loop")
+  let store = try ContentStore(root: work.path + "/store")
+  #expect(try store.member(dir, "b/layer.tar") == dir + "/a/layer.tar")
+  for bad in ["up", "abs", "loop", "../x", "/etc/passwd", "b/../../x", "a"] {
+    #expect(throws: BerthError.self, "\(bad)") { try store.member(dir, bad) }
   }
 }
