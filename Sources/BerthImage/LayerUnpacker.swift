@@ -181,6 +181,8 @@ private struct TreeWriter {
   /// Directories whose times are set at the end, when nothing more is
   /// written into them.
   var directories: [(EntryPath, timespec, mode_t)] = []
+  /// Mode of the layer root from a "./" entry, applied last when rootless.
+  var rootMode: mode_t?
 
   init(root: Int32, options: UnpackOptions) {
     self.root = root
@@ -284,9 +286,13 @@ private struct TreeWriter {
 
   mutating func apply(_ entry: OpaquePointer, archive: OpaquePointer) throws {
     guard let path = try parse(archive_entry_pathname(entry)) else {
-      // The layer root itself ("./"): keep its mode and owner only.
+      // The layer root itself ("./"): keep its mode and owner only; rootless,
+      // a read-only mode is applied at the end like other directories'.
       if archive_entry_filetype(entry) == S_IFDIR {
-        try applyMetadata(fd: root, entry: entry, display: ".")
+        let mode = archive_entry_perm(entry) & 0o7777
+        try applyMetadata(
+          fd: root, entry: entry, display: ".", mode: options.rootless ? mode | 0o700 : mode)
+        rootMode = mode
       }
       return
     }
@@ -294,7 +300,7 @@ private struct TreeWriter {
     let nameBytes = name.dropLast().map { UInt8(bitPattern: $0) }
     let whiteoutPrefix: [UInt8] = Array(".wh.".utf8)
     if nameBytes.starts(with: whiteoutPrefix) {
-      try whiteout(path, String(decoding: nameBytes.dropFirst(4), as: UTF8.self))
+      try whiteout(path, Array(nameBytes.dropFirst(4)))
       return
     }
     let parent = try parentFD(path)
@@ -405,7 +411,8 @@ private struct TreeWriter {
 
   /// `.wh.NAME` hides NAME of lower layers; `.wh..wh..opq` hides all of the
   /// directory's lower content.
-  mutating func whiteout(_ path: EntryPath, _ target: String) throws {
+  mutating func whiteout(_ path: EntryPath, _ targetBytes: [UInt8]) throws {
+    let target = String(decoding: targetBytes, as: UTF8.self)
     let parent = try parentFD(path)
     if target == ".wh..opq" {
       let value = "y"
@@ -426,10 +433,11 @@ private struct TreeWriter {
       return
     }
     if target.hasPrefix(".wh.") { return }  // other aufs metadata: nothing to do
-    if target.isEmpty || target == "." || target == ".." || target.contains("/") {
+    if targetBytes.isEmpty || target == "." || target == ".." || targetBytes.contains(0x2F) {
       throw refuse(path.display, "is a whiteout of \"\(target)\", outside its directory")
     }
-    let name = Array(target.utf8CString)
+    // The raw bytes: a name need not be UTF-8.
+    let name = targetBytes.map { CChar(bitPattern: $0) } + [0]
     try removeExisting(parent, name, display: target)
     if !options.xattrWhiteouts {
       guard let error = Sys.attempt({ mknodat(parent, name, S_IFCHR, 0) }) else { return }
@@ -563,6 +571,9 @@ private struct TreeWriter {
   /// Sets directory times last, deepest first, since writing into a
   /// directory changes its mtime.
   mutating func finishDirectories() throws {
+    defer {
+      if options.rootless, let rootMode, rootMode & 0o700 != 0o700 { _ = fchmod(root, rootMode) }
+    }
     for (path, time, mode) in directories.reversed() {
       let parent = try walk(Array(path.parent), create: false, display: path.display)
       defer { if parent != root { Sys.close(parent) } }
