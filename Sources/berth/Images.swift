@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthImage
 import BerthOCI
+import BerthSystem
 import Foundation
 
 struct Images: ParsableCommand {
@@ -31,7 +32,7 @@ struct ListOptions: ParsableArguments {
   @Flag(help: "Do not truncate ids.")
   var noTrunc = false
 
-  @Option(help: "Output format: table (default) or json.")
+  @Option(help: "Output format: table (default), json, or a Go template such as {{.ID}}.")
   var format: String = "table"
 
   @Argument(help: "Only images matching this reference.")
@@ -81,7 +82,24 @@ struct ListOptions: ParsableArguments {
       }
       printTable(rows)
     default:
-      throw ValidationError("unknown format \"\(format)\": use table or json")
+      var rows: [[String: String]] = []
+      for image in images {
+        for name in image.names.isEmpty ? [""] : image.names {
+          let reference = name.isEmpty ? nil : try? Reference(parsing: name, defaultTag: false)
+          rows.append([
+            "ID": noTrunc ? image.id.description : image.id.short, "Id": image.id.encoded,
+            "Repository": reference?.repository ?? "<none>", "Tag": reference?.tag ?? "<none>",
+            "Digest": image.manifest.description, "CreatedAt": image.created ?? "",
+            "CreatedSince": humanAge(image.created), "Size": humanSize(image.size),
+            "Names": image.names.joined(separator: ","),
+          ])
+        }
+      }
+      do {
+        try Template(format).print(rows)
+      } catch let error as TemplateError {
+        throw BerthError(.invalidArgument, error.message)
+      }
     }
   }
 }

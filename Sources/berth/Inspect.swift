@@ -1,12 +1,16 @@
 import ArgumentParser
 import BerthImage
 import BerthOCI
+import BerthSystem
 import Foundation
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show details of images as JSON.")
 
   @OptionGroup var global: GlobalOptions
+
+  @Option(name: .shortAndLong, help: "Go template for each image, e.g. {{.Id}}; JSON by default.")
+  var format: String?
 
   @Argument(help: "Images by name or id.")
   var images: [String]
@@ -33,6 +37,23 @@ struct Inspect: ParsableCommand {
           rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
           history: config.history ?? [], manifestType: record.manifestMediaType,
           layers: manifest.layers.map(\.digest.description)))
+    }
+    if let format, format != "json" {
+      // Top-level scalar fields, as the template subset supports.
+      let rows = result.map { image in
+        [
+          "Id": image.id, "ID": image.id, "Digest": image.digest, "Created": image.created ?? "",
+          "Author": image.author ?? "", "Architecture": image.architecture, "Os": image.os,
+          "Variant": image.variant ?? "", "Size": "\(image.size)",
+          "ManifestType": image.manifestType, "RepoTags": image.repoTags.joined(separator: " "),
+        ]
+      }
+      do {
+        try Template(format).print(rows)
+      } catch let error as TemplateError {
+        throw BerthError(.invalidArgument, error.message)
+      }
+      return
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -65,6 +65,12 @@ struct RegistryTests {
     #expect(listed?.first?["Names"] as? [String] == ["\(registry.host)/cli/busybox:latest"])
     #expect(
       try berth(root, ["images", "-q"]).trimmingCharacters(in: .newlines) == String(id.prefix(12)))
+    #expect(
+      try berth(root, ["images", "--format", "{{.Repository}}:{{.Tag}} {{.Id}}"])
+        == "\(registry.host)/cli/busybox:latest \(id)\n")
+    #expect(
+      try berth(root, ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", id])
+        == "linux/\(Platform.host.architecture)\n")
     let inspect = try berth(root, ["image", "inspect", "\(registry.host)/cli/busybox"])
     #expect(inspect.contains("\"Architecture\" : \"\(Platform.host.architecture)\""))
     try berth(root, ["tag", String(id.prefix(12)), "localhost/other:v1"])
