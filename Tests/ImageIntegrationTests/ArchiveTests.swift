@@ -121,3 +121,26 @@ struct ArchiveTests {
     #expect(throws: BerthError.self, "\(bad)") { try store.member(dir, bad) }
   }
 }
+
+@Test func saveToStandardOutputLoadsFromStandardInput() throws {
+  let work = try TempDir()
+  let layout = try LayoutBuilder(work.path + "/layout")
+  try layout.index([try layout.image(layers: [try layout.layer("add_file('piped', b'yes')")])])
+  let source = work.path + "/source"
+  let target = work.path + "/target"
+  let id = try #require(try ContentStore(root: source).load(from: layout.dir).first).id
+  try berth(source, ["tag", id.encoded, "localhost/piped:1"])
+  for format in ["docker-archive", "oci-archive"] {
+    let output = try run([
+      "sh", "-c",
+      "'\(berthPath)' --root '\(source)' save --format \(format) localhost/piped:1"
+        + " | '\(berthPath)' --root '\(target)' load",
+    ])
+    #expect(output == "Loaded image: localhost/piped:1\n")
+  }
+  #expect((try? berth(target, ["image", "exists", "localhost/piped:1"])) != nil)
+  let missing = #expect(throws: ToolFailure.self) {
+    try berth(target, ["image", "exists", "localhost/absent:1"])
+  }
+  #expect(missing?.description.contains("exited 1:") == true)
+}
