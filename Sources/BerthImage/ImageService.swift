@@ -330,6 +330,13 @@ extension ContentStore {
         untagged = remaining.filter { names.contains($0) }
         remaining.removeAll { names.contains($0) }
       } else {
+        // As podman: an id stands for all the image's names only with --force.
+        if byID && !force && remaining.count > 1 {
+          throw BerthError(
+            .invalidState,
+            "image \(image.id.short) has several names (\(remaining.joined(separator: ", ")))",
+            hint: "remove the names one by one, or use --force to delete the image")
+        }
         untagged = remaining
         remaining = []
       }

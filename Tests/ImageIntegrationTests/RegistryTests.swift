@@ -74,6 +74,10 @@ struct RegistryTests {
     let inspect = try berth(root, ["image", "inspect", "\(registry.host)/cli/busybox"])
     #expect(inspect.contains("\"Architecture\" : \"\(Platform.host.architecture)\""))
     try berth(root, ["tag", String(id.prefix(12)), "localhost/other:v1"])
+    let ambiguous = #expect(throws: ToolFailure.self) {
+      try berth(root, ["rmi", String(id.prefix(12))])
+    }
+    #expect(ambiguous?.description.contains("several names") == true)
     #expect(
       try berth(root, ["rmi", "localhost/other:v1"]).contains("Untagged: localhost/other:v1"))
     #expect(try berth(root, ["rmi", "\(registry.host)/cli/busybox"]).contains("Deleted: \(id)"))
