@@ -62,7 +62,10 @@ public final class RegistryClient: Sendable {
     } else {
       configuration = HTTPClient.Configuration()
     }
-    configuration.timeout = .init(connect: .seconds(30), read: .seconds(120))
+    configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+    // Report a failed connection (refused, TLS) at once instead of retrying
+    // it in the pool until the connect timeout; `send` decides on retries.
+    configuration.connectionPool.retryConnectionEstablishment = false
     configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
     http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
   }
@@ -139,11 +142,14 @@ public final class RegistryClient: Sendable {
         let deadline: TimeAmount = if case .file = body { .hours(2) } else { .seconds(300) }
         response = try await http.execute(request, timeout: deadline)
       } catch {
-        if attempt < 3 && !(error is BerthError) {
+        // Refused connections and resets are retried with backoff; TLS
+        // failures are reported at once.
+        let mapped = transportError(error, what: what)
+        if attempt < 3 && !(error is BerthError) && !Self.isConnectFailure(error) {
           try await Task.sleep(for: .milliseconds(250 << attempt))
           continue
         }
-        throw transportError(error, what: what)
+        throw mapped
       }
       if response.status == .unauthorized && !challenged {
         challenged = true
@@ -159,6 +165,12 @@ public final class RegistryClient: Sendable {
       }
       return Response(status: response.status, headers: response.headers, body: response.body)
     }
+  }
+
+  /// TLS failures: retrying cannot help.
+  static func isConnectFailure(_ error: any Error) -> Bool {
+    let text = String(describing: error).lowercased()
+    return ["ssl", "tls", "handshake", "certificate"].contains { text.contains($0) }
   }
 
   private func transportError(_ error: any Error, what: String) -> BerthError {

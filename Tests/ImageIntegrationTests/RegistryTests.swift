@@ -309,6 +309,37 @@ struct RegistryTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
   }
 
+  @Test(.enabled(if: which("openssl"), "needs openssl to make a self-signed certificate"))
+  func tlsRegistryWithAnUntrustedCertificate() async throws {
+    let certs = try TempDir()
+    try run([
+      "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+      "-keyout", certs.path + "/key.pem", "-out", certs.path + "/cert.pem",
+    ])
+    let registry = try Registry(tls: (certs.path + "/cert.pem", certs.path + "/key.pem"))
+    let work = try TempDir()
+    let layout = try LayoutBuilder(work.path + "/layout")
+    try layout.index([try layout.image(layers: [try layout.layer("add_file('tls', b'1')")])])
+    try run([
+      "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+      "docker://\(registry.host)/secure:latest",
+    ])
+    let store = try ContentStore(root: work.path + "/store")
+    let reference = try Reference(parsing: "\(registry.host)/secure")
+    // Verified by default: the self-signed certificate is refused, with a hint.
+    var verified = insecure
+    verified.tlsVerify = nil
+    let refused = await #expect(throws: BerthError.self) {
+      try await store.pull(reference, options: verified)
+    }
+    #expect(refused?.message.contains("TLS") == true)
+    #expect(refused?.hint?.contains("--tls-verify=false") == true)
+    // --tls-verify=false: HTTPS without verification (the plain probe fails).
+    let image = try await store.pull(reference, options: insecure)
+    #expect(try store.layerPaths(of: image).count == 1)
+  }
+
   @Test func killedPullLeavesAStoreTheNextPullCompletes() throws {
     let registry = try Registry()
     let work = try TempDir()

@@ -121,8 +121,9 @@ final class Registry: @unchecked Sendable {
   var host: String { "127.0.0.1:\(port)" }
   var storage: String { dir.path + "/data" }
 
-  /// `auth` is extra YAML under `auth:` (htpasswd or token).
-  init(auth: String? = nil) throws {
+  /// `auth` is extra YAML under `auth:` (htpasswd or token); `tls` is a
+  /// (certificate, key) pair to serve HTTPS.
+  init(auth: String? = nil, tls: (String, String)? = nil) throws {
     dir = try TempDir()
     port = try freePort()
     var config = """
@@ -137,6 +138,7 @@ final class Registry: @unchecked Sendable {
       http:
         addr: 127.0.0.1:\(port)
       """
+    if let tls { config += "\n  tls:\n    certificate: \(tls.0)\n    key: \(tls.1)" }
     if let auth { config += "\nauth:\n" + auth }
     try config.write(toFile: dir.path + "/config.yml", atomically: true, encoding: .utf8)
     process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
