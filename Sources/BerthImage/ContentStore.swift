@@ -152,12 +152,31 @@ public final class ContentStore: @unchecked Sendable {
   /// ownership is not changed and overlay xattrs go in the user namespace.
   public let rootless: Bool
 
-  public init(root: String, rootless: Bool = geteuid() != 0) throws {
+  /// The `berth` executable that runs rootless helpers in a user namespace
+  /// (nil: no helpers; files then belong to the calling user).
+  public let helper: String?
+
+  public init(
+    root: String, rootless: Bool = geteuid() != 0, helper: String? = ContentStore.selfExecutable
+  )
+    throws
+  {
     self.root = root
     self.rootless = rootless
+    self.helper = helper
     for dir in ["", "/blobs/sha256", "/blobs/sha512", "/ingest", "/layers", "/snapshots"] {
       try Sys.mkdirs(root + dir)
     }
+  }
+
+  /// This process's executable when it is `berth` (not, say, a test runner
+  /// using the library), for rootless helpers.
+  public static var selfExecutable: String? {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return Sys.lastComponent(path) == "berth" ? path : nil
   }
 
   /// The default storage root: /var/lib/berth, or $XDG_DATA_HOME/berth rootless.

@@ -21,9 +21,7 @@ extension ContentStore {
     try Sys.check("create \(temp)") { mkdir(temp, 0o700) }
     do {
       try Sys.check("create \(temp)/diff") { mkdir(temp + "/diff", 0o755) }
-      let result = try LayerUnpacker.unpack(
-        blob: blobPath(blob), into: temp + "/diff",
-        options: UnpackOptions(rootless: rootless, name: blob.short))
+      let result = try unpackAsOwner(blob: blob, into: temp + "/diff")
       guard result.diffID == diffID else {
         throw BerthError(
           .invalidArgument,
@@ -38,11 +36,11 @@ extension ContentStore {
         guard error == .directoryNotEmpty || error == .fileExists else {
           throw BerthError.system("store layer \(chainID.short)", error)
         }
-        try Sys.removeTree(temp)
+        try removeOwnedTree(temp)
       }
       try Sys.fsyncDirectory(root + "/layers")
     } catch {
-      try? Sys.removeTree(temp)
+      try? removeOwnedTree(temp)
       throw error
     }
   }
@@ -401,9 +399,9 @@ extension ContentStore {
       // Rename first so a crash mid-removal leaves no half layer under its name.
       let doomed = "\(root)/layers/.tmp-rm-\(Sys.randomHex(6))"
       if name.hasPrefix(".tmp-") || rename("\(root)/layers/\(name)", doomed) != 0 {
-        try Sys.removeTree("\(root)/layers/\(name)")
+        try removeOwnedTree("\(root)/layers/\(name)")
       } else {
-        try Sys.removeTree(doomed)
+        try removeOwnedTree(doomed)
       }
     }
     for name in try Sys.listDirectory(root + "/ingest") { unlink("\(root)/ingest/\(name)") }

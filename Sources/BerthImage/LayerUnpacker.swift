@@ -26,11 +26,16 @@ public struct UnpackOptions: Sendable {
   /// "xwhiteouts" of Linux 6.7+) instead of 0:0 character devices. Done
   /// anyway when rootless and mknod is not permitted (no user namespace).
   public var xattrWhiteouts: Bool
+  /// Give files the owners the layer names. True as root; rootless, true
+  /// only inside a user namespace that maps the image's IDs (subordinate
+  /// IDs), where file capabilities are kept too.
+  public var chown: Bool
 
-  public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false) {
+  public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false, chown: Bool? = nil) {
     self.rootless = rootless
     self.name = name
     self.xattrWhiteouts = xattrWhiteouts
+    self.chown = chown ?? !rootless
   }
 }
 
@@ -531,20 +536,33 @@ private struct TreeWriter {
   }
 
   func chownAt(_ parent: Int32, _ name: [CChar], entry: OpaquePointer, display: String) throws {
-    guard !options.rootless else { return }
+    guard options.chown else { return }
     let (uid, gid) = try owner(entry, display: display)
-    try Sys.check("layer \(options.name): chown \"\(display)\"") {
+    try chownChecked(uid, gid, display: display) {
       fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW)
     }
+  }
+
+  /// chown, with an actionable message when the ID is not mapped in a
+  /// rootless user namespace (EINVAL).
+  func chownChecked(_ uid: uid_t, _ gid: gid_t, display: String, _ call: () -> Int32) throws {
+    guard let error = Sys.attempt(call) else { return }
+    if error == .invalidArgument && options.rootless {
+      throw BerthError(
+        .invalidArgument,
+        "layer \(options.name): \"\(display)\" is owned by \(uid):\(gid), outside the subordinate IDs",
+        hint: "give your user a larger range in /etc/subuid and /etc/subgid (65536 or more)")
+    }
+    throw BerthError.system("layer \(options.name): chown \"\(display)\"", error)
   }
 
   /// Owner, then mode (chown clears set-id bits), then xattrs, on an open fd.
   func applyMetadata(fd: Int32, entry: OpaquePointer, display: String, mode: mode_t? = nil)
     throws
   {
-    if !options.rootless {
+    if options.chown {
       let (uid, gid) = try owner(entry, display: display)
-      try Sys.check("layer \(options.name): chown \"\(display)\"") { fchown(fd, uid, gid) }
+      try chownChecked(uid, gid, display: display) { fchown(fd, uid, gid) }
     }
     try Sys.check("layer \(options.name): chmod \"\(display)\"") {
       fchmod(fd, mode ?? archive_entry_perm(entry) & 0o7777)
@@ -558,7 +576,12 @@ private struct TreeWriter {
       let key = String(cString: name)
       // A layer must not forge overlay metadata; rootless can set user.* only.
       if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
-      if options.rootless && !key.hasPrefix("user.") { continue }
+      // In a user namespace, file capabilities can be set too.
+      if options.rootless && !key.hasPrefix("user.")
+        && !(options.chown && key == "security.capability")
+      {
+        continue
+      }
       if fsetxattr(fd, name, value, size, 0) != 0 {
         let code = errno
         if code == ENOTSUP || code == EOPNOTSUPP { continue }

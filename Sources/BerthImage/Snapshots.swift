@@ -175,7 +175,7 @@ extension ContentStore {
   /// Unmounts and deletes a snapshot and its upper directory.
   public func removeSnapshot(id: String) throws {
     try unmountSnapshot(id: id)
-    try Sys.removeTree(snapshotDirectory(id))
+    try removeOwnedTree(snapshotDirectory(id))
   }
 
   /// Ids of existing snapshots.

@@ -14,6 +14,7 @@ struct Berth: AsyncParsableCommand {
     subcommands: [
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
+      UnpackLayerHelper.self, RemoveTreeHelper.self,
     ]
   )
 

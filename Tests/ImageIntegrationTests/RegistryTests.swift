@@ -447,3 +447,74 @@ func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
   try rootlessBerth(["rmi", "\(registry.host)/rootless:ok"])
   #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/data/berth/layers").isEmpty)
 }
+
+/// A non-root user with subordinate IDs in /etc/subuid and /etc/subgid.
+private let subordinateUser: (name: String, uid: UInt32, gid: UInt32, start: UInt32)? = {
+  guard let text = try? String(contentsOfFile: "/etc/subuid", encoding: .utf8),
+    let groups = try? String(contentsOfFile: "/etc/subgid", encoding: .utf8)
+  else { return nil }
+  for line in text.split(separator: "\n") {
+    let fields = line.split(separator: ":")
+    guard fields.count == 3, let start = UInt32(fields[1]), let count = UInt32(fields[2]),
+      count >= 65536, let entry = getpwnam(String(fields[0])), entry.pointee.pw_uid != 0,
+      let groupStart = UserNamespace.range(
+        in: groups, user: String(fields[0]), id: entry.pointee.pw_gid)?.start,
+      groupStart == start
+    else { continue }
+    return (String(fields[0]), entry.pointee.pw_uid, entry.pointee.pw_gid, start)
+  }
+  return nil
+}()
+
+@Test(
+  .enabled(
+    if: isRoot && hasRegistry && hasSkopeo && subordinateUser != nil && which("setpriv")
+      && which("newuidmap"),
+    "needs root (to become a user with /etc/subuid and /etc/subgid ranges of 65536), newuidmap, docker-registry and skopeo"
+  ))
+func rootlessPullInAUserNamespaceKeepsOwners() throws {
+  let user = try #require(subordinateUser)
+  let registry = try Registry()
+  let work = try TempDir()
+  let layout = try LayoutBuilder(work.path + "/layout")
+  let layer = try layout.layer(
+    """
+    add("home/app", tarfile.DIRTYPE, mode=0o700, uid=1000, gid=1000)
+    add_file("home/app/notes", b"mine", mode=0o600, uid=1000, gid=1000)
+    add_file("etc/shadow", b"root:*:1::::::\\n", mode=0o640, uid=0, gid=42)
+    add_file("bin/su", b"x", mode=0o4755)
+    """)
+  try layout.index([try layout.image(layers: [layer])])
+  try run([
+    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout.dir):latest",
+    "docker://\(registry.host)/owners:1",
+  ])
+  let home = work.path + "/home"
+  try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
+  try run(["chown", "\(user.uid):\(user.gid)", home])
+  try run(["chmod", "0755", work.path])
+  func asUser(_ arguments: [String]) throws -> String {
+    try run(
+      [
+        "setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups", "env", "-i",
+        "HOME=\(home)", "XDG_DATA_HOME=\(home)/data", "USER=\(user.name)", berthPath,
+      ] + arguments)
+  }
+  let id = try asUser(["pull", "-q", "--tls-verify=false", "\(registry.host)/owners:1"])
+  let store = try ContentStore(root: home + "/data/berth", rootless: true, helper: nil)
+  let diff = try #require(
+    try store.layerPaths(of: try store.resolveImage(id.trimmingCharacters(in: .newlines))).first)
+  func owner(_ path: String) -> (UInt32, UInt32, UInt32) {
+    var st = stat()
+    lstat(diff + "/" + path, &st)
+    return (st.st_uid, st.st_gid, st.st_mode & 0o7777)
+  }
+  // Namespace root is the user; namespace ID n > 0 is subordinate start + n - 1.
+  #expect(owner("home/app/notes") == (user.start + 999, user.start + 999, 0o600))
+  #expect(owner("home/app") == (user.start + 999, user.start + 999, 0o700))
+  #expect(owner("etc/shadow") == (user.uid, user.start + 41, 0o640))
+  #expect(owner("bin/su") == (user.uid, user.gid, 0o4755))
+  // Removal runs in the namespace too, so nothing is left behind.
+  try asUser(["rmi", id.trimmingCharacters(in: .newlines)])
+  #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/data/berth/layers").isEmpty)
+}
