@@ -325,6 +325,7 @@ extension ContentStore {
   }
 
   /// Copies a file into the store as a blob, verified against `expected`.
+  @discardableResult
   private func importBlob(_ path: String, expected: Digest?, size: Int64? = nil) throws -> (
     Digest, Int64
   ) {

@@ -274,9 +274,12 @@ private struct TreeWriter {
       throw BerthError.system("layer \(options.name): stat \"\(display)\"", Errno(rawValue: errno))
     }
     if (st.st_mode & S_IFMT) == S_IFDIR {
-      let fd = try Sys.openat(
-        parent, String(cString: name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-        what: "layer \(options.name): open \"\(display)\"")
+      // The raw name: it need not be UTF-8.
+      let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      guard fd >= 0 else {
+        throw BerthError.system(
+          "layer \(options.name): open \"\(display)\"", Errno(rawValue: errno))
+      }
       defer { Sys.close(fd) }
       try Sys.removeContents(fd, what: display)
       try Sys.check("layer \(options.name): remove \"\(display)\"") {

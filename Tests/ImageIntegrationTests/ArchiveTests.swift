@@ -7,6 +7,7 @@ import Foundation
 import Testing
 
 /// podman with its own root and runroot under `dir`, vfs so no mounts are needed.
+@discardableResult
 private func podman(_ dir: TempDir, _ arguments: [String]) throws -> String {
   try run(
     [

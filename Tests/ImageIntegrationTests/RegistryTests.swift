@@ -417,6 +417,7 @@ func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
   let home = work.path + "/home"
   try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
   try run(["chmod", "0777", work.path, home])
+  @discardableResult
   func rootlessBerth(_ arguments: [String]) throws -> String {
     try run(
       [
@@ -493,6 +494,7 @@ func rootlessPullInAUserNamespaceKeepsOwners() throws {
   try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
   try run(["chown", "\(user.uid):\(user.gid)", home])
   try run(["chmod", "0755", work.path])
+  @discardableResult
   func asUser(_ arguments: [String]) throws -> String {
     try run(
       [

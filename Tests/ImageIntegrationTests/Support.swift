@@ -145,7 +145,7 @@ final class Registry: @unchecked Sendable {
     process.arguments = ["serve", dir.path + "/config.yml"]
     process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
     let log = dir.path + "/registry.log"
-    FileManager.default.createFile(atPath: log, contents: nil)
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
     process.standardError = FileHandle(forWritingAtPath: log)
     try process.run()
     for _ in 0..<200 {
@@ -290,6 +290,7 @@ func listing(_ root: String) throws -> [String] {
   .split(separator: "\n").map(String.init)
 }
 
+@discardableResult
 func berth(_ root: String, _ arguments: [String], environment: [String: String]? = nil) throws
   -> String
 {

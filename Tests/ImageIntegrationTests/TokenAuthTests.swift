@@ -79,7 +79,7 @@ private final class TokenServer: @unchecked Sendable {
     port = try freePort()
     certificate = dir.path + "/token-ca.pem"
     log = dir.path + "/token.log"
-    FileManager.default.createFile(atPath: log, contents: nil)
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", tokenServer, "\(port)", certificate, log]
     try process.run()

@@ -80,7 +80,7 @@ private final class Proxy: @unchecked Sendable {
   init(upstream: Registry, mode: String, dir: TempDir) throws {
     port = try freePort()
     log = dir.path + "/proxy-\(port).log"
-    FileManager.default.createFile(atPath: log, contents: nil)
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", proxyScript, "\(port)", "\(upstream.port)", mode, log]
     try process.run()
