@@ -170,6 +170,16 @@ public struct AuthFile: Sendable {
     return nil
   }
 
+  /// Removes every registry's credentials, keeping other settings.
+  public func removeAll() throws {
+    guard Sys.exists(path) else { return }
+    var object = AuthFile.read(path)
+    object["auths"] = [String: Any]()
+    let data = try JSONSerialization.data(
+      withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    try Sys.writeFileAtomically(path, Array(data), mode: 0o600)
+  }
+
   /// Stores (or with nil, removes) the credentials for `host`, keeping the
   /// rest of the file; returns whether an entry was removed.
   @discardableResult
