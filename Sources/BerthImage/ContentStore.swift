@@ -400,6 +400,18 @@ public final class ContentStore: @unchecked Sendable {
     try readJSON(ImageConfig.self, image.id)
   }
 
+  /// Bytes of the image's unpacked files (what podman shows as its size),
+  /// or its compressed size when a layer's record is unreadable.
+  public func unpackedSize(of image: ImageRecord) -> Int64 {
+    guard let config = try? config(of: image) else { return image.size }
+    var total: Int64 = 0
+    for chain in Self.chainIDs(config.rootfs.diffIDs) {
+      guard let record = try? layerRecord(chain) else { return image.size }
+      total += record.size
+    }
+    return total
+  }
+
   /// Paths of an image's unpacked layers, lowest first.
   public func layerPaths(of image: ImageRecord) throws -> [String] {
     let config = try config(of: image)

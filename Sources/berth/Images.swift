@@ -59,7 +59,7 @@ struct ListOptions: ParsableArguments {
           id: image.id.encoded, names: image.names.isEmpty ? nil : image.names,
           digest: image.digests.first?.description ?? "", digests: image.digests.map(\.description),
           created: Int64(parseDate(image.created) ?? 0), createdAt: image.created ?? "",
-          size: image.size, dangling: image.names.isEmpty)
+          size: store.unpackedSize(of: image), dangling: image.names.isEmpty)
       }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -69,7 +69,7 @@ struct ListOptions: ParsableArguments {
       for image in images {
         let id = noTrunc ? image.id.description : image.id.short
         let created = humanAge(image.created)
-        let size = humanSize(image.size)
+        let size = humanSize(store.unpackedSize(of: image))
         if image.names.isEmpty {
           rows.append(["<none>", "<none>", id, created, size])
         }
@@ -90,7 +90,7 @@ struct ListOptions: ParsableArguments {
             "ID": noTrunc ? image.id.description : image.id.short, "Id": image.id.encoded,
             "Repository": reference?.repository ?? "<none>", "Tag": reference?.tag ?? "<none>",
             "Digest": image.manifest.description, "CreatedAt": image.created ?? "",
-            "CreatedSince": humanAge(image.created), "Size": humanSize(image.size),
+            "CreatedSince": humanAge(image.created), "Size": humanSize(store.unpackedSize(of: image)),
             "Names": image.names.joined(separator: ","),
           ])
         }

@@ -33,7 +33,7 @@ struct Inspect: ParsableCommand {
           },
           created: config.created, author: config.author, config: config.config,
           architecture: config.architecture, os: config.os, variant: config.variant,
-          size: record.size,
+          size: store.unpackedSize(of: record),
           rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
           history: config.history ?? [], manifestType: record.manifestMediaType,
           layers: manifest.layers.map(\.digest.description)))
