@@ -393,7 +393,7 @@ struct RegistryTests {
   .enabled(
     if: isRoot && hasRegistry && hasSkopeo && which("setpriv"),
     "needs root to switch to an unprivileged user with setpriv, docker-registry and skopeo"))
-func rootlessPullUsesTheXDGStoreAndXattrWhiteouts() throws {
+func rootlessPullWithoutSubordinateIDsUsesTheXDGStore() throws {
   let registry = try Registry()
   let work = try TempDir()
   let layout = try LayoutBuilder(work.path + "/layout")
