@@ -49,3 +49,43 @@ let package = Package(
       dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
   ]
 )
+
+// Images: image-spec types live in BerthOCI; the store, unpack, registry client
+// and archives in BerthImage; the `berth` CLI on top. Appended here so the
+// runtime half of the manifest above stays untouched.
+package.dependencies.append(contentsOf: [
+  .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+  .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+])
+package.products.append(.executable(name: "berth", targets: ["berth"]))
+package.targets.append(contentsOf: [
+  // Debian's libarchive-dev (tar, gzip, zstd, xz) through pkg-config.
+  .systemLibrary(
+    name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+  // Layer 5: content store, layer unpack, snapshots, registry client, archives.
+  .target(
+    name: "BerthImage",
+    dependencies: [
+      "BerthOCI", "BerthSystem", "CArchive",
+      .product(name: "SystemPackage", package: "swift-system"),
+      .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOHTTP1", package: "swift-nio"),
+    ]
+  ),
+  // Layer 7: the podman-compatible engine CLI, one file per subcommand.
+  .executableTarget(
+    name: "berth",
+    dependencies: [
+      "BerthImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]
+  ),
+  .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthOCI"]),
+  .testTarget(name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI"]),
+])
+// Image references and digests report bad input with BerthError (layer 2).
+for target in package.targets where target.name == "BerthOCI" {
+  target.dependencies.append("BerthSystem")
+}

@@ -1,0 +1,185 @@
+// Container root filesystems as overlay snapshots of an image: the image's
+// unpacked layers are the read-only lower directories (shared by every
+// container of every image that has them), and each container gets its own
+// upper and work directories.
+import BerthOCI
+import BerthSystem
+import Glibc
+import SystemPackage
+
+/// How a snapshot is mounted.
+public enum OverlayDriver: String, Sendable, CaseIterable {
+  /// Kernel overlayfs, falling back to fuse-overlayfs when the kernel
+  /// refuses the mount (rootless without a user namespace, old kernels).
+  case auto
+  case kernel
+  case fuse
+}
+
+public struct Snapshot: Sendable {
+  public var id: String
+  public var directory: String
+  /// Lower directories, topmost first, as overlayfs's lowerdir lists them.
+  public var lowerDirectories: [String]
+  public var upper: String { directory + "/upper" }
+  public var work: String { directory + "/work" }
+  /// Where the root filesystem is mounted: the OCI bundle's `root.path`.
+  public var merged: String { directory + "/merged" }
+
+  /// The overlay mount options for this snapshot.
+  public func overlayOptions(rootless: Bool, readOnly: Bool = false) -> String {
+    var options = "lowerdir=" + lowerDirectories.joined(separator: ":")
+    if !readOnly { options += ",upperdir=\(upper),workdir=\(work)" }
+    // Rootless overlay (in a user namespace) keeps its metadata in user.*
+    // xattrs, matching how layers were unpacked rootless.
+    if rootless { options += ",userxattr" }
+    return options
+  }
+}
+
+extension ContentStore {
+  func snapshotDirectory(_ id: String) -> String { "\(root)/snapshots/\(id)" }
+
+  /// Creates the directories of a container snapshot of `image` (not yet
+  /// mounted) and records which image it uses, so `rmi` keeps the image.
+  public func createSnapshot(id: String, image: ImageRecord) throws -> Snapshot {
+    guard !id.isEmpty,
+      id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
+      !id.hasPrefix(".")
+    else {
+      throw BerthError(
+        .invalidArgument, "invalid snapshot id \"\(id)\"", hint: "use [A-Za-z0-9_.-]")
+    }
+    let lowers = Array(try layerPaths(of: image).reversed())
+    guard !lowers.isEmpty else {
+      throw BerthError(.invalidArgument, "image \(image.id.short) has no layers")
+    }
+    for path in lowers where path.contains(",") || path.contains(":") {
+      throw BerthError(
+        .unsupported, "storage path \(path) contains ',' or ':' which overlay options cannot carry",
+        hint: "use a --root without those characters")
+    }
+    let directory = snapshotDirectory(id)
+    if let error = Sys.attempt({ mkdir(directory, 0o700) }) {
+      throw BerthError.system(
+        "create snapshot \(id)", error,
+        hint: error == .fileExists ? "a snapshot with this id exists; remove it first" : nil)
+    }
+    do {
+      for sub in ["upper", "work", "merged"] {
+        try Sys.check("create \(directory)/\(sub)") { mkdir("\(directory)/\(sub)", 0o755) }
+      }
+      try Sys.writeFileAtomically(directory + "/image", Array(image.id.description.utf8))
+    } catch {
+      try? Sys.removeTree(directory)
+      throw error
+    }
+    return Snapshot(id: id, directory: directory, lowerDirectories: lowers)
+  }
+
+  /// The snapshot `id`, recomputing its lower directories from its image.
+  public func snapshot(id: String) throws -> Snapshot {
+    let directory = snapshotDirectory(id)
+    let bytes = try Sys.readFile(directory + "/image")
+    let image = try resolveImage(String(decoding: bytes, as: UTF8.self))
+    return Snapshot(
+      id: id, directory: directory, lowerDirectories: Array(try layerPaths(of: image).reversed()))
+  }
+
+  /// Mounts the snapshot's overlay on `merged` and returns that path.
+  /// A single-layer read-only snapshot is a read-only bind mount, since
+  /// overlayfs needs two lower directories when it has no upper one.
+  @discardableResult
+  public func mountSnapshot(
+    _ snapshot: Snapshot, readOnly: Bool = false, driver: OverlayDriver = .auto
+  ) throws -> String {
+    if readOnly && snapshot.lowerDirectories.count == 1 && driver != .fuse {
+      try Sys.check("bind-mount \(snapshot.lowerDirectories[0]) on \(snapshot.merged)") {
+        mount(snapshot.lowerDirectories[0], snapshot.merged, nil, UInt(MS_BIND), nil)
+      }
+      try Sys.check("make \(snapshot.merged) read-only") {
+        mount(nil, snapshot.merged, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil)
+      }
+      return snapshot.merged
+    }
+    if driver == .fuse { return try fuseMount(snapshot, readOnly: readOnly) }
+    let options = snapshot.overlayOptions(rootless: rootless, readOnly: readOnly)
+    guard options.utf8.count < 4000 else {
+      throw BerthError(
+        .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string"
+      )
+    }
+    let error = Sys.attempt {
+      mount("overlay", snapshot.merged, "overlay", UInt(readOnly ? MS_RDONLY : 0), options)
+    }
+    guard let error else { return snapshot.merged }
+    if driver == .auto && (error == .notPermitted || error == .permissionDenied)
+      && Self.fuseOverlayfs != nil
+    {
+      return try fuseMount(snapshot, readOnly: readOnly)
+    }
+    throw BerthError.system(
+      "mount overlay for snapshot \(snapshot.id) on \(snapshot.merged)", error,
+      hint: rootless
+        ? "rootless overlay needs a user namespace with mount rights, or fuse-overlayfs" : nil)
+  }
+
+  /// fuse-overlayfs from PATH, if installed.
+  static var fuseOverlayfs: String? {
+    let path = Environment.get("PATH") ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":") where access("\(dir)/fuse-overlayfs", X_OK) == 0 {
+      return "\(dir)/fuse-overlayfs"
+    }
+    return nil
+  }
+
+  /// Mounts with fuse-overlayfs, which daemonises once the mount is up. It
+  /// reads the same 0:0 whiteout devices and opaque xattrs as the kernel.
+  private func fuseMount(_ snapshot: Snapshot, readOnly: Bool) throws -> String {
+    guard let binary = Self.fuseOverlayfs else {
+      throw BerthError(
+        .unsupported, "fuse-overlayfs is not installed",
+        hint: "install Debian's fuse-overlayfs, or mount with kernel overlay")
+    }
+    var options = "lowerdir=" + snapshot.lowerDirectories.joined(separator: ":")
+    if !readOnly { options += ",upperdir=\(snapshot.upper),workdir=\(snapshot.work)" }
+    // The daemon it leaves behind must hold none of our pipes, or a reader
+    // of them would wait forever: its output goes to a file.
+    let log = "\(snapshot.directory)/fuse-overlayfs.log"
+    let status = try Spawn.run([binary, "-o", options, snapshot.merged], log: log)
+    guard status == 0 else {
+      let text = (try? Sys.readFile(log)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      throw BerthError(
+        .system,
+        "fuse-overlayfs could not mount snapshot \(snapshot.id): "
+          + text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    return snapshot.merged
+  }
+
+  /// Unmounts the snapshot if mounted (lazily, so a busy mount still goes).
+  public func unmountSnapshot(id: String) throws {
+    let merged = snapshotDirectory(id) + "/merged"
+    guard let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }) else { return }
+    if error == .invalidArgument || error == .noSuchFileOrDirectory { return }
+    // A rootless fuse-overlayfs mount is undone by fusermount3.
+    if error == .notPermitted || error == .permissionDenied {
+      let log = snapshotDirectory(id) + "/fuse-overlayfs.log"
+      for dir in ["/usr/bin", "/bin"] where access("\(dir)/fusermount3", X_OK) == 0 {
+        if (try? Spawn.run(["\(dir)/fusermount3", "-u", "-z", merged], log: log)) == 0 { return }
+      }
+    }
+    throw BerthError.system("unmount \(merged)", error)
+  }
+
+  /// Unmounts and deletes a snapshot and its upper directory.
+  public func removeSnapshot(id: String) throws {
+    try unmountSnapshot(id: id)
+    try removeOwnedTree(snapshotDirectory(id))
+  }
+
+  /// Ids of existing snapshots.
+  public func snapshots() throws -> [String] {
+    try Sys.listDirectory(root + "/snapshots").filter { !$0.hasPrefix(".") }
+  }
+}

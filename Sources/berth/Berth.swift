@@ -1,0 +1,99 @@
+// `berth`: the daemonless engine's CLI. Each subcommand lives in its own file
+// and stays thin: parse, call BerthImage, print. Engine errors exit with 125
+// as podman's do.
+import ArgumentParser
+import BerthImage
+import BerthSystem
+import Glibc
+
+@main
+struct Berth: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "berth",
+    abstract: "A daemonless container engine.",
+    subcommands: [
+      Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
+      Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
+      UnpackLayerHelper.self, RemoveTreeHelper.self,
+    ]
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch let error as BerthError {
+      printError("Error: \(error)")
+      Glibc.exit(125)
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success || error is ExitCode { exit(withError: error) }
+      printError(fullMessage(for: error))
+      Glibc.exit(125)
+    }
+  }
+}
+
+/// Options every subcommand accepts, before or after its name.
+struct GlobalOptions: ParsableArguments {
+  @Option(help: "Storage root (default /var/lib/berth, or $XDG_DATA_HOME/berth rootless).")
+  var root: String?
+
+  @Option(help: "Run state root (default /run/berth, or $XDG_RUNTIME_DIR/berth rootless).")
+  var runroot: String?
+
+  func store() throws -> ContentStore {
+    try ContentStore(root: root ?? ContentStore.defaultRoot())
+  }
+}
+
+/// Registry options shared by pull, push and login.
+struct RegistryFlags: ParsableArguments {
+  @Option(
+    name: .customLong("tls-verify"),
+    help:
+      "Require HTTPS and verify certificates (default: true unless insecure in registries.conf)."
+  )
+  var tlsVerify: Bool?
+
+  @Option(help: "Path of the authentication file (default: podman's auth.json).")
+  var authfile: String?
+
+  @Option(help: "Credentials USERNAME[:PASSWORD] for the registry.")
+  var creds: String?
+
+  func options() -> RegistryOptions {
+    var credentials: Credentials?
+    if let creds {
+      let parts = creds.split(separator: ":", maxSplits: 1).map(String.init)
+      credentials = Credentials(username: parts[0], password: parts.count > 1 ? parts[1] : "")
+    }
+    return RegistryOptions(
+      tlsVerify: tlsVerify, authFile: AuthFile(path: authfile), credentials: credentials)
+  }
+}
+
+/// Prints progress to stderr unless quiet, as podman does.
+func progressSink(quiet: Bool) -> ProgressSink? {
+  if quiet { return nil }
+  return { @Sendable line in printError(line) }
+}
+
+/// Writes a line to standard error (fd 2, unbuffered).
+func printError(_ line: String) {
+  let bytes = Array((line + "\n").utf8)
+  bytes.withUnsafeBytes { raw in
+    var offset = 0
+    while offset < raw.count {
+      let n = write(2, raw.baseAddress! + offset, raw.count - offset)
+      if n <= 0 { return }
+      offset += n
+    }
+  }
+}

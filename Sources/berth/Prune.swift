@@ -1,0 +1,19 @@
+import ArgumentParser
+import BerthImage
+
+struct Prune: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Remove unnamed images (all unused ones with --all) and unreferenced content.")
+
+  @OptionGroup var global: GlobalOptions
+
+  @Flag(name: .shortAndLong, help: "Remove all images no container uses.")
+  var all = false
+
+  @Flag(name: .shortAndLong, help: "Do not ask for confirmation (there is no prompt).")
+  var force = false
+
+  func run() throws {
+    for id in try global.store().prune(all: all) { print(id.encoded) }
+  }
+}
