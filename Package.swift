@@ -1,18 +1,23 @@
 // swift-tools-version: 6.1
 // Berth: a daemonless container engine and an OCI runtime, in layers that
-// depend only downward: CBerth → BerthSystem → BerthOCI → BerthRuntime → CLIs.
+// depend only downward:
+//   CBerth, CSeccomp, CArchive → BerthSystem → BerthOCI → BerthRuntime, BerthImage → CLIs.
 import PackageDescription
 
 let package = Package(
   name: "berth",
   platforms: [.macOS(.v15)],
   products: [
-    .executable(name: "berth-runtime", targets: ["berth-runtime"])
+    .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+    .executable(name: "berth", targets: ["berth"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
   ],
   targets: [
     // Layer 1: C for raw syscalls, macro constants, variadic calls and cmsg.
@@ -20,18 +25,35 @@ let package = Package(
     // Layer 1: libseccomp (Debian's libseccomp-dev) and the raw seccomp(2) load.
     .systemLibrary(
       name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
-    // Layer 2: typed system calls on swift-system.
+    // Layer 1: Debian's libarchive-dev (tar, gzip, zstd, xz) through pkg-config.
+    .systemLibrary(
+      name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    // Layer 2: typed system calls on swift-system, and the one error type.
     .target(
       name: "BerthSystem",
       dependencies: ["CBerth", .product(name: "SystemPackage", package: "swift-system")]
     ),
-    // Layer 3: Codable OCI value types (runtime spec now, image spec next).
-    .target(name: "BerthOCI"),
-    // Layer 4: the container lifecycle as a library.
+    // Layer 3: Codable OCI value types: runtime spec, image spec, Docker
+    // schema2, digests and image references (which report BerthError).
+    .target(name: "BerthOCI", dependencies: ["BerthSystem"]),
+    // Layer 4: the container lifecycle as a library. No NIO, no Foundation
+    // beyond FoundationEssentials: it must stay single-threaded.
     .target(
       name: "BerthRuntime",
       dependencies: [
         "BerthSystem", "BerthOCI", "CSeccomp", .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // Layer 5: content store, layer unpack, snapshots, registry client, archives.
+    .target(
+      name: "BerthImage",
+      dependencies: [
+        "BerthOCI", "BerthSystem", "CArchive",
+        .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     // Layer 7: the runc-compatible CLI, one file per subcommand.
@@ -41,51 +63,20 @@ let package = Package(
         "BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Layer 7: the podman-compatible engine CLI, one file per subcommand.
+    .executableTarget(
+      name: "berth",
+      dependencies: [
+        "BerthImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime"]),
+    .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthOCI"]),
     .testTarget(
       name: "RuntimeIntegrationTests",
       // BerthRuntime only for library values such as the default seccomp profile.
       dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
+    .testTarget(name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI"]),
   ]
 )
-
-// Images: image-spec types live in BerthOCI; the store, unpack, registry client
-// and archives in BerthImage; the `berth` CLI on top. Appended here so the
-// runtime half of the manifest above stays untouched.
-package.dependencies.append(contentsOf: [
-  .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-  .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-  .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
-])
-package.products.append(.executable(name: "berth", targets: ["berth"]))
-package.targets.append(contentsOf: [
-  // Debian's libarchive-dev (tar, gzip, zstd, xz) through pkg-config.
-  .systemLibrary(
-    name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
-  // Layer 5: content store, layer unpack, snapshots, registry client, archives.
-  .target(
-    name: "BerthImage",
-    dependencies: [
-      "BerthOCI", "BerthSystem", "CArchive",
-      .product(name: "SystemPackage", package: "swift-system"),
-      .product(name: "Crypto", package: "swift-crypto"),
-      .product(name: "AsyncHTTPClient", package: "async-http-client"),
-      .product(name: "NIOCore", package: "swift-nio"),
-      .product(name: "NIOHTTP1", package: "swift-nio"),
-    ]
-  ),
-  // Layer 7: the podman-compatible engine CLI, one file per subcommand.
-  .executableTarget(
-    name: "berth",
-    dependencies: [
-      "BerthImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ]
-  ),
-  .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthOCI"]),
-  .testTarget(name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI"]),
-])
-// Image references and digests report bad input with BerthError (layer 2).
-for target in package.targets where target.name == "BerthOCI" {
-  target.dependencies.append("BerthSystem")
-}

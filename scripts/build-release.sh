@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -vE '^\[|^Compiling|^Building' || true
-for bin in berth-runtime; do
+for bin in berth-runtime berth; do
   strip .build/release/$bin
 done

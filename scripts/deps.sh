@@ -6,6 +6,7 @@ packages=(
   libseccomp-dev libarchive-dev pkg-config
   # fixtures and peers the tests compare against
   busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
+  fuse-overlayfs apache2-utils openssl gzip xz-utils zstd
   # test and benchmark tools
   hyperfine time jq tmux iproute2 procps python3 file util-linux
 )
