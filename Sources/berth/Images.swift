@@ -90,7 +90,8 @@ struct ListOptions: ParsableArguments {
             "ID": noTrunc ? image.id.description : image.id.short, "Id": image.id.encoded,
             "Repository": reference?.repository ?? "<none>", "Tag": reference?.tag ?? "<none>",
             "Digest": image.manifest.description, "CreatedAt": image.created ?? "",
-            "CreatedSince": humanAge(image.created), "Size": humanSize(store.unpackedSize(of: image)),
+            "CreatedSince": humanAge(image.created),
+            "Size": humanSize(store.unpackedSize(of: image)),
             "Names": image.names.joined(separator: ","),
           ])
         }
