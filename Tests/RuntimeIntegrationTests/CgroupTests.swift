@@ -2,6 +2,8 @@ import BerthOCI
 import Foundation
 import Testing
 
+@testable import BerthRuntime
+
 @Suite(
   "cgroups", .serialized,
   .enabled(
@@ -91,4 +93,55 @@ struct CgroupTests {
     #expect(bad.stderr.contains("not valid linux.resources JSON"))
     box.runtime(["delete", "--force", "c"])
   }
+}
+
+/// The cgroup v2 device filter, attached for real to a cgroup2 directory
+/// (the hybrid layout here mounts cgroup2 at /sys/fs/cgroup/unified).
+@Suite(
+  "cgroup v2 device filter",
+  .enabled(
+    if: TestEnvironment.isRoot && FileManager.default.fileExists(atPath: "/dev/net/tun")
+      && CgroupV2.mountPoint != nil,
+    "needs root, a cgroup2 mount and /dev/net/tun"))
+struct DeviceFilterIntegrationTests {
+  func open(_ device: String, inCgroup dir: String) -> Output {
+    sh(["sh", "-c", "echo $$ > \(dir)/cgroup.procs && exec 3<>\(device) && echo opened"])
+  }
+
+  @Test func theProgramDeniesWhatTheRulesDenyAndAllowsTheRest() throws {
+    let root = try #require(CgroupV2.mountPoint)
+    let dir = root + "/berth-it-devfilter-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+    defer { rmdir(dir) }
+    try DeviceFilter.attach([.init(allow: false, access: "rwm")], to: dir)
+    let denied = open("/dev/net/tun", inCgroup: dir)
+    #expect(denied.stdout.isEmpty)
+    #expect(denied.stderr.contains("Operation not permitted"), "\(denied.stderr)")
+    // The always-allowed nodes stay usable.
+    #expect(open("/dev/null", inCgroup: dir).stdout == "opened\n")
+
+    let allowDir = dir + "-allow"
+    try FileManager.default.createDirectory(atPath: allowDir, withIntermediateDirectories: false)
+    defer { rmdir(allowDir) }
+    try DeviceFilter.attach(
+      [
+        .init(allow: false, access: "rwm"),
+        .init(allow: true, type: "c", major: 10, minor: 200, access: "rw"),
+      ],
+      to: allowDir)
+    #expect(open("/dev/net/tun", inCgroup: allowDir).stdout == "opened\n")
+  }
+}
+
+enum CgroupV2 {
+  static let mountPoint: String? = {
+    let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    for line in mountinfo.split(separator: "\n") {
+      let f = line.split(separator: " ")
+      if let dash = f.firstIndex(of: "-"), dash + 1 < f.count, f[dash + 1] == "cgroup2" {
+        return String(f[4])
+      }
+    }
+    return nil
+  }()
 }

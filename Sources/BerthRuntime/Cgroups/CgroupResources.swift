@@ -230,6 +230,11 @@ public enum CgroupResources {
         let writes = try v2Writes(v2)
         try enableControllers(controllers(for: writes), below: hierarchy.mountPoint, dir: dir)
         try write(writes, into: dir)
+        // On a v2-only host the device rules become a BPF program; in the
+        // hybrid layout the v1 devices controller enforces them.
+        if layout.isUnified, let rules = resources.devices {
+          try DeviceFilter.attach(rules, to: dir)
+        }
       } else {
         try write(v1Writes(resources, controllers: hierarchy.controllers), into: dir)
       }

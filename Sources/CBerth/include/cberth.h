@@ -75,6 +75,13 @@ int berth_unshare(int flags);
 // from statvfs; a bind remount in a user namespace must keep the locked ones.
 long berth_mount_flags(const char *path);
 
+// cgroup v2 device control: load a BPF_PROG_TYPE_CGROUP_DEVICE program
+// (8-byte instructions) and attach it to a cgroup directory fd with
+// BPF_F_ALLOW_MULTI. The verifier's log goes to `log` on failure.
+int berth_bpf_load_device_program(const void *insns, unsigned int count, char *log,
+                                  unsigned int log_size);
+int berth_bpf_attach_device_program(int cgroup_fd, int prog_fd);
+
 // O_PATH needs _GNU_SOURCE, which Swift's Glibc module does not define.
 extern const int BERTH_O_PATH;
 
