@@ -145,3 +145,68 @@ enum CgroupV2 {
     return nil
   }()
 }
+
+/// The systemd driver needs a running systemd (a host booted with it); on
+/// machines without one, --systemd-cgroup falls back to cgroupfs.
+@Suite(
+  "systemd cgroup driver",
+  .enabled(
+    if: TestEnvironment.canRunContainers && SystemdScope.isSystemdRunning
+      && TestEnvironment.hasCommand("busctl"),
+    "needs root, the busybox fixture and a running systemd with busctl"))
+struct SystemdDriverTests {
+  @Test func theContainerRunsInATransientScopeThatDeleteStops() throws {
+    let box = Sandbox("systemd")
+    defer { box.finish() }
+    var spec = box.spec(["sleep", "30"])
+    let unitName = "berth-it-\(box.name.suffix(8))"
+    spec.linux?.cgroupsPath = "system.slice:berth-it:\(box.name.suffix(8))"
+    let bundle = box.bundle(spec)
+    let out = sh([
+      TestEnvironment.runtime, "--systemd-cgroup", "--root", box.stateRoot, "run", "-d", "--bundle",
+      bundle, "c",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    let pid = try #require(box.state("c")?["pid"] as? Int)
+    let cgroup = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+    #expect(cgroup.contains("/system.slice/\(unitName).scope"), "\(cgroup)")
+    #expect(sh(["systemctl", "is-active", "\(unitName).scope"]).stdout == "active\n")
+    #expect(box.runtime(["delete", "--force", "c"]).status == 0)
+    #expect(sh(["systemctl", "is-active", "\(unitName).scope"]).stdout != "active\n")
+  }
+}
+
+@Suite(
+  "systemd cgroup fallback",
+  .enabled(
+    if: TestEnvironment.canRunContainers && !SystemdScope.isSystemdRunning,
+    "this machine runs systemd: the driver itself is tested instead"))
+struct CgroupFallbackTests {
+  @Test func systemdCgroupWithoutSystemdUsesCgroupfsAndSaysSo() throws {
+    let box = Sandbox("nosystemd")
+    // A slice name without dashes: systemd nests "a-b.slice" under "a.slice".
+    let slice = "berthit" + box.name.suffix(8) + ".slice"
+    defer {
+      for h in box.cgroupHierarchies() {
+        #expect(!FileManager.default.fileExists(atPath: h + "/" + slice + "/berth-c.scope"))
+        rmdir(h + "/" + slice)
+      }
+      box.finish()
+    }
+    var spec = box.spec(["sleep", "30"])
+    spec.linux?.cgroupsPath = "\(slice):berth:c"
+    let out = sh([
+      TestEnvironment.runtime, "--systemd-cgroup", "--root", box.stateRoot, "run", "-d", "--bundle",
+      box.bundle(spec), "c",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stderr.contains("systemd is not running here; using cgroupfs"))
+    let pid = try #require(box.state("c")?["pid"] as? Int)
+    let host = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+    #expect(host.contains(":/\(slice)/berth-c.scope"), "\(host)")
+    // Inside its cgroup namespace the container sees its cgroup as the root.
+    let inside = box.runtime(["exec", "c", "grep", "memory", "/proc/self/cgroup"]).stdout
+    #expect(inside.hasSuffix(":memory:/\n"), "\(inside)")
+    box.runtime(["delete", "--force", "c"])
+  }
+}

@@ -87,23 +87,21 @@ extension Runtime {
     defer { close(fifoFD) }
 
     let layout = CgroupLayout.current()
-    if systemdCgroup {
-      // A transient scope through systemd's D-Bus API is not implemented;
-      // the same slice/scope path is made with cgroupfs instead.
+    var scope: SystemdScope? = nil
+    if systemdCgroup && SystemdScope.isSystemdRunning {
+      scope = SystemdScope(cgroupsPath: spec.linux?.cgroupsPath, id: id, rootless: rootless)
+    } else if systemdCgroup {
       runtimeLogger.warning(
-        fileExists("/run/systemd/system")
-          ? "--systemd-cgroup: the systemd driver is not implemented; using cgroupfs with the systemd path"
-          : "--systemd-cgroup: systemd is not running here; using cgroupfs with the systemd path")
+        "--systemd-cgroup: systemd is not running here; using cgroupfs with the systemd path")
     }
-    let (cgroupPath, relative) = Cgroups.resolvePath(
-      spec.linux?.cgroupsPath, id: id, systemd: systemdCgroup)
-    let cgroupPaths = try Cgroups.create(
-      layout: layout, path: cgroupPath, relative: relative, rootless: rootless)
-    cleanup.cgroupPaths = cgroupPaths
-    do throws(BerthError) {
-      try CgroupResources.apply(spec.linux?.resources, dirs: cgroupPaths, layout: layout)
-    } catch  where rootless && error.code == .permissionDenied {
-      runtimeLogger.debug("rootless: cgroup limits not applied: \(error)")
+    var cgroupPaths: [String] = []
+    if scope == nil {
+      let (cgroupPath, relative) = Cgroups.resolvePath(
+        spec.linux?.cgroupsPath, id: id, systemd: systemdCgroup)
+      cgroupPaths = try Cgroups.create(
+        layout: layout, path: cgroupPath, relative: relative, rootless: rootless)
+      cleanup.cgroupPaths = cgroupPaths
+      try applyLimits(spec, dirs: cgroupPaths, layout: layout)
     }
 
     var consoleFD: Int32? = nil
@@ -149,7 +147,15 @@ extension Runtime {
     guard pid > 0 else { throw .system("cannot clone the container's init", currentErrno) }
     cleanup.pid = pid
 
-    try Cgroups.join(cgroupPaths, pid: pid)
+    if let scope {
+      // systemd makes the cgroups when it moves init into the scope.
+      cleanup.scope = scope
+      cgroupPaths = try scope.start(pid: pid, id: id, layout: layout)
+      cleanup.cgroupPaths = cgroupPaths
+      try applyLimits(spec, dirs: cgroupPaths, layout: layout)
+    } else {
+      try Cgroups.join(cgroupPaths, pid: pid)
+    }
     if plan.new.contains(.user) {
       try UserNamespace.writeMaps(
         pid: pid, uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [])
@@ -159,7 +165,8 @@ extension Runtime {
     var record = ContainerRecord(
       id: id, bundle: bundle.path, rootfs: bundle.rootfs, pid: pid,
       pidStartTime: processStartTime(pid) ?? 0, created: rfc3339Now(), owner: Runtime.ownerName(),
-      spec: spec, cgroupPaths: cgroupPaths, systemdCgroup: systemdCgroup, rootless: rootless)
+      spec: spec, cgroupPaths: cgroupPaths, systemdCgroup: systemdCgroup, rootless: rootless,
+      systemdScope: scope)
 
     while true {
       guard let message = try receiveMessage(parentSock) else {
@@ -220,6 +227,15 @@ extension Runtime {
     }
   }
 
+  /// Writes linux.resources; rootless, a cgroup we may not write is skipped.
+  func applyLimits(_ spec: Spec, dirs: [String], layout: CgroupLayout) throws(BerthError) {
+    do throws(BerthError) {
+      try CgroupResources.apply(spec.linux?.resources, dirs: dirs, layout: layout)
+    } catch  where rootless && error.code == .permissionDenied {
+      runtimeLogger.debug("rootless: cgroup limits not applied: \(error)")
+    }
+  }
+
   func absolute(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
     var buf = [CChar](repeating: 0, count: 4096)
@@ -234,6 +250,7 @@ struct CreateCleanup {
   let id: String
   var pid: pid_t?
   var cgroupPaths: [String] = []
+  var scope: SystemdScope?
   var armed = true
 
   init(store: StateStore, id: String) {
@@ -251,6 +268,7 @@ struct CreateCleanup {
     }
     for other in Cgroups.pids(cgroupPaths) { kill(other, SIGKILL) }
     Cgroups.remove(cgroupPaths)
+    scope?.stop()
     store.remove(id)
   }
 }

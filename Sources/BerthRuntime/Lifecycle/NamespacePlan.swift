@@ -42,7 +42,10 @@ struct NamespacePlan {
   /// clone(2) flags for the new namespaces. CLONE_NEWTIME shares its bit
   /// with the exit-signal byte of legacy clone, so a time namespace is made
   /// with unshare before clone instead (see `enterTimeNamespace`).
-  var cloneFlags: UInt64 { new.subtracting([.time]).reduce(0) { $0 | $1.cloneFlag } }
+  /// A cgroup namespace is unshared by init once the parent has put it in
+  /// its cgroups: made at clone time, its root would be the runtime's
+  /// cgroup and the container would see paths like /../../ctr.
+  var cloneFlags: UInt64 { new.subtracting([.time, .cgroup]).reduce(0) { $0 | $1.cloneFlag } }
 
   /// setgroups is denied when an unprivileged caller maps only itself.
   func canSetGroups(rootless: Bool) -> Bool {

@@ -103,6 +103,7 @@ extension Runtime {
       killEverything(record)
     }
     Cgroups.remove(record.cgroupPaths)
+    record.systemdScope?.stop()
     var state = record.state(store: store)
     state.status = .stopped
     store.remove(id)

@@ -29,6 +29,12 @@ enum ContainerInit {
       if join.kind == .user { becomeNamespaceRoot() }
       close(join.fd)
     }
+    if config.newNamespaces.contains(.cgroup) {
+      // Now that we are in our cgroups, they become the namespace's root.
+      try check("cannot create a cgroup namespace") {
+        berth_unshare(Int32(truncatingIfNeeded: NamespaceKind.cgroup.cloneFlag))
+      }
+    }
     _ = setsid()
     if !config.noNewKeyring {
       // Unavailable keyrings (old kernels, some rootless setups) are not fatal, as in crun.

@@ -163,7 +163,13 @@ struct SpecMounts {
       let sub = dest + "/" + name
       let subFD = try root.ensureDirectory(sub)
       defer { close(subFD) }
-      let hostDir = cgroupPaths.first { $0.hasPrefix(hierarchy.mountPoint + "/") }
+      // With the systemd driver the directories exist only once systemd
+      // moved us; the host's /proc (still mounted) tells where we are.
+      let hostDir =
+        cgroupPaths.first { $0.hasPrefix(hierarchy.mountPoint + "/") }
+        ?? SystemdScope.directories(of: CgroupLayout.cgroupsOf(), layout: layout).first {
+          $0.hasPrefix(hierarchy.mountPoint + "/")
+        }
       if cgroupNamespace {
         let type = hierarchy.isV2 ? "cgroup2" : "cgroup"
         let data = hierarchy.isV2 ? "" : hierarchy.controllers.joined(separator: ",")

@@ -19,4 +19,6 @@ public struct ContainerRecord: Codable, Sendable {
   public var cgroupPaths: [String]
   public var systemdCgroup: Bool
   public var rootless: Bool
+  /// The transient scope holding the container (systemd driver), if any.
+  public var systemdScope: SystemdScope?
 }
