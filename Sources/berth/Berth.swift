@@ -86,8 +86,11 @@ func progressSink(quiet: Bool) -> ProgressSink? {
 }
 
 /// Writes a line to standard error (fd 2, unbuffered).
-func printError(_ line: String) {
-  let bytes = Array((line + "\n").utf8)
+func printError(_ line: String) { writeStandardError(line + "\n") }
+
+/// Writes all of `text` to fd 2, unbuffered (progress lines and errors).
+func writeStandardError(_ text: String) {
+  let bytes = Array(text.utf8)
   bytes.withUnsafeBytes { raw in
     var offset = 0
     while offset < raw.count {

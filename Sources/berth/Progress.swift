@@ -88,15 +88,5 @@ final class ProgressBars: Sendable {
     state.drawn = state.rows.count
   }
 
-  private func writeRaw(_ text: String) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { raw in
-      var offset = 0
-      while offset < raw.count {
-        let n = write(2, raw.baseAddress! + offset, raw.count - offset)
-        if n <= 0 { return }
-        offset += n
-      }
-    }
-  }
+  private func writeRaw(_ text: String) { writeStandardError(text) }
 }

@@ -167,7 +167,7 @@ enum Sys {
 
   /// Empties the directory open at `fd`.
   static func removeContents(_ fd: Int32, what: String) throws {
-    let dupfd = try check("dup \(what)") { dup(fd) }
+    let dupfd = try check("dup \(what)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     guard let dir = fdopendir(dupfd) else {
       Glibc.close(dupfd)
       throw BerthError.system("list \(what)", Errno(rawValue: errno))

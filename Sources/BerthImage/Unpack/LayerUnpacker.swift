@@ -419,17 +419,22 @@ private struct TreeWriter {
 
   /// `.wh.NAME` hides NAME of lower layers; `.wh..wh..opq` hides all of the
   /// directory's lower content.
+  /// A readable fd of the directory holding `path` (whose O_PATH fd is
+  /// `parent`), for the xattr calls that O_PATH fds do not allow.
+  func openDirectory(_ parent: Int32, of path: EntryPath) throws -> Int32 {
+    path.parent.isEmpty
+      ? try Sys.check("layer \(options.name): open root") { fcntl(root, F_DUPFD_CLOEXEC, 0) }
+      : try Sys.openat(
+        parent, ".", O_RDONLY | O_DIRECTORY, what: "layer \(options.name): open directory")
+  }
+
   mutating func whiteout(_ path: EntryPath, _ targetBytes: [UInt8]) throws {
     let target = String(decoding: targetBytes, as: UTF8.self)
     let parent = try parentFD(path)
     if target == ".wh..opq" {
       let value = "y"
       let attribute = options.rootless ? "user.overlay.opaque" : "trusted.overlay.opaque"
-      let dir =
-        path.parent.isEmpty
-        ? try Sys.check("layer \(options.name): open root") { dup(root) }
-        : try Sys.openat(
-          parent, ".", O_RDONLY | O_DIRECTORY, what: "layer \(options.name): open directory")
+      let dir = try openDirectory(parent, of: path)
       defer { Sys.close(dir) }
       try Sys.check(
         "layer \(options.name): mark \"\(path.display)\" opaque",
@@ -472,11 +477,7 @@ private struct TreeWriter {
       "layer \(options.name): mark whiteout \"\(path.display)\"",
       hint: "xattr whiteouts need a filesystem with user xattrs"
     ) { fsetxattr(file, prefix + "whiteout", "", 0, 0) }
-    let dir =
-      path.parent.isEmpty
-      ? try Sys.check("layer \(options.name): open root") { dup(root) }
-      : try Sys.openat(
-        parent, ".", O_RDONLY | O_DIRECTORY, what: "layer \(options.name): open directory")
+    let dir = try openDirectory(parent, of: path)
     defer { Sys.close(dir) }
     var current: UInt8 = 0
     if fgetxattr(dir, prefix + "opaque", &current, 1) == 1 && current == 0x79 { return }
