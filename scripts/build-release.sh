@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Release build with the Swift runtime linked statically (starts in ~2 ms),
-# stripped: the binaries in .build/release/.
+# Release build with the Swift runtime linked statically, stripped: the
+# binaries in .build/release/. Prints the compiler's output only on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -vE '^\[|^Compiling|^Building' || true
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! swift build -c release --static-swift-stdlib -Xswiftc -Osize >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
+grep -E 'Build complete' "$log" || true
 for bin in berth-runtime berth; do
   strip .build/release/$bin
 done
