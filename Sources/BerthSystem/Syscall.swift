@@ -65,33 +65,49 @@ public func readFile(_ path: String, limit: Int = 64 << 20) throws(BerthError) -
   return try FileDescriptor(rawValue: fd).readToEnd(what: "cannot read \(path)", limit: limit)
 }
 
-/// Writes a file atomically: a temp file in the same directory, then
-/// rename, so a reader sees the old content or the new, never a part.
-/// `durable` adds an fsync before the rename, for files that must survive
-/// a power loss; runtime state (on /run, and meaningless after a reboot
-/// since the processes are gone) skips that cost.
+/// Writes a file atomically: a temp file in the same directory (a random
+/// name, O_EXCL: threads and processes never share one), then rename, so a
+/// reader sees the old content or the new, never a part. `durable` adds an
+/// fsync of the file before the rename and of the directory after it, for
+/// files that must survive a power loss; runtime state (on /run, and
+/// meaningless after a reboot since the processes are gone) skips that cost.
 public func writeFileAtomically(
   _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true
 ) throws(BerthError) {
-  let tmp = path + ".tmp-\(getpid())"
+  let dir = parentPath(path)
+  let tmp =
+    dir + "/.tmp-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))-" + lastComponent(path)
   let fd = try check("cannot create \(tmp)") {
-    Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
   }
   do {
     try FileDescriptor(rawValue: fd).writeFully(bytes, what: "cannot write \(tmp)")
     if durable { try check("cannot fsync \(tmp)") { fsync(fd) } }
+    Glibc.close(fd)
+    try check("cannot rename \(tmp) to \(path)") { rename(tmp, path) }
   } catch {
     Glibc.close(fd)
     unlink(tmp)
     throw error
   }
-  Glibc.close(fd)
-  do {
-    try check("cannot rename \(tmp) to \(path)") { rename(tmp, path) }
-  } catch {
-    unlink(tmp)
-    throw error
-  }
+  if durable { try fsyncDirectory(dir) }
+}
+
+public func fsyncDirectory(_ path: String) throws(BerthError) {
+  let fd = try check("cannot open \(path)") { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+  defer { Glibc.close(fd) }
+  try check("cannot fsync \(path)") { fsync(fd) }
+}
+
+/// "/a/b/c" → "/a/b"; "c" → ".".
+public func parentPath(_ path: String) -> String {
+  guard let slash = path.lastIndex(of: "/") else { return "." }
+  return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// "/a/b/c" → "c".
+public func lastComponent(_ path: String) -> String {
+  String(path.split(separator: "/").last ?? "")
 }
 
 /// Writes a small string to an existing file such as a /proc or cgroup knob.
@@ -123,40 +139,77 @@ public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
   }
 }
 
-/// Removes a directory tree on the host without following symlinks.
-public func removeTree(_ path: String) {
+/// Removes a tree on the host without following symlinks, walking it by
+/// directory fds so a concurrent rename cannot redirect the removal.
+/// Nothing there is not an error.
+public func removeTree(_ path: String) throws(BerthError) {
   var st = stat()
-  guard lstat(path, &st) == 0 else { return }
-  if (st.st_mode & S_IFMT) == S_IFDIR {
-    if let dir = opendir(path) {
-      var names: [String] = []
-      while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) {
-          $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
-        if name != "." && name != ".." { names.append(name) }
-      }
-      closedir(dir)
-      for name in names { removeTree(path + "/" + name) }
+  if lstat(path, &st) != 0 {
+    if currentErrno == .noSuchFileOrDirectory { return }
+    throw .system("cannot stat \(path)", currentErrno)
+  }
+  if (st.st_mode & S_IFMT) != S_IFDIR {
+    try check("cannot remove \(path)") { unlink(path) }
+    return
+  }
+  let fd = try check("cannot open \(path)") {
+    Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+  }
+  defer { Glibc.close(fd) }
+  try removeContents(fd, what: path)
+  try check("cannot remove \(path)") { rmdir(path) }
+}
+
+/// Empties the directory open at `fd`, recursively, by fd.
+public func removeContents(_ fd: Int32, what: String) throws(BerthError) {
+  let dupfd = try check("cannot duplicate the fd of \(what)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+  guard let dir = fdopendir(dupfd) else {
+    let errno = currentErrno
+    Glibc.close(dupfd)
+    throw .system("cannot list \(what)", errno)
+  }
+  var entries: [(name: String, isDirectory: Bool)] = []
+  while let entry = readdir(dir) {
+    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+      String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
     }
-    rmdir(path)
-  } else {
-    unlink(path)
+    if name != "." && name != ".." { entries.append((name, entry.pointee.d_type == DT_DIR)) }
+  }
+  closedir(dir)
+  for entry in entries {
+    if entry.isDirectory {
+      let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      if child >= 0 {
+        defer { Glibc.close(child) }
+        // A rootless tree may hold read-only directories of its owner: make
+        // them writable to empty them (root ignores modes anyway).
+        if geteuid() != 0 { _ = fchmod(child, 0o700) }
+        try removeContents(child, what: what + "/" + entry.name)
+      }
+      try check("cannot remove \(what)/\(entry.name)") { unlinkat(fd, entry.name, AT_REMOVEDIR) }
+    } else {
+      try check("cannot remove \(what)/\(entry.name)") { unlinkat(fd, entry.name, 0) }
+    }
   }
 }
 
-/// Names of the entries of a directory (no . and ..), empty if unreadable.
-public func listDirectory(_ path: String) -> [String] {
-  guard let dir = opendir(path) else { return [] }
+/// Names of the entries of a directory (no . and ..).
+public func directoryEntries(_ path: String) throws(BerthError) -> [String] {
+  guard let dir = opendir(path) else { throw .system("cannot list \(path)", currentErrno) }
   defer { closedir(dir) }
   var names: [String] = []
   while let entry = readdir(dir) {
-    let name = withUnsafePointer(to: entry.pointee.d_name) {
-      $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+      String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
     }
     if name != "." && name != ".." { names.append(name) }
   }
   return names
+}
+
+/// Names of the entries of a directory, empty if unreadable.
+public func listDirectory(_ path: String) -> [String] {
+  (try? directoryEntries(path)) ?? []
 }
 
 /// O_PATH, which Swift's Glibc module hides behind _GNU_SOURCE.

@@ -51,8 +51,10 @@ struct PodmanTests {
     func cleanUp() {
       sh(base + ["rm", "-af", "-t", "0"])
       sh(base + ["system", "reset", "-f"])
+      // conmon may still be on its way out after `rm` returns.
       for hierarchy in box.cgroupHierarchies() {
-        rmdir(hierarchy + box.cgroupParent + "/conmon")
+        let dir = hierarchy + box.cgroupParent + "/conmon"
+        for _ in 0..<100 where rmdir(dir) != 0 && errno == EBUSY { usleep(20_000) }
       }
     }
   }

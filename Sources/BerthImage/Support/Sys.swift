@@ -61,151 +61,33 @@ enum Sys {
     try bytes.withUnsafeBytes { try writeAll(fd, $0, what: what()) }
   }
 
-  /// Reads a whole file into memory, refusing anything larger than `limit`.
-  static func readFile(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
-    let fd = try open(path, O_RDONLY)
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = try chunk.withUnsafeMutableBytes { buf in
-        try check("read \(path)") { Glibc.read(fd, buf.baseAddress, buf.count) }
-      }
-      if n == 0 { break }
-      result.append(contentsOf: chunk[0..<n])
-      if result.count > limit {
-        throw BerthError(.invalidArgument, "\(path) is larger than \(limit) bytes")
-      }
-    }
-    return result
-  }
-
-  /// Writes a file atomically: temp file in the same directory, fsync,
-  /// rename over the target, fsync of the directory.
-  static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-    let dir = parentPath(path)
-    let tmp = "\(dir)/.tmp-\(randomHex(8))-\(lastComponent(path))"
-    let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)
-    do {
-      try writeAll(fd, bytes, what: "write \(tmp)")
-      try check("fsync \(tmp)") { fsync(fd) }
-      close(fd)
-      try check("rename \(tmp) to \(path)") { rename(tmp, path) }
-    } catch {
-      close(fd)
-      unlink(tmp)
-      throw error
-    }
-    try fsyncDirectory(dir)
-  }
-
-  static func fsyncDirectory(_ path: String) throws {
-    let fd = try open(path, O_RDONLY | O_DIRECTORY)
-    defer { close(fd) }
-    try check("fsync \(path)") { fsync(fd) }
-  }
-
-  static func mkdirs(_ path: String, mode: mode_t = 0o700) throws {
-    var current = path.hasPrefix("/") ? "" : "."
-    for component in path.split(separator: "/") {
-      current += "/" + component
-      if let error = attempt({ mkdir(current, mode) }), error != .fileExists {
-        throw BerthError.system("create directory \(current)", error)
-      }
-    }
-  }
-
-  static func exists(_ path: String) -> Bool {
-    var st = stat()
-    return lstat(path, &st) == 0
-  }
-
-  static func isDirectory(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-  }
-
   static func fileSize(_ path: String) throws -> Int64 {
     var st = stat()
     try check("stat \(path)") { stat(path, &st) }
     return Int64(st.st_size)
   }
 
-  /// Names in a directory, without `.` and `..`.
-  static func listDirectory(_ path: String) throws -> [String] {
-    guard let dir = opendir(path) else {
-      throw BerthError.system("list \(path)", Errno(rawValue: errno))
-    }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-      }
-      if name != "." && name != ".." { names.append(name) }
-    }
-    return names
+  // The file helpers live in BerthSystem (shared with the runtime); these
+  // forward to them for the image code's untyped-throws call sites.
+  static func readFile(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
+    try BerthSystem.readFile(path, limit: limit)
   }
-
-  /// Removes a tree without following symlinks, relative to directory fds so
-  /// a concurrent rename cannot redirect it.
-  static func removeTree(_ path: String) throws {
-    var st = stat()
-    if lstat(path, &st) != 0 {
-      if errno == ENOENT { return }
-      throw BerthError.system("stat \(path)", Errno(rawValue: errno))
-    }
-    if (st.st_mode & S_IFMT) != S_IFDIR {
-      try check("remove \(path)") { unlink(path) }
-      return
-    }
-    let fd = try open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-    defer { close(fd) }
-    try removeContents(fd, what: path)
-    try check("remove \(path)") { rmdir(path) }
+  static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    try BerthSystem.writeFileAtomically(path, bytes, mode: mode)
   }
-
-  /// Empties the directory open at `fd`.
+  static func fsyncDirectory(_ path: String) throws { try BerthSystem.fsyncDirectory(path) }
+  static func mkdirs(_ path: String, mode: mode_t = 0o700) throws {
+    try BerthSystem.mkdirAll(path, mode: mode)
+  }
+  static func exists(_ path: String) -> Bool { fileExists(path) }
+  static func isDirectory(_ path: String) -> Bool { BerthSystem.isDirectory(path) }
+  static func listDirectory(_ path: String) throws -> [String] { try directoryEntries(path) }
+  static func removeTree(_ path: String) throws { try BerthSystem.removeTree(path) }
   static func removeContents(_ fd: Int32, what: String) throws {
-    let dupfd = try check("dup \(what)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
-    guard let dir = fdopendir(dupfd) else {
-      Glibc.close(dupfd)
-      throw BerthError.system("list \(what)", Errno(rawValue: errno))
-    }
-    defer { closedir(dir) }
-    var names: [(String, Bool)] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-      }
-      if name == "." || name == ".." { continue }
-      names.append((name, entry.pointee.d_type == DT_DIR))
-    }
-    for (name, isDir) in names {
-      if isDir {
-        let child = try openat(
-          fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, what: "open \(what)/\(name)")
-        defer { close(child) }
-        // A rootless layer may hold read-only directories of its owner;
-        // make them writable to empty them (root ignores modes anyway).
-        if geteuid() != 0 { _ = fchmod(child, 0o700) }
-        try removeContents(child, what: "\(what)/\(name)")
-        try check("remove \(what)/\(name)") { unlinkat(fd, name, AT_REMOVEDIR) }
-      } else {
-        try check("remove \(what)/\(name)") { unlinkat(fd, name, 0) }
-      }
-    }
+    try BerthSystem.removeContents(fd, what: what)
   }
-
-  static func parentPath(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    return slash == path.startIndex ? "/" : String(path[..<slash])
-  }
-
-  static func lastComponent(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return path }
-    return String(path[path.index(after: slash)...])
-  }
+  static func parentPath(_ path: String) -> String { BerthSystem.parentPath(path) }
+  static func lastComponent(_ path: String) -> String { BerthSystem.lastComponent(path) }
 
   static func randomHex(_ bytes: Int) -> String {
     var generator = SystemRandomNumberGenerator()

@@ -85,6 +85,6 @@ public struct StateStore: Sendable {
   }
 
   public func remove(_ id: String) {
-    removeTree(directory(id))
+    try? removeTree(directory(id))
   }
 }
