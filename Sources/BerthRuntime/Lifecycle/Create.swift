@@ -135,7 +135,8 @@ extension Runtime {
       rootfs: bundle.rootfs,
       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
       newNamespaces: plan.new, joinNamespaces: joins.filter { $0.kind != .pid },
-      cgroupPaths: cgroupPaths, syncFD: childSock, fifoFD: fifoFD, consoleSocketFD: consoleFD)
+      cgroupPaths: cgroupPaths, cgroupLayout: layout, syncFD: childSock, fifoFD: fifoFD,
+      consoleSocketFD: consoleFD)
     config.seccomp = seccomp
 
     let pid = berth_clone(plan.cloneFlags)

@@ -145,7 +145,8 @@ enum ContainerInit {
 
     let mounts = SpecMounts(
       root: root, inUserNamespace: config.inUserNamespace,
-      cgroupNamespace: config.newNamespaces.contains(.cgroup), cgroupPaths: config.cgroupPaths)
+      cgroupNamespace: config.newNamespaces.contains(.cgroup), cgroupPaths: config.cgroupPaths,
+      cgroupLayout: config.cgroupLayout)
     try mounts.mountAll(spec.mounts ?? [])
 
     let devIsBound = (spec.mounts ?? []).contains {

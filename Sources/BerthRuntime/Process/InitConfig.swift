@@ -17,6 +17,7 @@ struct InitConfig {
   /// Namespaces to join, as fds opened by the parent, in join order.
   var joinNamespaces: [(kind: NamespaceKind, fd: Int32, path: String)]
   var cgroupPaths: [String]
+  var cgroupLayout: CgroupLayout
   /// The parent's end is closed in the child; messages go through this.
   var syncFD: Int32
   /// The exec fifo, opened read-write: init blocks reading it until `start`.

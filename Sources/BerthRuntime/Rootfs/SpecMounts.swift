@@ -12,6 +12,8 @@ struct SpecMounts {
   let inUserNamespace: Bool
   let cgroupNamespace: Bool
   let cgroupPaths: [String]
+  /// The host's cgroup mounts, read once by the runtime before clone.
+  let cgroupLayout: CgroupLayout
 
   func mountAll(_ mounts: [Spec.Mount]) throws(BerthError) {
     for mount in mounts { try mountOne(mount) }
@@ -137,7 +139,7 @@ struct SpecMounts {
   /// afresh (showing the container's cgroup as root); without one, the
   /// container's own cgroup directories are bind-mounted.
   func mountCgroup(_ dest: String, options: MountOptions) throws(BerthError) {
-    let layout = CgroupLayout.current()
+    let layout = cgroupLayout
     let flags = options.flags & ~UInt(MS_RDONLY)
     let readOnly = options.flags & UInt(MS_RDONLY) != 0
     let target = try root.ensureDirectory(dest)
