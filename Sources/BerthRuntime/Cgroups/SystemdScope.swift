@@ -5,9 +5,8 @@ import Glibc
 /// container's init is put in a transient scope unit with Delegate=yes,
 /// under the slice the cgroupsPath names ("slice:prefix:name" gives unit
 /// prefix-name.scope), so systemd knows and keeps the cgroup. The D-Bus
-/// call goes through busctl(1): the runtime is single-threaded and forks
-/// it like any helper, and systemd's own client speaks the protocol, so no
-/// D-Bus library is linked into the runtime.
+/// call goes through busctl(1), started like any helper: systemd's own
+/// client speaks the protocol, so no D-Bus library is linked into the runtime.
 public struct SystemdScope: Codable, Sendable, Equatable {
   public var unit: String
   public var slice: String
@@ -85,13 +84,7 @@ public struct SystemdScope: Codable, Sendable, Equatable {
   }
 
   func run(_ args: [String]) throws(BerthError) -> Int32 {
-    let path = try lookupExecutable(args[0], env: currentEnvironment()).get()
-    let child = fork()
-    if child == 0 {
-      _ = execve(path: path, args: args, env: currentEnvironment())
-      _exit(127)
-    }
-    guard child > 0 else { throw .system("cannot fork busctl", currentErrno) }
-    return exitCode(fromWaitStatus: try waitForExit(child))
+    try ChildProcess.run(args, path: try lookupExecutable(args[0], env: currentEnvironment()).get())
   }
+
 }

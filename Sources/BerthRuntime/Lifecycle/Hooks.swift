@@ -21,8 +21,14 @@ enum Hooks {
 
   /// Runs hooks whose failure the spec says only to log (poststart,
   /// poststop): a failing hook is a warning and the next one still runs.
-  static func runLogged(_ hooks: [Spec.Hook]?, phase: String, state: ContainerState) {
-    for hook in hooks ?? [] {
+  /// The state is built only when there is a hook to give it to: `run`
+  /// and `delete` are on the container start path.
+  static func runLogged(
+    _ hooks: [Spec.Hook]?, phase: String, state makeState: () -> ContainerState
+  ) {
+    guard let hooks, !hooks.isEmpty else { return }
+    let state = makeState()
+    for hook in hooks {
       do {
         try run([hook], phase: phase, state: state)
       } catch {
@@ -33,27 +39,22 @@ enum Hooks {
 
   static func runOne(_ hook: Spec.Hook, phase: String, input: [UInt8]) throws(BerthError) {
     let (readEnd, writeEnd) = try makePipe()
-    let pipeFDs = [readEnd, writeEnd]
-    let args = hook.args ?? [hook.path]
-    let env = hook.env ?? []
-    // The runtime is single-threaded here, so the child may run Swift until execve.
-    let pid = fork()
-    if pid == 0 {
-      dup2(pipeFDs[0], 0)
-      let errno = execve(path: hook.path, args: args, env: env)
-      let message = "\(phase) hook \(hook.path): cannot exec: \(errno)\n"
-      _ = message.withCString { write(2, $0, strlen($0)) }
-      _exit(127)
+    let pid: pid_t
+    do throws(BerthError) {
+      pid = try ChildProcess.spawn(
+        hook.args ?? [hook.path], path: hook.path, env: hook.env ?? [], stdin: .fd(readEnd))
+    } catch {
+      close(readEnd)
+      close(writeEnd)
+      throw BerthError(
+        error.code, "\(phase) hook \(hook.path) cannot be started", hint: error.hint,
+        cause: error.cause)
     }
-    close(pipeFDs[0])
-    if pid < 0 {
-      close(pipeFDs[1])
-      throw .system("cannot fork the \(phase) hook \(hook.path)", currentErrno)
-    }
+    close(readEnd)
     // The hook may not read its stdin; a closed pipe must not kill us.
     signal(SIGPIPE, SIG_IGN)
-    try? FileDescriptor(rawValue: pipeFDs[1]).writeFully(input, what: "hook stdin")
-    close(pipeFDs[1])
+    try? FileDescriptor(rawValue: writeEnd).writeFully(input, what: "hook stdin")
+    close(writeEnd)
     let status = try wait(pid, timeoutSeconds: hook.timeout, what: "\(phase) hook \(hook.path)")
     if status != 0 {
       throw BerthError(

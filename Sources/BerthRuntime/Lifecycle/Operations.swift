@@ -38,8 +38,9 @@ extension Runtime {
     unlink(fifo)
     var byte: UInt8 = 0x30
     try check("cannot start container \"\(id)\"") { write(fd, &byte, 1) }
-    Hooks.runLogged(
-      record.spec.hooks?.poststart, phase: "poststart", state: record.state(store: store))
+    Hooks.runLogged(record.spec.hooks?.poststart, phase: "poststart") {
+      record.state(store: store)
+    }
   }
 
   /// `kill`: signals init, or with `all` every process in the cgroup.
@@ -104,10 +105,12 @@ extension Runtime {
     }
     Cgroups.remove(record.cgroupPaths)
     record.systemdScope?.stop()
-    var state = record.state(store: store)
-    state.status = .stopped
     store.remove(id)
-    Hooks.runLogged(record.spec.hooks?.poststop, phase: "poststop", state: state)
+    Hooks.runLogged(record.spec.hooks?.poststop, phase: "poststop") {
+      var state = record.state(store: store)
+      state.status = .stopped
+      return state
+    }
   }
 
   /// SIGKILL to every process of the container, then wait for init to go.

@@ -41,17 +41,11 @@ enum UserNamespace {
     }
     let args =
       [path, "\(pid)"] + mappings.flatMap { ["\($0.containerID)", "\($0.hostID)", "\($0.size)"] }
-    let child = fork()
-    if child == 0 {
-      _ = execve(path: path, args: args, env: [])
-      _exit(127)
-    }
-    guard child > 0 else { throw .system("cannot fork \(name)", currentErrno) }
-    let status = try waitForExit(child)
+    let status = try ChildProcess.run(args, env: [])
     if status != 0 {
       throw BerthError(
         .permissionDenied,
-        "\(name) failed to write the id maps (status \(exitCode(fromWaitStatus: status)))",
+        "\(name) failed to write the id maps (status \(status))",
         hint:
           "check that /etc/sub\(name == "newuidmap" ? "uid" : "gid") gives your user the ranges in config.json"
       )

@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthRuntime
 import BerthSystem
 import Glibc
+import SystemPackage
 
 struct PsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -38,30 +39,17 @@ struct PsCommand: ParsableCommand {
 func captureOutput(_ args: [String]) throws(BerthError) -> String {
   let path = try lookupExecutable(args[0], env: currentEnvironment()).get()
   let (readEnd, writeEnd) = try makePipe()
-  let pid = fork()
-  if pid == 0 {
-    dup2(writeEnd, 1)
-    _ = execve(path: path, args: args, env: currentEnvironment())
-    _exit(127)
+  defer { close(readEnd) }
+  let pid: pid_t
+  do throws(BerthError) {
+    pid = try ChildProcess.spawn(args, path: path, stdout: .fd(writeEnd))
+  } catch {
+    close(writeEnd)
+    throw error
   }
   close(writeEnd)
-  defer { close(readEnd) }
-  guard pid > 0 else { throw .system("cannot fork \(args[0])", currentErrno) }
-  let bytes = try FileDescriptorReader.readAll(readEnd)
+  let bytes = try FileDescriptor(rawValue: readEnd).readToEnd(
+    what: "cannot read the output of \(args[0])")
   _ = try waitForExit(pid)
   return String(decoding: bytes, as: UTF8.self)
-}
-
-enum FileDescriptorReader {
-  static func readAll(_ fd: Int32) throws(BerthError) -> [UInt8] {
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = try check("cannot read command output") {
-        buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      }
-      if n == 0 { return out }
-      out += buf[0..<n]
-    }
-  }
 }

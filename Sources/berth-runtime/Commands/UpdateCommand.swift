@@ -4,6 +4,7 @@ import BerthRuntime
 import BerthSystem
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 struct UpdateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -33,7 +34,10 @@ struct UpdateCommand: ParsableCommand {
   func collect() throws(BerthError) -> Spec.Resources {
     var r = Spec.Resources()
     if let resources {
-      let bytes = resources == "-" ? try FileDescriptorReader.readAll(0) : try readFile(resources)
+      let bytes =
+        resources == "-"
+        ? try FileDescriptor(rawValue: 0).readToEnd(what: "cannot read stdin")
+        : try readFile(resources)
       do {
         r = try JSONDecoder().decode(Spec.Resources.self, from: Data(bytes))
       } catch {

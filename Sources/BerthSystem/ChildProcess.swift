@@ -1,0 +1,67 @@
+import Glibc
+import SystemPackage
+
+/// Starting helper programs (hooks, newuidmap, busctl, ps, fuse-overlayfs)
+/// with posix_spawn: nothing of ours runs in the child, so this is safe
+/// from any process, single-threaded runtime or multithreaded engine alike.
+public enum ChildProcess {
+  /// Where a child's stdin, stdout or stderr comes from.
+  public enum Stream: Sendable {
+    case inherit
+    /// An fd of ours (close-on-exec is fine: it is dup2'ed onto the target).
+    case fd(Int32)
+    /// A file opened in the child with these flags.
+    case file(String, Int32)
+  }
+
+  /// Starts `args` and returns its pid. The program is `path`, or args[0]
+  /// when no path is given (then it is a path, not looked up in PATH).
+  public static func spawn(
+    _ args: [String], path: String? = nil, env: [String]? = nil, stdin: Stream = .inherit,
+    stdout: Stream = .inherit,
+    stderr: Stream = .inherit
+  ) throws(BerthError) -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for (target, stream) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
+      switch stream {
+      case .inherit: break
+      case .fd(let fd): posix_spawn_file_actions_adddup2(&actions, fd, target)
+      case .file(let path, let flags):
+        posix_spawn_file_actions_addopen(&actions, target, path, flags, 0o600)
+      }
+    }
+    // Default dispositions: an ignored SIGPIPE of ours must not reach a hook.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+
+    let argv = args.map { strdup($0) } + [nil]
+    let envp = (env ?? currentEnvironment()).map { strdup($0) } + [nil]
+    defer {
+      for pointer in argv { free(pointer) }
+      for pointer in envp { free(pointer) }
+    }
+    var pid: pid_t = 0
+    let program = path ?? args[0]
+    let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+    guard result == 0 else {
+      throw .system("cannot run \(program)", Errno(rawValue: result))
+    }
+    return pid
+  }
+
+  /// Runs `args` to completion; returns the exit code (128+N for signal N).
+  public static func run(
+    _ args: [String], path: String? = nil, env: [String]? = nil, stdin: Stream = .inherit,
+    stdout: Stream = .inherit, stderr: Stream = .inherit
+  ) throws(BerthError) -> Int32 {
+    let pid = try spawn(args, path: path, env: env, stdin: stdin, stdout: stdout, stderr: stderr)
+    return exitCode(fromWaitStatus: try waitForExit(pid))
+  }
+}
