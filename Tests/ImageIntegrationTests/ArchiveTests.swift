@@ -6,12 +6,14 @@ import BerthSystem
 import Foundation
 import Testing
 
-/// podman with its own root and runroot under `dir`, vfs so no mounts are needed.
+/// podman with its own root, runroot and tmpdir under `dir` (the default tmpdir,
+/// /run/libpod, is shared by concurrent podman runs), vfs so no mounts are needed.
 @discardableResult
 private func podman(_ dir: TempDir, _ arguments: [String]) throws -> String {
   try run(
     [
       "podman", "--root", dir.path + "/podman", "--runroot", dir.path + "/podman-run",
+      "--tmpdir", dir.path + "/podman-tmp",
       "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
     ] + arguments)
 }

@@ -12,7 +12,7 @@ import Testing
 struct PodmanTests {
   static let image = "localhost/berth-busybox:test"
 
-  /// podman with its own root, runroot and our runtime. The machine's hard
+  /// podman with its own root, runroot, tmpdir and our runtime. The machine's hard
   /// limits are below podman's default nofile/nproc and CAP_SYS_RESOURCE is
   /// missing, so the limits are given explicitly (crun and runc need the same).
   final class Podman {
@@ -20,6 +20,7 @@ struct PodmanTests {
     var base: [String] {
       [
         "podman", "--root", box.dir + "/storage", "--runroot", box.dir + "/run",
+        "--tmpdir", box.dir + "/tmp",
         "--runtime", TestEnvironment.runtime, "--cgroup-manager", "cgroupfs",
         "--events-backend", "file", "--storage-driver", "vfs",
       ]
