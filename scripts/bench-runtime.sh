@@ -24,7 +24,12 @@ command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 scripts/build-release.sh
 berth="$PWD/.build/release/berth-runtime"
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# State directories on tmpfs, where they live in use (/run/runc, /run/crun,
+# /run/berth): on this disk's ext4, creating inodes next to freshly deleted
+# ones costs each runtime up to a millisecond per file.
+mkdir "$work/run"
+mount -t tmpfs -o mode=0700 berth-bench "$work/run"
+trap 'umount "$work/run"; rm -rf "$work"' EXIT
 scripts/make-busybox-bundle.sh "$work/bundle" "$berth" >/dev/null
 # A second bundle with Podman's default seccomp profile (as Podman renders it).
 cp -r "$work/bundle" "$work/seccomp"
@@ -42,9 +47,9 @@ for path, seccomp in ((sys.argv[1], None), (sys.argv[2], json.load(open(sys.argv
     json.dump(c, open(path, "w"), indent=2)
 PY
 declare -A cmd=(
-  [berth-runtime]="$berth --root $work/state-berth run --bundle $work/bundle bench"
-  [crun]="crun --root $work/state-crun run --bundle $work/bundle bench"
-  [runc]="runc --root $work/state-runc run --bundle $work/bundle bench"
+  [berth-runtime]="$berth --root $work/run/state-berth run --bundle $work/bundle bench"
+  [crun]="crun --root $work/run/state-crun run --bundle $work/bundle bench"
+  [runc]="runc --root $work/run/state-runc run --bundle $work/bundle bench"
 )
 order=(berth-runtime crun runc)
 args=()
@@ -52,12 +57,12 @@ for name in "${order[@]}"; do args+=(-n "$name" "${cmd[$name]}"); done
 echo "== hyperfine: $runs runs each of \`run\` with busybox /bin/true"
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/h.json" "${args[@]}" >/dev/null
 echo "== with Podman's default seccomp profile: berth cold (cache emptied before each run), berth cached, crun"
-hyperfine -N --warmup 3 --runs "$runs" --prepare "rm -rf $work/state-sc-cold/@seccomp" \
+hyperfine -N --warmup 3 --runs "$runs" --prepare "rm -rf $work/run/state-sc-cold/@seccomp" \
   --export-json "$work/cold.json" -n "berth seccomp cold" \
-  "$berth --root $work/state-sc-cold run --bundle $work/seccomp bench" >/dev/null
+  "$berth --root $work/run/state-sc-cold run --bundle $work/seccomp bench" >/dev/null
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/sc.json" \
-  -n "berth seccomp cached" "$berth --root $work/state-sc run --bundle $work/seccomp bench" \
-  -n "crun seccomp" "crun --root $work/state-crun-sc run --bundle $work/seccomp bench" >/dev/null
+  -n "berth seccomp cached" "$berth --root $work/run/state-sc run --bundle $work/seccomp bench" \
+  -n "crun seccomp" "crun --root $work/run/state-crun-sc run --bundle $work/seccomp bench" >/dev/null
 echo "== peak RSS (max of 20 runs, /usr/bin/time)"
 declare -A rss
 for name in "${order[@]}"; do

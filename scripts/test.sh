@@ -9,8 +9,11 @@ scripts/deps.sh
 echo "== swift format lint"
 swift format lint --strict --recursive Sources Tests Package.swift
 echo "== build"
-swift build --build-tests 2>&1 | grep -E 'error|warning: unre|Compiling [A-Za-z]+ \(|Build' || true
-swift build --build-tests >/dev/null
+# berth-runtime as it ships: a static PIE (see Package.swift).
+export BERTH_STATIC_RUNTIME=1
+build=(--disable-local-rpath)
+swift build --build-tests "${build[@]}" 2>&1 | grep -E 'error|warning: unre|Compiling [A-Za-z]+ \(|Build' || true
+swift build --build-tests "${build[@]}" >/dev/null
 fixtures=.build/fixtures
 scripts/make-busybox-bundle.sh "$fixtures/busybox" >/dev/null
 export BERTH_FIXTURES="$PWD/$fixtures"
@@ -23,8 +26,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 echo "== tests"
 if [ "$(id -u)" = 0 ]; then
-  exec unshare --mount --propagation private -- swift test --skip-build "$@"
+  exec unshare --mount --propagation private -- swift test --skip-build "${build[@]}" "$@"
 else
   echo "not root: tests that need root will skip with their reason"
-  exec swift test --skip-build "$@"
+  exec swift test --skip-build "${build[@]}" "$@"
 fi

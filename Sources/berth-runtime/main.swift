@@ -17,6 +17,8 @@ do {
   if let verb = rest.first, ["create", "run", "exec"].contains(verb) {
     try BinaryProtection.ensure(arguments: arguments)
   }
+  // The verbs of every container start and stop skip the reflective parser.
+  HotPath.run(rest)
   BerthRuntimeCommand.main(rest)
 } catch {
   fail(error)

@@ -41,6 +41,56 @@ struct LifecycleTests {
     #expect(box.state("c1") == nil)
   }
 
+  /// The lifecycle verbs are parsed by hand on their fast path and by
+  /// swift-argument-parser otherwise: every spelling means the same either way.
+  @Test(arguments: [
+    ["create", "--bundle", "B", "--pid-file", "P", "c1"],
+    ["create", "--bundle=B", "--pid-file=P", "c1"],
+    ["create", "-b", "B", "c1", "--pid-file", "P"],
+    ["create", "c1", "--no-new-keyring", "--bundle", "B", "--pid-file", "P", "--preserve-fds=0"],
+  ])
+  func flagSpellingsOfTheLifecycleVerbs(create: [String]) throws {
+    let box = Sandbox("spell")
+    defer { box.finish() }
+    let bundle = box.bundle(box.spec(["sleep", "60"]))
+    let pidFile = box.dir + "/init.pid"
+    let args = create.map { $0.replacingOccurrences(of: "B", with: bundle) }
+      .map {
+        $0 == "P" || $0 == "--pid-file=P" ? $0.replacingOccurrences(of: "P", with: pidFile) : $0
+      }
+    let created = box.runtime(args)
+    #expect(created.status == 0, "\(created.stderr)")
+    #expect(FileManager.default.fileExists(atPath: pidFile))
+    #expect(box.state("c1")?["bundle"] as? String == bundle)
+    #expect(box.runtime(["start", "c1"]).status == 0)
+    #expect(box.runtime(["kill", "--all", "c1", "9"]).status == 0)
+    for _ in 0..<100 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
+    #expect(box.runtime(["delete", "-f", "c1"]).status == 0)
+    #expect(box.state("c1") == nil)
+  }
+
+  /// What the hand parser does not take goes to swift-argument-parser: help,
+  /// usage errors and flags it alone knows.
+  @Test func unusualCommandLinesGetTheFullParser() {
+    let box = Sandbox("usage")
+    defer { box.finish() }
+    let help = box.runtime(["create", "--help"])
+    #expect(help.status == 0)
+    #expect(help.stdout.contains("--console-socket"))
+    let missing = box.runtime(["kill"])
+    #expect(missing.status == 64)
+    #expect(missing.stderr.contains("Missing expected argument '<id>'"))
+    let unknown = box.runtime(["delete", "--bogus", "c1"])
+    #expect(unknown.status == 64)
+    #expect(unknown.stderr.contains("Unknown option '--bogus'"))
+    let noValue = box.runtime(["run", "c1", "--bundle"])
+    #expect(noValue.status == 64)
+    #expect(noValue.stderr.contains("Missing value for '--bundle <bundle>'"))
+    let notANumber = box.runtime(["create", "--preserve-fds", "x", "c1"])
+    #expect(notANumber.status == 64)
+    #expect(box.state("c1") == nil)
+  }
+
   @Test(arguments: [(0, "exit 0"), (7, "exit 7"), (126, "exit 126")])
   func runExitsWithTheProcessStatus(expected: Int32, script: String) {
     let box = Sandbox("exit")

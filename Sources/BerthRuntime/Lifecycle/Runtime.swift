@@ -28,10 +28,19 @@ public struct Runtime: Sendable {
     return fields != ["0", "0", "4294967295"]
   }
 
-  /// Who owns containers created now (runc's `owner` field).
+  /// Who owns containers created now (runc's `owner` field), from
+  /// /etc/passwd as runc reads it. Not getpwuid: the runtime is a static
+  /// executable, where glibc's NSS would have to dlopen modules.
   static func ownerName() -> String {
     let uid = geteuid()
-    if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
+    if let bytes = try? readFile("/etc/passwd", limit: 1 << 20) {
+      for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+        if fields.count > 2 && fields[2] == "\(uid)" && !fields[0].isEmpty {
+          return String(fields[0])
+        }
+      }
+    }
     return "#\(uid)"
   }
 }

@@ -35,7 +35,9 @@ struct CreateCommand: ParsableCommand {
   @OptionGroup var flags: CreateFlags
   @Argument(help: "Container id.") var id: String
 
-  func run() {
-    perform { runtime throws(BerthError) in try runtime.create(flags.options(id: id)) }
+  func run() { Self.execute(flags.options(id: id)) }
+
+  static func execute(_ options: CreateOptions) {
+    perform { runtime throws(BerthError) in try runtime.create(options) }
   }
 }

@@ -9,7 +9,9 @@ struct DeleteCommand: ParsableCommand {
   var force = false
   @Argument(help: "Container id.") var id: String
 
-  func run() {
+  func run() { Self.execute(id: id, force: force) }
+
+  static func execute(id: String, force: Bool) {
     perform { runtime throws(BerthError) in try runtime.delete(id, force: force) }
   }
 }

@@ -11,7 +11,9 @@ struct KillCommand: ParsableCommand {
   @Argument(help: "Container id.") var id: String
   @Argument(help: "Signal name (TERM, SIGKILL) or number.") var signal: String = "TERM"
 
-  func run() {
+  func run() { Self.execute(id: id, signal: signal, all: all) }
+
+  static func execute(id: String, signal: String, all: Bool) {
     perform { runtime throws(BerthError) in
       try runtime.kill(id, signal: try Signal.parse(signal), all: all)
     }

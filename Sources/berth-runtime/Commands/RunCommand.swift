@@ -15,9 +15,11 @@ struct RunCommand: ParsableCommand {
   var keep = false
   @Argument(help: "Container id.") var id: String
 
-  func run() {
+  func run() { Self.execute(flags.options(id: id), detach: detach, keep: keep) }
+
+  static func execute(_ options: CreateOptions, detach: Bool, keep: Bool) -> Never {
     let code = perform { runtime throws(BerthError) in
-      try runtime.run(flags.options(id: id), detach: detach, keep: keep)
+      try runtime.run(options, detach: detach, keep: keep)
     }
     Glibc.exit(code)
   }

@@ -7,7 +7,9 @@ struct StateCommand: ParsableCommand {
     commandName: "state", abstract: "Print the state of a container as JSON.")
   @Argument(help: "Container id.") var id: String
 
-  func run() {
+  func run() { Self.execute(id: id) }
+
+  static func execute(id: String) {
     printJSON(perform { runtime throws(BerthError) in try runtime.state(id) })
   }
 }
