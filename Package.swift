@@ -30,6 +30,9 @@ let package = Package(
   targets: [
     // Layer 1: C for raw syscalls, macro constants, variadic calls and cmsg.
     .target(name: "CBerth"),
+    // Layer 1: berth-runtime's ELF constructor (the CVE-2019-5736 re-exec
+    // before the Swift runtime starts); linked into that executable only.
+    .target(name: "CRuntimeEntry", dependencies: ["CBerth"]),
     // Layer 1: libseccomp (Debian's libseccomp-dev) and the raw seccomp(2) load.
     .systemLibrary(
       name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
@@ -68,7 +71,8 @@ let package = Package(
     .executableTarget(
       name: "berth-runtime",
       dependencies: [
-        "BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "BerthRuntime", "CRuntimeEntry",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       linkerSettings: staticRuntime
         ? [

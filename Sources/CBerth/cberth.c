@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -91,6 +93,59 @@ int berth_open_readonly_clone(const char *path) {
     return -1;
   }
   return fd;
+}
+
+int berth_exe_is_protected(void) {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct statvfs vfs;
+  int protected = fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+  if (!protected) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    protected = seals >= 0 && (seals & F_SEAL_WRITE);
+  }
+  close(fd);
+  return protected;
+}
+
+/* A sealed memfd copy of our binary: nothing can write it, ever. */
+static int sealed_copy_of_exe(void) {
+  int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (exe < 0) return -1;
+  struct stat st;
+  int memfd = -1;
+  if (fstat(exe, &st) < 0) goto fail;
+  memfd = berth_memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (memfd < 0) goto fail;
+  for (off_t left = st.st_size; left > 0;) {
+    ssize_t n = sendfile(memfd, exe, NULL, (size_t)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      goto fail;
+    }
+    left -= n;
+  }
+  if (berth_seal_memfd(memfd) < 0) goto fail;
+  close(exe);
+  return memfd;
+fail:;
+  int saved = errno;
+  if (memfd >= 0) close(memfd);
+  close(exe);
+  errno = saved;
+  return -1;
+}
+
+int berth_reexec_protected(char *const argv[], char *const envp[]) {
+  int fd = berth_open_readonly_clone("/proc/self/exe");
+  if (fd < 0) fd = sealed_copy_of_exe();
+  if (fd < 0) return -1;
+  fexecve(fd, argv, envp);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return -1;
 }
 
 int berth_make_tree_readonly(const char *path) {

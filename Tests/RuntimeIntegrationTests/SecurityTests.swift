@@ -103,7 +103,13 @@ struct SecurityTests {
   /// That reopen must fail with EROFS (read-only clone) or EPERM (sealed
   /// memfd); success would mean the host binary was writable. (The probe
   /// opens without truncating and writes nothing.)
-  @Test func theRuntimeBinaryCannotBeReopenedForWritingAfterExit() {
+  /// The re-exec happens in berth-runtime's start-up constructor, which
+  /// finds the subcommand behind any spelling of runc's global flags.
+  @Test(arguments: [
+    "--root ROOT", "--root=ROOT --log-format json --debug",
+    "--systemd-cgroup --root ROOT --log LOG",
+  ])
+  func theRuntimeBinaryCannotBeReopenedForWritingAfterExit(globals: String) {
     let box = Sandbox("exe")
     defer { box.finish() }
     #expect(box.run(box.spec(["sleep", "30"]), extra: ["-d"]).status == 0)
@@ -111,7 +117,10 @@ struct SecurityTests {
     // process (a parallel test) executes the same inode.
     let copy = box.dir + "/berth-runtime"
     sh(["install", "-m", "0755", TestEnvironment.runtime, copy])
-    let rt = "\(copy) --root \(box.stateRoot)"
+    let rt =
+      copy + " "
+      + globals.replacingOccurrences(of: "ROOT", with: box.stateRoot)
+      .replacingOccurrences(of: "LOG", with: box.dir + "/log.json")
     let probe = """
       import errno, os, sys, time
       pid = sys.argv[1]

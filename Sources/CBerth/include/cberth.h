@@ -23,6 +23,12 @@ int berth_seal_memfd(int fd);
 // mount_setattr MOUNT_ATTR_RDONLY): an fd to exec from that no one can
 // write through, without copying the file.
 int berth_open_readonly_clone(const char *path);
+/* 1 when /proc/self/exe is on a read-only mount or a write-sealed memfd. */
+int berth_exe_is_protected(void);
+/* CVE-2019-5736: re-executes from a read-only detached mount of our binary
+   (open_tree + mount_setattr), else from a sealed memfd copy. Returns -1
+   with errno only if neither could be executed. */
+int berth_reexec_protected(char *const argv[], char *const envp[]);
 // Makes the mount at `path` and every mount below it read-only
 // (mount_setattr with AT_RECURSIVE): a remount only changes the top one.
 int berth_make_tree_readonly(const char *path);

@@ -38,6 +38,6 @@ struct CreateCommand: ParsableCommand {
   func run() { Self.execute(flags.options(id: id)) }
 
   static func execute(_ options: CreateOptions) {
-    perform { runtime throws(BerthError) in try runtime.create(options) }
+    _ = perform { runtime throws(BerthError) in try runtime.create(options) }
   }
 }
