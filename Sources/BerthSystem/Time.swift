@@ -5,18 +5,45 @@ import Glibc
 public func rfc3339Now() -> String {
   var ts = timespec()
   clock_gettime(CLOCK_REALTIME, &ts)
-  var tmv = tm()
-  var secs = ts.tv_sec
-  gmtime_r(&secs, &tmv)
-  func pad(_ v: Int32, _ width: Int) -> String {
+  return rfc3339(seconds: Int64(ts.tv_sec), nanoseconds: Int(ts.tv_nsec))
+}
+
+/// A Unix time as RFC 3339 in UTC, trailing zeros of the fraction dropped.
+/// Computed here rather than with gmtime_r: glibc's first gmtime_r reads
+/// /etc/localtime, a file read for nothing on every container start.
+public func rfc3339(seconds: Int64, nanoseconds: Int) -> String {
+  let (days, secondOfDay) = floorDivision(seconds, 86_400)
+  let (year, month, day) = civilDate(daysSinceEpoch: days)
+  func pad(_ v: Int64, _ width: Int) -> String {
     let s = String(v)
     return String(repeating: "0", count: max(0, width - s.count)) + s
   }
-  var nanos = pad(Int32(ts.tv_nsec), 9)
+  var nanos = pad(Int64(nanoseconds), 9)
   while nanos.hasSuffix("0") { nanos.removeLast() }
-  return "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T"
-    + "\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))"
+  return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
+    + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
     + (nanos.isEmpty ? "" : "." + nanos) + "Z"
+}
+
+func floorDivision(_ a: Int64, _ b: Int64) -> (quotient: Int64, remainder: Int64) {
+  let q = a / b
+  let r = a % b
+  return r < 0 ? (q - 1, r + b) : (q, r)
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01: days are
+/// shifted to start from 0000-03-01, so that the leap day ends each 400-,
+/// 100- and 4-year cycle.
+func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
+  let days = daysSinceEpoch + 719_468  // 0000-03-01 to 1970-01-01
+  let (era, dayOfEra) = floorDivision(days, 146_097)  // 400-year cycles
+  let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+  let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+  let shiftedMonth = (5 * dayOfYear + 2) / 153  // 0 = March
+  let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+  let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+  let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+  return (year, month, day)
 }
 
 /// Monotonic milliseconds, for timeouts.

@@ -8,6 +8,8 @@ struct Bundle {
   let path: String
   let spec: Spec
   let rootfs: String
+  /// config.json as read, which `spec` was decoded from.
+  let specJSON: [UInt8]
 
   /// Loads and validates the bundle, before anything is created, so bad
   /// input changes nothing.
@@ -45,7 +47,7 @@ struct Bundle {
         .notFound, "rootfs \(rootfs) does not exist or is not a directory",
         hint: "root.path in config.json must name the container's root directory")
     }
-    return Bundle(path: bundle, spec: spec, rootfs: rootfs)
+    return Bundle(path: bundle, spec: spec, rootfs: rootfs, specJSON: bytes)
   }
 
   /// Only runtime-spec 1.x is understood.

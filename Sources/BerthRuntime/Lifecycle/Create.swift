@@ -168,6 +168,7 @@ extension Runtime {
       pidStartTime: processStartTime(pid) ?? 0, created: rfc3339Now(), owner: Runtime.ownerName(),
       spec: spec, cgroupPaths: cgroupPaths, systemdCgroup: systemdCgroup, rootless: rootless,
       systemdScope: scope)
+    record.specJSON = bundle.specJSON
 
     while true {
       guard let message = try receiveMessage(parentSock) else {

@@ -52,13 +52,27 @@ public struct StateStore: Sendable {
   }
 
   public func save(_ record: ContainerRecord) throws(BerthError) {
-    let data: Data
+    var bytes: [UInt8]
     do {
-      data = try JSONEncoder().encode(record)
+      let encoder = JSONEncoder()
+      let raw = record.specJSON.flatMap { Self.isJSONObject($0) ? $0 : nil }
+      if raw != nil { encoder.userInfo[ContainerRecord.omitSpec] = true }
+      bytes = Array(try encoder.encode(record))
+      if let raw, bytes.last == UInt8(ascii: "}") {
+        bytes.removeLast()
+        bytes += Array(",\"spec\":".utf8) + raw + [UInt8(ascii: "}")]
+      }
     } catch {
       throw BerthError(.internalError, "cannot encode state of \(record.id): \(error)")
     }
-    try writeFileAtomically(statePath(record.id), Array(data), durable: false)
+    try writeFileAtomically(statePath(record.id), bytes, durable: false)
+  }
+
+  /// Bytes that decoded as a spec and start with "{" (no byte-order mark)
+  /// can stand as a JSON value inside state.json.
+  static func isJSONObject(_ bytes: [UInt8]) -> Bool {
+    let space: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+    return bytes.first { !space.contains($0) } == UInt8(ascii: "{")
   }
 
   public func load(_ id: String) throws(BerthError) -> ContainerRecord {
