@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): `run` of a busybox /bin/true bundle with
-# berth-runtime, crun and runc side by side in one hyperfine run, then the
-# peak RSS of each. Prints medians and ratios against crun.
+# berth-runtime (as installed, and from a read-only mount), crun and runc
+# side by side in one hyperfine run; the same with Podman's seccomp
+# profile; then peak RSS and private memory of each. Prints medians and
+# ratios against crun.
 # Usage: scripts/bench-runtime.sh [runs]   (as root; builds release first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # ones costs each runtime up to a millisecond per file.
 mkdir "$work/run"
 mount -t tmpfs -o mode=0700 berth-bench "$work/run"
-trap 'umount "$work/run"; rm -rf "$work"' EXIT
+trap 'umount "$work/ro" 2>/dev/null; umount "$work/run"; rm -rf "$work"' EXIT
 scripts/make-busybox-bundle.sh "$work/bundle" "$berth" >/dev/null
 # A second bundle with Podman's default seccomp profile (as Podman renders it).
 cp -r "$work/bundle" "$work/seccomp"
@@ -46,12 +48,19 @@ for path, seccomp in ((sys.argv[1], None), (sys.argv[2], json.load(open(sys.argv
         c["linux"]["seccomp"] = seccomp
     json.dump(c, open(path, "w"), indent=2)
 PY
+# berth-runtime also from a read-only bind mount, as on a read-only /usr:
+# there it needs no CVE-2019-5736 re-exec (see BinaryProtection).
+mkdir "$work/ro"
+cp "$berth" "$work/ro/berth-runtime"
+mount --bind "$work/ro" "$work/ro"
+mount -o remount,bind,ro "$work/ro"
 declare -A cmd=(
   [berth-runtime]="$berth --root $work/run/state-berth run --bundle $work/bundle bench"
+  [berth-ro-usr]="$work/ro/berth-runtime --root $work/run/state-ro run --bundle $work/bundle bench"
   [crun]="crun --root $work/run/state-crun run --bundle $work/bundle bench"
   [runc]="runc --root $work/run/state-runc run --bundle $work/bundle bench"
 )
-order=(berth-runtime crun runc)
+order=(berth-runtime berth-ro-usr crun runc)
 args=()
 for name in "${order[@]}"; do args+=(-n "$name" "${cmd[$name]}"); done
 echo "== hyperfine: $runs runs each of \`run\` with busybox /bin/true"
@@ -63,8 +72,11 @@ hyperfine -N --warmup 3 --runs "$runs" --prepare "rm -rf $work/run/state-sc-cold
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/sc.json" \
   -n "berth seccomp cached" "$berth --root $work/run/state-sc run --bundle $work/seccomp bench" \
   -n "crun seccomp" "crun --root $work/run/state-crun-sc run --bundle $work/seccomp bench" >/dev/null
-echo "== peak RSS (max of 20 runs, /usr/bin/time)"
-declare -A rss
+echo "== memory: peak RSS (max of 20 runs, /usr/bin/time); private (anonymous) memory of the"
+echo "   runtime while its container sleeps (RssAnon: the rest of RSS is the binary's page cache)"
+cp -r "$work/bundle" "$work/sleep"
+sed -i 's|"/bin/true"|"/bin/sleep", "0.5"|' "$work/sleep/config.json"
+declare -A rss anon
 for name in "${order[@]}"; do
   max=0
   for _ in $(seq 20); do
@@ -72,19 +84,28 @@ for name in "${order[@]}"; do
     [ "$kb" -gt "$max" ] && max=$kb
   done
   rss[$name]=$max
+  ${cmd[$name]/$work\/bundle/$work/sleep} &
+  sleep 0.25
+  anon[$name]=$(awk '/^RssAnon:/ {print $2}' /proc/$!/status)
+  wait
 done
 for d in /sys/fs/cgroup/*/berth-bench; do rmdir "$d" 2>/dev/null || true; done
-python3 - "$work/h.json" "${rss[berth-runtime]}" "${rss[crun]}" "${rss[runc]}" "$work/cold.json" "$work/sc.json" <<'PY'
+python3 - "$work/h.json" "$work/cold.json" "$work/sc.json" \
+  "${rss[berth-runtime]}" "${rss[berth-ro-usr]}" "${rss[crun]}" "${rss[runc]}" \
+  "${anon[berth-runtime]}" "${anon[berth-ro-usr]}" "${anon[crun]}" "${anon[runc]}" <<'PY'
 import json, sys
+names = ["berth-runtime", "berth-ro-usr", "crun", "runc"]
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-seccomp = {r["command"]: r for f in sys.argv[5:7] for r in json.load(open(f))["results"]}
-rss = dict(zip(["berth-runtime", "crun", "runc"], map(int, sys.argv[2:5])))
+seccomp = {r["command"]: r for f in sys.argv[2:4] for r in json.load(open(f))["results"]}
+rss = dict(zip(names, map(int, sys.argv[4:8])))
+anon = dict(zip(names, map(int, sys.argv[8:12])))
 base = results["crun"]["median"]
-print(f"{'runtime':<14}{'median ms':>10}{'mean ms':>10}{'vs crun':>9}{'peak RSS KiB':>14}{'RSS vs crun':>12}")
-for name in ["berth-runtime", "crun", "runc"]:
+print(f"{'runtime':<14}{'median ms':>10}{'mean ms':>10}{'vs crun':>9}{'peak RSS KiB':>14}"
+      f"{'vs crun':>9}{'RssAnon KiB':>13}{'vs crun':>9}")
+for name in names:
     r = results[name]
     print(f"{name:<14}{r['median']*1000:>10.2f}{r['mean']*1000:>10.2f}{r['median']/base:>9.2f}"
-          f"{rss[name]:>14}{rss[name]/rss['crun']:>12.2f}")
+          f"{rss[name]:>14}{rss[name]/rss['crun']:>9.2f}{anon[name]:>13}{anon[name]/anon['crun']:>9.2f}")
 print()
 base = seccomp["crun seccomp"]["median"]
 print(f"{'with seccomp':<22}{'median ms':>10}{'vs crun':>9}")

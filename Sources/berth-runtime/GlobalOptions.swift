@@ -15,8 +15,9 @@ struct GlobalOptions {
   var rootless: Bool?
 
   /// Flags that take a value, and the boolean ones.
-  static let valued: Set<String> = ["--root", "--log", "--log-format", "--rootless", "--criu"]
-  static let boolean: Set<String> = ["--debug", "--systemd-cgroup"]
+  /// (CRuntimeEntry's constructor knows the same list.)
+  static let valued = ["--root", "--log", "--log-format", "--rootless", "--criu"]
+  static let boolean = ["--debug", "--systemd-cgroup"]
 
   /// Splits `args` (without argv[0]) into globals and the rest.
   static func parse(_ args: [String]) throws(BerthError) -> (GlobalOptions, [String]) {

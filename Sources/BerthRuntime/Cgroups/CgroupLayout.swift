@@ -59,7 +59,9 @@ public struct CgroupLayout: Sendable, Equatable {
   }
 
   static func unescapeMountinfo(_ s: String) -> String {
-    s.replacing("\\040", with: " ")
+    // Most paths have no escapes; `replacing` is a generic collection
+    // algorithm, slow to start in a process that lives milliseconds.
+    s.utf8.contains(UInt8(ascii: "\\")) ? s.replacing("\\040", with: " ") : s
   }
 
   /// The cgroup this process is in, per hierarchy (from /proc/PID/cgroup).

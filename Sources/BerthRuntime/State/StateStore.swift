@@ -71,8 +71,7 @@ public struct StateStore: Sendable {
   /// Bytes that decoded as a spec and start with "{" (no byte-order mark)
   /// can stand as a JSON value inside state.json.
   static func isJSONObject(_ bytes: [UInt8]) -> Bool {
-    let space: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
-    return bytes.first { !space.contains($0) } == UInt8(ascii: "{")
+    bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D } == UInt8(ascii: "{")
   }
 
   public func load(_ id: String) throws(BerthError) -> ContainerRecord {
