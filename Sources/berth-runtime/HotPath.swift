@@ -31,7 +31,9 @@ enum HotPath {
   static let createFlags = ["--no-pivot": "--no-pivot", "--no-new-keyring": "--no-new-keyring"]
 
   static let grammars: [String: Grammar] = [
-    "create": Grammar(options: createOptions, flags: createFlags),
+    "create": Grammar(
+      options: createOptions,
+      flags: createFlags.merging(["--detach": "--detach", "-d": "--detach"]) { a, _ in a }),
     "run": Grammar(
       options: createOptions,
       flags: createFlags.merging(["--detach": "--detach", "-d": "--detach", "--keep": "--keep"]) {

@@ -48,6 +48,7 @@ struct LifecycleTests {
     ["create", "--bundle=B", "--pid-file=P", "c1"],
     ["create", "-b", "B", "c1", "--pid-file", "P"],
     ["create", "c1", "--no-new-keyring", "--bundle", "B", "--pid-file", "P", "--preserve-fds=0"],
+    ["create", "--bundle", "B", "--detach", "--pid-file", "P", "c1"],
   ])
   func flagSpellingsOfTheLifecycleVerbs(create: [String]) throws {
     let box = Sandbox("spell")

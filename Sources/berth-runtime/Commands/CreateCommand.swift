@@ -33,6 +33,10 @@ struct CreateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "create", abstract: "Create a container, ready for `start`.")
   @OptionGroup var flags: CreateFlags
+  @Flag(
+    name: [.short, .long],
+    help: "Accepted as go-runc sends it; create always returns once the container exists.")
+  var detach = false
   @Argument(help: "Container id.") var id: String
 
   func run() { Self.execute(flags.options(id: id)) }
