@@ -11,6 +11,7 @@ struct Berth: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "berth",
     abstract: "A daemonless container engine.",
+    version: "berth version 0.1.0",
     subcommands: [
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
