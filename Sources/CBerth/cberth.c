@@ -95,6 +95,32 @@ int berth_open_readonly_clone(const char *path) {
   return fd;
 }
 
+/* True for an unprivileged caller (not root, no capabilities) in the initial
+   user namespace whose binary only host root may write (owned by root, no
+   group or other write bit). Nothing such a caller starts can write it: its
+   containers run as its uid or its subordinate ids, never as host root, and
+   the capabilities they hold belong to user namespaces it owns, which do not
+   reach root's files. Then no copy is needed (a rootless container start
+   would otherwise copy the whole binary into a memfd). */
+static int only_host_root_can_write(int fd) {
+  struct stat st;
+  if (geteuid() == 0 || fstat(fd, &st) < 0) return 0;
+  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) return 0;
+  uint64_t effective = 0, permitted = 0, inheritable = 0;
+  if (berth_capget(&effective, &permitted, &inheritable) < 0 || effective || permitted) return 0;
+  char map[128];
+  int mapfd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  if (mapfd < 0) return 0;
+  ssize_t n = read(mapfd, map, sizeof map - 1);
+  close(mapfd);
+  if (n <= 0) return 0;
+  map[n] = 0;
+  unsigned long inside, outside, count;
+  int fields = 0;
+  if (sscanf(map, "%lu %lu %lu %n", &inside, &outside, &count, &fields) != 3) return 0;
+  return inside == 0 && outside == 0 && count == 4294967295UL && map[fields] == 0;
+}
+
 int berth_exe_is_protected(void) {
   int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -104,6 +130,7 @@ int berth_exe_is_protected(void) {
     int seals = fcntl(fd, F_GET_SEALS);
     protected = seals >= 0 && (seals & F_SEAL_WRITE);
   }
+  if (!protected) protected = only_host_root_can_write(fd);
   close(fd);
   return protected;
 }

@@ -20,15 +20,61 @@ struct RootlessTests {
     return (box, rootfs)
   }
 
-  func asUser(_ box: Sandbox, _ args: [String], input: String? = nil) -> Output {
+  func asUser(
+    _ box: Sandbox, _ args: [String], input: String? = nil, runtime: String? = nil,
+    environment: [String: String] = [:]
+  ) -> Output {
     let runtimeDir = box.dir + "/xdg"
     sh(["install", "-d", "-o", "\(RootlessUser.uid)", "-m", "0700", runtimeDir])
     return sh(
       [
         "setpriv", "--reuid", "\(RootlessUser.uid)", "--regid", "\(RootlessUser.gid)",
         "--init-groups",
-        "env", "XDG_RUNTIME_DIR=\(runtimeDir)", "HOME=\(box.dir)", box.dir + "/berth-runtime",
-      ] + args, input: input)
+        "env", "XDG_RUNTIME_DIR=\(runtimeDir)", "HOME=\(box.dir)",
+      ] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        + [runtime ?? box.dir + "/berth-runtime"] + args, input: input)
+  }
+
+  /// CVE-2019-5736, rootless. A binary only root may write runs in place
+  /// (nothing the user starts could write it); one the user owns runs from
+  /// a sealed memfd copy. Either way, reopening /proc/PID/exe for writing
+  /// after the runtime exited fails.
+  @Test(arguments: [true, false])
+  func theRuntimeBinaryCannotBeReopenedForWriting(rootOwned: Bool) {
+    let (box, rootfs) = userBox(rootOwned ? "rl5736root" : "rl5736user")
+    defer { box.finish() }
+    var runtime = box.dir + "/berth-runtime"
+    if rootOwned {
+      sh(["install", "-d", "-m", "0755", box.dir + "/rootbin"])
+      runtime = box.dir + "/rootbin/berth-runtime"
+      sh(["install", "-m", "0755", TestEnvironment.runtime, runtime])
+    }
+    let bundle = box.bundle(rootlessSpec(box, rootfs: rootfs, ["sleep", "30"]))
+    sh(["chown", "-R", "\(RootlessUser.uid)", bundle])
+    let started = asUser(box, ["run", "-d", "--bundle", bundle, "c"], runtime: runtime)
+    #expect(started.status == 0, "\(started.stderr)")
+    let probe = """
+      import errno, os, sys, time
+      pid = sys.argv[1]
+      kind = "memfd" if os.readlink(f"/proc/{pid}/exe").startswith("/memfd:") else "file"
+      held = os.open(f"/proc/{pid}/exe", os.O_PATH)
+      while os.path.exists(f"/proc/{pid}/exe"):
+          time.sleep(0.05)
+      try:
+          fd = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
+          # A sealed memfd opens read-write but refuses the write (here an
+          # append, which would only lengthen this test's own copy).
+          os.pwrite(fd, b"\\0", os.fstat(fd).st_size)
+          print(kind, "WRITABLE")
+      except OSError as e:
+          print(kind, errno.errorcode[e.errno])
+      """
+    let out = asUser(
+      box,
+      ["-c", "\"$RT\" exec c sleep 0.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
+      runtime: "/bin/bash", environment: ["RT": runtime, "PROBE": probe])
+    #expect(out.stdout == (rootOwned ? "file EACCES\n" : "memfd EPERM\n"), "\(out.combined)")
+    _ = asUser(box, ["delete", "--force", "c"], runtime: runtime)
   }
 
   func rootlessSpec(_ box: Sandbox, rootfs: String, _ args: [String]) -> Spec {

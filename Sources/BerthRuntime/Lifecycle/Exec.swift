@@ -83,8 +83,20 @@ extension Runtime {
     guard record.isInitAlive else {
       throw BerthError(.invalidState, "container \"\(options.id)\" exited")
     }
+    // The pid namespace applies to our children, so the parent enters it.
+    // Unprivileged, that needs the container's user namespace first (it
+    // owns the pid namespace); the child then inherits both.
+    var joinedUser = false
     if let pidJoin = joins.first(where: { $0.kind == .pid }) {
-      try setns(pidJoin.fd, .pid, path: pidJoin.path)
+      do throws(BerthError) {
+        try setns(pidJoin.fd, .pid, path: pidJoin.path)
+      } catch  where error.cause == .notPermitted {
+        guard let userJoin = joins.first(where: { $0.kind == .user }) else { throw error }
+        try setns(userJoin.fd, .user, path: userJoin.path)
+        ContainerInit.becomeNamespaceRoot()
+        joinedUser = true
+        try setns(pidJoin.fd, .pid, path: pidJoin.path)
+      }
     }
     var consoleFD: Int32? = nil
     if process.terminal == true, let socket = options.consoleSocket {
@@ -98,7 +110,8 @@ extension Runtime {
     if pid == 0 {
       close(parentSock)
       ExecProcess.run(
-        process: process, setup: setup, seccomp: seccomp, joins: joins.filter { $0.kind != .pid },
+        process: process, setup: setup, seccomp: seccomp,
+        joins: joins.filter { $0.kind != .pid && !(joinedUser && $0.kind == .user) },
         syncFD: childSock, consoleFD: consoleFD)
     }
     close(childSock)
