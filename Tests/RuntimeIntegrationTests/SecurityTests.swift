@@ -100,9 +100,9 @@ struct SecurityTests {
 
   /// CVE-2019-5736: the attacker holds /proc/PID/exe of the runtime while
   /// it works in the container and reopens it for writing once it exited.
-  /// That reopen must fail with EROFS (read-only clone) or EPERM (sealed
-  /// memfd); success would mean the host binary was writable. (The probe
-  /// opens without truncating and writes nothing.)
+  /// That reopen must fail with EROFS (read-only clone), or the write with
+  /// EPERM (sealed memfd); success would mean the host binary was writable.
+  /// (The probe never truncates; it appends one byte to a private copy.)
   /// The re-exec happens in berth-runtime's start-up constructor, which
   /// finds the subcommand behind any spelling of runc's global flags.
   @Test(arguments: [
@@ -128,7 +128,10 @@ struct SecurityTests {
       while os.path.exists(f"/proc/{pid}/exe"):
           time.sleep(0.05)
       try:
-          os.close(os.open(f"/proc/self/fd/{held}", os.O_RDWR))
+          fd = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
+          # A sealed memfd opens read-write but refuses the write (here an
+          # append, which would only lengthen this test's own copy).
+          os.pwrite(fd, b"\\0", os.fstat(fd).st_size)
           print("WRITABLE")
       except OSError as e:
           print(errno.errorcode[e.errno])
