@@ -2,7 +2,7 @@ import BerthRuntime
 import Glibc
 
 /// The verbs every container's life goes through (create, start, run,
-/// state, kill, delete) parsed by hand. swift-argument-parser builds its
+/// state, kill, delete, and exec, which health checks repeat) parsed by hand. swift-argument-parser builds its
 /// command tree by reflection on each call, about 1.4 ms here: as long as
 /// the whole of `state`, and paid on every container start and stop by
 /// podman and conmon. Only a command line in the plain forms is taken here
@@ -16,10 +16,14 @@ enum HotPath {
     var options: [String: String] = [:]
     var flags: [String: String] = [:]
     var arguments: ClosedRange<Int> = 1...1
+    /// exec: after the id, everything is the command, flags included.
+    var commandAfterID = false
   }
 
   struct Parsed {
+    /// The last value of each option, and all of them in order.
     var options: [String: String] = [:]
+    var lists: [String: [String]] = [:]
     var flags: Set<String> = []
     var arguments: [String] = []
   }
@@ -43,6 +47,19 @@ enum HotPath {
     "state": Grammar(),
     "delete": Grammar(flags: ["--force": "--force", "-f": "--force"]),
     "kill": Grammar(flags: ["--all": "--all", "-a": "--all"], arguments: 1...2),
+    "exec": Grammar(
+      options: [
+        "--process": "--process", "-p": "--process", "--cwd": "--cwd", "--env": "--env",
+        "-e": "--env", "--user": "--user", "-u": "--user", "--additional-gids": "--additional-gids",
+        "-g": "--additional-gids", "--cap": "--cap", "-c": "--cap", "--pid-file": "--pid-file",
+        "--console-socket": "--console-socket", "--preserve-fds": "--preserve-fds",
+        "--apparmor": "--apparmor", "--process-label": "--process-label",
+      ],
+      flags: [
+        "--tty": "--tty", "-t": "--tty", "--detach": "--detach", "-d": "--detach",
+        "--no-new-privs": "--no-new-privs", "--ignore-paused": "--ignore-paused",
+      ],
+      arguments: 1...Int.max, commandAfterID: true),
   ]
 
   /// Parses `arguments` by `grammar`, or nil for anything not plain.
@@ -54,6 +71,12 @@ enum HotPath {
       index += 1
       guard argument.hasPrefix("-") else {
         parsed.arguments.append(argument)
+        if grammar.commandAfterID {
+          // A command that starts with a dash is left to the full parser.
+          guard arguments[index...].first?.hasPrefix("-") != true else { return nil }
+          parsed.arguments += arguments[index...]
+          break
+        }
         continue
       }
       var name = argument
@@ -73,6 +96,7 @@ enum HotPath {
         index += 1
       }
       parsed.options[option] = value
+      parsed.lists[option, default: []].append(value!)
     }
     return grammar.arguments.contains(parsed.arguments.count) ? parsed : nil
   }
@@ -107,6 +131,27 @@ enum HotPath {
     case "kill":
       let signal = parsed.arguments.count > 1 ? parsed.arguments[1] : "TERM"
       KillCommand.execute(id: id, signal: signal, all: parsed.flags.contains("--all"))
+    case "exec":
+      var request = ExecRequest(id: id, command: Array(parsed.arguments.dropFirst()))
+      request.processFile = parsed.options["--process"]
+      request.tty = parsed.flags.contains("--tty")
+      request.cwd = parsed.options["--cwd"]
+      request.env = parsed.lists["--env"] ?? []
+      request.user = parsed.options["--user"]
+      request.capabilities = parsed.lists["--cap"] ?? []
+      request.detach = parsed.flags.contains("--detach")
+      request.pidFile = parsed.options["--pid-file"]
+      request.consoleSocket = parsed.options["--console-socket"]
+      request.noNewPrivileges = parsed.flags.contains("--no-new-privs")
+      for gid in parsed.lists["--additional-gids"] ?? [] {
+        guard let gid = UInt32(gid) else { return }
+        request.additionalGids.append(gid)
+      }
+      if let count = parsed.options["--preserve-fds"] {
+        guard let count = Int(count) else { return }
+        request.preserveFDs = count
+      }
+      request.execute()
     default: return
     }
     exit(0)

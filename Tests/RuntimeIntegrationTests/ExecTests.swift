@@ -35,6 +35,28 @@ struct ExecTests {
     box.runtime(["delete", "--force", "c"])
   }
 
+  /// exec's flags mean the same to the hand parser and to
+  /// swift-argument-parser: repeated options accumulate, `=` forms work,
+  /// and a command that starts with a dash goes to the full parser.
+  @Test(arguments: [
+    ["exec", "-e", "A=1", "--env=B=2", "-g", "5", "--additional-gids=6", "c", "sh", "-c", "S"],
+    [
+      "exec", "--env", "A=1", "-e", "B=2", "--additional-gids", "5", "-g", "6", "c", "sh", "-c",
+      "S",
+    ],
+  ])
+  func repeatedOptionsAccumulate(args: [String]) {
+    let box = Sandbox("execrepeat")
+    defer { box.finish() }
+    #expect(running(box))
+    let out = box.runtime(args.map { $0 == "S" ? "echo $A $B; id -G" : $0 })
+    #expect(out.stdout == "1 2\n0 5 6\n", "\(out.stderr)")
+    let dashed = box.runtime(["exec", "c", "-c", "true"])
+    #expect(dashed.status != 0)
+    #expect(dashed.stderr.contains("\"-c\": executable file not found"), "\(dashed.stderr)")
+    box.runtime(["delete", "--force", "c"])
+  }
+
   @Test func processFileIsUsedAsIs() throws {
     let box = Sandbox("execprocess")
     defer { box.finish() }

@@ -34,13 +34,53 @@ struct ExecCommand: ParsableCommand {
   var command: [String] = []
 
   func run() {
+    var request = ExecRequest(id: id, command: command)
+    request.processFile = process
+    request.tty = tty
+    request.cwd = cwd
+    request.env = env
+    request.user = user
+    request.additionalGids = additionalGids
+    request.capabilities = cap
+    request.detach = detach
+    request.pidFile = pidFile
+    request.consoleSocket = consoleSocket
+    request.preserveFDs = preserveFds
+    request.noNewPrivileges = noNewPrivs
+    request.execute()
+  }
+}
+
+/// What `exec` was asked, whichever parser read the command line.
+struct ExecRequest {
+  var id: String
+  var command: [String]
+  var processFile: String?
+  var tty = false
+  var cwd: String?
+  var env: [String] = []
+  var user: String?
+  var additionalGids: [UInt32] = []
+  var capabilities: [String] = []
+  var detach = false
+  var pidFile: String?
+  var consoleSocket: String?
+  var preserveFDs = 0
+  var noNewPrivileges = false
+
+  init(id: String, command: [String]) {
+    self.id = id
+    self.command = command
+  }
+
+  func execute() -> Never {
     let code = perform { runtime throws(BerthError) in
       var options = ExecOptions(id: id, process: try buildProcess(runtime))
       options.consoleSocket = consoleSocket
       options.pidFile = pidFile
       options.detach = detach
-      options.preserveFDs = preserveFds
-      options.extraCapabilities = cap
+      options.preserveFDs = preserveFDs
+      options.extraCapabilities = capabilities
       return try runtime.exec(options)
     }
     Glibc.exit(code)
@@ -49,12 +89,12 @@ struct ExecCommand: ParsableCommand {
   /// --process wins; otherwise the container's own process, with the
   /// command and flags applied on top (as runc does).
   func buildProcess(_ runtime: Runtime) throws(BerthError) -> Spec.Process {
-    if let process {
-      let bytes = try readFile(process)
+    if let processFile {
+      let bytes = try readFile(processFile)
       do {
         return try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
       } catch {
-        throw BerthError(.invalidArgument, "\(process) is not a valid process JSON: \(error)")
+        throw BerthError(.invalidArgument, "\(processFile) is not a valid process JSON: \(error)")
       }
     }
     guard !command.isEmpty else {
@@ -74,7 +114,7 @@ struct ExecCommand: ParsableCommand {
         } + env
     }
     if let user {
-      let parts = user.split(separator: ":", maxSplits: 1)
+      let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
       guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
         throw BerthError(.invalidArgument, "--user must be UID[:GID] in numbers, not \"\(user)\"")
       }
@@ -82,7 +122,7 @@ struct ExecCommand: ParsableCommand {
       if parts.count == 2 { p.user.gid = UInt32(parts[1])! }
     }
     if !additionalGids.isEmpty { p.user.additionalGids = additionalGids }
-    if noNewPrivs { p.noNewPrivileges = true }
+    if noNewPrivileges { p.noNewPrivileges = true }
     return p
   }
 }
