@@ -1,11 +1,11 @@
 import BerthRuntime
 import Glibc
 
-/// The verbs every container's life goes through (create, start, run,
-/// state, kill, delete, and exec, which health checks repeat) parsed by hand. swift-argument-parser builds its
-/// command tree by reflection on each call, about 1.4 ms here: as long as
-/// the whole of `state`, and paid on every container start and stop by
-/// podman and conmon. Only a command line in the plain forms is taken here
+/// The verbs of every container's life (create, start, run, state, kill,
+/// delete, and exec, which health checks repeat), parsed by hand.
+/// swift-argument-parser builds its command tree by reflection on each
+/// call, about 1.4 ms here: as long as the whole of `state`, and paid on
+/// every container start and stop by podman and conmon. Only a command line in the plain forms is taken here
 /// (long flags with a separate or `=` value, the documented short flags, the
 /// expected number of arguments); anything else, --help included, is left
 /// to swift-argument-parser, which parses it again and reports problems its
