@@ -117,13 +117,17 @@ public enum Cgroups {
 
   /// Removes the directories, retrying briefly while the kernel finishes
   /// tearing down exited tasks (rmdir gives EBUSY until then).
+  /// The wait starts at half a millisecond and doubles up to 10 ms (about
+  /// a second in all): a `run` that deletes right after the exit seldom
+  /// needs more than the first.
   public static func remove(_ dirs: [String]) {
     for dir in dirs {
-      for attempt in 0..<100 {
-        if rmdir(dir) == 0 || currentErrno == .noSuchFileOrDirectory { break }
-        if currentErrno != .resourceBusy { break }
-        if attempt == 99 { break }
-        usleep(10_000)
+      var delay: UInt32 = 500
+      var waited: UInt32 = 0
+      while rmdir(dir) != 0 && currentErrno == .resourceBusy && waited < 1_000_000 {
+        usleep(delay)
+        waited += delay
+        delay = min(delay * 2, 10_000)
       }
     }
   }
