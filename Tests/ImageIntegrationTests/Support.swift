@@ -112,27 +112,58 @@ func canConnect(_ port: Int) -> Bool {
   }
 }
 
+/// Starts a server on a free port of 127.0.0.1 and waits until `ready`.
+/// The port can be taken by another test's connection before the server
+/// binds it; then the server exits, and starts again on another port.
+func startServer(
+  _ name: String, log: String, ready: (Int) -> Bool = canConnect,
+  launch: (Int) throws -> Process
+) throws -> (Int, Process) {
+  for _ in 0..<3 {
+    let port = try freePort()
+    let process = try launch(port)
+    for _ in 0..<200 where process.isRunning {
+      if ready(port) { return (port, process) }
+      usleep(50_000)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+  let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+  throw ToolFailure(description: "\(name) did not start: \(text.suffix(500))")
+}
+
 /// Debian's docker-registry (distribution v2) on 127.0.0.1, storage in a
 /// temp dir, stopped when the value goes away.
 final class Registry: @unchecked Sendable {
   let dir: TempDir
   let port: Int
-  let process = Process()
+  let process: Process
   var host: String { "127.0.0.1:\(port)" }
   var storage: String { dir.path + "/data" }
 
   /// `auth` is extra YAML under `auth:` (htpasswd or token); `tls` is a
-  /// (certificate, key) pair to serve HTTPS.
+  /// (certificate, key) pair to serve HTTPS. A free port can be taken by
+  /// another test's connection before the registry binds it: then the
+  /// registry exits and starts again on another port.
   init(auth: String? = nil, tls: (String, String)? = nil) throws {
-    dir = try TempDir()
-    port = try freePort()
+    let dir = try TempDir()
+    self.dir = dir
+    (port, process) = try startServer("docker-registry", log: dir.path + "/registry.log") {
+      try Registry.start(in: dir.path, port: $0, auth: auth, tls: tls)
+    }
+  }
+
+  static func start(in dir: String, port: Int, auth: String?, tls: (String, String)?) throws
+    -> Process
+  {
     var config = """
       version: 0.1
       log:
         level: error
       storage:
         filesystem:
-          rootdirectory: \(dir.path)/data
+          rootdirectory: \(dir)/data
         delete:
           enabled: true
       http:
@@ -140,19 +171,16 @@ final class Registry: @unchecked Sendable {
       """
     if let tls { config += "\n  tls:\n    certificate: \(tls.0)\n    key: \(tls.1)" }
     if let auth { config += "\nauth:\n" + auth }
-    try config.write(toFile: dir.path + "/config.yml", atomically: true, encoding: .utf8)
+    try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+    let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-    process.arguments = ["serve", dir.path + "/config.yml"]
+    process.arguments = ["serve", dir + "/config.yml"]
     process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    let log = dir.path + "/registry.log"
+    let log = dir + "/registry.log"
     _ = FileManager.default.createFile(atPath: log, contents: nil)
     process.standardError = FileHandle(forWritingAtPath: log)
     try process.run()
-    for _ in 0..<200 {
-      if canConnect(port) { return }
-      usleep(50_000)
-    }
-    throw ToolFailure(description: "docker-registry did not start on \(host)")
+    return process
   }
 
   deinit {

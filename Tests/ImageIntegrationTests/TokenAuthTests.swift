@@ -70,24 +70,27 @@ private let tokenServer = #"""
 
 /// The Python token server, stopped when the value goes away.
 private final class TokenServer: @unchecked Sendable {
-  let process = Process()
+  let process: Process
   let port: Int
   let certificate: String
   let log: String
 
   init(dir: TempDir) throws {
-    port = try freePort()
-    certificate = dir.path + "/token-ca.pem"
-    log = dir.path + "/token.log"
+    let certificate = dir.path + "/token-ca.pem"
+    let log = dir.path + "/token.log"
+    self.certificate = certificate
+    self.log = log
     _ = FileManager.default.createFile(atPath: log, contents: nil)
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", tokenServer, "\(port)", certificate, log]
-    try process.run()
-    for _ in 0..<200 {
-      if canConnect(port) && FileManager.default.fileExists(atPath: certificate) { return }
-      usleep(50_000)
+    let ready = { (port: Int) in
+      canConnect(port) && FileManager.default.fileExists(atPath: certificate)
     }
-    throw ToolFailure(description: "token server did not start")
+    (port, process) = try startServer("token server", log: log, ready: ready) { port in
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["python3", "-c", tokenServer, "\(port)", certificate, log]
+      try process.run()
+      return process
+    }
   }
 
   deinit {

@@ -72,23 +72,22 @@ private let proxyScript = #"""
   """#
 
 private final class Proxy: @unchecked Sendable {
-  let process = Process()
+  let process: Process
   let port: Int
   let log: String
   var host: String { "127.0.0.1:\(port)" }
 
   init(upstream: Registry, mode: String, dir: TempDir) throws {
-    port = try freePort()
-    log = dir.path + "/proxy-\(port).log"
+    let log = dir.path + "/proxy-\(UUID().uuidString).log"
+    self.log = log
     _ = FileManager.default.createFile(atPath: log, contents: nil)
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", proxyScript, "\(port)", "\(upstream.port)", mode, log]
-    try process.run()
-    for _ in 0..<200 {
-      if canConnect(port) { return }
-      usleep(50_000)
+    (port, process) = try startServer("proxy", log: log) { port in
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["python3", "-c", proxyScript, "\(port)", "\(upstream.port)", mode, log]
+      try process.run()
+      return process
     }
-    throw ToolFailure(description: "proxy did not start")
   }
 
   var requests: [[String: String?]] {

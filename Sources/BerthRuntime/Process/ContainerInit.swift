@@ -136,7 +136,9 @@ enum ContainerInit {
       source: nil, target: "/", type: nil,
       flags: propagation == 0 ? UInt(MS_SLAVE | MS_REC) : propagation | UInt(MS_REC),
       describe: "/ (making it private to the container)")
-    try makeParentMountPrivate(of: config.rootfs)
+    // pivot_root refuses a shared parent mount; after the recursive slave
+    // or private remount above only a requested "shared" leaves one.
+    if propagation & UInt(MS_SHARED) != 0 { try makeParentMountPrivate(of: config.rootfs) }
     try mount(
       source: config.rootfs, target: config.rootfs, type: nil, flags: UInt(MS_BIND | MS_REC),
       describe: "rootfs \(config.rootfs)")
