@@ -14,6 +14,23 @@ struct FilesystemTests {
     #expect(out.stdout.contains("Read-only file system"))
   }
 
+  /// linux.rootfsPropagation is what "/" shows inside (mountinfo's optional
+  /// fields); a shared one still lets pivot_root through. (Not "slave": it
+  /// shows only where the tests' own mounts are shared, and they are
+  /// private in scripts/test.sh's namespace.)
+  @Test(arguments: [
+    ("shared", "shared:"), ("rshared", "shared:"), ("private", "-"), ("unbindable", "unbindable"),
+  ])
+  func rootfsPropagationIsApplied(propagation: String, shows: String) {
+    let box = Sandbox("propagation")
+    defer { box.finish() }
+    var spec = box.spec(["sh", "-c", "awk '$5 == \"/\" { print $7 }' /proc/self/mountinfo"])
+    spec.linux?.rootfsPropagation = propagation
+    let out = box.run(spec)
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stdout.hasPrefix(shows), "\(out.stdout)")
+  }
+
   @Test func specMountsWithOptionsAndBindsOfFilesAndDirectories() throws {
     let box = Sandbox("mounts")
     defer { box.finish() }
