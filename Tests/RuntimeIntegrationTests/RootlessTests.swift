@@ -53,6 +53,8 @@ struct RootlessTests {
     sh(["chown", "-R", "\(RootlessUser.uid)", bundle])
     let started = asUser(box, ["run", "-d", "--bundle", bundle, "c"], runtime: runtime)
     #expect(started.status == 0, "\(started.stderr)")
+    // The exec lives 1.5 s; the probe opens its exe after 0.2 s, then
+    // waits for it to exit: the margin is for a loaded machine.
     let probe = """
       import errno, os, sys, time
       pid = sys.argv[1]
@@ -71,7 +73,7 @@ struct RootlessTests {
       """
     let out = asUser(
       box,
-      ["-c", "\"$RT\" exec c sleep 0.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
+      ["-c", "\"$RT\" exec c sleep 1.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
       runtime: "/bin/bash", environment: ["RT": runtime, "PROBE": probe])
     #expect(out.stdout == (rootOwned ? "file EACCES\n" : "memfd EPERM\n"), "\(out.combined)")
     _ = asUser(box, ["delete", "--force", "c"], runtime: runtime)

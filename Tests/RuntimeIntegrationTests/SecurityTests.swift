@@ -121,6 +121,8 @@ struct SecurityTests {
       copy + " "
       + globals.replacingOccurrences(of: "ROOT", with: box.stateRoot)
       .replacingOccurrences(of: "LOG", with: box.dir + "/log.json")
+    // The exec lives 1.5 s; the probe opens its exe after 0.2 s, then
+    // waits for it to exit: the margin is for a loaded machine.
     let probe = """
       import errno, os, sys, time
       pid = sys.argv[1]
@@ -137,7 +139,7 @@ struct SecurityTests {
           print(errno.errorcode[e.errno])
       """
     let out = sh(
-      ["bash", "-c", "\(rt) exec c sleep 0.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
+      ["bash", "-c", "\(rt) exec c sleep 1.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
       env: ["PROBE": probe])
     #expect(out.stdout == "EROFS\n" || out.stdout == "EPERM\n", "\(out.stdout) \(out.stderr)")
     box.runtime(["delete", "--force", "c"])
