@@ -25,7 +25,7 @@ struct ConsoleTests {
     #expect(screen.contains("/dev/pts/0"), "\(screen)")
     #expect(screen.contains("33 111"))
     #expect(screen.contains("c\r\ndone"))
-    for _ in 0..<100 where box.state("c")?["status"] as? String != "stopped" { usleep(20_000) }
+    for _ in 0..<300 where box.state("c")?["status"] as? String != "stopped" { usleep(20_000) }
     box.runtime(["delete", "--force", "c"])
   }
 
@@ -56,7 +56,7 @@ struct ConsoleTests {
     #expect(screen.contains("character special file 88"), "\(screen)")
     #expect(screen.contains("secret"))
     #expect(try String(contentsOfFile: rootfs + "/etc/target", encoding: .utf8) == "secret\n")
-    for _ in 0..<100 where box.state("c")?["status"] as? String != "stopped" { usleep(20_000) }
+    for _ in 0..<300 where box.state("c")?["status"] as? String != "stopped" { usleep(20_000) }
     box.runtime(["delete", "--force", "c"])
   }
 

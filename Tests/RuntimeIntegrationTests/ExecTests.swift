@@ -110,7 +110,7 @@ struct ExecTests {
     #expect(missing.status != 0)
     #expect(missing.stderr.contains("executable file not found in $PATH"))
     box.runtime(["kill", "c", "KILL"])
-    for _ in 0..<100 where box.state("c")?["status"] as? String != "stopped" { usleep(10_000) }
+    for _ in 0..<300 where box.state("c")?["status"] as? String != "stopped" { usleep(10_000) }
     let stopped = box.runtime(["exec", "c", "true"])
     #expect(stopped.status != 0)
     #expect(stopped.stderr.contains("it is stopped"))

@@ -35,7 +35,7 @@ struct LifecycleTests {
     #expect(second.stderr.contains("is running, not created"))
 
     #expect(box.runtime(["kill", "c1", "KILL"]).status == 0)
-    for _ in 0..<100 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
+    for _ in 0..<300 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
     #expect(box.state("c1")?["status"] as? String == "stopped")
     #expect(box.runtime(["delete", "c1"]).status == 0)
     #expect(box.state("c1") == nil)
@@ -65,7 +65,7 @@ struct LifecycleTests {
     #expect(box.state("c1")?["bundle"] as? String == bundle)
     #expect(box.runtime(["start", "c1"]).status == 0)
     #expect(box.runtime(["kill", "--all", "c1", "9"]).status == 0)
-    for _ in 0..<100 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
+    for _ in 0..<300 where box.state("c1")?["status"] as? String != "stopped" { usleep(10_000) }
     #expect(box.runtime(["delete", "-f", "c1"]).status == 0)
     #expect(box.state("c1") == nil)
   }
@@ -151,12 +151,17 @@ struct LifecycleTests {
     defer { box.finish() }
     #expect(
       box.run(box.spec(["sh", "-c", "sleep 100 & sleep 100 & wait"]), extra: ["-d"]).status == 0)
-    usleep(200_000)
-    let ps = box.runtime(["ps", "--format", "json", "c"])
-    let pids = (try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [Int]) ?? []
+    // sh and its two sleeps, once sh has started them.
+    var ps = Output(status: 0, stdout: "", stderr: "")
+    var pids: [Int] = []
+    for _ in 0..<300 where pids.count < 3 {
+      ps = box.runtime(["ps", "--format", "json", "c"])
+      pids = (try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [Int]) ?? []
+      if pids.count < 3 { usleep(10_000) }
+    }
     #expect(pids.count == 3, "\(ps.stdout)")
     #expect(box.runtime(["kill", "--all", "c", "9"]).status == 0)
-    for _ in 0..<100 where box.state("c")?["status"] as? String != "stopped" { usleep(10_000) }
+    for _ in 0..<300 where box.state("c")?["status"] as? String != "stopped" { usleep(10_000) }
     #expect(box.state("c")?["status"] as? String == "stopped")
     let unknown = box.runtime(["kill", "c", "SIGBOGUS"])
     #expect(unknown.status != 0)
