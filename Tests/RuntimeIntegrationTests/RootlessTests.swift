@@ -53,28 +53,9 @@ struct RootlessTests {
     sh(["chown", "-R", "\(RootlessUser.uid)", bundle])
     let started = asUser(box, ["run", "-d", "--bundle", bundle, "c"], runtime: runtime)
     #expect(started.status == 0, "\(started.stderr)")
-    // The exec lives 1.5 s; the probe opens its exe after 0.2 s, then
-    // waits for it to exit: the margin is for a loaded machine.
-    let probe = """
-      import errno, os, sys, time
-      pid = sys.argv[1]
-      kind = "memfd" if os.readlink(f"/proc/{pid}/exe").startswith("/memfd:") else "file"
-      held = os.open(f"/proc/{pid}/exe", os.O_PATH)
-      while os.path.exists(f"/proc/{pid}/exe"):
-          time.sleep(0.05)
-      try:
-          fd = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
-          # A sealed memfd opens read-write but refuses the write (here an
-          # append, which would only lengthen this test's own copy).
-          os.pwrite(fd, b"\\0", os.fstat(fd).st_size)
-          print(kind, "WRITABLE")
-      except OSError as e:
-          print(kind, errno.errorcode[e.errno])
-      """
     let out = asUser(
-      box,
-      ["-c", "\"$RT\" exec c sleep 1.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"],
-      runtime: "/bin/bash", environment: ["RT": runtime, "PROBE": probe])
+      box, ["-c", ExeProbe.command], runtime: "/bin/bash",
+      environment: ExeProbe.environment(runtime: runtime))
     #expect(out.stdout == (rootOwned ? "file EACCES\n" : "memfd EPERM\n"), "\(out.combined)")
     _ = asUser(box, ["delete", "--force", "c"], runtime: runtime)
   }
