@@ -65,7 +65,8 @@ public enum Capability {
   public static func limitBoundingSet(to bounding: UInt64) throws(BerthError) {
     for cap in 0...lastSupported where bounding & (1 << UInt64(cap)) == 0 {
       if berth_capbset_read(Int32(cap)) == 1 {
-        try check("cannot drop \(names[cap]) from the bounding set") {
+        let name = cap < names.count ? names[cap] : "capability \(cap)"
+        try check("cannot drop \(name) from the bounding set") {
           berth_capbset_drop(Int32(cap))
         }
       }

@@ -28,14 +28,6 @@ public func currentEnvironment() -> [String] {
   return result
 }
 
-/// execve with Swift strings; returns only on failure.
-public func execve(path: String, args: [String], env: [String]) -> Errno {
-  var cArgs = args.map { strdup($0) } + [nil]
-  var cEnv = env.map { strdup($0) } + [nil]
-  Glibc.execve(path, &cArgs, &cEnv)
-  return currentErrno
-}
-
 /// Finds `name` as execvp would, in the PATH of `env`, in the current root.
 /// Returns the path or the reason it is not runnable, with podman's wording
 /// ("executable file not found in $PATH", "permission denied") so callers
@@ -117,26 +109,24 @@ public func receiveMessage(_ fd: Int32) throws(BerthError) -> String? {
 
 public func pidfdOpen(_ pid: pid_t) -> Int32 { berth_pidfd_open(pid) }
 
-/// The start time of a process (field 22 of /proc/PID/stat), which tells a
-/// live container init from an unrelated process that reused its pid.
-public func processStartTime(_ pid: pid_t) -> UInt64? {
+/// What the runtime reads from /proc/PID/stat: the state letter (R, S, Z,
+/// ...) and the start time (field 22), which tells a live container init
+/// from an unrelated process that reused its pid. One read for both.
+public func processStat(_ pid: pid_t) -> (state: Character, startTime: UInt64)? {
   guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
   let text = String(decoding: bytes, as: UTF8.self)
   // The command name may contain spaces and ')': fields start after the last ')'.
   guard let close = text.lastIndex(of: ")") else { return nil }
   let fields = text[text.index(after: close)...].split(separator: " ")
   // fields[0] is state (field 3), so field 22 is fields[19].
-  guard fields.count > 19 else { return nil }
-  return UInt64(fields[19])
+  guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else {
+    return nil
+  }
+  return (state, start)
 }
 
-/// The process state letter (R, S, Z, ...) from /proc/PID/stat.
-public func processStateLetter(_ pid: pid_t) -> Character? {
-  guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
-  let text = String(decoding: bytes, as: UTF8.self)
-  guard let close = text.lastIndex(of: ")") else { return nil }
-  return text[text.index(after: close)...].split(separator: " ").first?.first
-}
+/// The start time of a process (see processStat).
+public func processStartTime(_ pid: pid_t) -> UInt64? { processStat(pid)?.startTime }
 
 /// A pipe with both ends close-on-exec: (read, write).
 public func makePipe() throws(BerthError) -> (read: Int32, write: Int32) {

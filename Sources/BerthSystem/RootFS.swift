@@ -107,7 +107,7 @@ public final class RootFS {
     let (parent, name) = Self.split(inner)
     let dir = try mkdirAll(parent)
     defer { Glibc.close(dir) }
-    // O_PATH parent: reopen through /proc to get a dirfd usable for creation.
+    // openat on an O_PATH directory fd creates in that directory.
     let created = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
     if created >= 0 {
       Glibc.close(created)

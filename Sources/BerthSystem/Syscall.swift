@@ -53,9 +53,6 @@ extension FileDescriptor {
       }
     }
   }
-
-  /// Closes, ignoring errors: for cleanup paths where the fd is known valid.
-  public func closeQuietly() { _ = Glibc.close(rawValue) }
 }
 
 /// Reads a whole file by path (host paths only, never inside a rootfs).
@@ -83,10 +80,15 @@ public func writeFileAtomically(
   do {
     try FileDescriptor(rawValue: fd).writeFully(bytes, what: "cannot write \(tmp)")
     if durable { try check("cannot fsync \(tmp)") { fsync(fd) } }
-    Glibc.close(fd)
-    try check("cannot rename \(tmp) to \(path)") { rename(tmp, path) }
   } catch {
     Glibc.close(fd)
+    unlink(tmp)
+    throw error
+  }
+  Glibc.close(fd)
+  do {
+    try check("cannot rename \(tmp) to \(path)") { rename(tmp, path) }
+  } catch {
     unlink(tmp)
     throw error
   }
@@ -129,13 +131,18 @@ public func isDirectory(_ path: String) -> Bool {
 
 /// Creates a directory and its parents on the host (never inside a rootfs:
 /// there, use `RootFS.mkdirAll`, which resolves in-root by fd).
+/// The leaf is tried first: its parents usually exist already.
 public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
-  var current = path.hasPrefix("/") ? "" : "."
-  for component in path.split(separator: "/") {
-    current += "/" + component
-    if mkdir(current, mode) != 0 && currentErrno != .fileExists {
-      throw .system("cannot create directory \(current)", currentErrno)
-    }
+  let components = path.split(separator: "/")
+  guard !components.isEmpty else { return }
+  let normalised = (path.hasPrefix("/") ? "/" : "") + components.joined(separator: "/")
+  if mkdir(normalised, mode) == 0 || currentErrno == .fileExists { return }
+  guard currentErrno == .noSuchFileOrDirectory, components.count > 1 else {
+    throw .system("cannot create directory \(normalised)", currentErrno)
+  }
+  try mkdirAll(parentPath(normalised), mode: mode)
+  if mkdir(normalised, mode) != 0 && currentErrno != .fileExists {
+    throw .system("cannot create directory \(normalised)", currentErrno)
   }
 }
 

@@ -50,7 +50,9 @@ public enum Terminal {
     let bytes = Array(socketPath.utf8)
     guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
       Glibc.close(fd)
-      throw BerthError(.invalidArgument, "console socket path too long: \(socketPath)")
+      throw BerthError(
+        .invalidArgument, "console socket path too long: \(socketPath)",
+        hint: "a unix socket path holds at most 107 bytes; use a shorter one")
     }
     withUnsafeMutableBytes(of: &addr.sun_path) { buf in
       for (i, b) in bytes.enumerated() { buf[i] = b }

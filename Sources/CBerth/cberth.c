@@ -34,8 +34,7 @@ const uint64_t BERTH_CLONE_NEWNS = CLONE_NEWNS, BERTH_CLONE_NEWUTS = CLONE_NEWUT
                BERTH_CLONE_NEWCGROUP = CLONE_NEWCGROUP, BERTH_CLONE_NEWTIME = CLONE_NEWTIME;
 const uint64_t BERTH_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT,
                BERTH_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS,
-               BERTH_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS,
-               BERTH_RESOLVE_BENEATH = RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+               BERTH_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 
 const int BERTH_O_PATH = O_PATH;
 
@@ -185,8 +184,6 @@ int berth_make_tree_readonly(const char *path) {
 int berth_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 int berth_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
 int berth_set_keepcaps(int on) { return prctl(PR_SET_KEEPCAPS, on, 0, 0, 0); }
-int berth_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
-int berth_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
 int berth_capbset_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
 int berth_capbset_read(int cap) { return prctl(PR_CAPBSET_READ, cap, 0, 0, 0); }
 int berth_ambient_raise(int cap) {
@@ -231,13 +228,6 @@ int berth_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
   struct winsize ws = {.ws_row = rows, .ws_col = cols};
   return ioctl(fd, TIOCSWINSZ, &ws);
-}
-
-int berth_unlockpt_and_name(int master, char *buf, size_t len) {
-  int unlock = 0, n = 0;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return -1;
-  if (ioctl(master, TIOCGPTN, &n) < 0) return -1;
-  return snprintf(buf, len, "/dev/pts/%d", n) < (int)len ? 0 : (errno = ERANGE, -1);
 }
 
 int berth_pty_peer(int master) {

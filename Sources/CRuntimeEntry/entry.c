@@ -3,8 +3,8 @@
 // nothing can write (CVE-2019-5736), so they re-exec once before anything
 // else. Doing it here, in an ELF constructor, skips the Swift runtime's
 // start-up in the process that is thrown away (about half a millisecond per
-// container); Swift's BinaryProtection.ensure() checks again and reports
-// the error if this could not re-exec.
+// container). What it found is kept for main.swift, which calls
+// BinaryProtection.ensure() only if the re-exec failed (to report why).
 #define _GNU_SOURCE
 #include "cruntimeentry.h"
 
@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <string.h>
 
-static int entry_ran;
+static enum berth_runtime_entry entry_state = BERTH_ENTRY_NOT_RUN;
 
-int berth_runtime_entry_ran(void) { return entry_ran; }
+enum berth_runtime_entry berth_runtime_entry_state(void) { return entry_state; }
 
 static int named(const char *arg, size_t length, const char *const names[]) {
   for (size_t i = 0; names[i]; i++)
@@ -41,9 +41,13 @@ static const char *subcommand(int argc, char **argv) {
 
 __attribute__((constructor)) static void protect_runtime_binary(int argc, char **argv,
                                                                 char **envp) {
-  entry_ran = 1;
   const char *verb = subcommand(argc, argv);
-  if (!verb || (strcmp(verb, "create") && strcmp(verb, "run") && strcmp(verb, "exec"))) return;
-  if (berth_exe_is_protected()) return;
-  berth_reexec_protected(argv, envp);
+  if (!verb || (strcmp(verb, "create") && strcmp(verb, "run") && strcmp(verb, "exec"))) {
+    entry_state = BERTH_ENTRY_NOT_NEEDED;
+  } else if (berth_exe_is_protected()) {
+    entry_state = BERTH_ENTRY_PROTECTED;
+  } else {
+    berth_reexec_protected(argv, envp);
+    entry_state = BERTH_ENTRY_UNPROTECTED;
+  }
 }

@@ -15,10 +15,12 @@ do {
   globals.installLogging()
   // Commands that put a process into a container run from a copy of the
   // binary nothing can write (CVE-2019-5736). CRuntimeEntry's constructor
-  // has re-executed already; this checks, and reports what went wrong.
-  if let verb = rest.first, ["create", "run", "exec"].contains(verb) {
-    precondition(berth_runtime_entry_ran() == 1, "CRuntimeEntry is not linked in")
-    try BinaryProtection.ensure(arguments: arguments)
+  // re-executed already; if it could not, ensure() tries once more and
+  // reports why.
+  switch berth_runtime_entry_state() {
+  case BERTH_ENTRY_NOT_RUN: preconditionFailure("CRuntimeEntry is not linked in")
+  case BERTH_ENTRY_UNPROTECTED: try BinaryProtection.ensure(arguments: arguments)
+  default: break
   }
   // The verbs of every container start and stop skip the reflective parser.
   HotPath.run(rest)

@@ -40,11 +40,10 @@ extension Runtime {
     guard let process = spec.process else {
       throw BerthError(.invalidArgument, "config.json has no process to run")
     }
-    guard let args = process.args, !args.isEmpty else {
+    guard process.args?.isEmpty == false else {
       throw BerthError(
         .invalidArgument, "process.args in config.json is empty", hint: "name a command to run")
     }
-    _ = args
     if process.terminal == true && options.consoleSocket == nil && !options.relayTerminal {
       throw BerthError(
         .invalidArgument, "process.terminal is true but no --console-socket was given",
@@ -53,7 +52,7 @@ extension Runtime {
     let plan = try NamespacePlan(spec: spec)
     try Hardening.validateSysctls(spec.linux?.sysctl ?? [:], namespaces: plan.allTypes)
     let setup = try ProcessSetup(
-      process: process, canSetGroups: plan.canSetGroups(rootless: rootless))
+      process: process, canSetGroups: plan.canSetGroups)
     // Checked and compiled (or found cached) before anything exists.
     let seccomp = try SeccompProgram.prepare(
       spec.linux?.seccomp, noNewPrivileges: process.noNewPrivileges == true,
@@ -165,7 +164,7 @@ extension Runtime {
 
     var record = ContainerRecord(
       id: id, bundle: bundle.path, rootfs: bundle.rootfs, pid: pid,
-      pidStartTime: processStartTime(pid) ?? 0, created: rfc3339Now(), owner: Runtime.ownerName(),
+      pidStartTime: 0, created: rfc3339Now(), owner: Runtime.ownerName(),
       spec: spec, cgroupPaths: cgroupPaths, systemdCgroup: systemdCgroup, rootless: rootless,
       systemdScope: scope)
     record.specJSON = bundle.specJSON
@@ -195,7 +194,9 @@ extension Runtime {
       }
     }
 
-    record.pidStartTime = processStartTime(pid) ?? record.pidStartTime
+    // Read once init is ready (a start time does not change; only the
+    // saved record needs it).
+    record.pidStartTime = processStartTime(pid) ?? 0
     try store.save(record)
     if let pidFile = options.pidFile {
       try writeFileAtomically(

@@ -24,7 +24,11 @@ extension Runtime {
   /// `exec`: runs another process in a running container's namespaces and
   /// cgroups. Returns its exit code, or 0 at once when detached.
   public func exec(_ options: ExecOptions) throws(BerthError) -> Int32 {
-    let record = try store.load(options.id)
+    try exec(options, record: try store.load(options.id))
+  }
+
+  /// `exec` with the container's record already loaded.
+  public func exec(_ options: ExecOptions, record: ContainerRecord) throws(BerthError) -> Int32 {
     let status = record.status(store: store)
     guard status == .running || status == .created else {
       throw BerthError(
@@ -54,10 +58,9 @@ extension Runtime {
         .invalidArgument, "exec with a terminal needs --console-socket",
         hint: "pass --console-socket PATH, or drop --tty")
     }
-    let containerUserNS = (record.spec.linux?.namespaces ?? []).contains { $0.type == "user" }
-    let mappings = record.spec.linux?.uidMappings ?? []
-    let canSetGroups =
-      !(containerUserNS && geteuid() != 0 && mappings.count == 1 && mappings[0].size == 1)
+    let canSetGroups = NamespacePlan.canSetGroups(
+      userNamespace: (record.spec.linux?.namespaces ?? []).contains { $0.type == "user" },
+      uidMappings: record.spec.linux?.uidMappings ?? [])
     let setup = try ProcessSetup(process: process, canSetGroups: canSetGroups)
     // The container's filter applies to exec'd processes too (as in runc).
     let seccomp = try SeccompProgram.prepare(

@@ -48,8 +48,13 @@ struct NamespacePlan {
   var cloneFlags: UInt64 { new.subtracting([.time, .cgroup]).reduce(0) { $0 | $1.cloneFlag } }
 
   /// setgroups is denied when an unprivileged caller maps only itself.
-  func canSetGroups(rootless: Bool) -> Bool {
-    !(new.contains(.user) && geteuid() != 0 && uidMappings.count == 1 && uidMappings[0].size == 1)
+  var canSetGroups: Bool {
+    Self.canSetGroups(userNamespace: new.contains(.user), uidMappings: uidMappings)
+  }
+
+  /// The same rule for a container created earlier (exec).
+  static func canSetGroups(userNamespace: Bool, uidMappings: [IDMapping]) -> Bool {
+    !(userNamespace && geteuid() != 0 && uidMappings.count == 1 && uidMappings[0].size == 1)
   }
 
   func openJoins() throws(BerthError) -> [(kind: NamespaceKind, fd: Int32, path: String)] {

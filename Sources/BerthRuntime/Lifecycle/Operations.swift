@@ -63,7 +63,9 @@ extension Runtime {
     if pidfd >= 0 {
       defer { close(pidfd) }
       guard record.isInitAlive else {
-        throw BerthError(.invalidState, "container \"\(id)\" is not running")
+        throw BerthError(
+          .invalidState, "container \"\(id)\" is not running",
+          hint: "`delete \(id)` removes a stopped container")
       }
       try check("cannot signal container \"\(id)\"") { pidfdSendSignal(pidfd, signal) }
     } else {
@@ -100,7 +102,7 @@ extension Runtime {
           hint: "stop it with `kill \(id)`, or use `delete --force`")
       }
     }
-    if record.isInitAlive || status == .paused {
+    if status == .created || status == .running || status == .paused {
       killEverything(record)
     }
     Cgroups.remove(record.cgroupPaths)

@@ -15,7 +15,9 @@ enum TerminalRelay {
       cfmakeraw(&raw)
       tcsetattr(0, TCSANOW, &raw)
       var size = winsize()
-      if ioctl(0, UInt(TIOCGWINSZ), &size) == 0 { _ = ioctl(master, UInt(TIOCSWINSZ), &size) }
+      if ioctl(0, UInt(TIOCGWINSZ), &size) == 0 {
+        try? Terminal.setSize(master, rows: size.ws_row, cols: size.ws_col)
+      }
     }
     defer { if isTTY { tcsetattr(0, TCSANOW, &saved) } }
     var fds = [

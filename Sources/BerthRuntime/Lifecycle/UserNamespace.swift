@@ -30,9 +30,7 @@ enum UserNamespace {
   }
 
   static func helper(_ name: String, pid: pid_t, mappings: [IDMapping]) throws(BerthError) {
-    let candidates: [String] = ["/usr/bin/" + name, "/bin/" + name]
-    let path = candidates.first { access($0, X_OK) == 0 }
-    guard let path else {
+    guard case .success(let path) = lookupExecutable(name, env: ["PATH=/usr/bin:/bin"]) else {
       throw BerthError(
         .notFound, "\(name) is needed to map more than your own id",
         hint:

@@ -178,9 +178,9 @@ enum ContainerInit {
     try Hooks.run(spec.hooks?.createContainer, phase: "createContainer", state: state)
 
     if config.noPivot {
-      try RootSwitch.moveAndChroot(into: config.rootfs)
+      try RootSwitch.moveAndChroot(into: root)
     } else {
-      try RootSwitch.pivot(into: config.rootfs)
+      try RootSwitch.pivot(into: root)
     }
 
     let newRoot = try RootFS(path: "/")

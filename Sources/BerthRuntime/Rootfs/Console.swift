@@ -1,4 +1,5 @@
 import BerthSystem
+import CBerth
 import Glibc
 
 /// The container's terminal: a pty from the container's own devpts, the
@@ -38,7 +39,7 @@ enum Console {
 
   /// Makes the slave the controlling terminal and stdio of this process.
   static func attach(slave: Int32) throws(BerthError) {
-    try check("cannot make the pty the controlling terminal") { ioctl(slave, UInt(TIOCSCTTY), 0) }
+    try check("cannot make the pty the controlling terminal") { berth_set_ctty(slave) }
     for fd in Int32(0)...2 {
       try check("cannot use the pty as fd \(fd)") { dup2(slave, fd) }
     }

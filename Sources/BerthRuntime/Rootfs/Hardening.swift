@@ -102,7 +102,9 @@ enum Hardening {
         }
       } else if key == "kernel.hostname" || key == "kernel.domainname" {
         guard namespaces.contains("uts") else {
-          throw BerthError(.invalidArgument, "sysctl \(key) needs a uts namespace")
+          throw BerthError(
+            .invalidArgument, "sysctl \(key) needs a uts namespace",
+            hint: "add {\"type\": \"uts\"} to linux.namespaces")
         }
       } else {
         throw BerthError(

@@ -61,10 +61,11 @@ struct SpecMounts {
   /// /proc and /sys must be real directories in the rootfs: a symlink
   /// there (CVE-2019-19921, CVE-2023-27561) would let procfs land elsewhere.
   func refuseSymlinkedProcOrSys(_ dest: String, type: String) throws(BerthError) {
-    guard root.exists(dest) || root.fileType(dest) != nil else { return }
     do throws(BerthError) {
       let fd = try root.open(dest, flags: O_PATH | O_DIRECTORY, noSymlinks: true)
       close(fd)
+    } catch  where error.cause == .noSuchFileOrDirectory {
+      return  // made as a directory when mounted
     } catch {
       throw BerthError(
         .permissionDenied,
@@ -160,18 +161,17 @@ struct SpecMounts {
     try mount(
       source: "tmpfs", target: procFDPath(target), type: "tmpfs", flags: flags,
       data: "mode=755", describe: "tmpfs for cgroups on \(dest)")
+    // With the systemd driver the directories exist only once systemd
+    // moved us; the host's /proc (still mounted) tells where we are.
+    let hostDirs =
+      cgroupPaths.isEmpty
+      ? SystemdScope.directories(of: CgroupLayout.cgroupsOf(), layout: layout) : cgroupPaths
     for hierarchy in layout.hierarchies {
       let name = String(hierarchy.mountPoint.split(separator: "/").last ?? "unified")
       let sub = dest + "/" + name
       let subFD = try root.ensureDirectory(sub)
       defer { close(subFD) }
-      // With the systemd driver the directories exist only once systemd
-      // moved us; the host's /proc (still mounted) tells where we are.
-      let hostDir =
-        cgroupPaths.first { $0.hasPrefix(hierarchy.mountPoint + "/") }
-        ?? SystemdScope.directories(of: CgroupLayout.cgroupsOf(), layout: layout).first {
-          $0.hasPrefix(hierarchy.mountPoint + "/")
-        }
+      let hostDir = hostDirs.first { $0.hasPrefix(hierarchy.mountPoint + "/") }
       if cgroupNamespace {
         let type = hierarchy.isV2 ? "cgroup2" : "cgroup"
         let data = hierarchy.isV2 ? "" : hierarchy.controllers.joined(separator: ",")

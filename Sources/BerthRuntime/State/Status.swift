@@ -5,9 +5,9 @@ import Glibc
 extension ContainerRecord {
   /// Whether init is still the process we started (not a reused pid).
   public var isInitAlive: Bool {
-    guard pid > 0, let start = processStartTime(pid), start == pidStartTime else { return false }
+    guard pid > 0, let stat = processStat(pid), stat.startTime == pidStartTime else { return false }
     // A zombie has exited; it only waits to be reaped by its parent.
-    return processStateLetter(pid) != "Z"
+    return stat.state != "Z"
   }
 
   /// The status derived from the world, never stored: init alive and the

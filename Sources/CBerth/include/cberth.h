@@ -37,8 +37,6 @@ int berth_make_tree_readonly(const char *path);
 int berth_set_no_new_privs(void);
 int berth_set_dumpable(int on);
 int berth_set_keepcaps(int on);
-int berth_set_child_subreaper(void);
-int berth_set_pdeathsig(int sig);
 int berth_capbset_drop(int cap);
 int berth_capbset_read(int cap);
 int berth_ambient_raise(int cap);
@@ -52,7 +50,6 @@ int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable
 // terminals
 int berth_set_ctty(int fd);
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
-int berth_unlockpt_and_name(int master, char *buf, size_t len);
 // The pty slave for a master, opened through the master (no path lookup).
 int berth_pty_peer(int master);
 
@@ -65,7 +62,7 @@ extern const uint64_t BERTH_CLONE_NEWNS, BERTH_CLONE_NEWUTS, BERTH_CLONE_NEWIPC,
     BERTH_CLONE_NEWUSER, BERTH_CLONE_NEWPID, BERTH_CLONE_NEWNET, BERTH_CLONE_NEWCGROUP,
     BERTH_CLONE_NEWTIME;
 extern const uint64_t BERTH_RESOLVE_IN_ROOT, BERTH_RESOLVE_NO_MAGICLINKS,
-    BERTH_RESOLVE_NO_SYMLINKS, BERTH_RESOLVE_BENEATH, BERTH_RESOLVE_NO_XDEV;
+    BERTH_RESOLVE_NO_SYMLINKS;
 
 int berth_pipe_cloexec(int fds[2]);
 // keyctl(KEYCTL_JOIN_SESSION_KEYRING): a fresh session keyring per container.

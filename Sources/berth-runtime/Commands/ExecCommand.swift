@@ -75,32 +75,45 @@ struct ExecRequest {
 
   func execute() -> Never {
     let code = perform { runtime throws(BerthError) in
-      var options = ExecOptions(id: id, process: try buildProcess(runtime))
+      // Loaded once: for the container's own process and for exec.
+      var record: ContainerRecord? = nil
+      let process: Spec.Process
+      if let processFile {
+        process = try readProcessFile(processFile)
+      } else {
+        guard !command.isEmpty else {
+          throw BerthError(.invalidArgument, "exec needs a command or --process FILE")
+        }
+        let loaded = try runtime.store.load(id)
+        record = loaded
+        process = try buildProcess(from: loaded)
+      }
+      var options = ExecOptions(id: id, process: process)
       options.consoleSocket = consoleSocket
       options.pidFile = pidFile
       options.detach = detach
       options.preserveFDs = preserveFDs
       options.extraCapabilities = capabilities
-      return try runtime.exec(options)
+      if record == nil { record = try runtime.store.load(id) }
+      return try runtime.exec(options, record: record!)
     }
     Glibc.exit(code)
   }
 
-  /// --process wins; otherwise the container's own process, with the
-  /// command and flags applied on top (as runc does).
-  func buildProcess(_ runtime: Runtime) throws(BerthError) -> Spec.Process {
-    if let processFile {
-      let bytes = try readFile(processFile)
-      do {
-        return try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
-      } catch {
-        throw BerthError(.invalidArgument, "\(processFile) is not a valid process JSON: \(error)")
-      }
+  /// --process FILE: the process as given.
+  func readProcessFile(_ path: String) throws(BerthError) -> Spec.Process {
+    let bytes = try readFile(path)
+    do {
+      return try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
+    } catch {
+      throw BerthError(.invalidArgument, "\(path) is not a valid process JSON: \(error)")
     }
-    guard !command.isEmpty else {
-      throw BerthError(.invalidArgument, "exec needs a command or --process FILE")
-    }
-    var p = try runtime.store.load(id).spec.process ?? Spec.Process()
+  }
+
+  /// Without --process: the container's own process, with the command and
+  /// flags applied on top (as runc does).
+  func buildProcess(from record: ContainerRecord) throws(BerthError) -> Spec.Process {
+    var p = record.spec.process ?? Spec.Process()
     p.args = command
     p.terminal = tty
     p.consoleSize = nil
