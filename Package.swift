@@ -96,11 +96,15 @@ let package = Package(
     ),
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime"]),
-    .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthOCI"]),
+    // Helpers both image test targets use.
+    .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
+    .testTarget(
+      name: "BerthImageTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
     .testTarget(
       name: "RuntimeIntegrationTests",
       // BerthRuntime only for library values such as the default seccomp profile.
       dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
-    .testTarget(name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI"]),
+    .testTarget(
+      name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
   ]
 )

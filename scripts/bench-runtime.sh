@@ -23,7 +23,6 @@ if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
   echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
 fi
 scripts/deps.sh
-command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 scripts/build-release.sh
 berth="$PWD/.build/release/berth-runtime"
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)

@@ -12,8 +12,14 @@ echo "== build"
 # berth-runtime as it ships: a static PIE (see Package.swift).
 export BERTH_STATIC_RUNTIME=1
 build=(--disable-local-rpath)
-swift build --build-tests "${build[@]}" 2>&1 | grep -E 'error|warning: unre|Compiling [A-Za-z]+ \(|Build' || true
-swift build --build-tests "${build[@]}" >/dev/null
+log=$(mktemp)
+if ! swift build --build-tests "${build[@]}" >"$log" 2>&1; then
+  grep -E 'error|warning: unre' "$log" || cat "$log"
+  rm -f "$log"
+  exit 1
+fi
+grep -E 'Build complete' "$log" || true
+rm -f "$log"
 fixtures=.build/fixtures
 scripts/make-busybox-bundle.sh "$fixtures/busybox" >/dev/null
 export BERTH_FIXTURES="$PWD/$fixtures"

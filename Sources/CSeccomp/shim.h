@@ -1,5 +1,5 @@
 // libseccomp (Debian's libseccomp-dev) for compiling profiles in the runtime,
-// plus the two raw seccomp(2) calls the container side needs: it loads a
+// plus the raw seccomp(2) calls the container side needs: it loads a
 // program that was compiled (or read from the cache) before clone, so the
 // child never runs libseccomp.
 #ifndef BERTH_CSECCOMP_SHIM_H

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -49,31 +50,10 @@ struct TestFailure: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// Builds a tar archive at `path` with Python's tarfile module; `body` is
-/// Python code with `t` (the open TarFile) and helpers `add_file(name, data,
-/// **attrs)` and `add(name, type, **attrs)` in scope.
+/// Builds a tar archive at `path` with Python's tarfile module (see
+/// BerthTestSupport's `tarScript` for what `body` has in scope).
 func makeTar(_ path: String, mode: String = "w", _ body: String) throws {
-  let script = """
-    import io, sys, tarfile
-    t = tarfile.open(sys.argv[1], "\(mode)", format=tarfile.PAX_FORMAT)
-    def add_file(name, data=b"", **attrs):
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        info.mtime = attrs.pop("mtime", 1000000)
-        for k, v in attrs.items():
-            setattr(info, k, v)
-        t.addfile(info, io.BytesIO(data))
-    def add(name, type, **attrs):
-        info = tarfile.TarInfo(name)
-        info.type = type
-        info.mtime = attrs.pop("mtime", 1000000)
-        for k, v in attrs.items():
-            setattr(info, k, v)
-        t.addfile(info)
-    \(body.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
-    t.close()
-    """
-  try run(["python3", "-c", script, path])
+  try run(["python3", "-c", tarScript(mode: mode, mtime: 1_000_000, body: body), path])
 }
 
 let canRunAsRoot = geteuid() == 0

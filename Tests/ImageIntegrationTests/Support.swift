@@ -2,6 +2,7 @@
 // a throwaway docker-registry on 127.0.0.1, and OCI layouts built by hand.
 import BerthImage
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -261,38 +262,10 @@ struct LayoutBuilder {
   }
 }
 
-/// Writes a tar with Python's tarfile: `add_file(name, data, **attrs)`,
-/// `add(name, type, **attrs)` and `add_host(path, name)` are in scope.
+/// Writes a tar with Python's tarfile (see BerthTestSupport's `tarScript`
+/// for what `body` has in scope).
 func makeLayer(_ path: String, _ body: String) throws {
-  let script = """
-    import io, sys, tarfile
-    t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
-    def add_file(name, data=b"", **attrs):
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        info.mtime = attrs.pop("mtime", 1700000000)
-        for k, v in attrs.items():
-            setattr(info, k, v)
-        t.addfile(info, io.BytesIO(data))
-    def add(name, type, **attrs):
-        info = tarfile.TarInfo(name)
-        info.type = type
-        info.mtime = attrs.pop("mtime", 1700000000)
-        for k, v in attrs.items():
-            setattr(info, k, v)
-        t.addfile(info)
-    def add_host(path, name, **attrs):
-        info = t.gettarinfo(path, name)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        for k, v in attrs.items():
-            setattr(info, k, v)
-        with open(path, "rb") as f:
-            t.addfile(info, f)
-    \(body)
-    t.close()
-    """
-  try run(["python3", "-c", script, path])
+  try run(["python3", "-c", tarScript(mtime: 1_700_000_000, body: body), path])
 }
 
 /// A busybox root filesystem: the static busybox and a few applet links.
