@@ -176,10 +176,15 @@ extension ContentStore {
       try body(tar)
       try tar.finish()
       try Sys.check("fsync \(temp)") { fsync(fd) }
-      Sys.close(fd)
-      try Sys.check("rename \(temp) to \(output)") { rename(temp, output) }
     } catch {
       Sys.close(fd)
+      unlink(temp)
+      throw error
+    }
+    Sys.close(fd)
+    do {
+      try Sys.check("rename \(temp) to \(output)") { rename(temp, output) }
+    } catch {
       unlink(temp)
       throw error
     }
@@ -275,6 +280,15 @@ extension ContentStore {
       hint: "expected manifest.json (docker save) or oci-layout (OCI)")
   }
 
+  /// Whether a layer file starts with gzip's magic bytes (reads two bytes).
+  static func startsWithGzipMagic(_ path: String) throws -> Bool {
+    let fd = try Sys.open(path, O_RDONLY)
+    defer { Sys.close(fd) }
+    var magic: [UInt8] = [0, 0]
+    let n = try Sys.check("read \(path)") { pread(fd, &magic, 2, 0) }
+    return n == 2 && magic == [0x1F, 0x8B]
+  }
+
   /// Resolves an archive-relative path to a regular file inside `dir`.
   /// Symlinks (docker save links repeated layers to one copy) are followed
   /// lexically, component by component, and may not leave the archive.
@@ -345,8 +359,9 @@ extension ContentStore {
   }
 
   private func loadLayout(_ dir: String, platform: Platform) throws -> [ImageRecord] {
+    // Through member(): index.json may not be a symlink out of the archive.
     let index = try JSONDecoder().decode(
-      Index.self, from: Data(try Sys.readFile(dir + "/index.json")))
+      Index.self, from: Data(try Sys.readFile(try member(dir, "index.json"))))
     func blob(_ digest: Digest) throws -> String {
       try member(dir, "blobs/\(digest.algorithm.rawValue)/\(digest.encoded)")
     }
@@ -393,7 +408,7 @@ extension ContentStore {
 
   private func loadDockerArchive(_ dir: String) throws -> [ImageRecord] {
     let entries = try JSONDecoder().decode(
-      [DockerArchiveEntry].self, from: Data(try Sys.readFile(dir + "/manifest.json")))
+      [DockerArchiveEntry].self, from: Data(try Sys.readFile(try member(dir, "manifest.json"))))
     var records: [ImageRecord] = []
     for entry in entries {
       let (configDigest, configSize) = try importBlob(try member(dir, entry.config), expected: nil)
@@ -401,8 +416,7 @@ extension ContentStore {
       for layer in entry.layers {
         let path = try member(dir, layer)
         let (digest, size) = try importBlob(path, expected: nil)
-        let magic = try Sys.readFile(path, limit: Int.max).prefix(2)
-        let gzip = magic.elementsEqual([0x1F, 0x8B])
+        let gzip = try Self.startsWithGzipMagic(path)
         layers.append(
           Descriptor(
             mediaType: gzip ? MediaType.dockerLayerGzip : MediaType.dockerLayerTar, digest: digest,
