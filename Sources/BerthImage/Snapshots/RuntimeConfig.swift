@@ -5,6 +5,7 @@ import BerthOCI
 import BerthSystem
 import Foundation
 import Glibc
+import SystemPackage
 
 public struct RunOverrides: Sendable {
   /// Replaces the image's Cmd (and, with `entrypoint`, its Entrypoint).
@@ -71,8 +72,8 @@ extension ContentStore {
   ) {
     if spec.isEmpty { return (0, 0, []) }
     let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-    let passwd = readInRoot(rootfs, ["etc", "passwd"]).map(parseColonFile) ?? []
-    let groups = readInRoot(rootfs, ["etc", "group"]).map(parseColonFile) ?? []
+    let passwd = readInRoot(rootfs, "/etc/passwd").map(parseColonFile) ?? []
+    let groups = readInRoot(rootfs, "/etc/group").map(parseColonFile) ?? []
     var uid: UInt32
     var gid: UInt32
     var userName: String?
@@ -122,27 +123,17 @@ extension ContentStore {
     }
   }
 
-  /// Reads a small file under `root` opening each component with
-  /// O_NOFOLLOW: a symlinked /etc/passwd in an image is ignored, not followed.
-  static func readInRoot(_ root: String, _ components: [String]) -> String? {
-    guard var fd = try? Sys.open(root, O_RDONLY | O_DIRECTORY) else { return nil }
-    for (index, component) in components.enumerated() {
-      let last = index == components.count - 1
-      let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY)
-      let next = openat(fd, component, flags)
-      Sys.close(fd)
-      guard next >= 0 else { return nil }
-      fd = next
-    }
-    defer { Sys.close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while result.count < 4 << 20 {
-      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n <= 0 { break }
-      result += buffer[0..<n]
-    }
-    return String(decoding: result, as: UTF8.self)
+  /// Reads a small file inside the image's rootfs, refusing any symlink on
+  /// the way (RootFS, RESOLVE_NO_SYMLINKS): a symlinked /etc/passwd in an
+  /// image is ignored, not followed.
+  static func readInRoot(_ root: String, _ inner: String) -> String? {
+    guard let rootfs = try? RootFS(path: root),
+      let fd = try? rootfs.open(inner, flags: O_RDONLY, noSymlinks: true)
+    else { return nil }
+    defer { close(fd) }
+    guard let bytes = try? FileDescriptor(rawValue: fd).readToEnd(what: inner, limit: 4 << 20)
+    else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// Writes `bundle/config.json` for the snapshot's mounted rootfs.

@@ -34,7 +34,13 @@ public enum UserNamespace {
 
   /// The `unshare` command that runs a program in such a namespace, or nil
   /// when this user has no subordinate IDs or the tools are missing.
-  public static func command() -> [String]? {
+  /// Worked out once per process: it reads /etc/subuid and /etc/subgid, and
+  /// every layer's unpack and removal asks.
+  public static func command() -> [String]? { cachedCommand }
+
+  private static let cachedCommand: [String]? = findCommand()
+
+  private static func findCommand() -> [String]? {
     guard geteuid() != 0 else { return nil }
     let candidates: [String] = ["/usr/bin/unshare", "/bin/unshare"]
     let unshare = candidates.first { access($0, X_OK) == 0 }
