@@ -233,11 +233,8 @@ extension ContentStore {
     }
     progress?("Copying config \(manifest.config.digest.short) done")
     progress?("Writing manifest to image destination")
-    var names: [String] = []
-    if reference.tag != nil { names.append(reference.description) }
-    if reference.digest != nil, reference.tag == nil {
-      names = []
-    }
+    // Pulled by digest alone, an image gets no name (as podman).
+    let names = reference.tag != nil ? [reference.description] : []
     return try commitImage(
       manifestBytes: bytes, mediaType: mediaType, extraDigests: extraDigests, names: names)
   }

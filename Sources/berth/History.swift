@@ -41,9 +41,7 @@ struct History: ParsableCommand {
       return
     }
     if format == "json" {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+      try printJSON(entries)
       return
     }
     var rows = [["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]

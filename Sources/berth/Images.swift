@@ -61,9 +61,7 @@ struct ListOptions: ParsableArguments {
           created: Int64(parseDate(image.created) ?? 0), createdAt: image.created ?? "",
           size: store.unpackedSize(of: image), dangling: image.names.isEmpty)
       }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+      try printJSON(entries)
     case "table":
       var rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
       for image in images {
@@ -84,6 +82,8 @@ struct ListOptions: ParsableArguments {
     default:
       var rows: [[String: String]] = []
       for image in images {
+        // Read once per image (its config and layer records), not per name.
+        let size = humanSize(store.unpackedSize(of: image))
         for name in image.names.isEmpty ? [""] : image.names {
           let reference = name.isEmpty ? nil : try? Reference(parsing: name, defaultTag: false)
           rows.append([
@@ -91,7 +91,7 @@ struct ListOptions: ParsableArguments {
             "Repository": reference?.repository ?? "<none>", "Tag": reference?.tag ?? "<none>",
             "Digest": image.manifest.description, "CreatedAt": image.created ?? "",
             "CreatedSince": humanAge(image.created),
-            "Size": humanSize(store.unpackedSize(of: image)),
+            "Size": size,
             "Names": image.names.joined(separator: ","),
           ])
         }
@@ -126,6 +126,13 @@ struct ImageSummary: Encodable {
     case size = "Size"
     case dangling = "Dangling"
   }
+}
+
+/// `--format json`: indented, keys sorted, as podman prints.
+func printJSON(_ value: some Encodable) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 func printTable(_ rows: [[String]]) {

@@ -55,9 +55,7 @@ struct Inspect: ParsableCommand {
       }
       return
     }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    try printJSON(result)
   }
 }
 

@@ -53,7 +53,7 @@ public final class RegistryClient: Sendable {
         hint: "remove `blocked = true` for it to use it")
     }
     self.domain = domain
-    host = domain == Reference.defaultDomain ? "registry-1.docker.io" : domain
+    host = Reference.registryHost(for: domain)
     insecure = options.tlsVerify == false || options.registriesConf.isInsecure(domain)
     credentials = options.credentials ?? options.authFile.credentials(for: domain)
     var configuration: HTTPClient.Configuration
@@ -145,7 +145,7 @@ public final class RegistryClient: Sendable {
         // Refused connections and resets are retried with backoff; TLS
         // failures are reported at once.
         let mapped = transportError(error, what: what)
-        if attempt < 3 && !(error is BerthError) && !Self.isConnectFailure(error) {
+        if attempt < 3 && !(error is BerthError) && !Self.isTLSFailure(error) {
           try await Task.sleep(for: .milliseconds(250 << attempt))
           continue
         }
@@ -167,8 +167,8 @@ public final class RegistryClient: Sendable {
     }
   }
 
-  /// TLS failures: retrying cannot help.
-  static func isConnectFailure(_ error: any Error) -> Bool {
+  /// TLS failures (by the text NIO's errors carry): retrying cannot help.
+  static func isTLSFailure(_ error: any Error) -> Bool {
     let text = String(describing: error).lowercased()
     return ["ssl", "tls", "handshake", "certificate"].contains { text.contains($0) }
   }
@@ -176,9 +176,7 @@ public final class RegistryClient: Sendable {
   private func transportError(_ error: any Error, what: String) -> BerthError {
     if let error = error as? BerthError { return error }
     let text = String(describing: error)
-    if text.lowercased().contains("ssl") || text.lowercased().contains("tls")
-      || text.contains("handshake") || text.contains("certificate")
-    {
+    if Self.isTLSFailure(error) {
       return BerthError(
         .permissionDenied, "\(what): TLS connection to \(host) failed: \(text)",
         hint: "for a local registry without TLS use --tls-verify=false or mark it insecure")

@@ -141,8 +141,7 @@ extension ContentStore {
         .unsupported, "fuse-overlayfs is not installed",
         hint: "install Debian's fuse-overlayfs, or mount with kernel overlay")
     }
-    var options = "lowerdir=" + snapshot.lowerDirectories.joined(separator: ":")
-    if !readOnly { options += ",upperdir=\(snapshot.upper),workdir=\(snapshot.work)" }
+    let options = snapshot.overlayOptions(rootless: false, readOnly: readOnly)
     // The daemon it leaves behind must hold none of our pipes, or a reader
     // of them would wait forever: its output goes to a file.
     let log = "\(snapshot.directory)/fuse-overlayfs.log"

@@ -190,13 +190,11 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible, Codable {
     }
   }
 
-  /// The host to contact for `domain`: Docker Hub's API lives elsewhere.
-  public var registryHost: String {
-    domain == Reference.defaultDomain ? "registry-1.docker.io" : domain
+  /// The host to contact for a registry domain: Docker Hub's API lives
+  /// elsewhere.
+  public static func registryHost(for domain: String) -> String {
+    domain == defaultDomain ? "registry-1.docker.io" : domain
   }
-
-  /// The name podman shows for a reference: as given, fully qualified.
-  public var familiar: String { description }
 
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
