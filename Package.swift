@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Berth: a daemonless container engine and an OCI runtime, in layers that
 // depend only downward:
-//   CBerth, CSeccomp, CArchive → BerthSystem → BerthOCI → BerthRuntime, BerthImage → CLIs.
+//   CBerth, CSeccomp, CArchive → BerthSystem → BerthOCI → BerthRuntime, BerthImage
+//   → BerthMonitor (lean: runtime only) → BerthEngine → CLIs.
 import PackageDescription
 
 // berth-runtime starts twice per container (the CVE-2019-5736 re-exec), so
@@ -18,6 +19,7 @@ let package = Package(
   products: [
     .executable(name: "berth-runtime", targets: ["berth-runtime"]),
     .executable(name: "berth", targets: ["berth"]),
+    .executable(name: "berth-monitor", targets: ["berth-monitor"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +28,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // Layer 1: C for raw syscalls, macro constants, variadic calls and cmsg.
@@ -67,6 +70,33 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
+    // Layer 6: what the per-container monitor runs: the container through
+    // BerthRuntime in process, its stdio, log, attach socket, health checks
+    // and restarts, and the files it shares with the engine (status, attach
+    // frames). No NIO, no database, no HTTP: a monitor lives as long as its
+    // container, so its private memory is what it costs.
+    .target(
+      name: "BerthMonitor",
+      dependencies: [
+        "BerthRuntime", "BerthSystem", "BerthOCI", "CBerth",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]),
+    // Layer 6: the engine: container and volume records in SQLite (GRDB),
+    // image + flags → OCI spec, locks, monitors started by posix_spawn,
+    // logs, attach. The CLI and (later) the API service are faces on it.
+    .target(
+      name: "BerthEngine",
+      dependencies: [
+        "BerthImage", "BerthMonitor", "BerthRuntime", "BerthOCI", "BerthSystem",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // Layer 7: the monitor's executable: single-threaded, started by exec.
+    .executableTarget(
+      name: "berth-monitor",
+      dependencies: ["BerthMonitor", "CBerth"]
+    ),
     // Layer 7: the runc-compatible CLI, one file per subcommand.
     .executableTarget(
       name: "berth-runtime",
@@ -91,7 +121,7 @@ let package = Package(
     .executableTarget(
       name: "berth",
       dependencies: [
-        "BerthImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "BerthImage", "BerthEngine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
@@ -106,5 +136,8 @@ let package = Package(
       dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
     .testTarget(
       name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
+    .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthMonitor"]),
+    // Drive the built `berth` as a user would, side by side with podman.
+    .testTarget(name: "EngineIntegrationTests", dependencies: ["BerthTestSupport"]),
   ]
 )

@@ -19,6 +19,9 @@ public enum Capability {
   /// The highest capability number this kernel knows (probed once).
   public static let lastSupported: Int = Int(berth_last_cap())
 
+  /// Every capability this kernel knows, by name.
+  public static var allNames: [String] { Array(names.prefix(lastSupported + 1)) }
+
   public static func number(_ name: String) -> Int? {
     let upper = name.uppercased()
     let full = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper

@@ -16,14 +16,18 @@ public enum ChildProcess {
 
   /// Starts `args` and returns its pid. The program is `path`, or args[0]
   /// when no path is given (then it is a path, not looked up in PATH).
+  /// `extraFDs` become the child's fds 3, 4, ... in order (-1: closed).
   public static func spawn(
     _ args: [String], path: String? = nil, env: [String]? = nil, stdin: Stream = .inherit,
     stdout: Stream = .inherit,
-    stderr: Stream = .inherit
+    stderr: Stream = .inherit, extraFDs: [Int32] = []
   ) throws(BerthError) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    for (index, fd) in extraFDs.enumerated() {
+      if fd >= 0 { posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index)) }
+    }
     for (target, stream) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
       switch stream {
       case .inherit: break

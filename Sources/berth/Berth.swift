@@ -2,6 +2,7 @@
 // and stays thin: parse, call BerthImage, print. Engine errors exit with 125
 // as podman's do.
 import ArgumentParser
+import BerthEngine
 import BerthImage
 import BerthSystem
 import Glibc
@@ -13,6 +14,9 @@ struct Berth: AsyncParsableCommand {
     abstract: "A daemonless container engine.",
     version: "berth version 0.1.0",
     subcommands: [
+      Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Ps.self,
+      Logs.self, Exec.self, GenericInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
+      Rename.self, ContainerCommand.self, VolumeCommand.self,
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
       UnpackLayerHelper.self, RemoveTreeHelper.self,
@@ -51,6 +55,10 @@ struct GlobalOptions: ParsableArguments {
 
   func store() throws -> ContentStore {
     try ContentStore(root: root ?? ContentStore.defaultRoot())
+  }
+
+  func engine() throws -> Engine {
+    try Engine(root: root, runRoot: runroot)
   }
 }
 

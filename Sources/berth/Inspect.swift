@@ -19,24 +19,7 @@ struct Inspect: ParsableCommand {
     let store = try global.store()
     var result: [InspectedImage] = []
     for name in images {
-      let record = try store.resolveImage(name)
-      let config = try store.config(of: record)
-      let manifest = try store.manifest(of: record)
-      result.append(
-        InspectedImage(
-          id: record.id.encoded, digest: record.manifest.description,
-          repoTags: record.names,
-          repoDigests: record.names.compactMap { name in
-            (try? Reference(parsing: name, defaultTag: false)).map {
-              "\($0.repository)@\(record.manifest)"
-            }
-          },
-          created: config.created, author: config.author, config: config.config,
-          architecture: config.architecture, os: config.os, variant: config.variant,
-          size: store.unpackedSize(of: record),
-          rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
-          history: config.history ?? [], manifestType: record.manifestMediaType,
-          layers: manifest.layers.map(\.digest.description)))
+      result.append(try inspectImage(store, name))
     }
     if let format, format != "json" {
       // Top-level scalar fields, as the template subset supports.
@@ -103,4 +86,25 @@ struct InspectedImage: Encodable {
     case manifestType = "ManifestType"
     case layers = "Layers"
   }
+}
+
+/// One image in podman's inspect shape.
+func inspectImage(_ store: ContentStore, _ name: String) throws -> InspectedImage {
+    let record = try store.resolveImage(name)
+    let config = try store.config(of: record)
+    let manifest = try store.manifest(of: record)
+    return InspectedImage(
+        id: record.id.encoded, digest: record.manifest.description,
+        repoTags: record.names,
+        repoDigests: record.names.compactMap { name in
+          (try? Reference(parsing: name, defaultTag: false)).map {
+            "\($0.repository)@\(record.manifest)"
+          }
+        },
+        created: config.created, author: config.author, config: config.config,
+        architecture: config.architecture, os: config.os, variant: config.variant,
+        size: store.unpackedSize(of: record),
+        rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
+        history: config.history ?? [], manifestType: record.manifestMediaType,
+        layers: manifest.layers.map(\.digest.description))
 }

@@ -26,12 +26,19 @@ struct Template {
       guard let close = rest[open.upperBound...].range(of: "}}") else {
         throw TemplateError(message: "unclosed {{ in format \"\(source)\"")
       }
-      let inner = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+      var inner = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+      // {{json .Field}}: the field's JSON, kept under "json:Field".
+      var prefix = ""
+      if inner.hasPrefix("json ") {
+        inner = inner.dropFirst(5).trimmingCharacters(in: .whitespaces)
+        prefix = "json:"
+      }
+      if inner == "." { inner = ".json:" }
       guard inner.hasPrefix("."), inner.count > 1, !inner.contains(" ") else {
         throw TemplateError(
           message: "unsupported template action \"{{\(inner)}}\": only {{.Field}} is understood")
       }
-      pieces.append(.field(String(inner.dropFirst())))
+      pieces.append(.field(prefix + String(inner.dropFirst())))
       rest = rest[close.upperBound...]
     }
     if !rest.isEmpty { pieces.append(.text(String(rest))) }
@@ -47,7 +54,9 @@ struct Template {
         guard let value = fields[name] else {
           throw TemplateError(
             message: "unknown field .\(name); known: "
-              + fields.keys.sorted().map { "." + $0 }.joined(separator: " "))
+              + fields.keys.filter { !$0.hasPrefix("json:") && !$0.contains(".") }.sorted().map {
+                "." + $0
+              }.joined(separator: " "))
         }
         return value
       }
@@ -55,23 +64,23 @@ struct Template {
   }
 
   /// The header row of a `table` template: field names upper-cased.
-  var header: String {
+  func header(_ names: [String: String] = [:]) -> String {
     pieces.map { piece in
       switch piece {
       case .text(let text): return text
-      case .field(let name): return name.uppercased()
+      case .field(let name): return names[name] ?? name.uppercased()
       }
     }.joined()
   }
 
   /// Prints rows; tab-separated cells of a table are aligned.
-  func print(_ rows: [[String: String]]) throws {
+  func print(_ rows: [[String: String]], headers: [String: String] = [:]) throws {
     let lines = try rows.map { try render($0) }
     guard isTable else {
       for line in lines { Swift.print(line) }
       return
     }
-    printTable(([header] + lines).map { $0.components(separatedBy: "\t") })
+    printTable(([header(headers)] + lines).map { $0.components(separatedBy: "\t") })
   }
 }
 

@@ -11,9 +11,10 @@ public struct CreateOptions: Sendable {
   public var noPivot = false
   public var noNewKeyring = false
   public var preserveFDs = 0
-  /// Set by a foreground `run` with a terminal and no --console-socket:
-  /// the pty master comes back to the runtime, which relays it to stdio.
-  var relayTerminal = false
+  /// Set by a foreground `run` with a terminal and no --console-socket
+  /// (and by the engine's monitor): the pty master comes back to the
+  /// caller, which relays it.
+  public var relayTerminal = false
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -31,7 +32,7 @@ extension Runtime {
   }
 
   /// `create`, also returning the pty master when `relayTerminal` asked for it.
-  func createReturningTerminal(_ options: CreateOptions) throws(BerthError) -> (
+  public func createReturningTerminal(_ options: CreateOptions) throws(BerthError) -> (
     record: ContainerRecord, master: Int32?
   ) {
     try StateStore.validate(id: options.id)

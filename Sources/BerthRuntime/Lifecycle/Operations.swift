@@ -17,7 +17,7 @@ extension Runtime {
   }
 
   /// `start` of a record already in hand (a foreground `run` has it).
-  func start(_ record: ContainerRecord) throws(BerthError) {
+  public func start(_ record: ContainerRecord) throws(BerthError) {
     let id = record.id
     let status = record.status(store: store)
     guard status == .created else {

@@ -5,8 +5,8 @@ import SystemPackage
 /// A foreground `run` whose process has a terminal and no --console-socket
 /// relays between our stdio and the container's pty, as runc does: stdin
 /// in raw mode when it is a terminal, the window size copied across.
-enum TerminalRelay {
-  static func run(master: Int32) {
+public enum TerminalRelay {
+  public static func run(master: Int32) {
     var saved = termios()
     let isTTY = isatty(0) == 1
     if isTTY {

@@ -5,6 +5,13 @@
 #ifndef CBERTH_H
 #define CBERTH_H
 
+// Every C module of Berth sees glibc with the same feature macros: clang
+// builds each module once, and two modules that include <sys/select.h>
+// with different ones disagree about fd_set and fail the build.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,6 +44,7 @@ int berth_make_tree_readonly(const char *path);
 int berth_set_no_new_privs(void);
 int berth_set_dumpable(int on);
 int berth_set_keepcaps(int on);
+int berth_set_child_subreaper(void);
 int berth_capbset_drop(int cap);
 int berth_capbset_read(int cap);
 int berth_ambient_raise(int cap);

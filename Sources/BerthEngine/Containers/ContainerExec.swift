@@ -1,0 +1,65 @@
+// `exec`: a process joins a running container. The CLI may be
+// multithreaded, so the entering is done by berth-monitor (single-threaded,
+// started by posix_spawn from the read-only bind mount).
+import BerthImage
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import FoundationEssentials
+
+public struct ExecRequest: Sendable {
+  public var command: [String]
+  public var env: [String] = []
+  public var user: String?
+  public var workingDir: String?
+  public var tty = false
+  public var detach = false
+  public var privileged = false
+  public init(command: [String]) { self.command = command }
+}
+
+extension Engine {
+  /// Runs the process; returns its exit code (126/127 when it could not run).
+  public func exec(_ reference: String, _ request: ExecRequest) throws(BerthError) -> Int32 {
+    let container = try refresh(try lookup(reference).id)
+    guard container.state == .running else {
+      throw BerthError(
+        .invalidState, "container \(container.name) is not running, so you cannot exec in it",
+        hint: "`berth start \(container.name)` first")
+    }
+    let record = try runtime.store.load(container.id)
+    guard var process = record.spec.process else {
+      throw BerthError(.internalError, "container \(container.name) has no process in its spec")
+    }
+    process.args = request.command
+    process.terminal = request.tty
+    process.env = SpecBuilder.mergeEnvironment(process.env ?? [], request.env)
+    if let dir = request.workingDir { process.cwd = dir }
+    if let user = request.user {
+      let resolved: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
+      do {
+        resolved = try ContentStore.resolveUser(user, rootfs: record.rootfs)
+      } catch {
+        throw BerthError.wrapping(error, "cannot resolve user \(user)")
+      }
+      process.user = Spec.User(uid: resolved.uid, gid: resolved.gid)
+      if resolved.uid != 0 {
+        process.capabilities?.effective = []
+        process.capabilities?.permitted = []
+      }
+    }
+    if request.privileged {
+      let all = Capability.allNames
+      process.capabilities = Spec.Capabilities(bounding: all, effective: all, inheritable: nil, permitted: all, ambient: nil)
+    }
+    let encoder = JSONEncoder()
+    let json: String
+    do { json = String(decoding: try encoder.encode(process), as: UTF8.self) } catch {
+      throw BerthError(.internalError, "cannot encode the exec process: \(error)")
+    }
+    let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
+    var arguments = [runtimeRoot, container.id, json, runDirectory(container.id)]
+    if request.detach { arguments.append("--detach") }
+    return try MonitorLauncher.exec(binary: binary, arguments: arguments)
+  }
+}

@@ -1,0 +1,602 @@
+// Creating, starting, stopping and removing containers. Each operation
+// takes the container's lock; the database row is the record, the
+// monitor's status file the live truth that every command folds in.
+import BerthImage
+import BerthMonitor
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import FoundationEssentials
+import GRDB
+import Glibc
+
+public struct StartOutcome: Sendable {
+  public var container: Container
+  /// The attach connection (a foreground run or `start -a`), if asked for.
+  public var attach: Int32?
+}
+
+extension Engine {
+  var runtime: Runtime { Runtime(root: runtimeRoot, rootless: rootless, systemdCgroup: false) }
+
+  // MARK: Create
+
+  /// Records a new container from `image`, with its rootfs snapshot and
+  /// volumes ready; nothing runs yet. On failure nothing is left.
+  public func createContainer(
+    name requested: String?, image: ImageRecord, imageName: String, config: ContainerConfig
+  ) throws(BerthError) -> Container {
+    if let requested { try ContainerNames.validate(requested) }
+    var config = config
+    try validate(config)
+    let imageConfig = try imageConfiguration(image)
+    let id = ContainerNames.randomID()
+    let name = requested ?? ContainerNames.randomName()
+    if try lookupOptional(name)?.name == name {
+      throw nameInUse(name)
+    }
+    // Image VOLUMEs become anonymous volumes, as docker makes them.
+    for path in (imageConfig.volumes ?? [:]).keys.sorted()
+    where !config.mounts.contains(where: { $0.destination == path }) {
+      config.mounts.append(MountRequest(kind: .volume, source: "", destination: path))
+    }
+    var createdVolumes: [String] = []
+    do {
+      for index in config.mounts.indices where config.mounts[index].kind == .volume {
+        if config.mounts[index].source.isEmpty {
+          let volume = try createVolume(
+            name: ContainerNames.randomID(), driver: "local", labels: [:], options: [:],
+            anonymous: true)
+          config.mounts[index].source = volume.name
+          createdVolumes.append(volume.name)
+        } else if try volumeOptional(config.mounts[index].source) == nil {
+          _ = try createVolume(
+            name: config.mounts[index].source, driver: "local", labels: [:], options: [:])
+          createdVolumes.append(config.mounts[index].source)
+        }
+      }
+      do {
+        _ = try store.createSnapshot(id: id, image: image)
+      } catch {
+        throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
+      }
+      try mkdirAll(containerDirectory(id) + "/userdata", mode: 0o700)
+      let container = Container(
+        id: id, name: name, imageID: image.id.description, imageName: imageName,
+        created: rfc3339Now(), state: .created, config: try Container.encode(config))
+      try database.write { db in
+        if try Container.filter(Column("name") == name).fetchCount(db) > 0 {
+          throw nameInUse(name)
+        }
+        try container.insert(db)
+        try EventLog.record(db, type: "container", action: "create", id: id, name: name, attributes: ["image": imageName])
+      }
+      return container
+    } catch {
+      try? store.removeSnapshot(id: id)
+      try? removeTree(containerDirectory(id))
+      for volume in createdVolumes { try? removeVolume(volume, force: true) }
+      throw BerthError.wrapping(error, "cannot create container")
+    }
+  }
+
+  func nameInUse(_ name: String) -> BerthError {
+    BerthError(
+      .alreadyExists, "the container name \"\(name)\" is already in use",
+      hint: "remove that container or choose another name")
+  }
+
+  func validate(_ config: ContainerConfig) throws(BerthError) {
+    for mount in config.mounts {
+      guard mount.destination.hasPrefix("/") else {
+        throw BerthError(.invalidArgument, "mount destination \"\(mount.destination)\" is not absolute")
+      }
+      switch mount.kind {
+      case .bind:
+        guard mount.source.hasPrefix("/") else {
+          throw BerthError(.invalidArgument, "bind source \"\(mount.source)\" is not an absolute path")
+        }
+        guard fileExists(mount.source) else {
+          throw BerthError(
+            .notFound, "bind source \"\(mount.source)\" does not exist",
+            hint: "create it first; berth does not create missing bind sources")
+        }
+      case .volume where !mount.source.isEmpty:
+        try VolumeNames.validate(mount.source)
+      default: break
+      }
+    }
+  }
+
+  public func imageConfiguration(_ image: ImageRecord) throws(BerthError) -> ImageConfig.Config {
+    do {
+      return try store.config(of: image).config ?? ImageConfig.Config()
+    } catch {
+      throw BerthError.wrapping(error, "cannot read the config of image \(image.id)")
+    }
+  }
+
+  // MARK: Start
+
+  /// Starts a created or exited container under a new monitor. With
+  /// `attach`, the returned connection carries its output from the first byte.
+  public func startContainer(_ reference: String, attach: Bool) throws(BerthError) -> StartOutcome {
+    var container = try lookup(reference)
+    let lock = try self.lock(container: container.id)
+    defer { withExtendedLifetime(lock) {} }
+    container = try refresh(container.id)
+    guard container.state != .running && container.state != .paused else {
+      throw BerthError(
+        .invalidState, "container \(container.name) is already running",
+        hint: "stop it first, or `berth attach \(container.name)`")
+    }
+    let config = try container.decodedConfig()
+    let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
+    let runDirectory = self.runDirectory(container.id)
+    try? removeTree(runDirectory)
+    try mkdirAll(runDirectory, mode: 0o700)
+    try mkdirAll(runtimeRoot, mode: 0o700)
+    let rootfs: String
+    let snapshot: Snapshot
+    do {
+      snapshot = try store.snapshot(id: container.id)
+      try? store.unmountSnapshot(id: container.id)
+      rootfs = try store.mountSnapshot(snapshot)
+    } catch {
+      throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
+    }
+    var attachOurs: Int32? = nil
+    do {
+      let image = try store.resolveImage(container.imageID)
+      let imageConfig = try imageConfiguration(image)
+      let volumes = try prepareVolumes(config, rootfs: rootfs)
+      try writeUserdata(container, config: config)
+      let spec = try SpecBuilder.build(
+        container: container, config: config, image: imageConfig,
+        paths: SpecBuilder.Paths(
+          rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
+          cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless),
+        joinNamespaces: try namespacePaths(config))
+      let bundle = containerDirectory(container.id)
+      try writeJSON(spec, to: bundle + "/config.json")
+      var monitorConfig = MonitorConfig(
+        id: container.id, bundle: bundle, runtimeRoot: runtimeRoot,
+        logPath: bundle + "/userdata/ctr.log")
+      monitorConfig.logDriver = config.logDriver
+      monitorConfig.logMaxSize = config.logMaxSize
+      monitorConfig.terminal = config.tty
+      monitorConfig.stdin = config.interactive
+      monitorConfig.autoRemove = config.autoRemove
+      monitorConfig.restartPolicy = config.restart.name
+      monitorConfig.restartMaxRetries = config.restart.maxRetries
+      monitorConfig.health = config.health ?? imageHealth(imageConfig)
+      monitorConfig.rootfsMount = rootfs
+      monitorConfig.removePaths = [snapshot.directory, bundle]
+      try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
+      var theirs: Int32? = nil
+      if attach {
+        let pair = try streamPair()
+        attachOurs = pair.0
+        theirs = pair.1
+      }
+      let report = try MonitorLauncher.start(
+        binary: binary, runDirectory: runDirectory, attachFD: theirs)
+      if let theirs { close(theirs) }
+      if report.hasPrefix("ok") {
+        let status = MonitorStatus.load(runDirectory + "/" + RunFiles.status)
+        container.state = .running
+        container.pid = status?.pid ?? 0
+        container.startedAt = status?.startedAt
+        container.exitCode = nil
+        container.finishedAt = nil
+        container.reason = nil
+        container.health = status?.health
+        try database.write { db in
+          try container.update(db)
+          try EventLog.record(db, type: "container", action: "start", id: container.id, name: container.name, attributes: ["image": container.imageName])
+        }
+        return StartOutcome(container: container, attach: attachOurs)
+      }
+      let message = report.hasPrefix("error ") ? String(report.dropFirst(6)) : "the monitor exited: \(report)"
+      let code = EngineExit.code(forStartError: message)
+      try? finishFailedStart(&container, code: code, message: message)
+      throw BerthError(code == 126 ? .permissionDenied : code == 127 ? .notFound : .system, message)
+    } catch {
+      if let attachOurs { close(attachOurs) }
+      try? store.unmountSnapshot(id: container.id)
+      throw BerthError.wrapping(error, "cannot start \(container.name)")
+    }
+  }
+
+  func finishFailedStart(_ container: inout Container, code: Int32, message: String) throws(BerthError) {
+    container.state = .exited
+    container.exitCode = code
+    container.finishedAt = rfc3339Now()
+    container.reason = message
+    let updated = container
+    try database.write { db in try updated.update(db) }
+    if (try? updated.decodedConfig())?.autoRemove == true {
+      try? removeContainerFiles(updated, volumes: true)
+    }
+  }
+
+  func cgroupsPath(_ container: Container, _ config: ContainerConfig) -> String? {
+    if rootless { return nil }
+    let parent = config.cgroupParent ?? "/berth"
+    return (parent.hasPrefix("/") ? parent : "/" + parent) + "/berth-" + container.id
+  }
+
+  /// `--pid/--ipc container:NAME`: that container's namespace files.
+  func namespacePaths(_ config: ContainerConfig) throws(BerthError) -> [String: String] {
+    var paths: [String: String] = [:]
+    for (mode, kind) in [(config.pidMode, "pid"), (config.ipcMode, "ipc"), (config.network, "net")] {
+      guard let mode, mode.hasPrefix("container:") else { continue }
+      let other = try refresh(try lookup(String(mode.dropFirst(10))).id)
+      guard other.state == .running, other.pid > 0 else {
+        throw BerthError(.invalidState, "container \(other.name) is not running", hint: "start it first")
+      }
+      paths[mode] = "/proc/\(other.pid)/ns/\(kind)"
+    }
+    return paths
+  }
+
+  func imageHealth(_ image: ImageConfig.Config) -> HealthConfig? { nil }
+
+  /// /etc/hosts, /etc/hostname, /etc/resolv.conf and /run/.containerenv.
+  func writeUserdata(_ container: Container, config: ContainerConfig) throws(BerthError) {
+    let dir = containerDirectory(container.id) + "/userdata"
+    let hostname = config.hostname ?? container.shortID
+    var hosts = "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n"
+    if config.network == "host" {
+      hosts = (try? readFile("/etc/hosts")).map { String(decoding: $0, as: UTF8.self) } ?? hosts
+    }
+    hosts += "127.0.1.1\t\(hostname) \(container.name)\n"
+    var resolv = (try? readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    // A loopback resolver of the host is unreachable from another network namespace.
+    if config.network != "host" {
+      resolv = resolv.split(separator: "\n").filter {
+        !($0.hasPrefix("nameserver 127.") || $0.hasPrefix("nameserver ::1"))
+      }.joined(separator: "\n") + "\n"
+    }
+    let containerenv = """
+      engine="berth-0.1.0"
+      name="\(container.name)"
+      id="\(container.id)"
+      image="\(container.imageName)"
+      imageid="\(container.imageID)"
+      rootless=\(rootless ? 1 : 0)
+
+      """
+    for (name, text) in [
+      ("hosts", hosts), ("hostname", hostname + "\n"), ("resolv.conf", resolv),
+      (".containerenv", containerenv),
+    ] {
+      try writeFileAtomically(dir + "/" + name, Array(text.utf8), mode: 0o644, durable: false)
+    }
+  }
+
+  func writeJSON(_ value: some Encodable, to path: String) throws(BerthError) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data: Data
+    do { data = try encoder.encode(value) } catch {
+      throw BerthError(.internalError, "cannot encode \(path): \(error)")
+    }
+    try writeFileAtomically(path, Array(data), mode: 0o600, durable: false)
+  }
+
+  // MARK: Live state
+
+  /// The container's row with the monitor's status folded in: an exit
+  /// recorded, a `--rm` container's row deleted (nil then), a container
+  /// whose monitor died marked exited with the reason.
+  @discardableResult
+  public func refresh(_ id: String) throws(BerthError) -> Container {
+    guard let container = try refreshOptional(id) else {
+      throw BerthError(.notFound, "no container with name or ID \"\(id)\" found")
+    }
+    return container
+  }
+
+  func refreshOptional(_ id: String) throws(BerthError) -> Container? {
+    guard var container = try database.read({ db in try Container.fetchOne(db, key: id) }) else {
+      return nil
+    }
+    guard container.state == .running || container.state == .paused else { return container }
+    let status = MonitorStatus.load(runDirectory(id) + "/" + RunFiles.status)
+    var changed = false
+    if let status {
+      // `removed` is the monitor's last word: it has cleaned up and is exiting.
+      if status.state == .exited && (status.removed || !status.monitorAlive) {
+        if status.removed {
+          _ = waitForMonitor(id, seconds: 2)
+          try database.write { db in
+            _ = try Container.deleteOne(db, key: id)
+            try EventLog.record(db, type: "container", action: "remove", id: id, name: container.name, attributes: [:])
+          }
+          try removeAnonymousVolumes(try container.decodedConfig())
+          try? removeTree(runDirectory(id))
+          return nil
+        }
+        container.state = .exited
+        container.exitCode = status.exitCode
+        container.finishedAt = status.finishedAt
+        container.reason = status.error
+        changed = true
+      } else if !status.monitorAlive {
+        container.state = .exited
+        container.exitCode = status.exitCode ?? 137
+        container.finishedAt = container.finishedAt ?? rfc3339Now()
+        container.reason = "its monitor (pid \(status.monitorPid)) exited unexpectedly"
+        changed = true
+      }
+      if container.pid != status.pid || container.restartCount != status.restartCount
+        || container.health != status.health
+      {
+        container.pid = status.pid
+        container.restartCount = status.restartCount
+        container.health = status.health
+        changed = true
+      }
+      if status.startedAt != container.startedAt && status.startedAt != nil {
+        container.startedAt = status.startedAt
+        changed = true
+      }
+    } else {
+      container.state = .exited
+      container.exitCode = 137
+      container.reason = "its monitor left no status (the run directory is gone, after a reboot?)"
+      changed = true
+    }
+    if container.state == .running, let paused = try? runtime.state(id), paused.status == .paused {
+      container.state = .paused
+    }
+    if changed {
+      let updated = container
+      try database.write { db in
+        try updated.update(db)
+        if updated.state == .exited {
+          try EventLog.record(db, type: "container", action: "died", id: id, name: updated.name, attributes: ["exitCode": "\(updated.exitCode ?? -1)"])
+        }
+      }
+    }
+    return container
+  }
+
+  public func monitorStatus(_ id: String) -> MonitorStatus? {
+    MonitorStatus.load(runDirectory(id) + "/" + RunFiles.status)
+  }
+
+  // MARK: Lookup
+
+  /// By exact name, exact id or unique id prefix, as podman resolves them.
+  public func lookup(_ reference: String) throws(BerthError) -> Container {
+    guard let container = try lookupOptional(reference) else {
+      throw BerthError(.notFound, "no container with name or ID \"\(reference)\" found")
+    }
+    return container
+  }
+
+  func lookupOptional(_ reference: String) throws(BerthError) -> Container? {
+    try database.read { db -> Container? in
+      if let byName = try Container.filter(Column("name") == reference).fetchOne(db) { return byName }
+      if let byID = try Container.fetchOne(db, key: reference) { return byID }
+      guard reference.count >= 3, reference.allSatisfy(\.isHexDigit) else { return nil }
+      let matches = try Container.filter(Column("id").like(reference.lowercased() + "%")).limit(2).fetchAll(db)
+      if matches.count > 1 {
+        throw BerthError(
+          .invalidArgument, "more than one container matches \"\(reference)\"",
+          hint: "give more of the id, or the name")
+      }
+      return matches.first
+    }
+  }
+
+  /// All containers, live state folded in.
+  public func containers() throws(BerthError) -> [Container] {
+    let rows = try database.read { db in try Container.order(Column("created").desc).fetchAll(db) }
+    var result: [Container] = []
+    for row in rows {
+      if row.state == .running || row.state == .paused {
+        if let container = try refreshOptional(row.id) { result.append(container) }
+      } else {
+        result.append(row)
+      }
+    }
+    return result
+  }
+
+  // MARK: Stop, kill
+
+  /// Sends the stop signal, then SIGKILL after `timeout` seconds; returns
+  /// once the monitor recorded the exit.
+  public func stopContainer(_ reference: String, timeout: Int?) throws(BerthError) -> Container {
+    var container = try lookup(reference)
+    let lock = try self.lock(container: container.id)
+    defer { withExtendedLifetime(lock) {} }
+    container = try refresh(container.id)
+    guard container.state == .running || container.state == .paused else { return container }
+    let config = try container.decodedConfig()
+    let signal = try Signal.parse(config.stopSignal ?? stopSignalOfImage(container) ?? "TERM")
+    let grace = timeout ?? config.stopTimeout ?? 10
+    let runDirectory = self.runDirectory(container.id)
+    try writeFileAtomically(runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
+    if container.state == .paused { try? runtime.resume(container.id) }
+    try? runtime.kill(container.id, signal: signal, all: false)
+    if !waitForMonitor(container.id, seconds: Double(grace)) {
+      try? runtime.kill(container.id, signal: SIGKILL, all: true)
+      _ = waitForMonitor(container.id, seconds: 10)
+    }
+    return try refreshOptional(container.id) ?? container
+  }
+
+  func stopSignalOfImage(_ container: Container) -> String? {
+    guard let image = try? store.resolveImage(container.imageID) else { return nil }
+    return (try? imageConfiguration(image))?.stopSignal
+  }
+
+  /// Waits until the monitor recorded the container's end; false on timeout.
+  func waitForMonitor(_ id: String, seconds: Double) -> Bool {
+    let deadline = monotonicMilliseconds() + Int64(seconds * 1000)
+    while true {
+      guard let status = monitorStatus(id) else { return true }
+      if !status.monitorAlive { return true }
+      if monotonicMilliseconds() >= deadline { return false }
+      usleep(5000)
+    }
+  }
+
+  public func killContainer(_ reference: String, signal: Int32) throws(BerthError) -> Container {
+    let container = try refresh(try lookup(reference).id)
+    guard container.state == .running || container.state == .paused else {
+      throw BerthError(.invalidState, "container \(container.name) is not running")
+    }
+    try runtime.kill(container.id, signal: signal, all: false)
+    return container
+  }
+
+  // MARK: Remove
+
+  /// Removes a container; a running one only with `force` (it is killed).
+  public func removeContainer(_ reference: String, force: Bool, volumes: Bool) throws(BerthError) -> Container {
+    var container = try lookup(reference)
+    let lock = try self.lock(container: container.id)
+    defer { withExtendedLifetime(lock) {} }
+    guard let refreshed = try refreshOptional(container.id) else { return container }
+    container = refreshed
+    if container.state == .running || container.state == .paused {
+      guard force else {
+        throw BerthError(
+          .invalidState, "container \(container.name) is running",
+          hint: "stop it first or use --force")
+      }
+      try? writeFileAtomically(runDirectory(container.id) + "/" + RunFiles.stopRequested, [], durable: false)
+      if container.state == .paused { try? runtime.resume(container.id) }
+      try? runtime.kill(container.id, signal: SIGKILL, all: true)
+      if !waitForMonitor(container.id, seconds: 10) {
+        // A monitor that will not go is killed too; its cleanup is ours.
+        if let status = monitorStatus(container.id) { kill(status.monitorPid, SIGKILL) }
+      }
+    }
+    try removeContainerFiles(container, volumes: volumes)
+    return container
+  }
+
+  /// Everything of a stopped container: runtime state, cgroup, mounts,
+  /// snapshot, files, row (and anonymous volumes with `volumes`).
+  func removeContainerFiles(_ container: Container, volumes: Bool) throws(BerthError) {
+    try? runtime.delete(container.id, force: true)
+    do {
+      try store.removeSnapshot(id: container.id)
+    } catch {
+      if fileExists(root + "/snapshots/" + container.id) {
+        throw BerthError.wrapping(error, "cannot remove the rootfs of \(container.name)")
+      }
+    }
+    try? removeTree(containerDirectory(container.id))
+    try? removeTree(runDirectory(container.id))
+    unlink(locksRoot + "/" + container.id)
+    try database.write { db in
+      _ = try Container.deleteOne(db, key: container.id)
+      try EventLog.record(db, type: "container", action: "remove", id: container.id, name: container.name, attributes: [:])
+    }
+    let config = try container.decodedConfig()
+    if volumes || config.autoRemove { try removeAnonymousVolumes(config) }
+  }
+
+  func removeAnonymousVolumes(_ config: ContainerConfig) throws(BerthError) {
+    for mount in config.mounts where mount.kind == .volume {
+      if let volume = try volumeOptional(mount.source), volume.anonymous {
+        try? removeVolume(volume.name, force: true)
+      }
+    }
+  }
+
+  // MARK: Waiting
+
+  /// Blocks until the container is no longer running (or exited again
+  /// after a restart); returns its exit code.
+  public func waitForExit(_ reference: String, condition: String = "stopped") throws(BerthError) -> Int32 {
+    let id = try lookup(reference).id
+    while true {
+      guard let container = try refreshOptional(id) else {
+        if condition == "removed" { return 0 }
+        throw BerthError(.notFound, "container \(reference) was removed before it exited")
+      }
+      switch condition {
+      case "running" where container.state == .running: return 0
+      case "healthy" where container.health == "healthy": return 0
+      case "unhealthy" where container.health == "unhealthy": return 0
+      case "stopped", "exited":
+        if container.state == .exited || container.state == .created {
+          return container.exitCode ?? 0
+        }
+      case "removed", "running", "healthy", "unhealthy": break
+      default:
+        throw BerthError(
+          .invalidArgument, "invalid wait condition \"\(condition)\"",
+          hint: "use stopped, exited, running, healthy, unhealthy or removed")
+      }
+      usleep(20_000)
+    }
+  }
+}
+
+extension BerthError {
+  /// `error` as a BerthError, with `context` in front when it is another kind.
+  static func wrapping(_ error: any Error, _ context: String) -> BerthError {
+    if let error = error as? BerthError { return error }
+    return BerthError(.system, "\(context): \(error)")
+  }
+
+}
+
+extension Engine {
+  public func pauseContainer(_ reference: String, pause: Bool) throws(BerthError) {
+    let container = try refresh(try lookup(reference).id)
+    if pause {
+      guard container.state == .running else {
+        throw BerthError(.invalidState, "container \(container.name) is \(container.state.rawValue), not running")
+      }
+      try runtime.pause(container.id)
+    } else {
+      guard container.state == .paused else {
+        throw BerthError(.invalidState, "container \(container.name) is not paused")
+      }
+      try runtime.resume(container.id)
+    }
+    var updated = container
+    updated.state = pause ? .paused : .running
+    let row = updated
+    try database.write { db in
+      try row.update(db)
+      try EventLog.record(db, type: "container", action: pause ? "pause" : "unpause", id: row.id, name: row.name, attributes: [:])
+    }
+  }
+
+  public func renameContainer(_ reference: String, to name: String) throws(BerthError) {
+    try ContainerNames.validate(name)
+    var container = try lookup(reference)
+    let lock = try self.lock(container: container.id)
+    defer { withExtendedLifetime(lock) {} }
+    container = try refresh(container.id)
+    container.name = name
+    let row = container
+    try database.write { db in
+      if try Container.filter(Column("name") == name).fetchCount(db) > 0 { throw nameInUse(name) }
+      try row.update(db)
+      try EventLog.record(db, type: "container", action: "rename", id: row.id, name: name, attributes: [:])
+    }
+  }
+}
+
+extension Engine {
+  /// The argv the container runs: its command over the image's.
+  public func containerCommand(_ container: Container) throws(BerthError) -> [String] {
+    let config = try container.decodedConfig()
+    guard let image = try? store.resolveImage(container.imageID) else {
+      return (config.entrypoint ?? []) + (config.command ?? [])
+    }
+    return SpecBuilder.arguments(config: config, image: try imageConfiguration(image))
+  }
+}

@@ -1,0 +1,50 @@
+// The engine: one value per `berth` invocation (or API request), holding
+// the storage and run roots, the image store and the state database. There
+// is no daemon: every operation works on the files and the database, and
+// each running container has its own monitor process.
+import BerthImage
+import BerthRuntime
+import BerthSystem
+import Glibc
+
+public final class Engine: @unchecked Sendable {
+  /// Persistent storage: images, container files, volumes, the database.
+  public let root: String
+  /// Run state (tmpfs): monitors' files, locks, runtime state.
+  public let runRoot: String
+  public let rootless: Bool
+  public let store: ContentStore
+  public let database: StateDatabase
+
+  public init(root: String?, runRoot: String?) throws(BerthError) {
+    rootless = geteuid() != 0
+    self.root = root ?? ContentStore.defaultRoot(rootless: rootless)
+    self.runRoot = runRoot ?? ContentStore.defaultRunRoot(rootless: rootless)
+    do {
+      store = try ContentStore(root: self.root)
+    } catch let error as BerthError {
+      throw error
+    } catch {
+      throw BerthError(.system, "cannot open the image store \(self.root): \(error)")
+    }
+    let runRoot = self.runRoot
+    for dir in [self.root + "/containers", self.root + "/volumes", runRoot + "/containers", runRoot + "/locks"] {
+      try mkdirAll(dir, mode: 0o700)
+    }
+    database = try StateDatabase(path: self.root + "/berth.db")
+  }
+
+  var containersRunRoot: String { runRoot + "/containers" }
+  var locksRoot: String { runRoot + "/locks" }
+  /// BerthRuntime's --root for the engine's containers.
+  public var runtimeRoot: String { runRoot + "/runtime" }
+
+  /// The container's persistent directory (bundle, userdata, log).
+  public func containerDirectory(_ id: String) -> String { root + "/containers/" + id }
+  /// The container's run directory (monitor files, attach socket).
+  public func runDirectory(_ id: String) -> String { containersRunRoot + "/" + id }
+
+  public func lock(container id: String) throws(BerthError) -> ObjectLock {
+    try ObjectLock(locksRoot + "/" + id, what: "container \(id.prefix(12))")
+  }
+}

@@ -1,0 +1,120 @@
+// Starting a container's monitor: by posix_spawn (the CLI and the API
+// service may have threads, so they never fork), from a read-only bind
+// mount of berth-monitor made once per boot under the run root. A process
+// that enters a container then runs from a binary that cannot be written
+// through /proc/self/exe (CVE-2019-5736) without a copy or a re-exec.
+import BerthMonitor
+import BerthSystem
+import CBerth
+import Glibc
+
+public enum MonitorLauncher {
+  /// berth-monitor: $BERTH_MONITOR, or beside this executable.
+  public static func installedBinary() throws(BerthError) -> String {
+    if let path = getenv("BERTH_MONITOR").map({ String(cString: $0) }), !path.isEmpty {
+      return path
+    }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    if count > 0 {
+      let exe = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      let candidate = parentPath(exe) + "/berth-monitor"
+      if access(candidate, X_OK) == 0 { return candidate }
+    }
+    throw BerthError(
+      .notFound, "berth-monitor is not installed beside berth",
+      hint: "install both binaries together, or set BERTH_MONITOR")
+  }
+
+  /// The binary to spawn: as root, a read-only bind mount of the installed
+  /// one under the run root, made on first use (and again if the installed
+  /// file changed); rootless, the installed file (the monitor protects
+  /// itself with a sealed copy when it must).
+  public static func protectedBinary(runRoot: String, rootless: Bool) throws(BerthError) -> String {
+    let source = try installedBinary()
+    if rootless || BerthMonitorBinary.isReadOnlyMount(source) { return source }
+    let directory = runRoot + "/bin"
+    let target = directory + "/berth-monitor"
+    if BerthMonitorBinary.sameFile(source, target) && BerthMonitorBinary.isReadOnlyMount(target) {
+      return target
+    }
+    try mkdirAll(directory, mode: 0o755)
+    // A stale bind (the installed file was replaced) comes off first.
+    while umount2(target, Int32(MNT_DETACH)) == 0 {}
+    let fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o755)
+    if fd >= 0 { close(fd) }
+    try check("bind-mount \(source) on \(target)") {
+      mount(source, target, nil, UInt(MS_BIND), nil)
+    }
+    try check("make \(target) read-only") {
+      mount(nil, target, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), nil)
+    }
+    return target
+  }
+
+  /// Spawns `berth-monitor start RUNDIR 3 4` with the sync pipe's write end
+  /// as fd 3 and an attach connection as fd 4; waits for the first process
+  /// (it forks the monitor proper and exits) and returns the report line.
+  public static func start(
+    binary: String, runDirectory: String, attachFD: Int32?
+  ) throws(BerthError) -> String {
+    let sync = try makePipe()
+    defer { close(sync.read) }
+    // Moved above 2 and apart, so the child's dup2 to 3 and 4 can't collide.
+    let syncHigh = fcntl(sync.write, F_DUPFD_CLOEXEC, 10)
+    close(sync.write)
+    let attachHigh = attachFD.map { fcntl($0, F_DUPFD_CLOEXEC, 10) } ?? -1
+    defer {
+      close(syncHigh)
+      if attachHigh >= 0 { close(attachHigh) }
+    }
+    let null = ChildProcess.Stream.file("/dev/null", O_RDWR)
+    let pid = try ChildProcess.spawn(
+      ["berth-monitor", "start", runDirectory, "3", attachFD == nil ? "-1" : "4"], path: binary,
+      stdin: null, stdout: null, stderr: null, extraFDs: [syncHigh, attachHigh])
+    close(syncHigh)
+    if attachHigh >= 0 { close(attachHigh) }
+    _ = try? waitForExit(pid)
+    var report: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let got = read(sync.read, &buffer, buffer.count)
+      if got > 0 {
+        report += buffer[0..<got]
+        if report.contains(0x0A) { break }
+      } else if got == 0 || currentErrno != .interrupted {
+        break
+      }
+    }
+    return String(decoding: report, as: UTF8.self).trimmed
+  }
+
+  /// Runs `berth-monitor exec ...` in the foreground with our stdio;
+  /// returns its exit code.
+  public static func exec(binary: String, arguments: [String]) throws(BerthError) -> Int32 {
+    let pid = try ChildProcess.spawn(["berth-monitor", "exec"] + arguments, path: binary)
+    // The CLI forwards what the terminal sends to the exec'd process.
+    execForwardPid = pid
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+      signal(sig) { received in if execForwardPid > 0 { kill(execForwardPid, received) } }
+    }
+    defer { execForwardPid = 0 }
+    return exitCode(fromWaitStatus: try waitForExit(pid))
+  }
+}
+
+nonisolated(unsafe) var execForwardPid: pid_t = 0
+
+enum BerthMonitorBinary {
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    var sa = stat()
+    var sb = stat()
+    guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+  }
+
+  static func isReadOnlyMount(_ path: String) -> Bool {
+    var info = statvfs()
+    return statvfs(path, &info) == 0 && (info.f_flag & UInt(ST_RDONLY)) != 0
+  }
+}

@@ -1,0 +1,71 @@
+// A container's row in the state database.
+import BerthSystem
+import FoundationEssentials
+import GRDB
+
+public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "container"
+
+  public enum State: String, Codable, Sendable {
+    /// Recorded, rootfs prepared, never started (or reset after an exit).
+    case created
+    case running
+    case paused
+    case exited
+  }
+
+  public var id: String
+  public var name: String
+  public var imageID: String
+  public var imageName: String
+  public var created: String
+  public var state: State
+  public var config: Data
+  public var pid: Int32 = 0
+  public var exitCode: Int32?
+  public var startedAt: String?
+  public var finishedAt: String?
+  public var restartCount = 0
+  public var health: String?
+  /// Why the container stopped when not by its own exit (its monitor died).
+  public var reason: String?
+
+  public var shortID: String { String(id.prefix(12)) }
+
+  public func decodedConfig() throws(BerthError) -> ContainerConfig {
+    do {
+      return try JSONDecoder().decode(ContainerConfig.self, from: config)
+    } catch {
+      throw BerthError(.invalidState, "container \(shortID) has an unreadable config: \(error)")
+    }
+  }
+
+  public static func encode(_ config: ContainerConfig) throws(BerthError) -> Data {
+    do {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      return try encoder.encode(config)
+    } catch {
+      throw BerthError(.internalError, "cannot encode a container config: \(error)")
+    }
+  }
+}
+
+/// A volume's row.
+public struct Volume: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "volume"
+  public var name: String
+  public var driver: String
+  public var mountpoint: String
+  public var created: String
+  public var labels: Data
+  public var options: Data
+  public var anonymous = false
+
+  public var labelMap: [String: String] {
+    (try? JSONDecoder().decode([String: String].self, from: labels)) ?? [:]
+  }
+  public var optionMap: [String: String] {
+    (try? JSONDecoder().decode([String: String].self, from: options)) ?? [:]
+  }
+}

@@ -1,0 +1,108 @@
+// The engine's one database: containers and volumes (later networks) in
+// SQLite through GRDB, in WAL mode so readers never wait for a writer.
+// Concurrent `berth` processes wait on SQLite's busy handler (bounded)
+// instead of failing on a lock; a timeout is a clear error.
+import BerthSystem
+import GRDB
+
+public final class StateDatabase: @unchecked Sendable {
+  let queue: DatabaseQueue
+  public let path: String
+
+  public init(path: String) throws(BerthError) {
+    self.path = path
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(30)
+    configuration.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+    }
+    do {
+      queue = try DatabaseQueue(path: path, configuration: configuration)
+      // WAL is a property of the file: set once, cheap to ask again.
+      let mode = try queue.writeWithoutTransaction { db in
+        try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+      }
+      if mode != "wal" {
+        throw BerthError(.system, "cannot put the state database \(path) in WAL mode")
+      }
+      try Self.migrator.migrate(queue)
+    } catch let error as BerthError {
+      throw error
+    } catch {
+      throw Self.wrap(error, path: path)
+    }
+  }
+
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE container (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL UNIQUE,
+            imageID TEXT NOT NULL,
+            imageName TEXT NOT NULL,
+            created TEXT NOT NULL,
+            state TEXT NOT NULL,
+            config BLOB NOT NULL,
+            pid INTEGER NOT NULL DEFAULT 0,
+            exitCode INTEGER,
+            startedAt TEXT,
+            finishedAt TEXT,
+            restartCount INTEGER NOT NULL DEFAULT 0,
+            health TEXT,
+            reason TEXT
+          );
+          CREATE TABLE volume (
+            name TEXT PRIMARY KEY NOT NULL,
+            driver TEXT NOT NULL,
+            mountpoint TEXT NOT NULL,
+            created TEXT NOT NULL,
+            labels BLOB NOT NULL,
+            options BLOB NOT NULL,
+            anonymous INTEGER NOT NULL DEFAULT 0
+          );
+          CREATE TABLE event (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            action TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            attributes BLOB NOT NULL
+          );
+          """)
+    }
+    return migrator
+  }
+
+  public func read<T>(_ body: (Database) throws -> T) throws(BerthError) -> T {
+    do { return try queue.read(body) } catch { throw Self.wrap(error, path: path) }
+  }
+
+  public func write<T>(_ body: (Database) throws -> T) throws(BerthError) -> T {
+    do { return try queue.write(body) } catch { throw Self.wrap(error, path: path) }
+  }
+
+  static func wrap(_ error: any Error, path: String) -> BerthError {
+    if let error = error as? BerthError { return error }
+    if let error = error as? DatabaseError {
+      switch error.resultCode {
+      case .SQLITE_BUSY, .SQLITE_LOCKED:
+        return BerthError(
+          .timeout, "the state database \(path) stayed locked for 30 s",
+          hint: "another berth command holds it; try again")
+      case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+        return BerthError(
+          .invalidState, "the state database \(path) is corrupt: \(error.message ?? "")",
+          hint: "restore it from a backup or `berth system reset`")
+      case .SQLITE_CONSTRAINT:
+        return BerthError(.alreadyExists, error.message ?? "constraint failed")
+      default:
+        return BerthError(.system, "state database \(path): \(error.message ?? "\(error)")")
+      }
+    }
+    return BerthError(.system, "state database \(path): \(error)")
+  }
+}

@@ -1,0 +1,164 @@
+// Named volumes (podman's local driver): a directory under the storage
+// root, created on first use and filled from the image's content at the
+// mount point the first time it is mounted (docker's rule; `nocopy` skips
+// it). `o=`, `type=` and `device=` options mount a filesystem instead.
+import BerthImage
+import BerthSystem
+import FoundationEssentials
+import GRDB
+import Glibc
+
+public enum VolumeNames {
+  public static func validate(_ name: String) throws(BerthError) {
+    guard !name.isEmpty, name.count <= 255, !name.contains("/"),
+      let first = name.unicodeScalars.first, first.properties.isAlphabetic || ("0"..."9").contains(first),
+      name.unicodeScalars.allSatisfy({
+        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+      })
+    else {
+      throw BerthError(
+        .invalidArgument, "invalid volume name \"\(name)\"",
+        hint: "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    }
+  }
+}
+
+extension Engine {
+  func volumeDirectory(_ name: String) -> String { root + "/volumes/" + name }
+
+  public func createVolume(
+    name: String?, driver: String, labels: [String: String], options: [String: String],
+    anonymous: Bool = false, ignoreExisting: Bool = false
+  ) throws(BerthError) -> Volume {
+    let name = name ?? ContainerNames.randomID()
+    try VolumeNames.validate(name)
+    guard driver == "local" else {
+      throw BerthError(.unsupported, "volume driver \"\(driver)\" is not supported", hint: "use local")
+    }
+    for key in options.keys where !["o", "type", "device", "uid", "gid", "nocopy"].contains(key) {
+      throw BerthError(.invalidArgument, "invalid volume option \"\(key)\"", hint: "the local driver takes o, type, device")
+    }
+    if let existing = try volumeOptional(name) {
+      if ignoreExisting { return existing }
+      throw BerthError(.alreadyExists, "volume with name \(name) already exists")
+    }
+    let directory = volumeDirectory(name)
+    let volume = Volume(
+      name: name, driver: driver, mountpoint: directory + "/_data", created: rfc3339Now(),
+      labels: (try? JSONEncoder().encode(labels)) ?? Data("{}".utf8),
+      options: (try? JSONEncoder().encode(options)) ?? Data("{}".utf8), anonymous: anonymous)
+    try mkdirAll(directory + "/_data", mode: 0o755)
+    do {
+      try database.write { db in
+        try volume.insert(db)
+        try EventLog.record(db, type: "volume", action: "create", id: name, name: name, attributes: [:])
+      }
+    } catch {
+      try? removeTree(directory)
+      if error.code == .alreadyExists {
+        throw BerthError(.alreadyExists, "volume with name \(name) already exists")
+      }
+      throw error
+    }
+    return volume
+  }
+
+  func volumeOptional(_ name: String) throws(BerthError) -> Volume? {
+    try database.read { db in try Volume.fetchOne(db, key: name) }
+  }
+
+  public func volume(_ name: String) throws(BerthError) -> Volume {
+    guard let volume = try volumeOptional(name) else {
+      throw BerthError(.notFound, "no volume with name \"\(name)\" found")
+    }
+    return volume
+  }
+
+  public func volumes() throws(BerthError) -> [Volume] {
+    try database.read { db in try Volume.order(Column("name")).fetchAll(db) }
+  }
+
+  /// Names of the containers whose config mounts `name`.
+  public func volumeUsers(_ name: String) throws(BerthError) -> [String] {
+    try database.read { db in try Container.fetchAll(db) }.filter { container in
+      (try? container.decodedConfig())?.mounts.contains { $0.kind == .volume && $0.source == name } == true
+    }.map(\.name)
+  }
+
+  public func removeVolume(_ name: String, force: Bool) throws(BerthError) {
+    let volume = try self.volume(name)
+    let users = try volumeUsers(name)
+    if !users.isEmpty {
+      guard force else {
+        throw BerthError(
+          .invalidState, "volume \(name) is being used by container(s) \(users.joined(separator: ", "))",
+          hint: "remove the containers first or use --force")
+      }
+      for user in users { _ = try removeContainer(user, force: true, volumes: false) }
+    }
+    umount2(volume.mountpoint, Int32(MNT_DETACH))
+    try database.write { db in
+      _ = try Volume.deleteOne(db, key: name)
+      try EventLog.record(db, type: "volume", action: "remove", id: name, name: name, attributes: [:])
+    }
+    try removeTree(volumeDirectory(name))
+  }
+
+  /// Removes volumes no container uses; returns their names.
+  public func pruneVolumes() throws(BerthError) -> [String] {
+    var removed: [String] = []
+    for volume in try volumes() where try volumeUsers(volume.name).isEmpty {
+      try removeVolume(volume.name, force: false)
+      removed.append(volume.name)
+    }
+    return removed
+  }
+
+  /// Host paths of the container's volumes by destination; a new, empty
+  /// volume gets the image's content at its mount point first.
+  func prepareVolumes(_ config: ContainerConfig, rootfs: String) throws(BerthError) -> [String: String] {
+    var paths: [String: String] = [:]
+    for mount in config.mounts where mount.kind == .volume {
+      let volume = try self.volume(mount.source)
+      let options = volume.optionMap
+      if let device = options["device"] {
+        if !isMountPoint(volume.mountpoint) {
+          try check("mount volume \(volume.name)") {
+            Glibc.mount(device, volume.mountpoint, options["type"] ?? "none", 0, options["o"] ?? "")
+          }
+        }
+      }
+      let marker = volumeDirectory(volume.name) + "/.populated"
+      if !mount.noCopy && options["nocopy"] == nil && !fileExists(marker) {
+        try copyImageContent(rootfs: rootfs, path: mount.destination, into: volume.mountpoint)
+      }
+      if !fileExists(marker) {
+        try writeFileAtomically(marker, [], mode: 0o600, durable: false)
+      }
+      paths[mount.destination] = volume.mountpoint
+    }
+    return paths
+  }
+
+  func isMountPoint(_ path: String) -> Bool {
+    var a = stat()
+    var b = stat()
+    return stat(path, &a) == 0 && stat(path + "/..", &b) == 0 && a.st_dev != b.st_dev
+  }
+
+  /// Copies the rootfs's `path` (resolved in the rootfs by fd, so a
+  /// symlink in the image cannot point the copy at the host) into an
+  /// empty volume, owners and modes kept.
+  func copyImageContent(rootfs: String, path: String, into target: String) throws(BerthError) {
+    guard let entries = try? directoryEntries(target), entries.isEmpty else { return }
+    let root = try RootFS(path: rootfs)
+    guard let fd = try? root.open(path, flags: O_RDONLY | O_DIRECTORY) else { return }
+    defer { close(fd) }
+    let status = try ChildProcess.run(
+      ["cp", "-a", "--", "/proc/\(getpid())/fd/\(fd)/.", target + "/"], path: "/bin/cp",
+      stdout: .file("/dev/null", O_WRONLY))
+    guard status == 0 else {
+      throw BerthError(.system, "cannot copy the image's \(path) into the volume at \(target)")
+    }
+  }
+}

@@ -1,0 +1,362 @@
+// A container's monitor: the one process that stays with a running
+// container (no daemon). Started by the engine with posix_spawn, it forks
+// once so its starter can reap it, becomes a session leader and a child
+// subreaper, then creates and starts the container through BerthRuntime in
+// this process (single-threaded: clone runs Swift), owns its stdio or pty,
+// writes the log, serves the attach socket, runs health checks, applies the
+// restart policy, records the exit and cleans up. A poll loop on pidfds
+// and pipes: no signals to juggle, nothing inherited by the container.
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import CBerth
+import FoundationEssentials
+import Glibc
+import SystemPackage
+
+public struct Monitor {
+  let runDirectory: String
+  let config: MonitorConfig
+  let runtime: Runtime
+  var status: MonitorStatus
+  var log: LogWriter
+  var listener: Int32 = -1
+  var clients: [Client] = []
+  var output: [(fd: Int32, stream: String)] = []
+  var stdinFD: Int32 = -1
+  var master: Int32 = -1
+  var containerPidFD: Int32 = -1
+  var health: HealthRun?
+  var nextHealthCheck: Int64 = 0
+  var launchedAt: Int64 = 0
+
+  struct Client {
+    var fd: Int32
+    var buffer: [UInt8] = []
+  }
+
+  struct HealthRun {
+    var pid: pid_t
+    var pidFD: Int32
+    var outputFD: Int32
+    var output: [UInt8] = []
+    var started: String
+    var deadline: Int64
+  }
+
+  var statusPath: String { runDirectory + "/" + RunFiles.status }
+
+  public init(runDirectory: String) throws(BerthError) {
+    self.runDirectory = runDirectory
+    let bytes = try readFile(runDirectory + "/" + RunFiles.config, limit: 4 << 20)
+    do {
+      config = try JSONDecoder().decode(MonitorConfig.self, from: Data(bytes))
+    } catch {
+      throw BerthError(.invalidArgument, "cannot read \(runDirectory)/monitor.json: \(error)")
+    }
+    runtime = Runtime(root: config.runtimeRoot, rootless: nil, systemdCgroup: false)
+    let me = getpid()
+    status = MonitorStatus(
+      state: .starting, monitorPid: me, monitorStartTime: processStartTime(me) ?? 0)
+    log = try LogWriter(driver: config.logDriver, path: config.logPath, maxSize: config.logMaxSize)
+  }
+
+  /// Starts the container and reports "ok" or "error MESSAGE" on `syncFD`;
+  /// then runs until the container is done for good. `attachFD` is a
+  /// client connected from the start (a foreground `run` or `start -a`), so
+  /// not a byte of output is missed.
+  public mutating func run(syncFD: Int32, attachFD: Int32) -> Never {
+    if attachFD >= 0 { clients.append(Client(fd: attachFD)) }
+    do {
+      listener = try UnixSocket.listen(directory: runDirectory, name: RunFiles.attach)
+      try launch()
+    } catch {
+      status.state = .exited
+      status.error = error.description
+      status.exitCode = EngineExit.code(forStartError: error.description)
+      status.finishedAt = rfc3339Now()
+      finish(report: syncFD, startError: error.description)
+    }
+    report(syncFD, "ok \(status.pid)")
+    loop()
+  }
+
+  // MARK: Starting
+
+  /// Creates and starts the container with fresh stdio.
+  mutating func launch() throws(BerthError) {
+    try? runtime.delete(config.id, force: true)
+    let devNull = try check("cannot open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+    defer { close(devNull) }
+    var childEnds: [Int32] = []
+    defer { for fd in childEnds { close(fd) } }
+    if config.terminal {
+      var options = CreateOptions(id: config.id, bundle: config.bundle)
+      options.relayTerminal = true
+      try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
+        let (record, terminal) = try runtime.createReturningTerminal(options)
+        guard let terminal else {
+          throw BerthError(.internalError, "the runtime returned no terminal")
+        }
+        master = terminal
+        status.pid = record.pid
+      }
+      output = [(master, "stdout")]
+    } else {
+      let out = try makePipe()
+      let err = try makePipe()
+      childEnds += [out.write, err.write]
+      var stdinRead = devNull
+      if config.stdin {
+        let input = try makePipe()
+        childEnds.append(input.read)
+        stdinRead = input.read
+        stdinFD = input.write
+      }
+      try withStdio(stdinRead, out.write, err.write) { () throws(BerthError) in
+        let record = try runtime.create(CreateOptions(id: config.id, bundle: config.bundle))
+        status.pid = record.pid
+      }
+      output = [(out.read, "stdout"), (err.read, "stderr")]
+    }
+    containerPidFD = pidfdOpen(status.pid)
+    try runtime.start(config.id)
+    status.state = .running
+    status.startedAt = rfc3339Now()
+    launchedAt = monotonicMilliseconds()
+    status.finishedAt = nil
+    status.exitCode = nil
+    if let health = config.health, health.command != nil {
+      status.health = "starting"
+      nextHealthCheck =
+        monotonicMilliseconds() + Int64(max(health.intervalSeconds, 0.1) * 1000)
+    }
+    try? status.save(statusPath)
+  }
+
+  /// Runs `body` with fds 0, 1 and 2 replaced (the container's init
+  /// inherits them), then points them back at /dev/null.
+  func withStdio(
+    _ input: Int32, _ out: Int32, _ err: Int32, _ body: () throws(BerthError) -> Void
+  ) throws(BerthError) {
+    let saved = dup(2)
+    dup2(input, 0)
+    dup2(out, 1)
+    dup2(err, 2)
+    defer {
+      let null = open("/dev/null", O_RDWR)
+      dup2(null, 0)
+      dup2(null, 1)
+      dup2(saved >= 0 ? saved : null, 2)
+      close(null)
+      if saved >= 0 { close(saved) }
+    }
+    try body()
+  }
+
+  func report(_ fd: Int32, _ message: String) {
+    guard fd >= 0 else { return }
+    _ = try? FileDescriptor(rawValue: fd).writeFully(message + "\n", what: "sync")
+    close(fd)
+  }
+
+  // MARK: The loop
+
+  mutating func loop() -> Never {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      var fds: [pollfd] = []
+      let events = Int16(POLLIN)
+      fds.append(pollfd(fd: containerPidFD, events: events, revents: 0))
+      fds.append(pollfd(fd: listener, events: events, revents: 0))
+      fds.append(pollfd(fd: health?.pidFD ?? -1, events: events, revents: 0))
+      fds.append(pollfd(fd: health?.outputFD ?? -1, events: events, revents: 0))
+      for stream in output { fds.append(pollfd(fd: stream.fd, events: events, revents: 0)) }
+      for client in clients { fds.append(pollfd(fd: client.fd, events: events, revents: 0)) }
+      var timeout: Int32 = -1
+      if status.health != nil {
+        let now = monotonicMilliseconds()
+        let due = health.map { $0.deadline } ?? nextHealthCheck
+        timeout = Int32(clamping: max(0, due - now))
+      }
+      let ready = poll(&fds, nfds_t(fds.count), timeout)
+      if ready < 0 && currentErrno != .interrupted { break }
+
+      var index = 4
+      var closedOutputs: [Int32] = []
+      for stream in output {
+        if fds[index].revents != 0 {
+          let got = read(stream.fd, &buffer, buffer.count)
+          if got > 0 {
+            forward(stream.stream, buffer[0..<got])
+          } else if got == 0 || (currentErrno != .interrupted && currentErrno != .wouldBlock) {
+            closedOutputs.append(stream.fd)
+          }
+        }
+        index += 1
+      }
+      var gone: [Int32] = []
+      for client in clients {
+        if fds[index].revents != 0 && !readClient(client.fd, &buffer) { gone.append(client.fd) }
+        index += 1
+      }
+      for fd in gone { dropClient(fd) }
+      for fd in closedOutputs {
+        close(fd)
+        output.removeAll { $0.fd == fd }
+      }
+      if fds[1].revents != 0 {
+        let client = UnixSocket.accept(listener)
+        if client >= 0 { clients.append(Client(fd: client)) }
+      }
+      if fds[3].revents != 0, var run = health {
+        let got = read(run.outputFD, &buffer, buffer.count)
+        if got > 0 {
+          if run.output.count < 4096 { run.output += buffer[0..<got] }
+          health = run
+        } else {
+          close(run.outputFD)
+          run.outputFD = -1
+          health = run
+        }
+      }
+      if fds[2].revents != 0 { healthCheckEnded(timedOut: false) }
+      healthTimers()
+      if fds[0].revents != 0 { containerExited(&buffer) }
+    }
+    exit(EngineExit.engineError)
+  }
+
+  /// Sends output to the log and to every attached client.
+  mutating func forward(_ stream: String, _ bytes: ArraySlice<UInt8>) {
+    log.write(stream: stream, bytes)
+    let frame = AttachFrame.encode(stream == "stderr" ? .stderr : .stdout, bytes)
+    var gone: [Int32] = []
+    for client in clients {
+      // A client that cannot keep up is dropped rather than stalling the container.
+      if (try? FileDescriptor(rawValue: client.fd).writeFully(frame, what: "attach")) == nil {
+        gone.append(client.fd)
+      }
+    }
+    for fd in gone { dropClient(fd) }
+  }
+
+  /// Reads a client's frames; false when it hung up.
+  mutating func readClient(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
+    let got = read(fd, &buffer, buffer.count)
+    guard got > 0 else { return got < 0 && currentErrno == .interrupted }
+    guard let index = clients.firstIndex(where: { $0.fd == fd }) else { return false }
+    clients[index].buffer += buffer[0..<got]
+    for (kind, payload) in AttachFrame.decode(&clients[index].buffer) {
+      switch kind {
+      case .stdin:
+        let target = master >= 0 ? master : stdinFD
+        if target >= 0 { _ = try? FileDescriptor(rawValue: target).writeFully(payload, what: "stdin") }
+      case .closeStdin:
+        if stdinFD >= 0 {
+          close(stdinFD)
+          stdinFD = -1
+        }
+      case .resize:
+        let parts = String(decoding: payload, as: UTF8.self).split(separator: " ")
+        if master >= 0, parts.count == 2, let rows = UInt16(parts[0]), let cols = UInt16(parts[1]) {
+          try? Terminal.setSize(master, rows: rows, cols: cols)
+        }
+      default: break
+      }
+    }
+    return true
+  }
+
+  mutating func dropClient(_ fd: Int32) {
+    close(fd)
+    clients.removeAll { $0.fd == fd }
+  }
+
+  // MARK: Exit, restart, clean-up
+
+  mutating func containerExited(_ buffer: inout [UInt8]) {
+    var waitStatus: Int32 = 0
+    var code: Int32 = EngineExit.engineError
+    if waitpid(status.pid, &waitStatus, WNOHANG) == status.pid {
+      code = exitCode(fromWaitStatus: waitStatus)
+    } else if let state = try? runtime.state(config.id), state.status == .stopped {
+      code = 137
+    }
+    close(containerPidFD)
+    containerPidFD = -1
+    // What the container wrote just before it exited.
+    for stream in output {
+      _ = fcntl(stream.fd, F_SETFL, O_NONBLOCK)
+      while true {
+        let got = read(stream.fd, &buffer, buffer.count)
+        if got <= 0 { break }
+        forward(stream.stream, buffer[0..<got])
+      }
+      close(stream.fd)
+    }
+    output = []
+    if master >= 0 {
+      close(master)
+      master = -1
+    }
+    if stdinFD >= 0 {
+      close(stdinFD)
+      stdinFD = -1
+    }
+    if let run = health {
+      Glibc.kill(run.pid, SIGKILL)
+      healthCheckEnded(timedOut: true)
+    }
+    try? runtime.delete(config.id, force: true)
+    status.exitCode = code
+    status.finishedAt = rfc3339Now()
+    if shouldRestart(code) {
+      status.restartCount += 1
+      status.state = .exited
+      try? status.save(statusPath)
+      // Docker's back-off: 100 ms doubling, capped at a minute.
+      let delay = min(100 << min(status.restartCount - 1, 10), 60_000)
+      usleep(UInt32(delay) * 1000)
+      if !fileExists(runDirectory + "/" + RunFiles.stopRequested),
+        (try? launch()) != nil
+      {
+        return
+      }
+    }
+    status.state = .exited
+    finish(report: -1, startError: nil)
+  }
+
+  func shouldRestart(_ code: Int32) -> Bool {
+    if fileExists(runDirectory + "/" + RunFiles.stopRequested) { return false }
+    switch config.restartPolicy {
+    case "always", "unless-stopped": return true
+    case "on-failure":
+      return code != 0
+        && (config.restartMaxRetries == 0 || status.restartCount < config.restartMaxRetries)
+    default: return false
+    }
+  }
+
+  /// Unmounts, removes with --rm, records the exit, tells the clients, exits.
+  mutating func finish(report syncFD: Int32, startError: String?) -> Never {
+    try? runtime.delete(config.id, force: true)
+    if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
+    if config.autoRemove {
+      for path in config.removePaths { try? removeTree(path) }
+      status.removed = true
+    }
+    if listener >= 0 { unlink(runDirectory + "/" + RunFiles.attach) }
+    // The status is the last file written: a reader that sees it final
+    // may remove the run directory.
+    try? status.save(statusPath)
+    if let startError { report(syncFD, "error \(startError)") }
+    let frame = AttachFrame.encode(.exit, Array("\(status.exitCode ?? EngineExit.engineError)".utf8))
+    for client in clients {
+      _ = try? FileDescriptor(rawValue: client.fd).writeFully(frame, what: "attach")
+      close(client.fd)
+    }
+    exit(0)
+  }
+}

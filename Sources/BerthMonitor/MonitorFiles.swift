@@ -1,0 +1,150 @@
+// What the engine and a container's monitor share: the monitor's orders
+// (monitor.json, written by the engine before it starts the monitor) and
+// the monitor's account of the container (status.json, rewritten
+// atomically at each change, read by every `berth` command). Files rather
+// than the database keep SQLite out of the monitor, which lives as long as
+// its container; the engine folds the status into the database.
+import BerthSystem
+import FoundationEssentials
+
+/// The monitor's orders for one container.
+public struct MonitorConfig: Codable, Sendable {
+  public var id: String
+  /// The OCI bundle: config.json, whose root.path is the mounted rootfs.
+  public var bundle: String
+  /// BerthRuntime's state root (in process), or the external runtime's --root.
+  public var runtimeRoot: String
+  /// An external OCI runtime binary (runc, crun, berth-runtime), or nil for
+  /// BerthRuntime in this process.
+  public var runtimePath: String?
+  public var logDriver: String = "k8s-file"
+  public var logPath: String
+  public var logMaxSize: Int64 = 0
+  public var terminal = false
+  public var stdin = false
+  public var autoRemove = false
+  public var restartPolicy: String = "no"
+  public var restartMaxRetries = 0
+  public var health: HealthConfig?
+  /// Unmounted when the container is done (the overlay rootfs).
+  public var rootfsMount: String?
+  /// Removed with `--rm`, after the unmount.
+  public var removePaths: [String] = []
+
+  public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
+    self.id = id
+    self.bundle = bundle
+    self.runtimeRoot = runtimeRoot
+    self.logPath = logPath
+  }
+}
+
+/// A health check as the image config and `--health-*` flags give it.
+public struct HealthConfig: Codable, Sendable, Equatable {
+  /// ["CMD", args...] or ["CMD-SHELL", "command"]; ["NONE"] disables.
+  public var test: [String]
+  public var intervalSeconds: Double = 30
+  public var timeoutSeconds: Double = 30
+  public var startPeriodSeconds: Double = 0
+  public var retries = 3
+
+  public init(test: [String]) { self.test = test }
+
+  /// The argv the check runs in the container.
+  public var command: [String]? {
+    guard let kind = test.first else { return nil }
+    switch kind {
+    case "CMD": return Array(test.dropFirst())
+    case "CMD-SHELL": return ["/bin/sh", "-c", test.dropFirst().joined(separator: " ")]
+    case "NONE": return nil
+    default: return test
+    }
+  }
+}
+
+/// One health check's outcome, as podman's inspect shows it.
+public struct HealthLogEntry: Codable, Sendable {
+  public var start: String
+  public var end: String
+  public var exitCode: Int32
+  public var output: String
+}
+
+/// What the monitor knows: rewritten atomically at each change.
+public struct MonitorStatus: Codable, Sendable {
+  public enum State: String, Codable, Sendable { case starting, running, exited }
+
+  public var state: State
+  public var monitorPid: Int32
+  public var monitorStartTime: UInt64
+  public var pid: Int32 = 0
+  public var startedAt: String?
+  public var finishedAt: String?
+  public var exitCode: Int32?
+  public var restartCount = 0
+  /// "starting", "healthy" or "unhealthy" when a health check is set.
+  public var health: String?
+  public var failingStreak = 0
+  public var healthLog: [HealthLogEntry] = []
+  /// Set with --rm once the rootfs and the container's files are gone.
+  public var removed = false
+  /// Why the container could not start, when it could not.
+  public var error: String?
+
+  public init(state: State, monitorPid: Int32, monitorStartTime: UInt64) {
+    self.state = state
+    self.monitorPid = monitorPid
+    self.monitorStartTime = monitorStartTime
+  }
+
+  /// The monitor that wrote this status is still the same live process.
+  public var monitorAlive: Bool {
+    guard monitorPid > 0, let stat = processStat(monitorPid) else { return false }
+    return stat.startTime == monitorStartTime && stat.state != "Z"
+  }
+
+  public static func load(_ path: String) -> MonitorStatus? {
+    guard let bytes = try? readFile(path, limit: 1 << 20) else { return nil }
+    return try? JSONDecoder().decode(MonitorStatus.self, from: Data(bytes))
+  }
+
+  public func save(_ path: String) throws(BerthError) {
+    let data: Data
+    do {
+      data = try JSONEncoder().encode(self)
+    } catch {
+      throw BerthError(.internalError, "cannot encode the monitor status: \(error)")
+    }
+    try writeFileAtomically(path, Array(data), mode: 0o644, durable: false)
+  }
+}
+
+/// File names in a container's run directory.
+public enum RunFiles {
+  public static let config = "monitor.json"
+  public static let status = "status.json"
+  public static let attach = "attach.sock"
+  /// Present when a user stopped the container: no restart follows.
+  public static let stopRequested = "stop-requested"
+  public static let monitorLog = "monitor.log"
+}
+
+/// Exit codes as podman's: 125 the engine failed, 126 the command could not
+/// be invoked, 127 it was not found.
+public enum EngineExit {
+  public static let engineError: Int32 = 125
+  public static let cannotInvoke: Int32 = 126
+  public static let notFound: Int32 = 127
+
+  /// The code for a container that failed to start with `message`.
+  public static func code(forStartError message: String) -> Int32 {
+    if message.contains("executable file not found") || message.contains("no such file or directory")
+    {
+      return notFound
+    }
+    if message.contains("permission denied") || message.contains("is a directory") {
+      return cannotInvoke
+    }
+    return engineError
+  }
+}

@@ -1,0 +1,71 @@
+// berth-monitor: started by `berth` with posix_spawn, never as a fork of
+// the (possibly multithreaded) CLI. It is single-threaded from start to
+// exit, so it may clone containers through BerthRuntime in process.
+//   berth-monitor start RUNDIR SYNC_FD ATTACH_FD   watch one container
+//   berth-monitor exec RUNTIME_ROOT ID PROCESS_JSON RUNDIR [--detach]
+import BerthMonitor
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import CBerth
+import FoundationEssentials
+import Glibc
+
+let arguments = CommandLine.arguments
+
+func fail(_ message: String, code: Int32 = EngineExit.engineError) -> Never {
+  let line = "Error: " + message + "\n"
+  _ = line.withCString { write(2, $0, strlen($0)) }
+  exit(code)
+}
+
+// Every process that enters a container runs from a binary nothing can
+// write (CVE-2019-5736): the engine spawns us from a read-only bind mount;
+// anywhere else we re-execute from a protected copy first.
+do {
+  try BinaryProtection.ensure(arguments: arguments)
+} catch {
+  fail(error.description)
+}
+
+guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec ...") }
+switch arguments[1] {
+case "start" where arguments.count == 5:
+  let syncFD = Int32(arguments[3]) ?? -1
+  let attachFD = Int32(arguments[4]) ?? -1
+  // Away from the starter: it reaps this first process at once, and the
+  // monitor lives on in its own session, the subreaper of what it starts.
+  let child = fork()
+  if child < 0 { fail("cannot fork the monitor") }
+  if child > 0 { exit(0) }
+  setsid()
+  _ = berth_set_child_subreaper()
+  signal(SIGPIPE, SIG_IGN)
+  let logFD = open(arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+  let null = open("/dev/null", O_RDWR)
+  dup2(null, 0)
+  dup2(null, 1)
+  dup2(logFD >= 0 ? logFD : null, 2)
+  do {
+    var monitor = try Monitor(runDirectory: arguments[2])
+    monitor.run(syncFD: syncFD, attachFD: attachFD)
+  } catch {
+    let message = "error \(error.description)\n"
+    _ = message.withCString { write(syncFD, $0, strlen($0)) }
+    exit(EngineExit.engineError)
+  }
+case "exec" where arguments.count >= 6:
+  do {
+    let process = try JSONDecoder().decode(Spec.Process.self, from: Data(arguments[4].utf8))
+    let code = try ExecSession.run(
+      runtimeRoot: arguments[2], id: arguments[3], process: process,
+      detach: arguments.contains("--detach"), socketDirectory: arguments[5])
+    exit(code)
+  } catch let error as BerthError {
+    fail(error.description, code: EngineExit.code(forStartError: error.description))
+  } catch {
+    fail("cannot decode the process to exec: \(error)")
+  }
+default:
+  fail("usage: berth-monitor start RUNDIR SYNC_FD ATTACH_FD | exec ROOT ID PROCESS RUNDIR")
+}

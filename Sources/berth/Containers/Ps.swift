@@ -1,0 +1,196 @@
+// `ps`: podman's columns, filters and formats.
+import ArgumentParser
+import BerthEngine
+import BerthSystem
+import Foundation
+
+struct Ps: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ps", abstract: "List containers.", aliases: ["list", "ls"])
+  @OptionGroup var global: GlobalOptions
+  @Flag(name: .shortAndLong, help: "Show all containers (default: running only).") var all = false
+  @Flag(name: .shortAndLong, help: "Print only the ids.") var quiet = false
+  @Option(name: .customShort("n"), help: "Show the N most recently created containers.") var last: Int?
+  @Flag(name: .shortAndLong, help: "Show the most recently created container.") var latest = false
+  @Option(name: .shortAndLong, help: "Filter: name=, status=, label=, ancestor=, id=.") var filter: [String] = []
+  @Option(help: "Output format: table (default), json, or a Go template such as {{.Names}}.")
+  var format: String = "table"
+  @Flag(name: .customLong("no-trunc"), help: "Do not truncate ids and commands.") var noTrunc = false
+
+  func run() throws {
+    let engine = try global.engine()
+    var containers = try engine.containers()
+    let filters = try filter.map { item -> (String, String) in
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, ["name", "status", "label", "ancestor", "id", "exited"].contains(parts[0]) else {
+        throw BerthError(.invalidArgument, "invalid filter \"\(item)\"", hint: "use name=, status=, label=, ancestor=, id= or exited=")
+      }
+      return (parts[0], parts[1])
+    }
+    let showAll = all || last != nil || latest || filters.contains { $0.0 == "status" || $0.0 == "exited" }
+    if !showAll { containers = containers.filter { $0.state == .running || $0.state == .paused } }
+    containers = try containers.filter { container in try ContainerFilter.matches(container, filters) }
+    if let last { containers = Array(containers.prefix(last)) }
+    if latest { containers = Array(containers.prefix(1)) }
+    let rows = try containers.map { try ContainerRow($0, engine: engine) }
+    if quiet {
+      for row in rows { print(noTrunc ? row.id : String(row.id.prefix(12))) }
+      return
+    }
+    switch format {
+    case "json":
+      try printJSON(rows.map(\.json))
+    case "table":
+      let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedHuman}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
+      try printTemplate(table, rows.map { $0.fields(truncate: !noTrunc) }, headers: ["CreatedHuman": "CREATED", "ID": "CONTAINER ID"])
+    default:
+      try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc) })
+    }
+  }
+}
+
+enum ContainerFilter {
+  static func matches(_ container: Container, _ filters: [(String, String)]) throws -> Bool {
+    // Filters of one key are alternatives; different keys must all match.
+    let grouped = Dictionary(grouping: filters, by: \.0)
+    let config = try container.decodedConfig()
+    for (key, values) in grouped {
+      let ok = values.contains { _, value in
+        switch key {
+        case "name": return container.name.range(of: value, options: .regularExpression) != nil
+        case "id": return container.id.hasPrefix(value)
+        case "status": return ContainerRow.podmanState(container) == value
+        case "exited": return container.state == .exited && "\(container.exitCode ?? 0)" == value
+        case "ancestor":
+          return container.imageName == value || container.imageID.contains(value)
+            || container.imageName.hasSuffix("/" + value) || container.imageName.hasSuffix("/" + value + ":latest")
+            || container.imageName.hasSuffix("/library/" + value + ":latest")
+        case "label":
+          let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+          guard let labelValue = config.labels[parts[0]] else { return false }
+          return parts.count == 1 || labelValue == parts[1]
+        default: return false
+        }
+      }
+      if !ok { return false }
+    }
+    return true
+  }
+}
+
+/// One container as ps prints it.
+struct ContainerRow {
+  var container: Container
+  var config: ContainerConfig
+  var command: [String]
+  var id: String { container.id }
+
+  init(_ container: Container, engine: Engine) throws {
+    self.container = container
+    self.config = try container.decodedConfig()
+    self.command = (try? engine.containerCommand(container)) ?? []
+  }
+
+  /// podman's state words: created, running, paused, exited.
+  static func podmanState(_ container: Container) -> String { container.state.rawValue }
+
+  var status: String {
+    let now = Date()
+    switch container.state {
+    case .created: return "Created"
+    case .running, .paused:
+      let since = container.startedAt.flatMap(parseTime) ?? now
+      var text = "Up \(humanDuration(now.timeIntervalSince(since)))"
+      if container.state == .paused { text += " (paused)" }
+      if let health = container.health { text += " (\(health))" }
+      return text
+    case .exited:
+      let at = container.finishedAt.flatMap(parseTime) ?? now
+      return "Exited (\(container.exitCode ?? 0)) \(humanDuration(now.timeIntervalSince(at))) ago"
+    }
+  }
+
+  func fields(truncate: Bool) -> [String: String] {
+    let created = parseTime(container.created) ?? Date()
+    let commandText = command.joined(separator: " ")
+    return [
+      "ID": truncate ? String(container.id.prefix(12)) : container.id,
+      "Image": container.imageName, "ImageID": container.imageID,
+      "Command": truncate && commandText.count > 20 ? String(commandText.prefix(17)) + "..." : commandText,
+      "CreatedHuman": humanDuration(Date().timeIntervalSince(created)) + " ago",
+      "Created": humanDuration(Date().timeIntervalSince(created)) + " ago",
+      "CreatedAt": container.created,
+      "RunningFor": humanDuration(Date().timeIntervalSince(created)),
+      "Status": status, "State": Self.podmanState(container), "Names": container.name,
+      "Ports": "", "Labels": config.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+      "Pid": "\(container.pid)", "ExitCode": "\(container.exitCode ?? 0)",
+      "Mounts": config.mounts.map(\.destination).joined(separator: ","),
+      "AutoRemove": "\(config.autoRemove)", "Size": "", "Networks": "",
+    ]
+  }
+
+  var json: PsJSON {
+    PsJSON(
+      AutoRemove: config.autoRemove, Command: command,
+      Created: Int64(parseTime(container.created)?.timeIntervalSince1970 ?? 0),
+      CreatedAt: humanDuration(Date().timeIntervalSince(parseTime(container.created) ?? Date())) + " ago",
+      Exited: container.state == .exited, ExitedAt: Int64(container.finishedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      ExitCode: container.exitCode ?? 0, Id: container.id, Image: container.imageName,
+      ImageID: String(container.imageID.split(separator: ":").last ?? ""), Labels: config.labels.isEmpty ? nil : config.labels,
+      Mounts: config.mounts.map(\.destination), Names: [container.name], Pid: container.pid,
+      StartedAt: Int64(container.startedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      State: container.state.rawValue, Status: container.state == .running ? status : "")
+  }
+}
+
+struct PsJSON: Encodable {
+  var AutoRemove: Bool
+  var Command: [String]
+  var Created: Int64
+  var CreatedAt: String
+  var Exited: Bool
+  var ExitedAt: Int64
+  var ExitCode: Int32
+  var Id: String
+  var Image: String
+  var ImageID: String
+  var Labels: [String: String]?
+  var Mounts: [String]
+  var Names: [String]
+  var Pid: Int32
+  var StartedAt: Int64
+  var State: String
+  var Status: String
+}
+
+/// RFC 3339 → Date.
+func parseTime(_ text: String) -> Date? {
+  LogParser.nanoseconds(rfc3339: text).map { Date(timeIntervalSince1970: Double($0) / 1e9) }
+}
+
+/// Go's units.HumanDuration, which podman's ps prints.
+func humanDuration(_ interval: TimeInterval) -> String {
+  let seconds = Int(interval)
+  if seconds < 1 { return "Less than a second" }
+  if seconds == 1 { return "1 second" }
+  if seconds < 60 { return "\(seconds) seconds" }
+  let minutes = seconds / 60
+  if minutes == 1 { return "About a minute" }
+  if minutes < 60 { return "\(minutes) minutes" }
+  let hours = Int((Double(seconds) / 3600).rounded())
+  if hours == 1 { return "About an hour" }
+  if hours < 48 { return "\(hours) hours" }
+  if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+  if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+  if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+  return "\(hours / 24 / 365) years"
+}
+
+/// A template over rows, with header names overridden where podman's differ.
+func printTemplate(_ format: String, _ rows: [[String: String]], headers: [String: String] = [:]) throws {
+  do {
+    try Template(format).print(rows, headers: headers)
+  } catch let error as TemplateError {
+    throw BerthError(.invalidArgument, error.message)
+  }
+}
