@@ -6,17 +6,90 @@
 # tar and far ahead of podman.
 #
 # Usage: scripts/bench-pull.sh [RUNS]      (default 5)
-# Env:   BERTH=path/to/berth (default: release build under .build-images,
-#        built when missing), FIXTURES=dir (default fixtures/bench-pull).
+#        scripts/bench-pull.sh --mirror    (print the mirror debootstrap would use)
+# Env:   BERTH=path/to/berth (default: .build/release/berth from
+#        scripts/build-release.sh, run when missing), FIXTURES=dir (default
+#        fixtures/bench-pull), MIRROR=URI (default: the Debian archive in
+#        apt's sources).
 # Needs root and Debian's debootstrap, docker-registry, skopeo, umoci,
-# podman, jq, python3; the first run fetches bookworm from Debian's mirror.
+# podman, jq, python3; the first run fetches bookworm from that mirror.
 set -euo pipefail
 
-RUNS=${1:-5}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FIXTURES=${FIXTURES:-$REPO/fixtures/bench-pull}
 RESULTS=$REPO/bench-results
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+
+# The mirror this machine already uses, so the benchmark names none itself:
+# the first enabled `deb` source serving $SUITE's main component, in apt's
+# reading order (sources.list, then sources.list.d/*.list and *.sources by
+# name; one-line and deb822 formats). Security, updates and third-party
+# sources carry other suites and are passed over.
+apt_mirror() {
+  local list=/etc/apt/sources.list parts=/etc/apt/sources.list.d
+  # apt-config gives the paths apt itself reads (Dir::Etc, APT_CONFIG).
+  if command -v apt-config >/dev/null; then
+    eval "$(apt-config shell list Dir::Etc::sourcelist/f parts Dir::Etc::sourceparts/d)"
+  fi
+  python3 - "$SUITE" "$list" "${parts%/}" <<'PY'
+import glob, sys
+suite, main_list, parts = sys.argv[1:]
+files = [main_list] + sorted(glob.glob(parts + "/*.list") + glob.glob(parts + "/*.sources"))
+
+def one_line(text):
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words or words[0] != "deb":
+            continue
+        words = words[1:]
+        if words and words[0].startswith("["):  # [arch=... signed-by=...]
+            while words and not words[0].endswith("]"):
+                words = words[1:]
+            words = words[1:]
+        if len(words) >= 3:
+            yield ["deb"], [words[0]], [words[1]], words[2:]
+
+def deb822(text):
+    stanzas, fields, key = [], {}, None
+    for line in text.splitlines() + [""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if fields:
+                stanzas.append(fields)
+            fields, key = {}, None
+        elif line[0] in " \t" and key:
+            fields[key] += " " + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            key = key.strip().lower()
+            fields[key] = value.strip()
+    for f in stanzas:
+        if f.get("enabled", "yes").lower() == "no":
+            continue
+        yield (f.get("types", "").split(), f.get("uris", "").split(),
+               f.get("suites", "").split(), f.get("components", "").split())
+
+for path in files:
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except FileNotFoundError:
+        continue
+    for types, uris, suites, components in (deb822 if path.endswith(".sources") else one_line)(text):
+        if "deb" in types and suite in suites and "main" in components and uris:
+            print(uris[0])
+            sys.exit(0)
+sys.exit(f"bench-pull: no enabled `deb` source for {suite} main in {main_list} or "
+         f"{parts}/*.list, *.sources; set MIRROR to a Debian mirror's URI")
+PY
+}
+
+if [ "${1:-}" = --mirror ]; then
+  mirror=${MIRROR:-$(apt_mirror)}
+  echo "$mirror"
+  exit 0
+fi
+RUNS=${1:-5}
 
 for tool in debootstrap docker-registry skopeo umoci podman jq python3 sha256sum; do
   command -v "$tool" >/dev/null || { echo "bench-pull: $tool is missing (apt-get install it)" >&2; exit 1; }
@@ -24,10 +97,11 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench-pull: run as root (debootstrap, podman's store)" >&2; exit 1; }
 
 if [ -z "${BERTH:-}" ]; then
-  BERTH=$REPO/.build-images/release/berth
+  # The binary that ships, built the one way the scripts build it.
+  BERTH=$REPO/.build/release/berth
   if [ ! -x "$BERTH" ]; then
-    echo "bench-pull: building berth (release)..." >&2
-    (cd "$REPO" && swift build -c release --scratch-path .build-images --product berth >&2)
+    echo "bench-pull: no $BERTH, running scripts/build-release.sh..." >&2
+    "$REPO/scripts/build-release.sh" >&2
   fi
 fi
 
@@ -35,9 +109,11 @@ mkdir -p "$FIXTURES" "$RESULTS"
 LAYER=$FIXTURES/rootfs.tar.gz
 if [ ! -s "$LAYER" ]; then
   if [ ! -x "$FIXTURES/rootfs/bin/sh" ]; then
-    echo "bench-pull: debootstrap bookworm minbase (once)..." >&2
+    # Looked up only here: once the fixture exists no mirror is needed.
+    mirror=${MIRROR:-$(apt_mirror)}
+    echo "bench-pull: debootstrap $SUITE minbase from $mirror (once)..." >&2
     rm -rf "$FIXTURES/rootfs"
-    debootstrap --variant=minbase bookworm "$FIXTURES/rootfs" "$MIRROR" >&2
+    debootstrap --variant=minbase "$SUITE" "$FIXTURES/rootfs" "$mirror" >&2
   fi
   # Reproducible tar: sorted names, numeric owners, fixed mtime for the root.
   tar -C "$FIXTURES/rootfs" --sort=name --numeric-owner -cf - . | gzip -n -6 > "$LAYER.tmp"
