@@ -38,6 +38,10 @@ if [ -n "$load" ] && [ -z "$berth" ]; then
   done
   [ -n "$berth" ] || { echo "make-busybox-image: no berth binary: run scripts/build-release.sh or give BERTH" >&2; exit 1; }
 fi
+# Checked before building anything, so a typo fails at once.
+if [ -n "$load" ] && ! command -v "$berth" >/dev/null; then
+  echo "make-busybox-image: $berth is not an executable" >&2; exit 1
+fi
 
 # The image's platform is the host's, in Go/OCI architecture names.
 host_arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
