@@ -121,7 +121,8 @@ let package = Package(
     .executableTarget(
       name: "berth",
       dependencies: [
-        "BerthImage", "BerthEngine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "BerthImage", "BerthEngine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
@@ -133,7 +134,7 @@ let package = Package(
     .testTarget(
       name: "RuntimeIntegrationTests",
       // BerthRuntime only for library values such as the default seccomp profile.
-      dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime"]),
+      dependencies: ["BerthOCI", "BerthSystem", "CBerth", "BerthRuntime", "BerthTestSupport"]),
     .testTarget(
       name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
     .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthMonitor"]),

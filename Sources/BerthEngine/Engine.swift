@@ -28,7 +28,10 @@ public final class Engine: @unchecked Sendable {
       throw BerthError(.system, "cannot open the image store \(self.root): \(error)")
     }
     let runRoot = self.runRoot
-    for dir in [self.root + "/containers", self.root + "/volumes", runRoot + "/containers", runRoot + "/locks"] {
+    for dir in [
+      self.root + "/containers", self.root + "/volumes", runRoot + "/containers",
+      runRoot + "/locks",
+    ] {
       try mkdirAll(dir, mode: 0o700)
     }
     database = try StateDatabase(path: self.root + "/berth.db")

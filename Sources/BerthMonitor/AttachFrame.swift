@@ -23,7 +23,9 @@ public enum AttachFrame {
     let length = UInt32(payload.count)
     var bytes: [UInt8] = [kind.rawValue]
     bytes.reserveCapacity(5 + payload.count)
-    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
+    for shift in stride(from: 24, through: 0, by: -8) {
+      bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift)))
+    }
     bytes.append(contentsOf: payload)
     return bytes
   }
@@ -49,7 +51,8 @@ public enum AttachFrame {
 /// directory's fd (/proc/self/fd/N/NAME) keeps them short.
 public enum UnixSocket {
   public static func listen(directory: String, name: String) throws(BerthError) -> Int32 {
-    try withShortPath(directory: directory, name: name) { (path: String) throws(BerthError) -> Int32 in
+    try withShortPath(directory: directory, name: name) {
+      (path: String) throws(BerthError) -> Int32 in
       let fd = try check("cannot create a socket") {
         socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
       }
@@ -70,7 +73,8 @@ public enum UnixSocket {
   }
 
   public static func connect(directory: String, name: String) throws(BerthError) -> Int32 {
-    try withShortPath(directory: directory, name: name) { (path: String) throws(BerthError) -> Int32 in
+    try withShortPath(directory: directory, name: name) {
+      (path: String) throws(BerthError) -> Int32 in
       let fd = try check("cannot create a socket") {
         socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
       }

@@ -22,15 +22,23 @@ public enum ExecSession {
       options.detach = detach
       return try runtime.exec(options, record: record)
     }
-    let name = "exec-\(getpid()).sock"
-    let listener = try UnixSocket.listen(directory: socketDirectory, name: name)
+    // The runtime takes the console socket by path, which must fit in
+    // sun_path: a private directory of our own under /tmp keeps it short.
+    var template = Array("/tmp/berth-exec-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else {
+      throw .system("cannot make a directory for the exec's terminal", currentErrno)
+    }
+    let shortDirectory = String(cString: made)
+    let name = "console.sock"
+    let listener = try UnixSocket.listen(directory: shortDirectory, name: name)
     defer {
       close(listener)
-      unlink(socketDirectory + "/" + name)
+      unlink(shortDirectory + "/" + name)
+      rmdir(shortDirectory)
     }
     let pidFile = socketDirectory + "/exec-\(getpid()).pid"
     defer { unlink(pidFile) }
-    options.consoleSocket = socketDirectory + "/" + name
+    options.consoleSocket = shortDirectory + "/" + name
     options.pidFile = pidFile
     options.detach = true
     _ = try runtime.exec(options, record: record)
@@ -40,8 +48,8 @@ public enum ExecSession {
     }
     let connection = UnixSocket.accept(listener)
     guard connection >= 0 else { throw .system("cannot accept the exec's terminal", currentErrno) }
-    var name_ = [CChar](repeating: 0, count: 256)
-    let master = berth_recv_fd(connection, &name_, name_.count)
+    var socketName = [CChar](repeating: 0, count: 256)
+    let master = berth_recv_fd(connection, &socketName, socketName.count)
     close(connection)
     guard master >= 0 else { throw .system("cannot receive the exec's terminal", currentErrno) }
     for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {

@@ -49,7 +49,8 @@ extension Monitor {
         pid: pid, pidFD: pidfdOpen(pid), outputFD: pipe.read, started: started,
         deadline: monotonicMilliseconds() + Int64(max(config.timeoutSeconds, 0.1) * 1000))
     } catch {
-      record(HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: error.description))
+      record(
+        HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: error.description))
     }
   }
 
@@ -57,7 +58,8 @@ extension Monitor {
   mutating func healthCheckEnded(timedOut: Bool) {
     guard let run = health else { return }
     var waitStatus: Int32 = 0
-    let code = waitpid(run.pid, &waitStatus, 0) == run.pid ? exitCode(fromWaitStatus: waitStatus) : 1
+    let code =
+      waitpid(run.pid, &waitStatus, 0) == run.pid ? exitCode(fromWaitStatus: waitStatus) : 1
     if run.pidFD >= 0 { close(run.pidFD) }
     var output = run.output
     if run.outputFD >= 0 {
@@ -72,7 +74,9 @@ extension Monitor {
     }
     health = nil
     let text = timedOut ? "health check timed out" : String(decoding: output, as: UTF8.self)
-    record(HealthLogEntry(start: run.started, end: rfc3339Now(), exitCode: timedOut ? 1 : code, output: text))
+    record(
+      HealthLogEntry(
+        start: run.started, end: rfc3339Now(), exitCode: timedOut ? 1 : code, output: text))
   }
 
   mutating func record(_ entry: HealthLogEntry) {

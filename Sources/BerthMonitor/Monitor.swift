@@ -251,7 +251,9 @@ public struct Monitor {
       switch kind {
       case .stdin:
         let target = master >= 0 ? master : stdinFD
-        if target >= 0 { _ = try? FileDescriptor(rawValue: target).writeFully(payload, what: "stdin") }
+        if target >= 0 {
+          _ = try? FileDescriptor(rawValue: target).writeFully(payload, what: "stdin")
+        }
       case .closeStdin:
         if stdinFD >= 0 {
           close(stdinFD)
@@ -352,7 +354,8 @@ public struct Monitor {
     // may remove the run directory.
     try? status.save(statusPath)
     if let startError { report(syncFD, "error \(startError)") }
-    let frame = AttachFrame.encode(.exit, Array("\(status.exitCode ?? EngineExit.engineError)".utf8))
+    let frame = AttachFrame.encode(
+      .exit, Array("\(status.exitCode ?? EngineExit.engineError)".utf8))
     for client in clients {
       _ = try? FileDescriptor(rawValue: client.fd).writeFully(frame, what: "attach")
       close(client.fd)

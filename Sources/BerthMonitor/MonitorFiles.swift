@@ -138,7 +138,8 @@ public enum EngineExit {
 
   /// The code for a container that failed to start with `message`.
   public static func code(forStartError message: String) -> Int32 {
-    if message.contains("executable file not found") || message.contains("no such file or directory")
+    if message.contains("executable file not found")
+      || message.contains("no such file or directory")
     {
       return notFound
     }

@@ -40,10 +40,15 @@ public enum ChildProcess {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
+    // No blocked signals either: a thread of ours may block some, and a
+    // monitor would pass the mask on to the container it starts.
     var all = sigset_t()
+    var none = sigset_t()
     sigfillset(&all)
+    sigemptyset(&none)
     posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
     let argv = args.map { strdup($0) } + [nil]
     let envp = (env ?? currentEnvironment()).map { strdup($0) } + [nil]

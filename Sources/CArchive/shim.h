@@ -1,9 +1,10 @@
 // libarchive for Swift, plus the few calls Swift cannot make directly
 // (variadic `syscall`, macros), kept tiny and static inline.
 #pragma once
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// No _GNU_SOURCE here: clang builds each C module once, and modules that
+// see <sys/select.h> under different feature macros (this one, CBerth,
+// SwiftGlibc) disagree about fd_set and fail the build. GNU-only
+// constants such as O_PATH come from CBerth's .c file (BerthSystem.O_PATH).
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -22,4 +23,3 @@ static inline int carchive_openat(int dirfd, const char *path, int flags, mode_t
   return openat(dirfd, path, flags, mode);
 }
 
-static const int carchive_O_PATH = O_PATH;

@@ -40,6 +40,10 @@ case "start" where arguments.count == 5:
   if child > 0 { exit(0) }
   setsid()
   _ = berth_set_child_subreaper()
+  // The container inherits our signal mask: nothing blocked.
+  var none = sigset_t()
+  sigemptyset(&none)
+  sigprocmask(SIG_SETMASK, &none, nil)
   signal(SIGPIPE, SIG_IGN)
   let logFD = open(arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
   let null = open("/dev/null", O_RDWR)

@@ -90,21 +90,21 @@ struct InspectedImage: Encodable {
 
 /// One image in podman's inspect shape.
 func inspectImage(_ store: ContentStore, _ name: String) throws -> InspectedImage {
-    let record = try store.resolveImage(name)
-    let config = try store.config(of: record)
-    let manifest = try store.manifest(of: record)
-    return InspectedImage(
-        id: record.id.encoded, digest: record.manifest.description,
-        repoTags: record.names,
-        repoDigests: record.names.compactMap { name in
-          (try? Reference(parsing: name, defaultTag: false)).map {
-            "\($0.repository)@\(record.manifest)"
-          }
-        },
-        created: config.created, author: config.author, config: config.config,
-        architecture: config.architecture, os: config.os, variant: config.variant,
-        size: store.unpackedSize(of: record),
-        rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
-        history: config.history ?? [], manifestType: record.manifestMediaType,
-        layers: manifest.layers.map(\.digest.description))
+  let record = try store.resolveImage(name)
+  let config = try store.config(of: record)
+  let manifest = try store.manifest(of: record)
+  return InspectedImage(
+    id: record.id.encoded, digest: record.manifest.description,
+    repoTags: record.names,
+    repoDigests: record.names.compactMap { name in
+      (try? Reference(parsing: name, defaultTag: false)).map {
+        "\($0.repository)@\(record.manifest)"
+      }
+    },
+    created: config.created, author: config.author, config: config.config,
+    architecture: config.architecture, os: config.os, variant: config.variant,
+    size: store.unpackedSize(of: record),
+    rootFS: .init(type: config.rootfs.type, layers: config.rootfs.diffIDs.map(\.description)),
+    history: config.history ?? [], manifestType: record.manifestMediaType,
+    layers: manifest.layers.map(\.digest.description))
 }

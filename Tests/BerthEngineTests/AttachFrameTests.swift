@@ -18,13 +18,15 @@ import Testing
   }
 
   @Test func startErrorsMapToPodmansExitCodes() {
-    #expect(EngineExit.code(forStartError: "exec: \"nope\": executable file not found in $PATH") == 127)
+    #expect(
+      EngineExit.code(forStartError: "exec: \"nope\": executable file not found in $PATH") == 127)
     #expect(EngineExit.code(forStartError: "exec: \"/etc/passwd\": permission denied") == 126)
     #expect(EngineExit.code(forStartError: "cannot mount proc") == 125)
   }
 
   @Test func healthCheckCommandsAsDockerReadsThem() {
-    #expect(HealthConfig(test: ["CMD-SHELL", "test -f /ok"]).command == ["/bin/sh", "-c", "test -f /ok"])
+    #expect(
+      HealthConfig(test: ["CMD-SHELL", "test -f /ok"]).command == ["/bin/sh", "-c", "test -f /ok"])
     #expect(HealthConfig(test: ["CMD", "true"]).command == ["true"])
     #expect(HealthConfig(test: ["NONE"]).command == nil)
   }

@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthRuntime
+import BerthTestSupport
 import Foundation
 import Testing
 

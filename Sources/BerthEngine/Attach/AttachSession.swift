@@ -31,7 +31,8 @@ public struct AttachOptions: Sendable {
       } else if part.count == 1, let ascii = part.first?.asciiValue {
         keys.append(ascii)
       } else {
-        throw BerthError(.invalidArgument, "invalid detach keys \"\(text)\"", hint: "use e.g. ctrl-p,ctrl-q")
+        throw BerthError(
+          .invalidArgument, "invalid detach keys \"\(text)\"", hint: "use e.g. ctrl-p,ctrl-q")
       }
     }
     return keys
@@ -125,7 +126,8 @@ public enum AttachSession {
   }
 
   static func send(_ socket: Int32, _ kind: FrameKind, _ payload: [UInt8]) {
-    _ = try? FileDescriptor(rawValue: socket).writeFully(AttachFrame.encode(kind, payload), what: "attach")
+    _ = try? FileDescriptor(rawValue: socket).writeFully(
+      AttachFrame.encode(kind, payload), what: "attach")
   }
 }
 
@@ -138,6 +140,9 @@ extension Engine {
         .invalidState, "you can only attach to running containers",
         hint: "`berth start -a \(container.name)` starts and attaches")
     }
-    return (container, try UnixSocket.connect(directory: runDirectory(container.id), name: RunFiles.attach))
+    return (
+      container,
+      try UnixSocket.connect(directory: runDirectory(container.id), name: RunFiles.attach)
+    )
   }
 }

@@ -50,7 +50,8 @@ extension Engine {
     }
     if request.privileged {
       let all = Capability.allNames
-      process.capabilities = Spec.Capabilities(bounding: all, effective: all, inheritable: nil, permitted: all, ambient: nil)
+      process.capabilities = Spec.Capabilities(
+        bounding: all, effective: all, inheritable: nil, permitted: all, ambient: nil)
     }
     let encoder = JSONEncoder()
     let json: String

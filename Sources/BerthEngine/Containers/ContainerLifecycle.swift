@@ -69,7 +69,9 @@ extension Engine {
           throw nameInUse(name)
         }
         try container.insert(db)
-        try EventLog.record(db, type: "container", action: "create", id: id, name: name, attributes: ["image": imageName])
+        try EventLog.record(
+          db, type: "container", action: "create", id: id, name: name,
+          attributes: ["image": imageName])
       }
       return container
     } catch {
@@ -89,12 +91,14 @@ extension Engine {
   func validate(_ config: ContainerConfig) throws(BerthError) {
     for mount in config.mounts {
       guard mount.destination.hasPrefix("/") else {
-        throw BerthError(.invalidArgument, "mount destination \"\(mount.destination)\" is not absolute")
+        throw BerthError(
+          .invalidArgument, "mount destination \"\(mount.destination)\" is not absolute")
       }
       switch mount.kind {
       case .bind:
         guard mount.source.hasPrefix("/") else {
-          throw BerthError(.invalidArgument, "bind source \"\(mount.source)\" is not an absolute path")
+          throw BerthError(
+            .invalidArgument, "bind source \"\(mount.source)\" is not an absolute path")
         }
         guard fileExists(mount.source) else {
           throw BerthError(
@@ -193,11 +197,14 @@ extension Engine {
         container.health = status?.health
         try database.write { db in
           try container.update(db)
-          try EventLog.record(db, type: "container", action: "start", id: container.id, name: container.name, attributes: ["image": container.imageName])
+          try EventLog.record(
+            db, type: "container", action: "start", id: container.id, name: container.name,
+            attributes: ["image": container.imageName])
         }
         return StartOutcome(container: container, attach: attachOurs)
       }
-      let message = report.hasPrefix("error ") ? String(report.dropFirst(6)) : "the monitor exited: \(report)"
+      let message =
+        report.hasPrefix("error ") ? String(report.dropFirst(6)) : "the monitor exited: \(report)"
       let code = EngineExit.code(forStartError: message)
       try? finishFailedStart(&container, code: code, message: message)
       throw BerthError(code == 126 ? .permissionDenied : code == 127 ? .notFound : .system, message)
@@ -208,7 +215,9 @@ extension Engine {
     }
   }
 
-  func finishFailedStart(_ container: inout Container, code: Int32, message: String) throws(BerthError) {
+  func finishFailedStart(_ container: inout Container, code: Int32, message: String)
+    throws(BerthError)
+  {
     container.state = .exited
     container.exitCode = code
     container.finishedAt = rfc3339Now()
@@ -222,18 +231,23 @@ extension Engine {
 
   func cgroupsPath(_ container: Container, _ config: ContainerConfig) -> String? {
     if rootless { return nil }
-    let parent = config.cgroupParent ?? "/berth"
+    // BERTH_CGROUP_PARENT sets the default parent, as containers.conf's
+    // cgroup_parent does for podman (tests keep their cgroups apart with it).
+    let parent =
+      config.cgroupParent ?? getenv("BERTH_CGROUP_PARENT").map { String(cString: $0) } ?? "/berth"
     return (parent.hasPrefix("/") ? parent : "/" + parent) + "/berth-" + container.id
   }
 
   /// `--pid/--ipc container:NAME`: that container's namespace files.
   func namespacePaths(_ config: ContainerConfig) throws(BerthError) -> [String: String] {
     var paths: [String: String] = [:]
-    for (mode, kind) in [(config.pidMode, "pid"), (config.ipcMode, "ipc"), (config.network, "net")] {
+    for (mode, kind) in [(config.pidMode, "pid"), (config.ipcMode, "ipc"), (config.network, "net")]
+    {
       guard let mode, mode.hasPrefix("container:") else { continue }
       let other = try refresh(try lookup(String(mode.dropFirst(10))).id)
       guard other.state == .running, other.pid > 0 else {
-        throw BerthError(.invalidState, "container \(other.name) is not running", hint: "start it first")
+        throw BerthError(
+          .invalidState, "container \(other.name) is not running", hint: "start it first")
       }
       paths[mode] = "/proc/\(other.pid)/ns/\(kind)"
     }
@@ -251,12 +265,14 @@ extension Engine {
       hosts = (try? readFile("/etc/hosts")).map { String(decoding: $0, as: UTF8.self) } ?? hosts
     }
     hosts += "127.0.1.1\t\(hostname) \(container.name)\n"
-    var resolv = (try? readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    var resolv =
+      (try? readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
     // A loopback resolver of the host is unreachable from another network namespace.
     if config.network != "host" {
-      resolv = resolv.split(separator: "\n").filter {
-        !($0.hasPrefix("nameserver 127.") || $0.hasPrefix("nameserver ::1"))
-      }.joined(separator: "\n") + "\n"
+      resolv =
+        resolv.split(separator: "\n").filter {
+          !($0.hasPrefix("nameserver 127.") || $0.hasPrefix("nameserver ::1"))
+        }.joined(separator: "\n") + "\n"
     }
     let containerenv = """
       engine="berth-0.1.0"
@@ -312,7 +328,9 @@ extension Engine {
           _ = waitForMonitor(id, seconds: 2)
           try database.write { db in
             _ = try Container.deleteOne(db, key: id)
-            try EventLog.record(db, type: "container", action: "remove", id: id, name: container.name, attributes: [:])
+            try EventLog.record(
+              db, type: "container", action: "remove", id: id, name: container.name, attributes: [:]
+            )
           }
           try removeAnonymousVolumes(try container.decodedConfig())
           try? removeTree(runDirectory(id))
@@ -356,7 +374,9 @@ extension Engine {
       try database.write { db in
         try updated.update(db)
         if updated.state == .exited {
-          try EventLog.record(db, type: "container", action: "died", id: id, name: updated.name, attributes: ["exitCode": "\(updated.exitCode ?? -1)"])
+          try EventLog.record(
+            db, type: "container", action: "died", id: id, name: updated.name,
+            attributes: ["exitCode": "\(updated.exitCode ?? -1)"])
         }
       }
     }
@@ -379,10 +399,13 @@ extension Engine {
 
   func lookupOptional(_ reference: String) throws(BerthError) -> Container? {
     try database.read { db -> Container? in
-      if let byName = try Container.filter(Column("name") == reference).fetchOne(db) { return byName }
+      if let byName = try Container.filter(Column("name") == reference).fetchOne(db) {
+        return byName
+      }
       if let byID = try Container.fetchOne(db, key: reference) { return byID }
       guard reference.count >= 3, reference.allSatisfy(\.isHexDigit) else { return nil }
-      let matches = try Container.filter(Column("id").like(reference.lowercased() + "%")).limit(2).fetchAll(db)
+      let matches = try Container.filter(Column("id").like(reference.lowercased() + "%")).limit(2)
+        .fetchAll(db)
       if matches.count > 1 {
         throw BerthError(
           .invalidArgument, "more than one container matches \"\(reference)\"",
@@ -420,7 +443,8 @@ extension Engine {
     let signal = try Signal.parse(config.stopSignal ?? stopSignalOfImage(container) ?? "TERM")
     let grace = timeout ?? config.stopTimeout ?? 10
     let runDirectory = self.runDirectory(container.id)
-    try writeFileAtomically(runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
+    try writeFileAtomically(
+      runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
     if container.state == .paused { try? runtime.resume(container.id) }
     try? runtime.kill(container.id, signal: signal, all: false)
     if !waitForMonitor(container.id, seconds: Double(grace)) {
@@ -458,7 +482,9 @@ extension Engine {
   // MARK: Remove
 
   /// Removes a container; a running one only with `force` (it is killed).
-  public func removeContainer(_ reference: String, force: Bool, volumes: Bool) throws(BerthError) -> Container {
+  public func removeContainer(_ reference: String, force: Bool, volumes: Bool) throws(BerthError)
+    -> Container
+  {
     var container = try lookup(reference)
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
@@ -470,7 +496,8 @@ extension Engine {
           .invalidState, "container \(container.name) is running",
           hint: "stop it first or use --force")
       }
-      try? writeFileAtomically(runDirectory(container.id) + "/" + RunFiles.stopRequested, [], durable: false)
+      try? writeFileAtomically(
+        runDirectory(container.id) + "/" + RunFiles.stopRequested, [], durable: false)
       if container.state == .paused { try? runtime.resume(container.id) }
       try? runtime.kill(container.id, signal: SIGKILL, all: true)
       if !waitForMonitor(container.id, seconds: 10) {
@@ -498,7 +525,9 @@ extension Engine {
     unlink(locksRoot + "/" + container.id)
     try database.write { db in
       _ = try Container.deleteOne(db, key: container.id)
-      try EventLog.record(db, type: "container", action: "remove", id: container.id, name: container.name, attributes: [:])
+      try EventLog.record(
+        db, type: "container", action: "remove", id: container.id, name: container.name,
+        attributes: [:])
     }
     let config = try container.decodedConfig()
     if volumes || config.autoRemove { try removeAnonymousVolumes(config) }
@@ -516,7 +545,9 @@ extension Engine {
 
   /// Blocks until the container is no longer running (or exited again
   /// after a restart); returns its exit code.
-  public func waitForExit(_ reference: String, condition: String = "stopped") throws(BerthError) -> Int32 {
+  public func waitForExit(_ reference: String, condition: String = "stopped") throws(BerthError)
+    -> Int32
+  {
     let id = try lookup(reference).id
     while true {
       guard let container = try refreshOptional(id) else {
@@ -556,7 +587,8 @@ extension Engine {
     let container = try refresh(try lookup(reference).id)
     if pause {
       guard container.state == .running else {
-        throw BerthError(.invalidState, "container \(container.name) is \(container.state.rawValue), not running")
+        throw BerthError(
+          .invalidState, "container \(container.name) is \(container.state.rawValue), not running")
       }
       try runtime.pause(container.id)
     } else {
@@ -570,7 +602,9 @@ extension Engine {
     let row = updated
     try database.write { db in
       try row.update(db)
-      try EventLog.record(db, type: "container", action: pause ? "pause" : "unpause", id: row.id, name: row.name, attributes: [:])
+      try EventLog.record(
+        db, type: "container", action: pause ? "pause" : "unpause", id: row.id, name: row.name,
+        attributes: [:])
     }
   }
 
@@ -585,7 +619,8 @@ extension Engine {
     try database.write { db in
       if try Container.filter(Column("name") == name).fetchCount(db) > 0 { throw nameInUse(name) }
       try row.update(db)
-      try EventLog.record(db, type: "container", action: "rename", id: row.id, name: name, attributes: [:])
+      try EventLog.record(
+        db, type: "container", action: "rename", id: row.id, name: name, attributes: [:])
     }
   }
 }

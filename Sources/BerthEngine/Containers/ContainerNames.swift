@@ -29,7 +29,9 @@ public enum ContainerNames {
       first.properties.isASCIIHexDigit || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
         || ("0"..."9").contains(first),
       name.unicodeScalars.allSatisfy({
-        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+        $0.isASCII
+          && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+            || "_.-".unicodeScalars.contains($0))
       })
     else {
       throw BerthError(

@@ -18,7 +18,8 @@ public enum SpecBuilder {
     "CAP_SYS_CHROOT",
   ]
 
-  public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  public static let defaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
   /// The process's argv as docker composes it: Entrypoint then Cmd, where
   /// an --entrypoint given on the command line drops the image's Cmd.
@@ -114,7 +115,8 @@ public enum SpecBuilder {
       }
       if !gids.contains(gid) { gids.append(gid) }
     }
-    process.user = Spec.User(uid: user.uid, gid: user.gid, additionalGids: gids.isEmpty ? nil : gids)
+    process.user = Spec.User(
+      uid: user.uid, gid: user.gid, additionalGids: gids.isEmpty ? nil : gids)
     let caps = try capabilities(config)
     // Podman gives a non-root user no effective capabilities, only bounding.
     let effective = user.uid == 0 ? caps : []
@@ -126,10 +128,14 @@ public enum SpecBuilder {
     spec.process = process
 
     var mounts = spec.mounts ?? []
-    if let shm = config.shmSize, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
-      mounts[index].options = (mounts[index].options ?? []).filter { !$0.hasPrefix("size=") } + [
-        "size=\(shm)"
-      ]
+    let defaultCount = mounts.count
+    if let shm = config.shmSize,
+      let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" })
+    {
+      mounts[index].options =
+        (mounts[index].options ?? []).filter { !$0.hasPrefix("size=") } + [
+          "size=\(shm)"
+        ]
     }
     if config.privileged, let index = mounts.firstIndex(where: { $0.destination == "/sys" }) {
       mounts[index].options?.removeAll { $0 == "ro" }
@@ -155,7 +161,16 @@ public enum SpecBuilder {
     for request in config.mounts {
       mounts.append(try mount(request, volumes: paths.volumes))
     }
-    spec.mounts = mounts
+    // Parents before children (a volume on /etc, then /etc/hosts on it), as
+    // podman orders them; the sort is stable for equal depths.
+    let extra = mounts[defaultCount...].enumerated().sorted { a, b in
+      let (da, db) = (
+        a.element.destination.split(separator: "/").count,
+        b.element.destination.split(separator: "/").count
+      )
+      return da != db ? da < db : a.offset < b.offset
+    }.map(\.element)
+    spec.mounts = Array(mounts[..<defaultCount]) + extra
 
     var linux = spec.linux ?? Spec.Linux()
     var namespaces = linux.namespaces ?? []
@@ -197,10 +212,12 @@ public enum SpecBuilder {
       linux.maskedPaths = nil
       linux.readonlyPaths = nil
     } else {
-      linux.maskedPaths = (linux.maskedPaths ?? []) + [
-        "/proc/interrupts", "/sys/devices/virtual/powercap", "/proc/sys/kernel/sched_domain",
-      ]
-      linux.maskedPaths = (linux.maskedPaths ?? []).filter { !config.unmask.contains($0) }
+      linux.maskedPaths =
+        (linux.maskedPaths ?? []) + [
+          "/proc/interrupts", "/sys/devices/virtual/powercap", "/proc/sys/kernel/sched_domain",
+        ]
+      linux.maskedPaths =
+        (linux.maskedPaths ?? []).filter { !config.unmask.contains($0) }
         + config.mask
       if config.unmask.contains("ALL") { linux.maskedPaths = config.mask }
       linux.readonlyPaths = (linux.readonlyPaths ?? []).filter { !config.unmask.contains($0) }
@@ -305,7 +322,8 @@ public enum SpecBuilder {
   ) {
     let parts = text.split(separator: ":").map(String.init)
     guard let host = parts.first, host.hasPrefix("/") else {
-      throw BerthError(.invalidArgument, "invalid --device \"\(text)\"", hint: "use /dev/NAME[:/dev/NAME][:rwm]")
+      throw BerthError(
+        .invalidArgument, "invalid --device \"\(text)\"", hint: "use /dev/NAME[:/dev/NAME][:rwm]")
     }
     var st = stat()
     guard stat(host, &st) == 0 else { throw .system("device \(host)", currentErrno) }
@@ -322,9 +340,13 @@ public enum SpecBuilder {
     let major = Int64(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff)))
     let minor = Int64((rdev & 0xff) | ((rdev >> 12) & ~UInt64(0xff)))
     let device = Spec.Device(
-      type: kind, path: destination, major: major, minor: minor, fileMode: UInt32(st.st_mode & 0o7777),
+      type: kind, path: destination, major: major, minor: minor,
+      fileMode: UInt32(st.st_mode & 0o7777),
       uid: 0, gid: 0)
-    return (device, Spec.Resources.DeviceRule(allow: true, type: kind, major: major, minor: minor, access: access))
+    return (
+      device,
+      Spec.Resources.DeviceRule(allow: true, type: kind, major: major, minor: minor, access: access)
+    )
   }
 
   static func groupID(_ name: String, rootfs: String) -> UInt32? {

@@ -52,7 +52,9 @@ public enum LogParser {
   public static func nanoseconds(rfc3339 text: String) -> Int64? {
     let bytes = Array(text.utf8)
     guard bytes.count >= 20 else { return nil }
-    func number(_ range: Range<Int>) -> Int64? { Int64(String(decoding: bytes[range], as: UTF8.self)) }
+    func number(_ range: Range<Int>) -> Int64? {
+      Int64(String(decoding: bytes[range], as: UTF8.self))
+    }
     guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
       let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
     else { return nil }
@@ -69,7 +71,8 @@ public enum LogParser {
       for _ in digits..<9 where digits < 9 { fraction *= 10 }
     }
     var offset: Int64 = 0
-    if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")),
+    if index < bytes.count
+      && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")),
       index + 6 <= bytes.count, let h = number((index + 1)..<(index + 3)),
       let m = number((index + 4)..<(index + 6))
     {
@@ -103,12 +106,17 @@ public enum LogParser {
       case "h": total += value * 3600
       case "m": total += value * 60
       case "s": total += value
-      default: throw BerthError(.invalidArgument, "invalid time \"\(text)\"", hint: "use RFC 3339, a Unix time or a duration like 10m")
+      default:
+        throw BerthError(
+          .invalidArgument, "invalid time \"\(text)\"",
+          hint: "use RFC 3339, a Unix time or a duration like 10m")
       }
       number = ""
     }
     guard number.isEmpty, total > 0 else {
-      throw BerthError(.invalidArgument, "invalid time \"\(text)\"", hint: "use RFC 3339, a Unix time or a duration like 10m")
+      throw BerthError(
+        .invalidArgument, "invalid time \"\(text)\"",
+        hint: "use RFC 3339, a Unix time or a duration like 10m")
     }
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
@@ -133,7 +141,8 @@ extension Engine {
     let config = try container.decodedConfig()
     guard config.logDriver == "k8s-file" || config.logDriver == "json-file" else {
       throw BerthError(
-        .unsupported, "container \(container.name) logs with \(config.logDriver), which berth cannot read back",
+        .unsupported,
+        "container \(container.name) logs with \(config.logDriver), which berth cannot read back",
         hint: "use --log-driver k8s-file or json-file")
     }
     let path = containerDirectory(container.id) + "/userdata/ctr.log"

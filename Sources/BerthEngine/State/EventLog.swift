@@ -30,7 +30,9 @@ enum EventLog {
     let encoded = try JSONEncoder().encode(attributes)
     try db.execute(
       sql: "INSERT INTO event (time, type, action, id, name, attributes) VALUES (?, ?, ?, ?, ?, ?)",
-      arguments: [Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec), type, action, id, name, encoded])
+      arguments: [
+        Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec), type, action, id, name, encoded,
+      ])
     // The log keeps the last 10,000 events.
     try db.execute(sql: "DELETE FROM event WHERE seq <= (SELECT MAX(seq) FROM event) - 10000")
   }

@@ -11,9 +11,12 @@ import Glibc
 public enum VolumeNames {
   public static func validate(_ name: String) throws(BerthError) {
     guard !name.isEmpty, name.count <= 255, !name.contains("/"),
-      let first = name.unicodeScalars.first, first.properties.isAlphabetic || ("0"..."9").contains(first),
+      let first = name.unicodeScalars.first,
+      first.properties.isAlphabetic || ("0"..."9").contains(first),
       name.unicodeScalars.allSatisfy({
-        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+        $0.isASCII
+          && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+            || "_.-".unicodeScalars.contains($0))
       })
     else {
       throw BerthError(
@@ -33,10 +36,13 @@ extension Engine {
     let name = name ?? ContainerNames.randomID()
     try VolumeNames.validate(name)
     guard driver == "local" else {
-      throw BerthError(.unsupported, "volume driver \"\(driver)\" is not supported", hint: "use local")
+      throw BerthError(
+        .unsupported, "volume driver \"\(driver)\" is not supported", hint: "use local")
     }
     for key in options.keys where !["o", "type", "device", "uid", "gid", "nocopy"].contains(key) {
-      throw BerthError(.invalidArgument, "invalid volume option \"\(key)\"", hint: "the local driver takes o, type, device")
+      throw BerthError(
+        .invalidArgument, "invalid volume option \"\(key)\"",
+        hint: "the local driver takes o, type, device")
     }
     if let existing = try volumeOptional(name) {
       if ignoreExisting { return existing }
@@ -51,7 +57,8 @@ extension Engine {
     do {
       try database.write { db in
         try volume.insert(db)
-        try EventLog.record(db, type: "volume", action: "create", id: name, name: name, attributes: [:])
+        try EventLog.record(
+          db, type: "volume", action: "create", id: name, name: name, attributes: [:])
       }
     } catch {
       try? removeTree(directory)
@@ -81,7 +88,8 @@ extension Engine {
   /// Names of the containers whose config mounts `name`.
   public func volumeUsers(_ name: String) throws(BerthError) -> [String] {
     try database.read { db in try Container.fetchAll(db) }.filter { container in
-      (try? container.decodedConfig())?.mounts.contains { $0.kind == .volume && $0.source == name } == true
+      (try? container.decodedConfig())?.mounts.contains { $0.kind == .volume && $0.source == name }
+        == true
     }.map(\.name)
   }
 
@@ -91,7 +99,8 @@ extension Engine {
     if !users.isEmpty {
       guard force else {
         throw BerthError(
-          .invalidState, "volume \(name) is being used by container(s) \(users.joined(separator: ", "))",
+          .invalidState,
+          "volume \(name) is being used by container(s) \(users.joined(separator: ", "))",
           hint: "remove the containers first or use --force")
       }
       for user in users { _ = try removeContainer(user, force: true, volumes: false) }
@@ -99,7 +108,8 @@ extension Engine {
     umount2(volume.mountpoint, Int32(MNT_DETACH))
     try database.write { db in
       _ = try Volume.deleteOne(db, key: name)
-      try EventLog.record(db, type: "volume", action: "remove", id: name, name: name, attributes: [:])
+      try EventLog.record(
+        db, type: "volume", action: "remove", id: name, name: name, attributes: [:])
     }
     try removeTree(volumeDirectory(name))
   }
@@ -116,7 +126,9 @@ extension Engine {
 
   /// Host paths of the container's volumes by destination; a new, empty
   /// volume gets the image's content at its mount point first.
-  func prepareVolumes(_ config: ContainerConfig, rootfs: String) throws(BerthError) -> [String: String] {
+  func prepareVolumes(_ config: ContainerConfig, rootfs: String) throws(BerthError) -> [String:
+    String]
+  {
     var paths: [String: String] = [:]
     for mount in config.mounts where mount.kind == .volume {
       let volume = try self.volume(mount.source)

@@ -241,7 +241,8 @@ private struct TreeWriter {
   func walk(_ components: [[CChar]], create: Bool, display: String) throws -> Int32 {
     var current = root
     for component in components {
-      var next = openat(current, component, carchive_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      var next = openat(
+        current, component, BerthSystem.O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
       if next < 0 && errno == ENOENT && create {
         if mkdirat(current, component, 0o755) != 0 && errno != EEXIST {
           let code = errno
@@ -249,7 +250,7 @@ private struct TreeWriter {
           throw BerthError.system(
             "layer \(options.name): create parent of \"\(display)\"", Errno(rawValue: code))
         }
-        next = openat(current, component, carchive_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        next = openat(current, component, BerthSystem.O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
       }
       let code = errno
       if current != root { Sys.close(current) }

@@ -7,9 +7,11 @@ import BerthSystem
 import Foundation
 
 struct ContainerInspect: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show details of containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Show details of containers.")
   @OptionGroup var global: GlobalOptions
-  @Option(name: .shortAndLong, help: "Go template, e.g. {{.State.Status}}; JSON by default.") var format: String?
+  @Option(name: .shortAndLong, help: "Go template, e.g. {{.State.Status}}; JSON by default.")
+  var format: String?
   @Flag(name: .shortAndLong, help: "Inspect the latest container.") var latest = false
   @Argument(help: "Containers.") var containers: [String] = []
 
@@ -24,7 +26,8 @@ struct ContainerInspect: ParsableCommand {
 
 /// `berth inspect`: containers first, then images, unless --type says.
 struct GenericInspect: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show details of containers, images or volumes.")
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Show details of containers, images or volumes.")
   @OptionGroup var global: GlobalOptions
   @Option(name: .shortAndLong, help: "Go template; JSON by default.") var format: String?
   @Option(name: .shortAndLong, help: "container, image, volume or all.") var type = "all"
@@ -32,14 +35,18 @@ struct GenericInspect: ParsableCommand {
 
   func run() throws {
     guard ["all", "container", "image", "volume"].contains(type) else {
-      throw BerthError(.invalidArgument, "invalid --type \"\(type)\"", hint: "use container, image, volume or all")
+      throw BerthError(
+        .invalidArgument, "invalid --type \"\(type)\"", hint: "use container, image, volume or all")
     }
     let engine = try global.engine()
     var values: [any Encodable] = []
     for name in names {
-      if type == "all" || type == "container", let container = try? InspectedContainer.make(engine, name) {
+      if type == "all" || type == "container",
+        let container = try? InspectedContainer.make(engine, name)
+      {
         values.append(container)
-      } else if type == "all" || type == "image", let image = try? inspectImage(engine.store, name) {
+      } else if type == "all" || type == "image", let image = try? inspectImage(engine.store, name)
+      {
         values.append(image)
       } else if type == "all" || type == "volume", let volume = try? engine.volume(name) {
         values.append(InspectedVolume(volume))
@@ -52,8 +59,7 @@ struct GenericInspect: ParsableCommand {
 }
 
 func printInspected(_ values: [any Encodable], format: String?) throws {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  let encoder = JSONEncoder.docker
   if let format, format != "json" {
     let rows = try values.map { value in
       flatten(try JSONSerialization.jsonObject(with: try encoder.encode(AnyEncodable(value))))
@@ -61,8 +67,11 @@ func printInspected(_ values: [any Encodable], format: String?) throws {
     try printTemplate(format, rows)
     return
   }
-  let array = try values.map { try JSONSerialization.jsonObject(with: try encoder.encode(AnyEncodable($0))) }
-  let data = try JSONSerialization.data(withJSONObject: array, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  let array = try values.map {
+    try JSONSerialization.jsonObject(with: try encoder.encode(AnyEncodable($0)))
+  }
+  let data = try JSONSerialization.data(
+    withJSONObject: array, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
   print(String(decoding: data, as: UTF8.self))
 }
 
@@ -84,13 +93,16 @@ func flatten(_ object: Any) -> [String: String] {
       return number.stringValue
     case let array as [Any]: return "[" + array.map(goString).joined(separator: " ") + "]"
     case let dict as [String: Any]:
-      return "map[" + dict.keys.sorted().map { "\($0):\(goString(dict[$0]!))" }.joined(separator: " ") + "]"
+      return "map["
+        + dict.keys.sorted().map { "\($0):\(goString(dict[$0]!))" }.joined(separator: " ") + "]"
     case is NSNull: return "<nil>"
     default: return "\(value)"
     }
   }
   func jsonString(_ value: Any) -> String {
-    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) {
+    if let data = try? JSONSerialization.data(
+      withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+    {
       return String(decoding: data, as: UTF8.self)
     }
     return "null"
@@ -110,143 +122,143 @@ func flatten(_ object: Any) -> [String: String] {
 }
 
 struct InspectedVolume: Encodable {
-  var Name: String
-  var Driver: String
-  var Mountpoint: String
-  var CreatedAt: String
-  var Labels: [String: String]
-  var Options: [String: String]
-  var Scope = "local"
-  var Anonymous: Bool
+  var name: String
+  var driver: String
+  var mountpoint: String
+  var createdAt: String
+  var labels: [String: String]
+  var options: [String: String]
+  var scope = "local"
+  var anonymous: Bool
 
   init(_ volume: Volume) {
-    Name = volume.name
-    Driver = volume.driver
-    Mountpoint = volume.mountpoint
-    CreatedAt = volume.created
-    Labels = volume.labelMap
-    Options = volume.optionMap
-    Anonymous = volume.anonymous
+    name = volume.name
+    driver = volume.driver
+    mountpoint = volume.mountpoint
+    createdAt = volume.created
+    labels = volume.labelMap
+    options = volume.optionMap
+    anonymous = volume.anonymous
   }
 }
 
 /// podman's container inspect fields that tools read.
 struct InspectedContainer: Encodable {
   struct StateInfo: Encodable {
-    var OciVersion = "1.2.0"
-    var Status: String
-    var Running: Bool
-    var Paused: Bool
-    var Restarting = false
-    var OOMKilled = false
-    var Dead = false
-    var Pid: Int32
-    var ExitCode: Int32
-    var Error: String
-    var StartedAt: String
-    var FinishedAt: String
-    var Health: Health?
+    var ociVersion = "1.2.0"
+    var status: String
+    var running: Bool
+    var paused: Bool
+    var restarting = false
+    var oomKilled = false
+    var dead = false
+    var pid: Int32
+    var exitCode: Int32
+    var error: String
+    var startedAt: String
+    var finishedAt: String
+    var health: Health?
   }
   struct Health: Encodable {
-    var Status: String
-    var FailingStreak: Int
-    var Log: [LogEntry]
+    var status: String
+    var failingStreak: Int
+    var log: [LogEntry]
   }
   struct LogEntry: Encodable {
-    var Start: String
-    var End: String
-    var ExitCode: Int32
-    var Output: String
+    var start: String
+    var end: String
+    var exitCode: Int32
+    var output: String
   }
   struct MountInfo: Encodable {
-    var `Type`: String
-    var Name: String?
-    var Source: String
-    var Destination: String
-    var Driver: String
-    var Mode: String
-    var Options: [String]
-    var RW: Bool
-    var Propagation: String
+    var `type`: String
+    var name: String?
+    var source: String
+    var destination: String
+    var driver: String
+    var mode: String
+    var options: [String]
+    var rw: Bool
+    var propagation: String
   }
   struct ConfigInfo: Encodable {
-    var Hostname: String
-    var User: String
-    var Env: [String]
-    var Cmd: [String]?
-    var Image: String
-    var WorkingDir: String
-    var Entrypoint: [String]?
-    var Labels: [String: String]
-    var Annotations: [String: String]
-    var StopSignal: String
-    var StopTimeout: Int
-    var Tty: Bool
-    var OpenStdin: Bool
-    var Healthcheck: HealthcheckConfig?
+    var hostname: String
+    var user: String
+    var env: [String]
+    var cmd: [String]?
+    var image: String
+    var workingDir: String
+    var entrypoint: [String]?
+    var labels: [String: String]
+    var annotations: [String: String]
+    var stopSignal: String
+    var stopTimeout: Int
+    var tty: Bool
+    var openStdin: Bool
+    var healthcheck: HealthcheckConfig?
   }
   struct HealthcheckConfig: Encodable {
-    var Test: [String]
-    var Interval: Int64
-    var Timeout: Int64
-    var StartPeriod: Int64
-    var Retries: Int
+    var test: [String]
+    var interval: Int64
+    var timeout: Int64
+    var startPeriod: Int64
+    var retries: Int
   }
   struct HostConfigInfo: Encodable {
     struct Restart: Encodable {
-      var Name: String
-      var MaximumRetryCount: Int
+      var name: String
+      var maximumRetryCount: Int
     }
     struct LogConfig: Encodable {
-      var `Type`: String
-      var Size: String
+      var `type`: String
+      var size: String
     }
-    var Binds: [String]
-    var NetworkMode: String
-    var RestartPolicy: Restart
-    var AutoRemove: Bool
-    var CapAdd: [String]
-    var CapDrop: [String]
-    var Privileged: Bool
-    var ReadonlyRootfs: Bool
-    var Memory: Int64
-    var MemorySwap: Int64
-    var NanoCpus: Int64
-    var CpuShares: UInt64
-    var CpusetCpus: String
-    var PidsLimit: Int64
-    var ShmSize: Int64
-    var SecurityOpt: [String]
-    var Sysctls: [String: String]
-    var Ulimits: [String]
-    var PidMode: String
-    var IpcMode: String
-    var UTSMode: String
-    var CgroupParent: String
-    var LogConfig: LogConfig
-    var Devices: [String]
-    var Tmpfs: [String: String]
+    var binds: [String]
+    var networkMode: String
+    var restartPolicy: Restart
+    var autoRemove: Bool
+    var capAdd: [String]
+    var capDrop: [String]
+    var privileged: Bool
+    var readonlyRootfs: Bool
+    var memory: Int64
+    var memorySwap: Int64
+    var nanoCpus: Int64
+    var cpuShares: UInt64
+    var cpusetCpus: String
+    var pidsLimit: Int64
+    var shmSize: Int64
+    var securityOpt: [String]
+    var sysctls: [String: String]
+    var ulimits: [String]
+    var pidMode: String
+    var ipcMode: String
+    var utsMode: String
+    var cgroupParent: String
+    var logConfig: LogConfig
+    var devices: [String]
+    var tmpfs: [String: String]
   }
 
-  var Id: String
-  var Created: String
-  var Path: String
-  var Args: [String]
-  var State: StateInfo
-  var Image: String
-  var ImageName: String
-  var Rootfs = ""
-  var ResolvConfPath: String
-  var HostnamePath: String
-  var HostsPath: String
-  var LogPath: String
-  var Name: String
-  var RestartCount: Int
-  var Driver = "overlay"
-  var Mounts: [MountInfo]
-  var Config: ConfigInfo
-  var HostConfig: HostConfigInfo
-  var IsInfra = false
+  var id: String
+  var created: String
+  var path: String
+  var args: [String]
+  var state: StateInfo
+  var image: String
+  var imageName: String
+  var rootfs = ""
+  var resolvConfPath: String
+  var hostnamePath: String
+  var hostsPath: String
+  var logPath: String
+  var name: String
+  var restartCount: Int
+  var driver = "overlay"
+  var mounts: [MountInfo]
+  var config: ConfigInfo
+  var hostConfig: HostConfigInfo
+  var isInfra = false
 
   static func make(_ engine: Engine, _ reference: String) throws -> InspectedContainer {
     let container = try engine.refresh(try engine.lookup(reference).id)
@@ -261,14 +273,17 @@ struct InspectedContainer: Encodable {
       default: source = mount.source
       }
       return MountInfo(
-        Type: mount.kind.rawValue, Name: mount.kind == .volume ? mount.source : nil, Source: source,
-        Destination: mount.destination, Driver: mount.kind == .volume ? "local" : "", Mode: "",
-        Options: mount.options, RW: !mount.readOnly, Propagation: mount.kind == .bind ? "rprivate" : "")
+        type: mount.kind.rawValue, name: mount.kind == .volume ? mount.source : nil, source: source,
+        destination: mount.destination, driver: mount.kind == .volume ? "local" : "", mode: "",
+        options: mount.options, rw: !mount.readOnly,
+        propagation: mount.kind == .bind ? "rprivate" : "")
     }
     let health = (config.health).map { health in
       Health(
-        Status: container.health ?? "starting", FailingStreak: status?.failingStreak ?? 0,
-        Log: (status?.healthLog ?? []).map { LogEntry(Start: $0.start, End: $0.end, ExitCode: $0.exitCode, Output: $0.output) })
+        status: container.health ?? "starting", failingStreak: status?.failingStreak ?? 0,
+        log: (status?.healthLog ?? []).map {
+          LogEntry(start: $0.start, end: $0.end, exitCode: $0.exitCode, output: $0.output)
+        })
     }
     let zero = "0001-01-01T00:00:00Z"
     let binds: [String] = config.mounts.filter { $0.kind != .tmpfs }.map { mount in
@@ -279,42 +294,81 @@ struct InspectedContainer: Encodable {
       tmpfs[mount.destination] = mount.options.joined(separator: ",")
     }
     return InspectedContainer(
-      Id: container.id, Created: container.created, Path: command.first ?? "", Args: Array(command.dropFirst()),
-      State: StateInfo(
-        Status: container.state.rawValue, Running: container.state == .running || container.state == .paused,
-        Paused: container.state == .paused, Pid: container.state == .running ? container.pid : 0,
-        ExitCode: container.exitCode ?? 0, Error: container.reason ?? "",
-        StartedAt: container.startedAt ?? zero, FinishedAt: container.finishedAt ?? zero, Health: health),
-      Image: String(container.imageID.split(separator: ":").last ?? ""), ImageName: container.imageName,
-      ResolvConfPath: userdata + "/resolv.conf", HostnamePath: userdata + "/hostname",
-      HostsPath: userdata + "/hosts", LogPath: userdata + "/ctr.log", Name: container.name,
-      RestartCount: container.restartCount, Mounts: mounts,
-      Config: ConfigInfo(
-        Hostname: config.hostname ?? container.shortID, User: config.user ?? "", Env: config.env,
-        Cmd: config.command, Image: container.imageName, WorkingDir: config.workingDir ?? "/",
-        Entrypoint: config.entrypoint, Labels: config.labels, Annotations: config.annotations,
-        StopSignal: config.stopSignal ?? "SIGTERM", StopTimeout: config.stopTimeout ?? 10, Tty: config.tty,
-        OpenStdin: config.interactive,
-        Healthcheck: config.health.map {
+      id: container.id, created: container.created, path: command.first ?? "",
+      args: Array(command.dropFirst()),
+      state: StateInfo(
+        status: container.state.rawValue,
+        running: container.state == .running || container.state == .paused,
+        paused: container.state == .paused, pid: container.state == .running ? container.pid : 0,
+        exitCode: container.exitCode ?? 0, error: container.reason ?? "",
+        startedAt: container.startedAt ?? zero, finishedAt: container.finishedAt ?? zero,
+        health: health),
+      image: String(container.imageID.split(separator: ":").last ?? ""),
+      imageName: container.imageName,
+      resolvConfPath: userdata + "/resolv.conf", hostnamePath: userdata + "/hostname",
+      hostsPath: userdata + "/hosts", logPath: userdata + "/ctr.log", name: container.name,
+      restartCount: container.restartCount, mounts: mounts,
+      config: ConfigInfo(
+        hostname: config.hostname ?? container.shortID, user: config.user ?? "", env: config.env,
+        cmd: config.command, image: container.imageName, workingDir: config.workingDir ?? "/",
+        entrypoint: config.entrypoint, labels: config.labels, annotations: config.annotations,
+        stopSignal: config.stopSignal ?? "SIGTERM", stopTimeout: config.stopTimeout ?? 10,
+        tty: config.tty,
+        openStdin: config.interactive,
+        healthcheck: config.health.map {
           HealthcheckConfig(
-            Test: $0.test, Interval: Int64($0.intervalSeconds * 1e9), Timeout: Int64($0.timeoutSeconds * 1e9),
-            StartPeriod: Int64($0.startPeriodSeconds * 1e9), Retries: $0.retries)
+            test: $0.test, interval: Int64($0.intervalSeconds * 1e9),
+            timeout: Int64($0.timeoutSeconds * 1e9),
+            startPeriod: Int64($0.startPeriodSeconds * 1e9), retries: $0.retries)
         }),
-      HostConfig: HostConfigInfo(
-        Binds: binds,
-        NetworkMode: config.network,
-        RestartPolicy: .init(Name: config.restart.name, MaximumRetryCount: config.restart.maxRetries),
-        AutoRemove: config.autoRemove, CapAdd: config.capAdd, CapDrop: config.capDrop,
-        Privileged: config.privileged, ReadonlyRootfs: config.readOnly, Memory: config.memory ?? 0,
-        MemorySwap: config.memorySwap ?? 0, NanoCpus: Int64((config.cpus ?? 0) * 1e9),
-        CpuShares: config.cpuShares ?? 0, CpusetCpus: config.cpusetCpus ?? "", PidsLimit: config.pidsLimit ?? 0,
-        ShmSize: config.shmSize ?? 65_536_000,
-        SecurityOpt: (config.noNewPrivileges ? ["no-new-privileges"] : []) + (config.seccompProfile.map { ["seccomp=\($0)"] } ?? []),
-        Sysctls: config.sysctls, Ulimits: config.ulimits, PidMode: config.pidMode ?? "private",
-        IpcMode: config.ipcMode ?? "private", UTSMode: config.utsMode ?? "private",
-        CgroupParent: config.cgroupParent ?? "/berth",
-        LogConfig: .init(Type: config.logDriver, Size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B"),
-        Devices: config.devices,
-        Tmpfs: tmpfs))
+      hostConfig: HostConfigInfo(
+        binds: binds,
+        networkMode: config.network,
+        restartPolicy: .init(
+          name: config.restart.name, maximumRetryCount: config.restart.maxRetries),
+        autoRemove: config.autoRemove, capAdd: config.capAdd, capDrop: config.capDrop,
+        privileged: config.privileged, readonlyRootfs: config.readOnly, memory: config.memory ?? 0,
+        memorySwap: config.memorySwap ?? 0, nanoCpus: Int64((config.cpus ?? 0) * 1e9),
+        cpuShares: config.cpuShares ?? 0, cpusetCpus: config.cpusetCpus ?? "",
+        pidsLimit: config.pidsLimit ?? 0,
+        shmSize: config.shmSize ?? 65_536_000,
+        securityOpt: (config.noNewPrivileges ? ["no-new-privileges"] : [])
+          + (config.seccompProfile.map { ["seccomp=\($0)"] } ?? []),
+        sysctls: config.sysctls, ulimits: config.ulimits, pidMode: config.pidMode ?? "private",
+        ipcMode: config.ipcMode ?? "private", utsMode: config.utsMode ?? "private",
+        cgroupParent: config.cgroupParent ?? "/berth",
+        logConfig: .init(
+          type: config.logDriver, size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B"),
+        devices: config.devices,
+        tmpfs: tmpfs))
+  }
+}
+
+/// Podman's and Docker's JSON keys are PascalCase: Swift's property names
+/// with the first letter raised, and a few initialisms as Go spells them.
+struct PascalCaseKey: CodingKey {
+  static let initialisms = ["rw": "RW", "utsMode": "UTSMode", "oomKilled": "OOMKilled"]
+  var stringValue: String
+  var intValue: Int? { nil }
+  init(stringValue: String) { self.stringValue = stringValue }
+  init?(intValue: Int) { nil }
+
+  static func convert(_ path: [any CodingKey]) -> any CodingKey {
+    let key = path.last!.stringValue
+    if path.last!.intValue != nil || key.isEmpty || !key.first!.isLowercase {
+      return PascalCaseKey(stringValue: key)
+    }
+    return PascalCaseKey(
+      stringValue: initialisms[key] ?? key.prefix(1).uppercased() + key.dropFirst())
+  }
+}
+
+extension JSONEncoder {
+  /// Sorted, indented JSON with PascalCase keys (podman's inspect and ps).
+  static var docker: JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .custom(PascalCaseKey.convert)
+    return encoder
   }
 }

@@ -14,15 +14,18 @@ struct CreateFlags: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Allocate a pseudo-terminal.") var tty = false
   @Flag(help: "Remove the container when it exits.") var rm = false
   @Option(help: "Name of the container.") var name: String?
-  @Option(name: .shortAndLong, help: "Set an environment variable (NAME=VALUE, or NAME to copy ours).")
+  @Option(
+    name: .shortAndLong, help: "Set an environment variable (NAME=VALUE, or NAME to copy ours).")
   var env: [String] = []
   @Option(name: .customLong("env-file"), help: "Read environment variables from a file.")
   var envFile: [String] = []
   @Flag(name: .customLong("env-host"), help: "Copy this environment into the container.")
   var envHost = false
-  @Option(name: [.short, .customLong("volume")], help: "Bind or volume mount SOURCE:DEST[:OPTIONS].")
+  @Option(
+    name: [.short, .customLong("volume")], help: "Bind or volume mount SOURCE:DEST[:OPTIONS].")
   var volume: [String] = []
-  @Option(help: "Mount type=bind|volume|tmpfs,source=...,destination=...[,ro].") var mount: [String] = []
+  @Option(help: "Mount type=bind|volume|tmpfs,source=...,destination=...[,ro].") var mount:
+    [String] = []
   @Option(help: "Mount a tmpfs at DEST[:OPTIONS].") var tmpfs: [String] = []
   @Option(name: [.short, .customLong("workdir")], help: "Working directory in the container.")
   var workdir: String?
@@ -33,38 +36,49 @@ struct CreateFlags: ParsableArguments {
   var hostname: String?
   @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.")
   var readOnly = false
-  @Option(name: .customLong("read-only-tmpfs"), help: "With --read-only, tmpfs on /tmp, /var/tmp, /run.")
+  @Option(
+    name: .customLong("read-only-tmpfs"), help: "With --read-only, tmpfs on /tmp, /var/tmp, /run.")
   var readOnlyTmpfs = true
   @Option(name: .shortAndLong, help: "Memory limit (e.g. 64m).") var memory: String?
   @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited).")
   var memorySwap: String?
   @Option(help: "CPUs (e.g. 1.5).") var cpus: String?
   @Option(name: [.short, .customLong("cpu-shares")], help: "CPU shares.") var cpuShares: String?
-  @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on (e.g. 0-1).") var cpusetCpus: String?
-  @Option(name: .customLong("pids-limit"), help: "Maximum number of processes.") var pidsLimit: String?
+  @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on (e.g. 0-1).") var cpusetCpus:
+    String?
+  @Option(name: .customLong("pids-limit"), help: "Maximum number of processes.") var pidsLimit:
+    String?
   @Option(name: .customLong("shm-size"), help: "Size of /dev/shm.") var shmSize: String?
   @Option(help: "Add a host device HOST[:CONTAINER][:rwm].") var device: [String] = []
   @Option(name: .customLong("cap-add"), help: "Add a capability.") var capAdd: [String] = []
   @Option(name: .customLong("cap-drop"), help: "Drop a capability.") var capDrop: [String] = []
   @Flag(help: "Give the container all capabilities and devices.") var privileged = false
-  @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined|FILE, mask=, unmask=.")
+  @Option(
+    name: .customLong("security-opt"),
+    help: "no-new-privileges, seccomp=unconfined|FILE, mask=, unmask=.")
   var securityOpt: [String] = []
   @Option(help: "Set a namespaced kernel parameter NAME=VALUE.") var sysctl: [String] = []
-  @Flag(help: "Run a tiny init as PID 1 that reaps zombies and forwards signals.") var `init` = false
+  @Flag(help: "Run a tiny init as PID 1 that reaps zombies and forwards signals.") var `init` =
+    false
   @Option(help: "Resource limit TYPE=SOFT[:HARD].") var ulimit: [String] = []
   @Option(help: "Restart policy: no, on-failure[:N], always, unless-stopped.") var restart: String?
-  @Option(name: .customLong("stop-signal"), help: "Signal that stops the container.") var stopSignal: String?
-  @Option(name: .customLong("stop-timeout"), help: "Seconds to wait before killing.") var stopTimeout: Int?
+  @Option(name: .customLong("stop-signal"), help: "Signal that stops the container.")
+  var stopSignal: String?
+  @Option(name: .customLong("stop-timeout"), help: "Seconds to wait before killing.")
+  var stopTimeout: Int?
   @Option(name: [.short, .customLong("label")], help: "Label KEY=VALUE.") var label: [String] = []
   @Option(help: "Annotation KEY=VALUE.") var annotation: [String] = []
   @Option(name: .customLong("health-cmd"), help: "Health check command.") var healthCmd: String?
   @Option(name: .customLong("health-interval"), help: "Time between checks (e.g. 30s).")
   var healthInterval: String?
-  @Option(name: .customLong("health-retries"), help: "Failures before unhealthy.") var healthRetries: Int?
-  @Option(name: .customLong("health-timeout"), help: "Maximum time of a check.") var healthTimeout: String?
+  @Option(name: .customLong("health-retries"), help: "Failures before unhealthy.")
+  var healthRetries: Int?
+  @Option(name: .customLong("health-timeout"), help: "Maximum time of a check.") var healthTimeout:
+    String?
   @Option(name: .customLong("health-start-period"), help: "Grace period after start.")
   var healthStartPeriod: String?
-  @Flag(name: .customLong("no-healthcheck"), help: "Disable the image's health check.") var noHealthcheck = false
+  @Flag(name: .customLong("no-healthcheck"), help: "Disable the image's health check.")
+  var noHealthcheck = false
   @Option(help: "Pull policy: always, missing, never, newer.") var pull = "missing"
   @Option(name: [.customLong("network"), .customLong("net")], help: "Network mode: none or host.")
   var network: String?
@@ -74,11 +88,14 @@ struct CreateFlags: ParsableArguments {
   @Option(help: "User namespace: host (others are not supported yet).") var userns: String?
   @Option(name: .customLong("cgroup-parent"), help: "Parent cgroup.") var cgroupParent: String?
   @Option(help: "Cgroup namespace: host or private.") var cgroupns: String?
-  @Option(name: .customLong("log-driver"), help: "k8s-file (default), json-file, none or passthrough.")
+  @Option(
+    name: .customLong("log-driver"), help: "k8s-file (default), json-file, none or passthrough.")
   var logDriver: String?
-  @Option(name: .customLong("log-opt"), help: "Log option, e.g. max-size=10m.") var logOpt: [String] = []
+  @Option(name: .customLong("log-opt"), help: "Log option, e.g. max-size=10m.") var logOpt:
+    [String] = []
   @Option(help: "OCI runtime: berth's own by default.") var runtime: String?
-  @Option(name: .customLong("cidfile"), help: "Write the container id to this file.") var cidfile: String?
+  @Option(name: .customLong("cidfile"), help: "Write the container id to this file.") var cidfile:
+    String?
   @Option(help: "Platform: only the host's.") var platform: String?
 
   func validatedName() throws -> String? { name }
@@ -88,10 +105,14 @@ struct CreateFlags: ParsableArguments {
     var config = ContainerConfig()
     if !command.isEmpty { config.command = command }
     if let entrypoint {
-      config.entrypoint = entrypoint.isEmpty ? [] : (entrypoint.hasPrefix("[") ? try parseJSONArray(entrypoint) : [entrypoint])
+      config.entrypoint =
+        entrypoint.isEmpty
+        ? [] : (entrypoint.hasPrefix("[") ? try parseJSONArray(entrypoint) : [entrypoint])
     }
     var env: [String] = []
-    if envHost { env += ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted() }
+    if envHost {
+      env += ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted()
+    }
     for file in envFile {
       guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
         throw BerthError(.notFound, "cannot read env file \(file)")
@@ -116,23 +137,33 @@ struct CreateFlags: ParsableArguments {
     config.readOnly = readOnly
     config.readOnlyTmpfs = readOnlyTmpfs
     config.memory = try memory.map { try parseSize($0, what: "--memory") }
-    config.memorySwap = try memorySwap.map { $0 == "-1" ? -1 : try parseSize($0, what: "--memory-swap") }
+    config.memorySwap = try memorySwap.map {
+      $0 == "-1" ? -1 : try parseSize($0, what: "--memory-swap")
+    }
     if let cpus {
-      guard let value = Double(cpus), value > 0, value <= Double(ProcessInfo.processInfo.processorCount) * 1000 else {
-        throw BerthError(.invalidArgument, "invalid --cpus \"\(cpus)\"", hint: "give a positive number such as 0.5")
+      guard let value = Double(cpus), value > 0,
+        value <= Double(ProcessInfo.processInfo.processorCount) * 1000
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid --cpus \"\(cpus)\"", hint: "give a positive number such as 0.5"
+        )
       }
       config.cpus = value
     }
     if let cpuShares {
       guard let value = UInt64(cpuShares), value >= 2 else {
-        throw BerthError(.invalidArgument, "invalid --cpu-shares \"\(cpuShares)\"", hint: "give a number of at least 2")
+        throw BerthError(
+          .invalidArgument, "invalid --cpu-shares \"\(cpuShares)\"",
+          hint: "give a number of at least 2")
       }
       config.cpuShares = value
     }
     config.cpusetCpus = cpusetCpus
     if let pidsLimit {
       guard let value = Int64(pidsLimit), value >= -1, value != 0 else {
-        throw BerthError(.invalidArgument, "invalid --pids-limit \"\(pidsLimit)\"", hint: "give a positive number, or -1")
+        throw BerthError(
+          .invalidArgument, "invalid --pids-limit \"\(pidsLimit)\"",
+          hint: "give a positive number, or -1")
       }
       config.pidsLimit = value
     }
@@ -148,7 +179,8 @@ struct CreateFlags: ParsableArguments {
       case ("seccomp", 2): config.seccompProfile = parts[1]
       case ("mask", 2): config.mask += parts[1].split(separator: ":").map(String.init)
       case ("unmask", 2): config.unmask += parts[1].split(separator: ":").map(String.init)
-      case ("label", _), ("apparmor", _): break  // no SELinux or AppArmor here: accepted, as podman on such hosts
+      // No SELinux or AppArmor here: accepted, as podman does on such hosts.
+      case ("label", _), ("apparmor", _): break
       default:
         throw BerthError(
           .invalidArgument, "invalid --security-opt \"\(option)\"",
@@ -161,29 +193,43 @@ struct CreateFlags: ParsableArguments {
     config.ulimits = ulimit
     if let restart { config.restart = try RestartPolicy(parsing: restart) }
     if rm && config.restart.name != "no" {
-      throw BerthError(.invalidArgument, "--rm and --restart \(config.restart.name) cannot be used together")
+      throw BerthError(
+        .invalidArgument, "--rm and --restart \(config.restart.name) cannot be used together")
     }
     if let stopSignal { _ = try Signal.parse(stopSignal) }
     config.stopSignal = stopSignal
     config.stopTimeout = stopTimeout
     if let healthCmd, !noHealthcheck {
-      var health = HealthConfig(test: healthCmd.hasPrefix("[") ? ["CMD"] + (try parseJSONArray(healthCmd)) : ["CMD-SHELL", healthCmd])
-      if let healthInterval { health.intervalSeconds = try parseDuration(healthInterval, what: "--health-interval") }
-      if let healthTimeout { health.timeoutSeconds = try parseDuration(healthTimeout, what: "--health-timeout") }
+      var health = HealthConfig(
+        test: healthCmd.hasPrefix("[")
+          ? ["CMD"] + (try parseJSONArray(healthCmd)) : ["CMD-SHELL", healthCmd])
+      if let healthInterval {
+        health.intervalSeconds = try parseDuration(healthInterval, what: "--health-interval")
+      }
+      if let healthTimeout {
+        health.timeoutSeconds = try parseDuration(healthTimeout, what: "--health-timeout")
+      }
       if let healthStartPeriod {
-        health.startPeriodSeconds = try parseDuration(healthStartPeriod, what: "--health-start-period")
+        health.startPeriodSeconds = try parseDuration(
+          healthStartPeriod, what: "--health-start-period")
       }
       if let healthRetries {
-        guard healthRetries > 0 else { throw BerthError(.invalidArgument, "--health-retries must be positive") }
+        guard healthRetries > 0 else {
+          throw BerthError(.invalidArgument, "--health-retries must be positive")
+        }
         health.retries = healthRetries
       }
       config.health = health
     }
     guard ["always", "missing", "never", "newer"].contains(pull) else {
-      throw BerthError(.invalidArgument, "invalid --pull \"\(pull)\"", hint: "use always, missing, never or newer")
+      throw BerthError(
+        .invalidArgument, "invalid --pull \"\(pull)\"", hint: "use always, missing, never or newer")
     }
     if let network {
-      guard network == "none" || network == "host" || network.hasPrefix("container:") || network.hasPrefix("ns:") else {
+      guard
+        network == "none" || network == "host" || network.hasPrefix("container:")
+          || network.hasPrefix("ns:")
+      else {
         throw BerthError(
           .unsupported, "network mode \"\(network)\" is not supported yet",
           hint: "use --network none or --network host")
@@ -191,39 +237,49 @@ struct CreateFlags: ParsableArguments {
       config.network = network
     }
     config.pidMode = try namespaceMode(pid, what: "--pid", allowed: ["host", "private"])
-    config.ipcMode = try namespaceMode(ipc, what: "--ipc", allowed: ["host", "private", "shareable", "none"])
+    config.ipcMode = try namespaceMode(
+      ipc, what: "--ipc", allowed: ["host", "private", "shareable", "none"])
     config.utsMode = try namespaceMode(uts, what: "--uts", allowed: ["host", "private"])
     if let userns, userns != "host", !userns.isEmpty {
-      throw BerthError(.unsupported, "--userns \(userns) is not supported yet", hint: "use --userns host")
+      throw BerthError(
+        .unsupported, "--userns \(userns) is not supported yet", hint: "use --userns host")
     }
     config.cgroupParent = cgroupParent
     if let cgroupns {
       guard cgroupns == "host" || cgroupns == "private" else {
-        throw BerthError(.invalidArgument, "invalid --cgroupns \"\(cgroupns)\"", hint: "use host or private")
+        throw BerthError(
+          .invalidArgument, "invalid --cgroupns \"\(cgroupns)\"", hint: "use host or private")
       }
       config.cgroupns = cgroupns
     }
     if let logDriver {
       guard ["k8s-file", "json-file", "none", "passthrough"].contains(logDriver) else {
-        throw BerthError(.invalidArgument, "invalid --log-driver \"\(logDriver)\"", hint: "use k8s-file, json-file, none or passthrough")
+        throw BerthError(
+          .invalidArgument, "invalid --log-driver \"\(logDriver)\"",
+          hint: "use k8s-file, json-file, none or passthrough")
       }
       config.logDriver = logDriver
     }
     for option in logOpt {
       let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2, parts[0] == "max-size" else {
-        throw BerthError(.invalidArgument, "invalid --log-opt \"\(option)\"", hint: "use max-size=SIZE")
+        throw BerthError(
+          .invalidArgument, "invalid --log-opt \"\(option)\"", hint: "use max-size=SIZE")
       }
       config.logMaxSize = try parseSize(parts[1], what: "--log-opt max-size")
     }
     if let runtime, runtime != "berth" {
-      throw BerthError(.unsupported, "--runtime \(runtime) is not supported yet", hint: "berth runs containers with its own runtime")
+      throw BerthError(
+        .unsupported, "--runtime \(runtime) is not supported yet",
+        hint: "berth runs containers with its own runtime")
     }
     if let platform {
       let host = Platform.host
       let asked = try Platform(parsing: platform)
       guard asked.os == host.os && asked.architecture == host.architecture else {
-        throw BerthError(.unsupported, "platform \(platform) is not this host's (\(host.os)/\(host.architecture))", hint: "berth runs images of the host's platform only")
+        throw BerthError(
+          .unsupported, "platform \(platform) is not this host's (\(host.os)/\(host.architecture))",
+          hint: "berth runs images of the host's platform only")
       }
     }
     if self.`init` {
@@ -242,8 +298,12 @@ struct CreateFlags: ParsableArguments {
 
   func namespaceMode(_ value: String?, what: String, allowed: [String]) throws -> String? {
     guard let value else { return nil }
-    if allowed.contains(value) || value.hasPrefix("container:") || value.hasPrefix("ns:") { return value }
-    throw BerthError(.invalidArgument, "invalid \(what) \"\(value)\"", hint: "use " + allowed.joined(separator: ", ") + " or container:NAME")
+    if allowed.contains(value) || value.hasPrefix("container:") || value.hasPrefix("ns:") {
+      return value
+    }
+    throw BerthError(
+      .invalidArgument, "invalid \(what) \"\(value)\"",
+      hint: "use " + allowed.joined(separator: ", ") + " or container:NAME")
   }
 
   /// `NAME` alone copies our value, as podman does.
@@ -256,7 +316,8 @@ struct CreateFlags: ParsableArguments {
   func parseVolume(_ text: String) throws -> MountRequest {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-      throw BerthError(.invalidArgument, "invalid volume \"\(text)\"", hint: "use SOURCE:DEST[:OPTIONS]")
+      throw BerthError(
+        .invalidArgument, "invalid volume \"\(text)\"", hint: "use SOURCE:DEST[:OPTIONS]")
     }
     if parts.count == 1 {
       return MountRequest(kind: .volume, source: "", destination: parts[0])
@@ -264,7 +325,8 @@ struct CreateFlags: ParsableArguments {
     let source = parts[0]
     var request = MountRequest(
       kind: source.hasPrefix("/") || source.hasPrefix(".") ? .bind : .volume,
-      source: source.hasPrefix(".") ? FileManager.default.currentDirectoryPath + "/" + source : source,
+      source: source.hasPrefix(".")
+        ? FileManager.default.currentDirectoryPath + "/" + source : source,
       destination: parts[1])
     if request.kind == .volume { try VolumeNames.validate(source) }
     if parts.count == 3 {
@@ -274,9 +336,12 @@ struct CreateFlags: ParsableArguments {
         case "rw", "z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave": break
         case "U": request.chown = true
         case "nocopy": request.noCopy = true
-        case "noexec", "exec", "nosuid", "suid", "nodev", "dev": request.options.append(String(option))
+        case "noexec", "exec", "nosuid", "suid", "nodev", "dev":
+          request.options.append(String(option))
         default:
-          throw BerthError(.invalidArgument, "invalid volume option \"\(option)\" in \"\(text)\"", hint: "use ro, rw, z, Z, U or nocopy")
+          throw BerthError(
+            .invalidArgument, "invalid volume option \"\(option)\" in \"\(text)\"",
+            hint: "use ro, rw, z, Z, U or nocopy")
         }
       }
     }
@@ -290,19 +355,29 @@ struct CreateFlags: ParsableArguments {
     for item in text.split(separator: ",") {
       let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
       if parts.count == 1 {
-        if parts[0] == "ro" || parts[0] == "readonly" { readOnly = true; continue }
+        if parts[0] == "ro" || parts[0] == "readonly" {
+          readOnly = true
+          continue
+        }
+        if parts[0] == "nocopy" || parts[0] == "volume-nocopy" {
+          fields["nocopy"] = "true"
+          continue
+        }
         throw BerthError(.invalidArgument, "invalid --mount field \"\(item)\"")
       }
       fields[parts[0]] = parts[1]
     }
     guard let type = fields["type"], let kind = MountRequest.Kind(rawValue: type) else {
-      throw BerthError(.invalidArgument, "invalid --mount \"\(text)\"", hint: "type must be bind, volume or tmpfs")
+      throw BerthError(
+        .invalidArgument, "invalid --mount \"\(text)\"", hint: "type must be bind, volume or tmpfs")
     }
     guard let destination = fields["destination"] ?? fields["dst"] ?? fields["target"] else {
       throw BerthError(.invalidArgument, "--mount \"\(text)\" has no destination")
     }
-    var request = MountRequest(kind: kind, source: fields["source"] ?? fields["src"] ?? "", destination: destination)
+    var request = MountRequest(
+      kind: kind, source: fields["source"] ?? fields["src"] ?? "", destination: destination)
     request.readOnly = readOnly || fields["ro"] == "true" || fields["readonly"] == "true"
+    request.noCopy = fields["nocopy"] == "true" || fields["volume-nocopy"] == "true"
     if kind == .bind && request.source.isEmpty {
       throw BerthError(.invalidArgument, "--mount \"\(text)\" needs a source")
     }
@@ -331,12 +406,19 @@ func keyValues(_ items: [String], what: String) throws -> [String: String] {
 /// Sizes as docker reads them: a number with an optional b, k, m or g.
 func parseSize(_ text: String, what: String) throws -> Int64 {
   let lower = text.lowercased()
-  let units: [(String, Int64)] = [("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1024), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+  let units: [(String, Int64)] = [
+    ("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1024), ("m", 1 << 20), ("g", 1 << 30),
+    ("b", 1),
+  ]
   for (suffix, factor) in units where lower.hasSuffix(suffix) {
-    if let value = Double(lower.dropLast(suffix.count)), value >= 0 { return Int64(value * Double(factor)) }
+    if let value = Double(lower.dropLast(suffix.count)), value >= 0 {
+      return Int64(value * Double(factor))
+    }
   }
   if let value = Int64(lower), value >= 0 { return value }
-  throw BerthError(.invalidArgument, "invalid size \"\(text)\" for \(what)", hint: "use a number with b, k, m or g, e.g. 64m")
+  throw BerthError(
+    .invalidArgument, "invalid size \"\(text)\" for \(what)",
+    hint: "use a number with b, k, m or g, e.g. 64m")
 }
 
 /// Go durations as podman takes them: 30s, 1m30s, 500ms, 2h.
@@ -351,16 +433,28 @@ func parseDuration(_ text: String, what: String) throws -> Double {
       continue
     }
     guard let value = Double(number) else { break }
-    if rest.hasPrefix("ms") { total += value / 1000; rest.removeFirst(2) }
-    else if rest.hasPrefix("s") { total += value; rest.removeFirst() }
-    else if rest.hasPrefix("m") { total += value * 60; rest.removeFirst() }
-    else if rest.hasPrefix("h") { total += value * 3600; rest.removeFirst() }
-    else { break }
+    if rest.hasPrefix("ms") {
+      total += value / 1000
+      rest.removeFirst(2)
+    } else if rest.hasPrefix("s") {
+      total += value
+      rest.removeFirst()
+    } else if rest.hasPrefix("m") {
+      total += value * 60
+      rest.removeFirst()
+    } else if rest.hasPrefix("h") {
+      total += value * 3600
+      rest.removeFirst()
+    } else {
+      break
+    }
     number = ""
   }
   if rest.isEmpty && number.isEmpty && total > 0 { return total }
   if rest.isEmpty, let value = Double(number), value > 0 { return value }
-  throw BerthError(.invalidArgument, "invalid duration \"\(text)\" for \(what)", hint: "use e.g. 30s, 1m30s or 500ms")
+  throw BerthError(
+    .invalidArgument, "invalid duration \"\(text)\" for \(what)",
+    hint: "use e.g. 30s, 1m30s or 500ms")
 }
 
 func parseJSONArray(_ text: String) throws -> [String] {

@@ -19,14 +19,17 @@ func forEach(_ names: [String], _ body: (String) throws -> Void) throws {
   if let failure { throw failure }
 }
 
-func allOrNamed(_ engine: Engine, all: Bool, names: [String], running: Bool = false) throws -> [String] {
+func allOrNamed(_ engine: Engine, all: Bool, names: [String], running: Bool = false) throws
+  -> [String]
+{
   if !all {
     guard !names.isEmpty else {
       throw BerthError(.invalidArgument, "name at least one container, or use --all")
     }
     return names
   }
-  return try engine.containers().filter { !running || $0.state == .running || $0.state == .paused }.map(\.id)
+  return try engine.containers().filter { !running || $0.state == .running || $0.state == .paused }
+    .map(\.id)
 }
 
 struct Start: ParsableCommand {
@@ -35,8 +38,10 @@ struct Start: ParsableCommand {
   @Flag(name: .shortAndLong, help: "Attach to the container's output and exit with its status.")
   var attach = false
   @Flag(name: .shortAndLong, help: "Attach the container's stdin.") var interactive = false
-  @Option(name: .customLong("detach-keys"), help: "Keys that detach.") var detachKeys = "ctrl-p,ctrl-q"
-  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy = true
+  @Option(name: .customLong("detach-keys"), help: "Keys that detach.") var detachKeys =
+    "ctrl-p,ctrl-q"
+  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy =
+    true
   @Argument(help: "Containers.") var containers: [String]
 
   func run() throws {
@@ -63,7 +68,8 @@ struct Stop: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Stop one or more containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Stop all running containers.") var all = false
-  @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds before SIGKILL.")
+  @Option(
+    name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds before SIGKILL.")
   var time: Int?
   @Argument(help: "Containers.") var containers: [String] = []
 
@@ -113,25 +119,36 @@ struct Kill: ParsableCommand {
 struct Rm: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Remove one or more containers.")
   @OptionGroup var global: GlobalOptions
-  @Flag(name: .shortAndLong, help: "Remove running containers too (they are killed).") var force = false
+  @Flag(name: .shortAndLong, help: "Remove running containers too (they are killed).") var force =
+    false
   @Flag(name: .shortAndLong, help: "Remove the containers' anonymous volumes.") var volumes = false
   @Flag(name: .shortAndLong, help: "Remove all containers.") var all = false
-  @Flag(name: .customLong("ignore"), help: "Ignore containers that do not exist.") var ignore = false
+  @Flag(name: .customLong("ignore"), help: "Ignore containers that do not exist.") var ignore =
+    false
   @Argument(help: "Containers.") var containers: [String] = []
 
   func run() throws {
     let engine = try global.engine()
+    var missing: BerthError?
     try forEach(try allOrNamed(engine, all: all, names: containers)) { name in
       do {
         let removed = try engine.removeContainer(name, force: force, volumes: volumes)
         print(removed.id)
-      } catch let error as BerthError where ignore && error.code == .notFound {}
+      } catch let error as BerthError where error.code == .notFound {
+        if !ignore { missing = error }
+      }
+    }
+    // As podman: exit 1 when a named container does not exist.
+    if let missing {
+      printError("Error: \(missing)")
+      throw ExitCode(1)
     }
   }
 }
 
 struct Wait: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Wait for containers to stop; print their exit codes.")
+  static let configuration = CommandConfiguration(
+    abstract: "Wait for containers to stop; print their exit codes.")
   @OptionGroup var global: GlobalOptions
   @Option(help: "Condition: stopped (default), exited, running, healthy, unhealthy, removed.")
   var condition = "stopped"
@@ -190,8 +207,10 @@ struct Attach: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Attach to a running container.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .customLong("no-stdin"), help: "Do not attach stdin.") var noStdin = false
-  @Option(name: .customLong("detach-keys"), help: "Keys that detach.") var detachKeys = "ctrl-p,ctrl-q"
-  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy = true
+  @Option(name: .customLong("detach-keys"), help: "Keys that detach.") var detachKeys =
+    "ctrl-p,ctrl-q"
+  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy =
+    true
   @Argument(help: "Container.") var container: String
 
   func run() throws {

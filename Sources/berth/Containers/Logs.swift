@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthEngine
 import BerthSystem
+import Glibc
 
 struct Logs: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print a container's log.")
@@ -36,11 +37,13 @@ struct Exec: ParsableCommand {
   @Option(name: .shortAndLong, help: "User (name or uid, optionally :group).") var user: String?
   @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
   @Flag(help: "Give the process all capabilities.") var privileged = false
-  @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var arguments: [String] = []
+  @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var arguments:
+    [String] = []
 
   func run() throws {
     guard arguments.count >= 2 else {
-      throw BerthError(.invalidArgument, "exec needs a container and a command", hint: "e.g. berth exec NAME ps")
+      throw BerthError(
+        .invalidArgument, "exec needs a container and a command", hint: "e.g. berth exec NAME ps")
     }
     let engine = try global.engine()
     var request = ExecRequest(command: Array(arguments.dropFirst()))
@@ -54,5 +57,3 @@ struct Exec: ParsableCommand {
     Glibc.exit(code)
   }
 }
-
-import Glibc

@@ -10,26 +10,36 @@ struct Ps: ParsableCommand {
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Show all containers (default: running only).") var all = false
   @Flag(name: .shortAndLong, help: "Print only the ids.") var quiet = false
-  @Option(name: .customShort("n"), help: "Show the N most recently created containers.") var last: Int?
+  @Option(name: .customShort("n"), help: "Show the N most recently created containers.") var last:
+    Int?
   @Flag(name: .shortAndLong, help: "Show the most recently created container.") var latest = false
-  @Option(name: .shortAndLong, help: "Filter: name=, status=, label=, ancestor=, id=.") var filter: [String] = []
+  @Option(name: .shortAndLong, help: "Filter: name=, status=, label=, ancestor=, id=.") var filter:
+    [String] = []
   @Option(help: "Output format: table (default), json, or a Go template such as {{.Names}}.")
   var format: String = "table"
-  @Flag(name: .customLong("no-trunc"), help: "Do not truncate ids and commands.") var noTrunc = false
+  @Flag(name: .customLong("no-trunc"), help: "Do not truncate ids and commands.") var noTrunc =
+    false
 
   func run() throws {
     let engine = try global.engine()
     var containers = try engine.containers()
     let filters = try filter.map { item -> (String, String) in
       let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, ["name", "status", "label", "ancestor", "id", "exited"].contains(parts[0]) else {
-        throw BerthError(.invalidArgument, "invalid filter \"\(item)\"", hint: "use name=, status=, label=, ancestor=, id= or exited=")
+      guard parts.count == 2,
+        ["name", "status", "label", "ancestor", "id", "exited"].contains(parts[0])
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid filter \"\(item)\"",
+          hint: "use name=, status=, label=, ancestor=, id= or exited=")
       }
       return (parts[0], parts[1])
     }
-    let showAll = all || last != nil || latest || filters.contains { $0.0 == "status" || $0.0 == "exited" }
+    let showAll =
+      all || last != nil || latest || filters.contains { $0.0 == "status" || $0.0 == "exited" }
     if !showAll { containers = containers.filter { $0.state == .running || $0.state == .paused } }
-    containers = try containers.filter { container in try ContainerFilter.matches(container, filters) }
+    containers = try containers.filter { container in
+      try ContainerFilter.matches(container, filters)
+    }
     if let last { containers = Array(containers.prefix(last)) }
     if latest { containers = Array(containers.prefix(1)) }
     let rows = try containers.map { try ContainerRow($0, engine: engine) }
@@ -39,10 +49,13 @@ struct Ps: ParsableCommand {
     }
     switch format {
     case "json":
-      try printJSON(rows.map(\.json))
+      print(String(decoding: try JSONEncoder.docker.encode(rows.map(\.json)), as: UTF8.self))
     case "table":
-      let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedHuman}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
-      try printTemplate(table, rows.map { $0.fields(truncate: !noTrunc) }, headers: ["CreatedHuman": "CREATED", "ID": "CONTAINER ID"])
+      let table =
+        "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedHuman}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
+      try printTemplate(
+        table, rows.map { $0.fields(truncate: !noTrunc) },
+        headers: ["CreatedHuman": "CREATED", "ID": "CONTAINER ID"])
     default:
       try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc) })
     }
@@ -63,7 +76,8 @@ enum ContainerFilter {
         case "exited": return container.state == .exited && "\(container.exitCode ?? 0)" == value
         case "ancestor":
           return container.imageName == value || container.imageID.contains(value)
-            || container.imageName.hasSuffix("/" + value) || container.imageName.hasSuffix("/" + value + ":latest")
+            || container.imageName.hasSuffix("/" + value)
+            || container.imageName.hasSuffix("/" + value + ":latest")
             || container.imageName.hasSuffix("/library/" + value + ":latest")
         case "label":
           let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
@@ -116,13 +130,13 @@ struct ContainerRow {
     return [
       "ID": truncate ? String(container.id.prefix(12)) : container.id,
       "Image": container.imageName, "ImageID": container.imageID,
-      "Command": truncate && commandText.count > 20 ? String(commandText.prefix(17)) + "..." : commandText,
+      "Command": truncate && commandText.count > 20
+        ? String(commandText.prefix(17)) + "..." : commandText,
       "CreatedHuman": humanDuration(Date().timeIntervalSince(created)) + " ago",
-      "Created": humanDuration(Date().timeIntervalSince(created)) + " ago",
-      "CreatedAt": container.created,
-      "RunningFor": humanDuration(Date().timeIntervalSince(created)),
+      "Created": goTime(container.created), "CreatedAt": goTime(container.created),
+      "RunningFor": humanDuration(Date().timeIntervalSince(created)) + " ago",
       "Status": status, "State": Self.podmanState(container), "Names": container.name,
-      "Ports": "", "Labels": config.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+      "Ports": "", "Labels": goMap(config.labels),
       "Pid": "\(container.pid)", "ExitCode": "\(container.exitCode ?? 0)",
       "Mounts": config.mounts.map(\.destination).joined(separator: ","),
       "AutoRemove": "\(config.autoRemove)", "Size": "", "Networks": "",
@@ -131,36 +145,70 @@ struct ContainerRow {
 
   var json: PsJSON {
     PsJSON(
-      AutoRemove: config.autoRemove, Command: command,
-      Created: Int64(parseTime(container.created)?.timeIntervalSince1970 ?? 0),
-      CreatedAt: humanDuration(Date().timeIntervalSince(parseTime(container.created) ?? Date())) + " ago",
-      Exited: container.state == .exited, ExitedAt: Int64(container.finishedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
-      ExitCode: container.exitCode ?? 0, Id: container.id, Image: container.imageName,
-      ImageID: String(container.imageID.split(separator: ":").last ?? ""), Labels: config.labels.isEmpty ? nil : config.labels,
-      Mounts: config.mounts.map(\.destination), Names: [container.name], Pid: container.pid,
-      StartedAt: Int64(container.startedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
-      State: container.state.rawValue, Status: container.state == .running ? status : "")
+      autoRemove: config.autoRemove, command: command,
+      created: Int64(parseTime(container.created)?.timeIntervalSince1970 ?? 0),
+      createdAt: humanDuration(Date().timeIntervalSince(parseTime(container.created) ?? Date()))
+        + " ago",
+      exited: container.state == .exited,
+      exitedAt: Int64(container.finishedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      exitCode: container.exitCode ?? 0, id: container.id, image: container.imageName,
+      imageID: String(container.imageID.split(separator: ":").last ?? ""),
+      labels: config.labels.isEmpty ? nil : config.labels,
+      mounts: config.mounts.map(\.destination), names: [container.name], pid: container.pid,
+      startedAt: Int64(container.startedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      state: container.state.rawValue, status: container.state == .running ? status : "")
   }
 }
 
 struct PsJSON: Encodable {
-  var AutoRemove: Bool
-  var Command: [String]
-  var Created: Int64
-  var CreatedAt: String
-  var Exited: Bool
-  var ExitedAt: Int64
-  var ExitCode: Int32
-  var Id: String
-  var Image: String
-  var ImageID: String
-  var Labels: [String: String]?
-  var Mounts: [String]
-  var Names: [String]
-  var Pid: Int32
-  var StartedAt: Int64
-  var State: String
-  var Status: String
+  var autoRemove: Bool
+  var command: [String]
+  var created: Int64
+  var createdAt: String
+  var exited: Bool
+  var exitedAt: Int64
+  var exitCode: Int32
+  var id: String
+  var image: String
+  var imageID: String
+  var labels: [String: String]?
+  var mounts: [String]
+  var names: [String]
+  var pid: Int32
+  var startedAt: Int64
+  var state: String
+  var status: String
+}
+
+/// A Go map as templates print it: map[a:b c:d].
+func goMap(_ map: [String: String]) -> String {
+  "map[" + map.keys.sorted().map { "\($0):\(map[$0]!)" }.joined(separator: " ") + "]"
+}
+
+/// An RFC 3339 time as Go's time.String prints it (podman's .Created).
+func goTime(_ text: String) -> String {
+  guard let nanos = LogParser.nanoseconds(rfc3339: text) else { return text }
+  let seconds = nanos / 1_000_000_000
+  let fraction = nanos % 1_000_000_000
+  let day = Int(floor(Double(seconds) / 86400))
+  let date = Date(timeIntervalSince1970: Double(day) * 86400)
+  let calendar = Calendar(identifier: .gregorian)
+  var utc = calendar
+  utc.timeZone = TimeZone(identifier: "UTC")!
+  let parts = utc.dateComponents([.year, .month, .day], from: date)
+  let rest = Int(seconds) - day * 86400
+  func pad(_ value: Int, _ width: Int = 2) -> String {
+    let text = String(value)
+    return String(repeating: "0", count: max(0, width - text.count)) + text
+  }
+  var out =
+    "\(parts.year!)-\(pad(parts.month!))-\(pad(parts.day!)) \(pad(rest / 3600)):\(pad(rest / 60 % 60)):\(pad(rest % 60))"
+  if fraction > 0 {
+    var digits = pad(Int(fraction), 9)
+    while digits.hasSuffix("0") { digits.removeLast() }
+    out += "." + digits
+  }
+  return out + " +0000 UTC"
 }
 
 /// RFC 3339 → Date.
@@ -187,7 +235,9 @@ func humanDuration(_ interval: TimeInterval) -> String {
 }
 
 /// A template over rows, with header names overridden where podman's differ.
-func printTemplate(_ format: String, _ rows: [[String: String]], headers: [String: String] = [:]) throws {
+func printTemplate(_ format: String, _ rows: [[String: String]], headers: [String: String] = [:])
+  throws
+{
   do {
     try Template(format).print(rows, headers: headers)
   } catch let error as TemplateError {

@@ -19,9 +19,11 @@ struct Run: AsyncParsableCommand {
   @OptionGroup var flags: CreateFlags
   @Flag(name: .shortAndLong, help: "Run in the background and print the container id.")
   var detach = false
-  @Option(name: [.customShort("a"), .customLong("attach")], help: "Attach to STDIN, STDOUT or STDERR.")
+  @Option(
+    name: [.customShort("a"), .customLong("attach")], help: "Attach to STDIN, STDOUT or STDERR.")
   var attach: [String] = []
-  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy = true
+  @Option(name: .customLong("sig-proxy"), help: "Forward signals to the container.") var sigProxy =
+    true
   @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container.")
   var detachKeys = "ctrl-p,ctrl-q"
   @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]")
@@ -69,7 +71,8 @@ func createFromFlags(
   engine: Engine, flags: CreateFlags, registry: RegistryFlags, imageAndCommand: [String]
 ) async throws -> Container {
   guard let imageName = imageAndCommand.first else {
-    throw BerthError(.invalidArgument, "an image name is needed", hint: "e.g. berth run busybox echo hi")
+    throw BerthError(
+      .invalidArgument, "an image name is needed", hint: "e.g. berth run busybox echo hi")
   }
   let config = try flags.config(command: Array(imageAndCommand.dropFirst()))
   let (image, name) = try await resolveImage(
@@ -91,9 +94,10 @@ func resolveImage(
 ) async throws -> (ImageRecord, String) {
   let reference = try Reference(parsing: text)
   let local = try? engine.store.resolveImage(text)
-  let name = local.flatMap { record in
-    text.allSatisfy(\.isHexDigit) || text.hasPrefix("sha256:") ? record.names.first : nil
-  } ?? reference.withDefaultTag.description
+  let name =
+    local.flatMap { record in
+      text.allSatisfy(\.isHexDigit) || text.hasPrefix("sha256:") ? record.names.first : nil
+    } ?? reference.withDefaultTag.description
   if let local, pull == "missing" || pull == "never" { return (local, name) }
   if local == nil && pull == "never" {
     throw BerthError(
@@ -129,7 +133,9 @@ func startOrExit(_ engine: Engine, _ id: String, attach: Bool) throws -> StartOu
 }
 
 /// Starts with an attach connection, relays, and returns the exit code.
-func attachAndWait(_ engine: Engine, _ id: String, options: AttachOptions, sigProxy: Bool) throws -> Int32 {
+func attachAndWait(_ engine: Engine, _ id: String, options: AttachOptions, sigProxy: Bool) throws
+  -> Int32
+{
   let outcome = try startOrExit(engine, id, attach: true)
   guard let socket = outcome.attach else { return 0 }
   var options = options

@@ -5,10 +5,10 @@
 /// "file") and how the write went: an errno name, or WRITABLE.
 /// The exec lives 1.5 s and the probe opens its exe after 0.2 s, a margin
 /// for a loaded machine.
-enum ExeProbe {
-  static let command = "$RT exec c sleep 1.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"
+public enum ExeProbe {
+  public static let command = "$RT exec c sleep 1.5 & p=$!; sleep 0.2; python3 -c \"$PROBE\" $p"
 
-  static let python = """
+  public static let python = """
     import errno, os, sys, time
     pid = sys.argv[1]
     kind = "memfd" if os.readlink(f"/proc/{pid}/exe").startswith("/memfd:") else "file"
@@ -26,7 +26,7 @@ enum ExeProbe {
     """
 
   /// The environment the command needs.
-  static func environment(runtime: String) -> [String: String] {
+  public static func environment(runtime: String) -> [String: String] {
     ["RT": runtime, "PROBE": python]
   }
 }

@@ -1,0 +1,118 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+@Suite(
+  "berth run: foreground, exit codes, bad input",
+  .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct RunTests {
+  @Test func foregroundRunPrintsAndExitsWithTheContainersStatus() {
+    let box = EngineSandbox("fg")
+    defer { box.finish() }
+    let hello = box.berth(["run", "--rm", "busybox", "echo", "hello"])
+    #expect(hello.status == 0)
+    #expect(hello.stdout == "hello\n")
+    let failing = box.berth([
+      "run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 7",
+    ])
+    #expect(failing.status == 7)
+    #expect(failing.stdout == "out\n")
+    #expect(failing.stderr == "err\n")
+    // --rm leaves nothing: no record, no snapshot (finish checks mounts).
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+  }
+
+  @Test func stdinReachesAnInteractiveContainer() {
+    let box = EngineSandbox("stdin")
+    defer { box.finish() }
+    let out = box.berth(
+      ["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"], input: "shout\n")
+    #expect(out.status == 0)
+    #expect(out.stdout == "SHOUT\n")
+  }
+
+  @Test func commandsThatCannotRunExitWith126And127() {
+    let box = EngineSandbox("codes")
+    defer { box.finish() }
+    let missing = box.berth(["run", "--rm", "busybox", "no-such-command"])
+    #expect(missing.status == 127)
+    #expect(missing.stderr.contains("executable file not found"))
+    let notExecutable = box.berth(["run", "--rm", "busybox", "/etc/passwd"])
+    #expect(notExecutable.status == 126)
+    #expect(notExecutable.stderr.contains("permission denied"))
+    // A container killed by a signal reports 128+N.
+    let id = box.berth(["run", "-d", "busybox", "sleep", "30"]).stdout.trimmed
+    #expect(box.berth(["kill", id]).status == 0)
+    #expect(box.berth(["wait", id]).stdout == "137\n")
+  }
+
+  @Test(arguments: [
+    (["--memory", "12q"], "invalid size"), (["--cpus=-1"], "invalid --cpus"),
+    (["--restart", "sometimes"], "invalid restart policy"),
+    (["-v", "/no/such/dir:/data"], "does not exist"), (["-v", "a/b:/data"], "invalid"),
+    (["--pull", "never", "--name", "x"], "image not known"),
+    (["--network", "bridge"], "not supported yet"),
+    (["--platform", "linux/s390x"], "not this host's"),
+    (["--pids-limit", "0"], "invalid --pids-limit"),
+  ])
+  func badInputIsAOneLineErrorAndLeavesNothing(flags: [String], message: String) {
+    let box = EngineSandbox("bad")
+    defer { box.finish() }
+    let image = flags.contains("never") ? "localhost/absent:1" : "busybox"
+    let out = box.berth(["run", "--rm"] + flags + [image, "true"])
+    #expect(out.status == 125, "\(out.combined)")
+    #expect(out.stderr.hasPrefix("Error: "), "\(out.stderr)")
+    #expect(out.stderr.contains(message), "\(out.stderr)")
+    #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+    #expect(box.berth(["volume", "ls", "-q"]).stdout.isEmpty)
+  }
+
+  @Test func aNameCanBeUsedOnce() {
+    let box = EngineSandbox("name")
+    defer { box.finish() }
+    #expect(box.berth(["create", "--name", "one", "busybox", "true"]).status == 0)
+    let again = box.berth(["create", "--name", "one", "busybox", "true"])
+    #expect(again.status == 125)
+    #expect(again.stderr.contains("already in use"))
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.split(separator: "\n").count == 1)
+  }
+
+  @Test func theSpecFollowsTheFlags() {
+    let box = EngineSandbox("flags")
+    defer { box.finish() }
+    let out = box.berth([
+      "run", "--rm", "-e", "GREETING=hi", "-w", "/tmp", "-u", "1000:1000", "--hostname", "boat",
+      "--read-only", "--cap-drop", "ALL", "busybox", "sh", "-c",
+      "echo $GREETING $(pwd) $(id -u):$(id -g) $(hostname) $container; touch /etc/x 2>&1 || echo ro; grep CapBnd /proc/self/status",
+    ])
+    #expect(out.status == 0, "\(out.combined)")
+    let lines = out.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.first == "hi /tmp 1000:1000 boat berth")
+    #expect(out.stdout.contains("ro\n"))
+    #expect(lines.last?.hasSuffix("0000000000000000") == true)
+    // Podman's default capability set for root.
+    let caps = box.berth(["run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status"])
+    #expect(caps.stdout.hasSuffix("00000000800405fb\n"), "\(caps.stdout)")
+    let env = box.berth(["run", "--rm", "busybox", "cat", "/run/.containerenv", "/etc/hostname"])
+    #expect(env.stdout.contains("engine=\"berth"))
+  }
+
+  @Test func resourceFlagsReachTheCgroup() {
+    let box = EngineSandbox("limits")
+    defer { box.finish() }
+    let id = box.berth([
+      "run", "-d", "--memory", "64m", "--pids-limit", "50", "busybox", "sleep", "30",
+    ]).stdout.trimmed
+    #expect(!id.isEmpty)
+    let memory = "/sys/fs/cgroup/memory\(box.cgroupParent)/berth-\(id)/memory.limit_in_bytes"
+    let pids = "/sys/fs/cgroup/pids\(box.cgroupParent)/berth-\(id)/pids.max"
+    #expect((try? String(contentsOfFile: memory, encoding: .utf8)) == "67108864\n")
+    #expect((try? String(contentsOfFile: pids, encoding: .utf8)) == "50\n")
+    #expect(box.berth(["rm", "-f", id]).status == 0)
+  }
+}
+
+extension String {
+  var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
