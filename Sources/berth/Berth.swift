@@ -12,11 +12,12 @@ struct Berth: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "berth",
     abstract: "A daemonless container engine.",
-    version: "berth version 0.1.0",
+    version: "berth version \(berthVersion)",
     subcommands: [
       Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Ps.self,
       Logs.self, Exec.self, GenericInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
-      Rename.self, ContainerCommand.self, VolumeCommand.self,
+      Rename.self, Top.self, Stats.self, Port.self, ContainerCommand.self, VolumeCommand.self,
+      Version.self, Info.self, SystemCommand.self, Events.self, Healthcheck.self, Completion.self,
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
       UnpackLayerHelper.self, RemoveTreeHelper.self,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 
 struct Rmi: ParsableCommand {
@@ -39,11 +40,20 @@ struct RemoveOptions: ParsableArguments {
   }
 
   func run() throws {
-    let store = try global.store()
+    let engine = try global.engine()
+    let store = engine.store
     let targets = all ? try store.images().map(\.id.encoded) : images
     var failure: (any Error)?
     for image in targets {
       do {
+        // As podman: --force removes the containers that use the image
+        // first, so no mounted overlay is left reading deleted layers.
+        if force {
+          let id = try store.resolveImage(image).id.description
+          for container in try engine.containers() where container.imageID == id {
+            _ = try engine.removeContainer(container.id, force: true, volumes: false)
+          }
+        }
         for line in try store.remove(image, force: force) { print(line) }
       } catch {
         // Keep going like podman, and report the first failure at the end.

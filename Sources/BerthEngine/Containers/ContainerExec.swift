@@ -15,6 +15,8 @@ public struct ExecRequest: Sendable {
   public var tty = false
   public var detach = false
   public var privileged = false
+  /// Output to /dev/null (health checks run from the CLI).
+  public var quiet = false
   public init(command: [String]) { self.command = command }
 }
 
@@ -61,6 +63,6 @@ extension Engine {
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     var arguments = [runtimeRoot, container.id, json, runDirectory(container.id)]
     if request.detach { arguments.append("--detach") }
-    return try MonitorLauncher.exec(binary: binary, arguments: arguments)
+    return try MonitorLauncher.exec(binary: binary, arguments: arguments, quiet: request.quiet)
   }
 }

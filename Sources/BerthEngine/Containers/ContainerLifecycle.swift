@@ -635,3 +635,38 @@ extension Engine {
     return SpecBuilder.arguments(config: config, image: try imageConfiguration(image))
   }
 }
+
+/// One sample of a container's cgroup counters.
+public struct ContainerStats: Sendable {
+  public var id: String
+  public var name: String
+  public var cpuNanoseconds: UInt64
+  public var memoryUsage: UInt64
+  public var memoryLimit: UInt64
+  public var pids: UInt64
+}
+
+extension Engine {
+  /// Host pids of the container's processes.
+  public func containerProcesses(_ reference: String) throws(BerthError) -> [pid_t] {
+    let container = try refresh(try lookup(reference).id)
+    guard container.state == .running || container.state == .paused else {
+      throw BerthError(.invalidState, "container \(container.name) is not running")
+    }
+    return try runtime.pids(container.id)
+  }
+
+  public func stats(_ reference: String) throws(BerthError) -> ContainerStats {
+    let container = try refresh(try lookup(reference).id)
+    guard container.state == .running || container.state == .paused else {
+      return ContainerStats(
+        id: container.id, name: container.name, cpuNanoseconds: 0, memoryUsage: 0, memoryLimit: 0,
+        pids: 0)
+    }
+    let stats = try runtime.stats(container.id)
+    return ContainerStats(
+      id: container.id, name: container.name, cpuNanoseconds: stats.cpu.usage.total,
+      memoryUsage: stats.memory.usage.usage ?? 0, memoryLimit: stats.memory.usage.limit ?? 0,
+      pids: stats.pids.current)
+  }
+}

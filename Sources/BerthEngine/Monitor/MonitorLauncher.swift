@@ -91,8 +91,13 @@ public enum MonitorLauncher {
 
   /// Runs `berth-monitor exec ...` in the foreground with our stdio;
   /// returns its exit code.
-  public static func exec(binary: String, arguments: [String]) throws(BerthError) -> Int32 {
-    let pid = try ChildProcess.spawn(["berth-monitor", "exec"] + arguments, path: binary)
+  public static func exec(binary: String, arguments: [String], quiet: Bool = false)
+    throws(BerthError)
+    -> Int32
+  {
+    let output: ChildProcess.Stream = quiet ? .file("/dev/null", O_WRONLY) : .inherit
+    let pid = try ChildProcess.spawn(
+      ["berth-monitor", "exec"] + arguments, path: binary, stdout: output, stderr: output)
     // The CLI forwards what the terminal sends to the exec'd process.
     execForwardPid = pid
     for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {

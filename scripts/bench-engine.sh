@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the engine side by side with podman and crun, in
+# one run: `berth run --rm busybox true` (no network), `podman run --rm
+# --network none busybox true`, and `crun run` of a busybox bundle; 16 such
+# runs started at once per engine; the private memory (Pss, anonymous) of
+# berth's monitor next to conmon's for an idle container; `ps -a` with 100
+# containers. Prints medians and ratios.
+# Usage: scripts/bench-engine.sh [runs]   (as root; builds release first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-30}
+[ "$(id -u)" = 0 ] || { echo "bench-engine: run as root" >&2; exit 1; }
+# One private mount namespace for everything. Debian 12's crun (podman's
+# default runtime) refuses the hybrid cgroup layout when cgroup2 has
+# controllers, so the cgroup2 mount is hidden for all engines alike.
+if [ -z "${BERTH_BENCH_NS:-}" ]; then
+  export BERTH_BENCH_NS=1
+  exec unshare --mount --propagation private -- "$0" "$@"
+fi
+if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+  umount -l /sys/fs/cgroup/unified
+  echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
+fi
+scripts/deps.sh
+scripts/build-release.sh
+release=$PWD/.build/release
+work=$(mktemp -d /var/tmp/berth-bench-engine.XXXXXX)
+# Run state on tmpfs, where /run lives.
+mkdir "$work/run"
+mount -t tmpfs -o mode=0755 berth-bench "$work/run"
+cleanup() {
+  "$release/berth" --root "$work/berth" --runroot "$work/run/berth" rm -af >/dev/null 2>&1 || true
+  $podman rm -af -t 0 >/dev/null 2>&1 || true
+  $podman system reset -f >/dev/null 2>&1 || true
+  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$work"
+  for d in /sys/fs/cgroup/*/berth-bench*; do rmdir "$d"/* "$d" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+berth="$release/berth --root $work/berth --runroot $work/run/berth"
+podman="podman --root $work/podman --runroot $work/run/podman --tmpdir $work/run/podman-tmp --cgroup-manager cgroupfs --events-backend file"
+podman_run="--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --cgroup-parent /berth-bench-podman"
+export BERTH_CGROUP_PARENT=/berth-bench-berth
+scripts/make-busybox-image.sh "$release/berth" --archive "$work/busybox.tar" --root "$work/berth" --runroot "$work/run/berth" >/dev/null
+$podman load -q -i "$work/busybox.tar" >/dev/null
+scripts/make-busybox-bundle.sh "$work/bundle" "$release/berth-runtime" >/dev/null
+python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/bin/true"]
+c["ociVersion"] = "1.0.2"  # Debian 12's crun 1.8 only accepts 1.0.x
+c["linux"]["cgroupsPath"] = "/berth-bench-crun/true"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+# The first berth run makes the monitor's read-only bind mount (once per boot).
+$berth run --rm busybox true
+$podman run --rm $podman_run busybox true
+
+echo "== hyperfine: $runs runs each of one container running /bin/true"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
+  -n "berth run --rm" "$berth run --rm busybox true" \
+  -n "podman run --rm" "$podman run --rm $podman_run busybox true" \
+  -n "crun run" "crun --root $work/run/crun run --bundle $work/bundle bench" >/dev/null
+
+echo "== 16 at once: wall time until all 16 have exited"
+cat > "$work/sixteen.sh" <<'SH'
+#!/bin/bash
+for i in $(seq 16); do $1 & done
+wait
+SH
+chmod +x "$work/sixteen.sh"
+# crun needs a distinct id per container.
+cat > "$work/sixteen-crun.sh" <<SH
+#!/bin/bash
+for i in \$(seq 16); do crun --root $work/run/crun run --bundle $work/bundle bench-\$i & done
+wait
+SH
+chmod +x "$work/sixteen-crun.sh"
+hyperfine -N --warmup 1 --runs "$(( (runs + 4) / 5 ))" --export-json "$work/sixteen.json" \
+  -n "berth x16" "$work/sixteen.sh '$berth run --rm busybox true'" \
+  -n "podman x16" "$work/sixteen.sh '$podman run --rm $podman_run busybox true'" \
+  -n "crun x16" "$work/sixteen-crun.sh" >/dev/null
+
+echo "== memory of the per-container monitor while its container sleeps (smaps_rollup)"
+id=$($berth run -d busybox sleep 600)
+sleep 0.5
+monitor=$(pgrep -f "berth-monitor start $work/run/berth/containers/$id")
+pid=$($podman run -d $podman_run busybox sleep 600)
+sleep 0.5
+conmon=$(pgrep -f "conmon.*$pid" | head -1)
+mem() { awk '/^(Pss|Private_Clean|Private_Dirty|Anonymous):/ {v[$1]=$2} END {printf "%d %d %d", v["Pss:"], v["Private_Clean:"]+v["Private_Dirty:"], v["Anonymous:"]}' /proc/$1/smaps_rollup; }
+read -r bpss bpriv banon < <(mem "$monitor")
+read -r cpss cpriv canon < <(mem "$conmon")
+$berth rm -f "$id" >/dev/null
+$podman rm -f -t 0 "$pid" >/dev/null
+
+echo "== ps -a with 100 containers"
+for i in $(seq 100); do $berth create busybox true >/dev/null; done
+for i in $(seq 100); do $podman create $podman_run busybox true >/dev/null; done
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/ps.json" \
+  -n "berth ps -a" "$berth ps -a" -n "podman ps -a" "$podman ps -a" >/dev/null
+
+python3 - "$work" "$bpss" "$bpriv" "$banon" "$cpss" "$cpriv" "$canon" <<'PY'
+import json, sys
+work = sys.argv[1]
+b = list(map(int, sys.argv[2:5])); c = list(map(int, sys.argv[5:8]))
+def load(name):
+    return {r["command"]: r for r in json.load(open(f"{work}/{name}.json"))["results"]}
+run, six, ps = load("run"), load("sixteen"), load("ps")
+ms = lambda r: r["median"] * 1000
+print(f"{'one container':<18}{'median ms':>10}{'mean ms':>10}")
+for name in ["berth run --rm", "podman run --rm", "crun run"]:
+    print(f"{name:<18}{ms(run[name]):>10.2f}{run[name]['mean']*1000:>10.2f}")
+print(f"berth / podman {ms(run['berth run --rm'])/ms(run['podman run --rm']):.3f} (target <= 0.1);"
+      f" berth / crun {ms(run['berth run --rm'])/ms(run['crun run']):.2f} (target <= 2)")
+print()
+print(f"{'16 at once':<18}{'median ms':>10}")
+for name in ["berth x16", "podman x16", "crun x16"]:
+    print(f"{name:<18}{ms(six[name]):>10.1f}")
+print(f"berth / podman {ms(six['berth x16'])/ms(six['podman x16']):.3f} (target <= 0.1)")
+print()
+print(f"{'idle monitor KiB':<18}{'Pss':>8}{'private':>9}{'anon':>8}")
+print(f"{'berth-monitor':<18}{b[0]:>8}{b[1]:>9}{b[2]:>8}")
+print(f"{'conmon':<18}{c[0]:>8}{c[1]:>9}{c[2]:>8}")
+print()
+print(f"{'100 containers':<18}{'median ms':>10}")
+for name in ["berth ps -a", "podman ps -a"]:
+    print(f"{name:<18}{ms(ps[name]):>10.2f}")
+print(f"berth ps -a: target < 20 ms")
+PY
