@@ -34,7 +34,7 @@ cleanup() {
   $podman system reset -f >/dev/null 2>&1 || true
   grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
-  for d in /sys/fs/cgroup/*/berth-bench*; do rmdir "$d"/* "$d" 2>/dev/null || true; done
+  for d in /sys/fs/cgroup/*/berth-bench*; do rmdir "$d"/*/ "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 berth="$release/berth --root $work/berth --runroot $work/run/berth"
@@ -88,7 +88,7 @@ monitor=$(pgrep -f "berth-monitor start $work/run/berth/containers/$id")
 pid=$($podman run -d $podman_run busybox sleep 600)
 sleep 0.5
 conmon=$(pgrep -f "conmon.*$pid" | head -1)
-mem() { awk '/^(Pss|Private_Clean|Private_Dirty|Anonymous):/ {v[$1]=$2} END {printf "%d %d %d", v["Pss:"], v["Private_Clean:"]+v["Private_Dirty:"], v["Anonymous:"]}' /proc/$1/smaps_rollup; }
+mem() { awk '/^(Pss|Private_Clean|Private_Dirty|Anonymous):/ {v[$1]=$2} END {printf "%d %d %d\n", v["Pss:"], v["Private_Clean:"]+v["Private_Dirty:"], v["Anonymous:"]}' /proc/$1/smaps_rollup; }
 read -r bpss bpriv banon < <(mem "$monitor")
 read -r cpss cpriv canon < <(mem "$conmon")
 $berth rm -f "$id" >/dev/null

@@ -16,7 +16,9 @@ struct Berth: AsyncParsableCommand {
     subcommands: [
       Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Ps.self,
       Logs.self, Exec.self, GenericInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
-      Rename.self, Top.self, Stats.self, Port.self, ContainerCommand.self, VolumeCommand.self,
+      Rename.self, Top.self, Stats.self, Port.self, Diff.self, Export.self, Import.self,
+      Commit.self,
+      Cp.self, ContainerCommand.self, VolumeCommand.self,
       Version.self, Info.self, SystemCommand.self, Events.self, Healthcheck.self, Completion.self,
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
@@ -26,9 +28,43 @@ struct Berth: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
+  /// The verbs of a container's life, parsed without building the whole
+  /// command tree: each first use of a type's protocol conformance scans
+  /// every conformance record in the binary (NIO, crypto, GRDB...), and
+  /// the full tree of sixty commands costs about 10 ms of such scans.
+  static let directVerbs: [String: any ParsableCommand.Type] = [
+    "run": Run.self, "create": Create.self, "start": Start.self, "stop": Stop.self, "rm": Rm.self,
+    "ps": Ps.self, "exec": Exec.self, "logs": Logs.self, "kill": Kill.self, "wait": Wait.self,
+    "inspect": GenericInspect.self,
+  ]
+
+  /// The command for `arguments`: a direct verb when the arguments are
+  /// global options then one of `directVerbs`, else the full parse.
+  static func parseCommand(_ arguments: [String]) throws -> any ParsableCommand {
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      if argument == "--root" || argument == "--runroot" {
+        index += 2
+      } else if argument.hasPrefix("--root=") || argument.hasPrefix("--runroot=") {
+        index += 1
+      } else {
+        break
+      }
+    }
+    guard index < arguments.count, let type = directVerbs[arguments[index]],
+      !arguments.contains("--help")
+    else {
+      return try parseAsRoot(arguments)
+    }
+    var rest = arguments
+    rest.remove(at: index)
+    return try type.parseAsRoot(rest)
+  }
+
   static func main() async {
     do {
-      var command = try parseAsRoot()
+      var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {

@@ -6,6 +6,6 @@ struct ImageCommand: AsyncParsableCommand {
     commandName: "image", abstract: "Manage images.",
     subcommands: [
       ImageList.self, Inspect.self, ImageRemove.self, Prune.self, Tag.self, Pull.self, Push.self,
-      History.self, Save.self, Load.self, Mount.self, Unmount.self, Exists.self,
+      History.self, Save.self, Load.self, Mount.self, Unmount.self, Exists.self, Import.self,
     ])
 }

@@ -459,14 +459,22 @@ extension Engine {
     return (try? imageConfiguration(image))?.stopSignal
   }
 
-  /// Waits until the monitor recorded the container's end; false on timeout.
+  /// Waits until the monitor has exited (it records the end first);
+  /// false on timeout. A pidfd wakes us the moment it goes.
   func waitForMonitor(_ id: String, seconds: Double) -> Bool {
+    guard let status = monitorStatus(id), status.monitorAlive else { return true }
+    let pidfd = pidfdOpen(status.monitorPid)
+    defer { if pidfd >= 0 { close(pidfd) } }
+    // The pid may have been reused between the check and pidfd_open.
+    guard pidfd >= 0, status.monitorAlive else { return !status.monitorAlive }
+    var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
     let deadline = monotonicMilliseconds() + Int64(seconds * 1000)
     while true {
-      guard let status = monitorStatus(id) else { return true }
-      if !status.monitorAlive { return true }
-      if monotonicMilliseconds() >= deadline { return false }
-      usleep(5000)
+      let left = deadline - monotonicMilliseconds()
+      if left <= 0 { return false }
+      let ready = poll(&fds, 1, Int32(clamping: left))
+      if ready > 0 { return true }
+      if ready < 0 && currentErrno != .interrupted { return !status.monitorAlive }
     }
   }
 

@@ -69,7 +69,10 @@ extension ContentStore {
       for sub in ["upper", "work", "merged"] {
         try Sys.check("create \(directory)/\(sub)") { mkdir("\(directory)/\(sub)", 0o755) }
       }
-      try Sys.writeFileAtomically(directory + "/image", Array(image.id.description.utf8))
+      // Not fsynced: it is on every container's create path, and a snapshot
+      // that loses it in a crash belongs to no committed container record.
+      try Sys.writeFileAtomically(
+        directory + "/image", Array(image.id.description.utf8), durable: false)
     } catch {
       try? Sys.removeTree(directory)
       throw error

@@ -72,8 +72,10 @@ enum Sys {
   static func readFile(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
     try BerthSystem.readFile(path, limit: limit)
   }
-  static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-    try BerthSystem.writeFileAtomically(path, bytes, mode: mode)
+  static func writeFileAtomically(
+    _ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true
+  ) throws {
+    try BerthSystem.writeFileAtomically(path, bytes, mode: mode, durable: durable)
   }
   static func fsyncDirectory(_ path: String) throws { try BerthSystem.fsyncDirectory(path) }
   static func mkdirs(_ path: String, mode: mode_t = 0o700) throws {

@@ -30,6 +30,9 @@ public struct UnpackOptions: Sendable {
   /// only inside a user namespace that maps the image's IDs (subordinate
   /// IDs), where file capabilities are kept too.
   public var chown: Bool
+  /// Read `.wh.` entries as whiteouts (a layer) or as plain names (an
+  /// archive copied into a container, `berth cp`).
+  public var whiteouts = true
 
   public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false, chown: Bool? = nil) {
     self.rootless = rootless
@@ -97,6 +100,17 @@ public enum LayerUnpacker {
   public static func unpack(blob: String, into directory: String, options: UnpackOptions) throws
     -> UnpackResult
   {
+    let root = try Sys.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+    defer { Sys.close(root) }
+    return try unpack(blob: blob, intoDirectoryFD: root, options: options)
+  }
+
+  /// Unpacks into the directory open at `root` (resolved by the caller, as
+  /// `berth cp` resolves a path inside a container's rootfs).
+  public static func unpack(blob: String, intoDirectoryFD root: Int32, options: UnpackOptions)
+    throws
+    -> UnpackResult
+  {
     guard let outer = archive_read_new() else {
       throw BerthError(.internalError, "libarchive: cannot allocate a reader")
     }
@@ -132,8 +146,6 @@ public enum LayerUnpacker {
         hint: "the blob is truncated, corrupt or of an unknown format")
     }
 
-    let root = try Sys.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-    defer { Sys.close(root) }
     var writer = TreeWriter(root: root, options: options)
     defer { writer.closeCache() }
 
@@ -308,7 +320,7 @@ private struct TreeWriter {
     let name = path.name
     let nameBytes = name.dropLast().map { UInt8(bitPattern: $0) }
     let whiteoutPrefix: [UInt8] = Array(".wh.".utf8)
-    if nameBytes.starts(with: whiteoutPrefix) {
+    if options.whiteouts && nameBytes.starts(with: whiteoutPrefix) {
       try whiteout(path, Array(nameBytes.dropFirst(4)))
       return
     }

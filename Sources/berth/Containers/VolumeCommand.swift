@@ -142,7 +142,8 @@ struct ContainerCommand: AsyncParsableCommand {
       Logs.self,
       Exec.self, ContainerInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
       Rename.self,
-      ContainerPrune.self, ContainerExists.self, Top.self, Stats.self, Port.self,
+      ContainerPrune.self, ContainerExists.self, Top.self, Stats.self, Port.self, Diff.self,
+      Export.self, Commit.self, Cp.self,
     ])
 }
 

@@ -1,0 +1,322 @@
+// A container's files from the host: diff, export, commit, import and cp.
+// Paths inside the rootfs are resolved by fd (openat2 RESOLVE_IN_ROOT), so
+// a symlink in the container never leads a copy onto the host; archives
+// coming in are unpacked through directory fds with O_NOFOLLOW.
+import BerthImage
+import BerthOCI
+import BerthSystem
+import FoundationEssentials
+import Glibc
+import SystemPackage
+
+public enum ChangeKind: String, Sendable {
+  case added = "A"
+  case changed = "C"
+  case deleted = "D"
+}
+
+/// Files the engine bind-mounts into every container: their empty mount
+/// points in the upper directory are not the container's changes.
+let engineMountPoints: Set<String> = [
+  "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
+]
+
+extension Engine {
+  /// Runs `body` with the container's rootfs mounted (mounting it for the
+  /// duration when the container is not running).
+  func withRootfs<T>(_ container: Container, _ body: (String, Snapshot) throws -> T) throws -> T {
+    let snapshot = try store.snapshot(id: container.id)
+    if container.state == .running || container.state == .paused {
+      return try body(snapshot.merged, snapshot)
+    }
+    let lock = try self.lock(container: container.id)
+    defer { withExtendedLifetime(lock) {} }
+    let merged = try store.mountSnapshot(snapshot)
+    defer { try? store.unmountSnapshot(id: container.id) }
+    return try body(merged, snapshot)
+  }
+
+  /// `diff`: what the container changed, from its overlay upper directory.
+  public func diff(_ reference: String) throws(BerthError) -> [(ChangeKind, String)] {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      let snapshot = try store.snapshot(id: container.id)
+      var changes: [(ChangeKind, String)] = []
+      func inLower(_ path: String) -> Bool {
+        snapshot.lowerDirectories.contains { lower in
+          var st = stat()
+          return lstat(lower + path, &st) == 0
+        }
+      }
+      /// Returns whether anything under `directory` counts as a change.
+      @discardableResult
+      func walk(_ directory: String, _ prefix: String) throws -> Bool {
+        var any = false
+        for name in try directoryEntries(directory).sorted() {
+          let path = prefix + "/" + name
+          if engineMountPoints.contains(String(path.dropFirst())) { continue }
+          var st = stat()
+          guard lstat(directory + "/" + name, &st) == 0 else { continue }
+          any = true
+          if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 {
+            changes.append((.deleted, path))
+            continue
+          }
+          let kind: ChangeKind = inLower(path) ? .changed : .added
+          let index = changes.count
+          changes.append((kind, path))
+          if (st.st_mode & S_IFMT) == S_IFDIR {
+            // A directory that only holds the engine's mount points is no change.
+            if try !walk(directory + "/" + name, path) && kind == .changed {
+              changes.remove(at: index)
+            }
+          }
+        }
+        return any
+      }
+      try walk(snapshot.upper, "")
+      return changes
+    } catch {
+      throw BerthError.wrapping(error, "cannot compute the changes of \(container.name)")
+    }
+  }
+
+  /// `export`: the container's whole filesystem as a tar on `fd`.
+  public func export(_ reference: String, to fd: Int32) throws(BerthError) {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      try withRootfs(container) { rootfs, _ in
+        let status = try ChildProcess.run(
+          ["tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", "-", "."], path: "/bin/tar",
+          stdout: .fd(fd))
+        guard status == 0 else {
+          throw BerthError(.system, "tar of \(container.name)'s rootfs failed")
+        }
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot export \(container.name)")
+    }
+  }
+
+  /// `commit`: a new image of the container's image plus one layer of its
+  /// changes (overlay whiteouts as OCI whiteouts), config edited by `changes`.
+  public func commit(
+    _ reference: String, name: String?, changes: [String], message: String?, author: String?
+  ) throws(BerthError) -> ImageRecord {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      let parent = try store.resolveImage(container.imageID)
+      let snapshot = try store.snapshot(id: container.id)
+      return try store.withStagingPath("commit") { path in
+        try LayerWriter.write(
+          directory: snapshot.upper, to: path, overlayUpper: true, rootless: rootless,
+          exclude: engineMountPoints)
+        return try addLayerImage(
+          parent: parent, layerTar: path, name: name, changes: changes,
+          history: ImageConfig.History(
+            created: rfc3339Now(), createdBy: "berth commit \(container.name)"),
+          message: message, author: author)
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot commit \(container.name)")
+    }
+  }
+
+  /// `import`: a tarball of a root filesystem as a one-layer image.
+  public func importImage(tarball: String, name: String?, changes: [String], message: String?)
+    throws(BerthError) -> ImageRecord
+  {
+    do {
+      return try addLayerImage(
+        parent: nil, layerTar: tarball, name: name, changes: changes,
+        history: ImageConfig.History(created: rfc3339Now(), createdBy: "berth import"),
+        message: message,
+        author: nil)
+    } catch {
+      throw BerthError.wrapping(error, "cannot import \(tarball)")
+    }
+  }
+
+  func addLayerImage(
+    parent: ImageRecord?, layerTar: String, name: String?, changes: [String],
+    history: ImageConfig.History, message: String?, author: String?
+  ) throws -> ImageRecord {
+    let bytes = try readFile(layerTar, limit: 1 << 40)
+    let layer = try store.writeBlob(bytes)
+    var layers: [Descriptor] = []
+    var config: ImageConfig
+    if let parent {
+      config = try store.config(of: parent)
+      for descriptor in try store.manifest(of: parent).layers {
+        var copy = descriptor
+        // One OCI manifest: Docker's layer types are the same bytes.
+        if copy.mediaType == MediaType.dockerLayerGzip { copy.mediaType = MediaType.ociLayerGzip }
+        if copy.mediaType == MediaType.dockerLayerTar { copy.mediaType = MediaType.ociLayerTar }
+        layers.append(copy)
+      }
+    } else {
+      config = ImageConfig(
+        platform: .host, config: ImageConfig.Config(), rootfs: ImageConfig.RootFS(diffIDs: []))
+    }
+    layers.append(
+      Descriptor(mediaType: MediaType.ociLayerTar, digest: layer, size: Int64(bytes.count)))
+    config.rootfs.diffIDs.append(layer)
+    var entry = history
+    entry.comment = message
+    entry.author = author
+    config.history = (config.history ?? []) + [entry]
+    config.created = history.created
+    if let author { config.author = author }
+    var inner = config.config ?? ImageConfig.Config()
+    for change in changes { try Self.apply(change, to: &inner) }
+    config.config = inner
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let configBytes = Array(try encoder.encode(config))
+    let configDigest = try store.writeBlob(configBytes)
+    let manifest = Manifest(
+      config: Descriptor(
+        mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
+      layers: layers)
+    let manifestBytes = Array(try encoder.encode(manifest))
+    var names: [String] = []
+    if let name { names = [try Reference(parsing: name).withDefaultTag.description] }
+    return try store.commitImage(
+      manifestBytes: manifestBytes, mediaType: MediaType.ociManifest, names: names)
+  }
+
+  /// One Dockerfile-style change, as `commit -c` and `import -c` take them.
+  static func apply(_ change: String, to config: inout ImageConfig.Config) throws {
+    let trimmed = change.trimmingCharacters(in: .whitespaces)
+    let parts = trimmed.split(separator: " ", maxSplits: 1).map(String.init)
+    guard parts.count == 2 else {
+      throw BerthError(
+        .invalidArgument, "invalid change \"\(change)\"", hint: "use e.g. CMD [\"sh\"] or ENV A=b")
+    }
+    let value = parts[1].trimmingCharacters(in: .whitespaces)
+    func list() -> [String] {
+      if value.hasPrefix("["),
+        let array = try? JSONDecoder().decode([String].self, from: Data(value.utf8))
+      {
+        return array
+      }
+      return ["/bin/sh", "-c", value]
+    }
+    switch parts[0].uppercased() {
+    case "CMD": config.cmd = list()
+    case "ENTRYPOINT": config.entrypoint = list()
+    case "ENV":
+      // ENV K=V, or the old form ENV K V.
+      let entry =
+        value.contains("=")
+        ? value : value.split(separator: " ", maxSplits: 1).joined(separator: "=")
+      let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+      config.env = (config.env ?? []).filter { !$0.hasPrefix(key + "=") } + [entry]
+    case "WORKDIR": config.workingDir = value
+    case "USER": config.user = value
+    case "STOPSIGNAL": config.stopSignal = value
+    case "LABEL":
+      let kv = value.split(separator: "=", maxSplits: 1).map { part in
+        String(part.drop { $0 == "\"" }.reversed().drop { $0 == "\"" }.reversed())
+      }
+      var labels = config.labels ?? [:]
+      labels[kv[0]] = kv.count > 1 ? kv[1] : ""
+      config.labels = labels
+    case "EXPOSE":
+      var ports = config.exposedPorts ?? [:]
+      for port in value.split(separator: " ") {
+        ports[port.contains("/") ? String(port) : "\(port)/tcp"] = EmptyObject()
+      }
+      config.exposedPorts = ports
+    case "VOLUME":
+      var volumes = config.volumes ?? [:]
+      for path in list().count == 3 && !value.hasPrefix("[")
+        ? value.split(separator: " ").map(String.init) : list()
+      {
+        volumes[path] = EmptyObject()
+      }
+      config.volumes = volumes
+    default:
+      throw BerthError(
+        .invalidArgument, "unsupported change \"\(parts[0])\"",
+        hint: "use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR")
+    }
+  }
+
+  // MARK: cp
+
+  /// Copies `path` out of the container as a tar on `fd` (its last
+  /// component the entry's name; symlinks inside are stored, not followed).
+  public func copyOut(_ reference: String, path: String, to fd: Int32) throws(BerthError) {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      try withRootfs(container) { rootfs, _ in
+        let root = try RootFS(path: rootfs)
+        let parentPath = path.split(separator: "/").dropLast().joined(separator: "/")
+        let name = path.split(separator: "/").last.map(String.init) ?? "."
+        let parent = try root.open("/" + parentPath, flags: O_RDONLY | O_DIRECTORY)
+        defer { close(parent) }
+        var st = stat()
+        guard name == "." || fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+          throw BerthError(.notFound, "\(path) does not exist in container \(container.name)")
+        }
+        let status = try ChildProcess.run(
+          [
+            "tar", "--numeric-owner", "-C", "/proc/\(getpid())/fd/\(parent)", "-cf", "-", "--",
+            name,
+          ],
+          path: "/bin/tar", stdout: .fd(fd))
+        guard status == 0 else { throw BerthError(.system, "tar of \(path) failed") }
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot copy \(path) out of \(container.name)")
+    }
+  }
+
+  /// Unpacks the tar at `archive` into the container's directory `path`
+  /// (resolved in the rootfs; it must exist).
+  public func copyIn(_ reference: String, archive: String, to path: String, keepOwners: Bool)
+    throws(BerthError)
+  {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      try withRootfs(container) { rootfs, _ in
+        let root = try RootFS(path: rootfs)
+        let directory = try root.open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { close(directory) }
+        var options = UnpackOptions(rootless: rootless, name: "archive for \(container.name)")
+        options.whiteouts = false
+        options.chown = keepOwners && !rootless
+        _ = try LayerUnpacker.unpack(blob: archive, intoDirectoryFD: directory, options: options)
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot copy into \(container.name):\(path)")
+    }
+  }
+
+  /// Whether `path` is a directory in the container (nil: it does not exist).
+  public func isDirectory(_ reference: String, path: String) throws(BerthError) -> Bool? {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      return try withRootfs(container) { rootfs, _ in
+        guard let fd = try? RootFS(path: rootfs).open(path, flags: O_PATH) else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot look up \(path) in \(container.name)")
+    }
+  }
+
+  /// Unpacks a tar from a container onto the host directory `directory`.
+  public func unpackOnHost(archive: String, into directory: String) throws(BerthError) {
+    do {
+      var options = UnpackOptions(rootless: rootless, name: "archive")
+      options.whiteouts = false
+      _ = try LayerUnpacker.unpack(blob: archive, into: directory, options: options)
+    } catch {
+      throw BerthError.wrapping(error, "cannot unpack into \(directory)")
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// Writes a directory tree as an uncompressed layer tar with libarchive:
+// entries sorted by name, owners numeric, and (for a container's overlay
+// upper directory) overlay whiteouts turned into OCI ones: a 0:0 character
+// device becomes an empty `.wh.NAME`, an opaque directory gets a
+// `.wh..wh..opq` entry. The tree is read through directory fds with
+// O_NOFOLLOW, so a symlink in it is stored, never followed.
+import BerthOCI
+import BerthSystem
+import CArchive
+import Glibc
+import SystemPackage
+
+public enum LayerWriter {
+  /// Writes `directory` as a tar at `output`; with `overlayUpper`, overlay
+  /// whiteouts and opaque directories become OCI whiteout entries.
+  /// Paths in `exclude` ("etc/hosts") are left out.
+  public static func write(
+    directory: String, to output: String, overlayUpper: Bool, rootless: Bool,
+    exclude: Set<String> = []
+  ) throws {
+    guard let archive = archive_write_new() else {
+      throw BerthError(.internalError, "libarchive: cannot allocate a writer")
+    }
+    defer { archive_write_free(archive) }
+    archive_write_set_format_pax_restricted(archive)
+    guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
+      throw BerthError(
+        .system, "cannot write \(output): \(String(cString: archive_error_string(archive)))")
+    }
+    let root = try Sys.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+    defer { Sys.close(root) }
+    var writer = Writer(
+      archive: archive, overlayUpper: overlayUpper,
+      opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude)
+    try writer.walk(root, prefix: "")
+    guard archive_write_close(archive) == ARCHIVE_OK else {
+      throw BerthError(
+        .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
+    }
+  }
+
+  private struct Writer {
+    let archive: OpaquePointer
+    let overlayUpper: Bool
+    let opaqueXattr: String
+    let exclude: Set<String>
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    init(archive: OpaquePointer, overlayUpper: Bool, opaqueXattr: String, exclude: Set<String>) {
+      self.archive = archive
+      self.overlayUpper = overlayUpper
+      self.opaqueXattr = opaqueXattr
+      self.exclude = exclude
+    }
+
+    mutating func walk(_ dirFD: Int32, prefix: String) throws {
+      if overlayUpper && isOpaque(dirFD) && !prefix.isEmpty {
+        try header(prefix + ".wh..wh..opq", stat: regularEmpty())
+      }
+      for name in try directoryEntries("/proc/self/fd/\(dirFD)").sorted() {
+        var st = stat()
+        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+          throw BerthError.system("stat \(prefix)\(name)", currentErrno)
+        }
+        let path = prefix + name
+        if exclude.contains(path) { continue }
+        switch st.st_mode & S_IFMT {
+        case S_IFCHR where overlayUpper && st.st_rdev == 0:
+          try header(prefix + ".wh." + name, stat: regularEmpty())
+        case S_IFDIR:
+          try header(path + "/", stat: st)
+          let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+          guard child >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
+          defer { close(child) }
+          try walk(child, prefix: path + "/")
+        case S_IFLNK:
+          var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+          let count = readlinkat(dirFD, name, &target, target.count - 1)
+          guard count >= 0 else { throw BerthError.system("readlink \(path)", currentErrno) }
+          target[count] = 0
+          try header(path, stat: st, link: String(cString: target))
+        case S_IFREG:
+          let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+          guard fd >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
+          defer { close(fd) }
+          try header(path, stat: st)
+          while true {
+            let got = read(fd, &buffer, buffer.count)
+            if got < 0 && currentErrno == .interrupted { continue }
+            guard got >= 0 else { throw BerthError.system("read \(path)", currentErrno) }
+            if got == 0 { break }
+            guard archive_write_data(archive, buffer, got) == got else {
+              throw BerthError(
+                .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
+            }
+          }
+        default:
+          // Devices, fifos and sockets: the header is the whole entry.
+          try header(path, stat: st)
+        }
+      }
+    }
+
+    func regularEmpty() -> stat {
+      var st = stat()
+      st.st_mode = S_IFREG | 0o644
+      return st
+    }
+
+    func isOpaque(_ fd: Int32) -> Bool {
+      var value = [UInt8](repeating: 0, count: 4)
+      let got = fgetxattr(fd, opaqueXattr, &value, value.count)
+      return got == 1 && value[0] == UInt8(ascii: "y")
+    }
+
+    func header(_ path: String, stat st: stat, link: String? = nil) throws {
+      guard let entry = archive_entry_new() else {
+        throw BerthError(.internalError, "libarchive: cannot allocate an entry")
+      }
+      defer { archive_entry_free(entry) }
+      var copy = st
+      archive_entry_copy_stat(entry, &copy)
+      archive_entry_set_pathname(entry, path)
+      if let link { archive_entry_set_symlink(entry, link) }
+      if (st.st_mode & S_IFMT) != S_IFREG { archive_entry_set_size(entry, 0) }
+      guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+        throw BerthError(
+          .system,
+          "cannot write the tar header of \(path): \(String(cString: archive_error_string(archive)))"
+        )
+      }
+    }
+  }
+}
