@@ -48,12 +48,7 @@ public struct Monitor {
 
   public init(runDirectory: String) throws(BerthError) {
     self.runDirectory = runDirectory
-    let bytes = try readFile(runDirectory + "/" + RunFiles.config, limit: 4 << 20)
-    do {
-      config = try JSONDecoder().decode(MonitorConfig.self, from: Data(bytes))
-    } catch {
-      throw BerthError(.invalidArgument, "cannot read \(runDirectory)/monitor.json: \(error)")
-    }
+    config = try MonitorConfig.load(runDirectory: runDirectory)
     runtime = Runtime(root: config.runtimeRoot, rootless: nil, systemdCgroup: false)
     let me = getpid()
     status = MonitorStatus(

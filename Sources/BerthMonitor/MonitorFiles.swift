@@ -4,6 +4,7 @@
 // atomically at each change, read by every `berth` command). Files rather
 // than the database keep SQLite out of the monitor, which lives as long as
 // its container; the engine folds the status into the database.
+import BerthOCI
 import BerthSystem
 import FoundationEssentials
 
@@ -30,12 +31,28 @@ public struct MonitorConfig: Codable, Sendable {
   public var rootfsMount: String?
   /// Removed with `--rm`, after the unmount.
   public var removePaths: [String] = []
+  /// Rootless: the monitor makes a user namespace with these maps (its
+  /// user as 0, the subordinate ids above) and runs the container in it.
+  public var uidMappings: [IDMapping]?
+  public var gidMappings: [IDMapping]?
+  /// Rootless: the overlay the monitor mounts in its own mount namespace
+  /// (kernel overlay with userxattr), since only there may it mount.
+  public var overlayOptions: String?
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id
     self.bundle = bundle
     self.runtimeRoot = runtimeRoot
     self.logPath = logPath
+  }
+
+  public static func load(runDirectory: String) throws(BerthError) -> MonitorConfig {
+    let bytes = try readFile(runDirectory + "/" + RunFiles.config, limit: 4 << 20)
+    do {
+      return try JSONDecoder().decode(MonitorConfig.self, from: Data(bytes))
+    } catch {
+      throw BerthError(.invalidArgument, "cannot read \(runDirectory)/monitor.json: \(error)")
+    }
   }
 }
 

@@ -21,11 +21,19 @@ func fail(_ message: String, code: Int32 = EngineExit.engineError) -> Never {
 
 // Every process that enters a container runs from a binary nothing can
 // write (CVE-2019-5736): the engine spawns us from a read-only bind mount;
-// anywhere else we re-execute from a protected copy first.
-do {
-  try BinaryProtection.ensure(arguments: arguments)
-} catch {
-  fail(error.description)
+// anywhere else we re-execute from a protected copy first. A rootless
+// caller cannot write a binary only root may write, nor can anything it
+// starts (its user namespace gives no power over root's files).
+func onlyRootMayWrite(_ path: String) -> Bool {
+  var st = stat()
+  return stat(path, &st) == 0 && st.st_uid == 0 && (st.st_mode & 0o022) == 0
+}
+if !(geteuid() != 0 && onlyRootMayWrite("/proc/self/exe")) {
+  do {
+    try BinaryProtection.ensure(arguments: arguments)
+  } catch {
+    fail(error.description)
+  }
 }
 
 guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec ...") }
@@ -33,11 +41,36 @@ switch arguments[1] {
 case "start" where arguments.count == 5:
   let syncFD = Int32(arguments[3]) ?? -1
   let attachFD = Int32(arguments[4]) ?? -1
+  let config = try? MonitorConfig.load(runDirectory: arguments[2])
+  let rootless = config?.uidMappings != nil
+  var ready: (read: Int32, write: Int32) = (-1, -1)
+  var go: (read: Int32, write: Int32) = (-1, -1)
+  if rootless {
+    guard let first = try? makePipe(), let second = try? makePipe() else {
+      fail("cannot make pipes")
+    }
+    ready = first
+    go = second
+  }
   // Away from the starter: it reaps this first process at once, and the
   // monitor lives on in its own session, the subreaper of what it starts.
   let child = fork()
   if child < 0 { fail("cannot fork the monitor") }
-  if child > 0 { exit(0) }
+  if child > 0 {
+    if rootless, let config {
+      close(ready.write)
+      close(go.read)
+      do {
+        try RootlessNamespace.mapChild(child, config: config, ready: ready.read, go: go.write)
+      } catch {
+        let message = "error \(error.description)\n"
+        _ = message.withCString { write(syncFD, $0, strlen($0)) }
+        kill(child, SIGKILL)
+        exit(EngineExit.engineError)
+      }
+    }
+    exit(0)
+  }
   setsid()
   _ = berth_set_child_subreaper()
   // The container inherits our signal mask: nothing blocked.
@@ -51,6 +84,11 @@ case "start" where arguments.count == 5:
   dup2(null, 1)
   dup2(logFD >= 0 ? logFD : null, 2)
   do {
+    if rootless, let config {
+      close(ready.read)
+      close(go.write)
+      try RootlessNamespace.enter(config: config, ready: ready.write, go: go.read)
+    }
     var monitor = try Monitor(runDirectory: arguments[2])
     monitor.run(syncFD: syncFD, attachFD: attachFD)
   } catch {

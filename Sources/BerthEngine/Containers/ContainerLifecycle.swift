@@ -144,8 +144,13 @@ extension Engine {
     let snapshot: Snapshot
     do {
       snapshot = try store.snapshot(id: container.id)
-      try? store.unmountSnapshot(id: container.id)
-      rootfs = try store.mountSnapshot(snapshot)
+      if rootless {
+        // Mounted by the monitor in its own user and mount namespaces.
+        rootfs = snapshot.merged
+      } else {
+        try? store.unmountSnapshot(id: container.id)
+        rootfs = try store.mountSnapshot(snapshot)
+      }
     } catch {
       throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
     }
@@ -153,13 +158,17 @@ extension Engine {
     do {
       let image = try store.resolveImage(container.imageID)
       let imageConfig = try imageConfiguration(image)
-      let volumes = try prepareVolumes(config, rootfs: rootfs)
+      let lookupRoot =
+        rootless
+        ? snapshot.lowerDirectories.first { fileExists($0 + "/etc/passwd") } ?? rootfs : rootfs
+      let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       try writeUserdata(container, config: config)
       let spec = try SpecBuilder.build(
         container: container, config: config, image: imageConfig,
         paths: SpecBuilder.Paths(
           rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
-          cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless),
+          cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
+          lookupRoot: lookupRoot),
         joinNamespaces: try namespacePaths(config))
       let bundle = containerDirectory(container.id)
       try writeJSON(spec, to: bundle + "/config.json")
@@ -176,6 +185,12 @@ extension Engine {
       monitorConfig.health = config.health ?? imageHealth(imageConfig)
       monitorConfig.rootfsMount = rootfs
       monitorConfig.removePaths = [snapshot.directory, bundle]
+      if rootless {
+        let maps = try RootlessIDs.mappings()
+        monitorConfig.uidMappings = maps.uid
+        monitorConfig.gidMappings = maps.gid
+        monitorConfig.overlayOptions = snapshot.overlayOptions(rootless: true)
+      }
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil
       if attach {

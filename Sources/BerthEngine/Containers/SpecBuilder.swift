@@ -60,16 +60,23 @@ public enum SpecBuilder {
     public var cgroupsPath: String?
     /// Host paths of the container's volumes, by destination.
     public var volumes: [String: String]
+    /// The container runs as root of the monitor's user namespace: no
+    /// cgroup limits and no cgroup mount.
     public var rootless: Bool
+    /// Where the image's /etc/passwd and /etc/group are read (the mounted
+    /// rootfs, or rootless, where the CLI cannot mount it, the top layer
+    /// that has them).
+    public var lookupRoot: String
     public init(
       rootfs: String, userdata: String, cgroupsPath: String?, volumes: [String: String],
-      rootless: Bool
+      rootless: Bool, lookupRoot: String? = nil
     ) {
       self.rootfs = rootfs
       self.userdata = userdata
       self.cgroupsPath = cgroupsPath
       self.volumes = volumes
       self.rootless = rootless
+      self.lookupRoot = lookupRoot ?? rootfs
     }
   }
 
@@ -77,7 +84,14 @@ public enum SpecBuilder {
     container: Container, config: ContainerConfig, image: ImageConfig.Config, paths: Paths,
     joinNamespaces: [String: String] = [:]
   ) throws(BerthError) -> Spec {
-    var spec = Spec.runtimeDefault(rootless: paths.rootless, uid: getuid(), gid: getgid())
+    // Rootless, the monitor's user namespace maps the image's ids, so the
+    // container needs no user namespace of its own: root's spec, without
+    // what only the host's root may have (cgroup limits, a cgroup mount).
+    var spec = Spec.runtimeDefault(rootless: false)
+    if paths.rootless {
+      spec.mounts?.removeAll { $0.destination == "/sys/fs/cgroup" }
+      spec.linux?.resources = nil
+    }
     spec.root = Spec.Root(path: paths.rootfs, readonly: config.readOnly)
     spec.hostname = config.hostname ?? container.shortID
     guard var process = spec.process else {
@@ -102,7 +116,7 @@ public enum SpecBuilder {
     process.cwd = cwd
     let user: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
     do {
-      user = try ContentStore.resolveUser(config.user ?? image.user ?? "", rootfs: paths.rootfs)
+      user = try ContentStore.resolveUser(config.user ?? image.user ?? "", rootfs: paths.lookupRoot)
     } catch let error as BerthError {
       throw error
     } catch {
@@ -110,7 +124,7 @@ public enum SpecBuilder {
     }
     var gids = user.additionalGids
     for group in config.groupAdd {
-      guard let gid = UInt32(group) ?? groupID(group, rootfs: paths.rootfs) else {
+      guard let gid = UInt32(group) ?? groupID(group, rootfs: paths.lookupRoot) else {
         throw BerthError(.notFound, "group \"\(group)\" is not in the image's /etc/group")
       }
       if !gids.contains(gid) { gids.append(gid) }

@@ -126,7 +126,9 @@ extension Engine {
 
   /// Host paths of the container's volumes by destination; a new, empty
   /// volume gets the image's content at its mount point first.
-  func prepareVolumes(_ config: ContainerConfig, rootfs: String) throws(BerthError) -> [String:
+  /// `rootfs` nil (rootless: the rootfs is mounted only in the monitor's
+  /// namespace): new volumes start empty.
+  func prepareVolumes(_ config: ContainerConfig, rootfs: String?) throws(BerthError) -> [String:
     String]
   {
     var paths: [String: String] = [:]
@@ -141,7 +143,7 @@ extension Engine {
         }
       }
       let marker = volumeDirectory(volume.name) + "/.populated"
-      if !mount.noCopy && options["nocopy"] == nil && !fileExists(marker) {
+      if let rootfs, !mount.noCopy && options["nocopy"] == nil && !fileExists(marker) {
         try copyImageContent(rootfs: rootfs, path: mount.destination, into: volume.mountpoint)
       }
       if !fileExists(marker) {

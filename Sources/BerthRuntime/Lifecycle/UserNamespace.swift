@@ -5,8 +5,8 @@ import Glibc
 /// Writes the uid/gid maps of a child that waits in a new user namespace:
 /// directly when we may (root, or one mapping of our own ids), otherwise
 /// through the setuid helpers newuidmap/newgidmap and /etc/subuid.
-enum UserNamespace {
-  static func writeMaps(pid: pid_t, uid: [IDMapping], gid: [IDMapping]) throws(BerthError) {
+public enum UserNamespace {
+  public static func writeMaps(pid: pid_t, uid: [IDMapping], gid: [IDMapping]) throws(BerthError) {
     let euid = geteuid()
     let egid = getegid()
     let single =

@@ -1,0 +1,116 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth` as an unprivileged user (scripts/test.sh creates `berth-test`
+/// with /etc/subuid and /etc/subgid ranges): the store under XDG paths,
+/// the container in the monitor's user namespace with the subordinate ids.
+enum TestUser {
+  static let ids: (uid: UInt32, gid: UInt32)? = getpwnam("berth-test").map {
+    ($0.pointee.pw_uid, $0.pointee.pw_gid)
+  }
+  static var exists: Bool { ids != nil }
+  static var uid: UInt32 { ids?.uid ?? 0 }
+  static var gid: UInt32 { ids?.gid ?? 0 }
+}
+
+@Suite(
+  "berth rootless", .serialized,
+  .enabled(
+    if: EngineEnvironment.ready && TestUser.exists,
+    "needs root (to set up), the fixtures and the berth-test user (scripts/test.sh)"))
+struct RootlessEngineTests {
+  final class UserBox {
+    let dir: String
+
+    init() {
+      dir = "/tmp/berth-e2e-rootless-\(UUID().uuidString.prefix(8).lowercased())"
+      // Root-owned binaries the user may run but not write (the build tree
+      // may sit where the user cannot enter).
+      sh(["install", "-d", "-m", "0755", dir, dir + "/bin"])
+      for binary in ["berth", "berth-monitor"] {
+        let source = (EngineEnvironment.berth as NSString).deletingLastPathComponent + "/" + binary
+        sh(["install", "-m", "0755", source, dir + "/bin/" + binary])
+      }
+      sh(["install", "-m", "0644", EngineEnvironment.busyboxArchive, dir + "/busybox.tar"])
+      sh([
+        "install", "-d", "-o", "\(TestUser.uid)", "-g", "\(TestUser.gid)", "-m", "0700",
+        dir + "/home",
+      ])
+      sh([
+        "install", "-d", "-o", "\(TestUser.uid)", "-g", "\(TestUser.gid)", "-m", "0700",
+        dir + "/run",
+      ])
+    }
+
+    @discardableResult
+    func berth(_ args: [String], input: String? = nil) -> Output {
+      sh(
+        [
+          "setpriv", "--reuid", "\(TestUser.uid)", "--regid", "\(TestUser.gid)", "--init-groups",
+          "env", "HOME=\(dir)/home", "XDG_RUNTIME_DIR=\(dir)/run", "XDG_DATA_HOME=\(dir)/home/data",
+          dir + "/bin/berth",
+        ] + args, input: input)
+    }
+
+    func finish() {
+      let ids = berth(["ps", "-a", "-q"]).stdout.split(separator: "\n").map(String.init)
+      if !ids.isEmpty { berth(["rm", "-f", "-v"] + ids) }
+      #expect(berth(["ps", "-a", "-q"]).stdout.isEmpty)
+      // A monitor may still be on its way out right after the last command.
+      var processes = ""
+      for _ in 0..<100 {
+        processes = sh(["pgrep", "-f", "berth-monitor start \(dir)/"]).stdout
+        if processes.isEmpty { break }
+        usleep(50_000)
+      }
+      #expect(processes.isEmpty, "monitors left: \(processes)")
+      berth(["system", "reset", "-f"])
+      sh(["rm", "-rf", dir])
+    }
+  }
+
+  @Test func aRootlessContainerRunsInTheUsersNamespace() {
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    let out = box.berth([
+      "run", "--rm", "busybox", "sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /bin/busybox",
+    ])
+    #expect(out.status == 0, "\(out.combined)")
+    let lines = out.stdout.split(separator: "\n").map {
+      $0.split(separator: " ").joined(separator: " ")
+    }
+    #expect(lines.first == "0")
+    // The user is root in the container; its subordinate ids are the rest.
+    #expect(lines.count > 2 && lines[1] == "0 \(TestUser.uid) 1")
+    #expect(lines.count > 2 && lines[2].hasPrefix("1 "))
+    #expect(box.berth(["run", "--rm", "busybox", "sh", "-c", "exit 3"]).status == 3)
+    #expect(box.berth(["run", "--rm", "busybox", "no-such-command"]).status == 127)
+  }
+
+  @Test func aRootlessDetachedContainerIsManagedAsRootsIs() {
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    let run = box.berth([
+      "run", "-d", "--name", "bg", "-v", "data:/data", "busybox", "sh", "-c",
+      "echo started; echo kept > /data/f; trap 'exit 4' TERM; while true; do sleep 0.1; done",
+    ])
+    #expect(run.status == 0, "\(run.combined)")
+    var logs = ""
+    for _ in 0..<100 where logs != "started\n" {
+      usleep(50_000)
+      logs = box.berth(["logs", "bg"]).stdout
+    }
+    #expect(logs == "started\n")
+    #expect(box.berth(["ps", "--format", "{{.Names}} {{.State}}"]).stdout == "bg running\n")
+    #expect(box.berth(["exec", "bg", "cat", "/data/f"]).stdout == "kept\n")
+    #expect(box.berth(["stop", "bg"]).status == 0)
+    #expect(box.berth(["wait", "bg"]).stdout == "4\n")
+    #expect(box.berth(["rm", "bg"]).status == 0)
+    #expect(
+      box.berth(["run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/f"]).stdout == "kept\n"
+    )
+  }
+}
