@@ -4,6 +4,7 @@
 import BerthOCI
 import BerthRuntime
 import BerthSystem
+import FoundationEssentials
 import Glibc
 
 extension Monitor {
@@ -26,6 +27,10 @@ extension Monitor {
   mutating func startHealthCheck(_ config: HealthConfig) {
     guard let command = config.command else { return }
     let started = rfc3339Now()
+    if let external {
+      startExternalHealthCheck(external, command: command, config: config, started: started)
+      return
+    }
     do {
       let record = try runtime.store.load(self.config.id)
       guard var process = record.spec.process else { return }
@@ -51,6 +56,35 @@ extension Monitor {
     } catch {
       record(
         HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: error.description))
+    }
+  }
+
+  mutating func startExternalHealthCheck(
+    _ oci: OCIRuntimeCommand, command: [String], config: HealthConfig, started: String
+  ) {
+    let pidFile = runDirectory + "/health.pid"
+    let processFile = runDirectory + "/health.json"
+    do {
+      let bytes = try readFile(self.config.bundle + "/config.json", limit: 16 << 20)
+      guard var process = try JSONDecoder().decode(Spec.self, from: Data(bytes)).process else {
+        return
+      }
+      process.args = command
+      process.terminal = false
+      try writeFileAtomically(processFile, Array(try JSONEncoder().encode(process)), durable: false)
+      let pipe = try makePipe()
+      defer { close(pipe.write) }
+      try oci.run(
+        ["exec", "--detach", "--pid-file", pidFile, "--process", processFile, self.config.id],
+        stdout: .fd(pipe.write), stderr: .fd(pipe.write))
+      let text = String(decoding: try readFile(pidFile, limit: 64), as: UTF8.self)
+      guard let pid = pid_t(text.trimmed) else { return }
+      health = HealthRun(
+        pid: pid, pidFD: pidfdOpen(pid), outputFD: pipe.read, started: started,
+        deadline: monotonicMilliseconds() + Int64(max(config.timeoutSeconds, 0.1) * 1000))
+    } catch {
+      record(
+        HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: "\(error)"))
     }
   }
 

@@ -46,6 +46,21 @@ public struct Monitor {
 
   var statusPath: String { runDirectory + "/" + RunFiles.status }
 
+  /// `--runtime`: another OCI runtime driven through its command line.
+  var external: OCIRuntimeCommand? {
+    config.runtimePath.map {
+      OCIRuntimeCommand(path: $0, root: config.runtimeRoot, log: runDirectory + "/runtime.log")
+    }
+  }
+
+  func deleteContainer() {
+    if let external {
+      try? external.delete(config.id)
+    } else {
+      try? runtime.delete(config.id, force: true)
+    }
+  }
+
   public init(runDirectory: String) throws(BerthError) {
     self.runDirectory = runDirectory
     config = try MonitorConfig.load(runDirectory: runDirectory)
@@ -80,12 +95,14 @@ public struct Monitor {
 
   /// Creates and starts the container with fresh stdio.
   mutating func launch() throws(BerthError) {
-    try? runtime.delete(config.id, force: true)
+    deleteContainer()
     let devNull = try check("cannot open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
     defer { close(devNull) }
     var childEnds: [Int32] = []
     defer { for fd in childEnds { close(fd) } }
-    if config.terminal {
+    if let external {
+      try launchExternal(external, devNull: devNull, childEnds: &childEnds)
+    } else if config.terminal {
       var options = CreateOptions(id: config.id, bundle: config.bundle)
       options.relayTerminal = true
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
@@ -115,7 +132,11 @@ public struct Monitor {
       output = [(out.read, "stdout"), (err.read, "stderr")]
     }
     containerPidFD = pidfdOpen(status.pid)
-    try runtime.start(config.id)
+    if let external {
+      try external.run(["start", config.id])
+    } else {
+      try runtime.start(config.id)
+    }
     status.state = .running
     status.startedAt = rfc3339Now()
     launchedAt = monotonicMilliseconds()
@@ -277,7 +298,7 @@ public struct Monitor {
     var code: Int32 = EngineExit.engineError
     if waitpid(status.pid, &waitStatus, WNOHANG) == status.pid {
       code = exitCode(fromWaitStatus: waitStatus)
-    } else if let state = try? runtime.state(config.id), state.status == .stopped {
+    } else if external == nil, let state = try? runtime.state(config.id), state.status == .stopped {
       code = 137
     }
     close(containerPidFD)
@@ -305,7 +326,7 @@ public struct Monitor {
       Glibc.kill(run.pid, SIGKILL)
       healthCheckEnded(timedOut: true)
     }
-    try? runtime.delete(config.id, force: true)
+    deleteContainer()
     status.exitCode = code
     status.finishedAt = rfc3339Now()
     if shouldRestart(code) {
@@ -338,7 +359,7 @@ public struct Monitor {
 
   /// Unmounts, removes with --rm, records the exit, tells the clients, exits.
   mutating func finish(report syncFD: Int32, startError: String?) -> Never {
-    try? runtime.delete(config.id, force: true)
+    deleteContainer()
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }

@@ -99,9 +99,13 @@ case "start" where arguments.count == 5:
 case "exec" where arguments.count >= 6:
   do {
     let process = try JSONDecoder().decode(Spec.Process.self, from: Data(arguments[4].utf8))
+    let runtimePath = arguments.first { $0.hasPrefix("--runtime=") }.map {
+      String($0.dropFirst(10))
+    }
     let code = try ExecSession.run(
       runtimeRoot: arguments[2], id: arguments[3], process: process,
-      detach: arguments.contains("--detach"), socketDirectory: arguments[5])
+      detach: arguments.contains("--detach"), socketDirectory: arguments[5],
+      runtimePath: runtimePath)
     exit(code)
   } catch let error as BerthError {
     fail(error.description, code: EngineExit.code(forStartError: error.description))

@@ -29,8 +29,20 @@ extension Engine {
         .invalidState, "container \(container.name) is not running, so you cannot exec in it",
         hint: "`berth start \(container.name)` first")
     }
-    let record = try runtime.store.load(container.id)
-    guard var process = record.spec.process else {
+    let config = try container.decodedConfig()
+    let external = driver(config, id: container.id).external
+    let spec: Spec
+    if external != nil {
+      do {
+        let bytes = try readFile(containerDirectory(container.id) + "/config.json", limit: 16 << 20)
+        spec = try JSONDecoder().decode(Spec.self, from: Data(bytes))
+      } catch {
+        throw BerthError.wrapping(error, "cannot read the spec of \(container.name)")
+      }
+    } else {
+      spec = try runtime.store.load(container.id).spec
+    }
+    guard var process = spec.process else {
       throw BerthError(.internalError, "container \(container.name) has no process in its spec")
     }
     process.args = request.command
@@ -40,7 +52,7 @@ extension Engine {
     if let user = request.user {
       let resolved: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
       do {
-        resolved = try ContentStore.resolveUser(user, rootfs: record.rootfs)
+        resolved = try ContentStore.resolveUser(user, rootfs: spec.root?.path ?? "/")
       } catch {
         throw BerthError.wrapping(error, "cannot resolve user \(user)")
       }
@@ -61,8 +73,11 @@ extension Engine {
       throw BerthError(.internalError, "cannot encode the exec process: \(error)")
     }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
-    var arguments = [runtimeRoot, container.id, json, runDirectory(container.id)]
+    var arguments = [
+      external?.root ?? runtimeRoot, container.id, json, runDirectory(container.id),
+    ]
     if request.detach { arguments.append("--detach") }
+    if let external { arguments.append("--runtime=" + external.path) }
     return try MonitorLauncher.exec(binary: binary, arguments: arguments, quiet: request.quiet)
   }
 }

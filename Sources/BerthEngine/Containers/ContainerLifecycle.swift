@@ -163,13 +163,15 @@ extension Engine {
         ? snapshot.lowerDirectories.first { fileExists($0 + "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       try writeUserdata(container, config: config)
-      let spec = try SpecBuilder.build(
+      var spec = try SpecBuilder.build(
         container: container, config: config, image: imageConfig,
         paths: SpecBuilder.Paths(
           rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
           cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
           lookupRoot: lookupRoot),
         joinNamespaces: try namespacePaths(config))
+      // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
+      if config.runtime != nil { spec.ociVersion = "1.0.2" }
       let bundle = containerDirectory(container.id)
       try writeJSON(spec, to: bundle + "/config.json")
       var monitorConfig = MonitorConfig(
@@ -183,6 +185,12 @@ extension Engine {
       monitorConfig.restartPolicy = config.restart.name
       monitorConfig.restartMaxRetries = config.restart.maxRetries
       monitorConfig.health = config.health ?? imageHealth(imageConfig)
+      if let name = config.runtime {
+        let path = try OCIRuntimeCommand.resolve(name)
+        monitorConfig.runtimePath = path
+        monitorConfig.runtimeRoot = externalRuntimeRoot(path)
+        try mkdirAll(monitorConfig.runtimeRoot, mode: 0o700)
+      }
       monitorConfig.rootfsMount = rootfs
       monitorConfig.removePaths = [snapshot.directory, bundle]
       if rootless {
@@ -381,7 +389,7 @@ extension Engine {
       container.reason = "its monitor left no status (the run directory is gone, after a reboot?)"
       changed = true
     }
-    if container.state == .running, let paused = try? runtime.state(id), paused.status == .paused {
+    if container.state == .running, driver(container).isPaused(id) {
       container.state = .paused
     }
     if changed {
@@ -460,10 +468,11 @@ extension Engine {
     let runDirectory = self.runDirectory(container.id)
     try writeFileAtomically(
       runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
-    if container.state == .paused { try? runtime.resume(container.id) }
-    try? runtime.kill(container.id, signal: signal, all: false)
+    let driver = self.driver(config, id: container.id)
+    if container.state == .paused { try? driver.resume(container.id) }
+    try? driver.kill(container.id, signal: signal, all: false)
     if !waitForMonitor(container.id, seconds: Double(grace)) {
-      try? runtime.kill(container.id, signal: SIGKILL, all: true)
+      try? driver.kill(container.id, signal: SIGKILL, all: true)
       _ = waitForMonitor(container.id, seconds: 10)
     }
     return try refreshOptional(container.id) ?? container
@@ -498,7 +507,7 @@ extension Engine {
     guard container.state == .running || container.state == .paused else {
       throw BerthError(.invalidState, "container \(container.name) is not running")
     }
-    try runtime.kill(container.id, signal: signal, all: false)
+    try driver(container).kill(container.id, signal: signal, all: false)
     return container
   }
 
@@ -521,8 +530,9 @@ extension Engine {
       }
       try? writeFileAtomically(
         runDirectory(container.id) + "/" + RunFiles.stopRequested, [], durable: false)
-      if container.state == .paused { try? runtime.resume(container.id) }
-      try? runtime.kill(container.id, signal: SIGKILL, all: true)
+      let driver = self.driver(container)
+      if container.state == .paused { try? driver.resume(container.id) }
+      try? driver.kill(container.id, signal: SIGKILL, all: true)
       if !waitForMonitor(container.id, seconds: 10) {
         // A monitor that will not go is killed too; its cleanup is ours.
         if let status = monitorStatus(container.id) { kill(status.monitorPid, SIGKILL) }
@@ -535,7 +545,7 @@ extension Engine {
   /// Everything of a stopped container: runtime state, cgroup, mounts,
   /// snapshot, files, row (and anonymous volumes with `volumes`).
   func removeContainerFiles(_ container: Container, volumes: Bool) throws(BerthError) {
-    try? runtime.delete(container.id, force: true)
+    driver(container).delete(container.id)
     do {
       try store.removeSnapshot(id: container.id)
     } catch {
@@ -613,12 +623,12 @@ extension Engine {
         throw BerthError(
           .invalidState, "container \(container.name) is \(container.state.rawValue), not running")
       }
-      try runtime.pause(container.id)
+      try driver(container).pause(container.id)
     } else {
       guard container.state == .paused else {
         throw BerthError(.invalidState, "container \(container.name) is not paused")
       }
-      try runtime.resume(container.id)
+      try driver(container).resume(container.id)
     }
     var updated = container
     updated.state = pause ? .paused : .running
@@ -676,7 +686,7 @@ extension Engine {
     guard container.state == .running || container.state == .paused else {
       throw BerthError(.invalidState, "container \(container.name) is not running")
     }
-    return try runtime.pids(container.id)
+    return try driver(container).pids(container.id)
   }
 
   public func stats(_ reference: String) throws(BerthError) -> ContainerStats {
@@ -686,7 +696,7 @@ extension Engine {
         id: container.id, name: container.name, cpuNanoseconds: 0, memoryUsage: 0, memoryLimit: 0,
         pids: 0)
     }
-    let stats = try runtime.stats(container.id)
+    let stats = try driver(container).stats(container.id)
     return ContainerStats(
       id: container.id, name: container.name, cpuNanoseconds: stats.cpu.usage.total,
       memoryUsage: stats.memory.usage.usage ?? 0, memoryLimit: stats.memory.usage.limit ?? 0,

@@ -269,9 +269,9 @@ struct CreateFlags: ParsableArguments {
       config.logMaxSize = try parseSize(parts[1], what: "--log-opt max-size")
     }
     if let runtime, runtime != "berth" {
-      throw BerthError(
-        .unsupported, "--runtime \(runtime) is not supported yet",
-        hint: "berth runs containers with its own runtime")
+      // Checked now, so a missing runtime fails before anything is created.
+      _ = try OCIRuntimeCommand.resolve(runtime)
+      config.runtime = runtime
     }
     if let platform {
       let host = Platform.host
