@@ -95,6 +95,7 @@ public struct Monitor {
 
   /// Creates and starts the container with fresh stdio.
   mutating func launch() throws(BerthError) {
+    Trace.mark("monitor: launch")
     deleteContainer()
     let devNull = try check("cannot open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
     defer { close(devNull) }
@@ -131,12 +132,14 @@ public struct Monitor {
       }
       output = [(out.read, "stdout"), (err.read, "stderr")]
     }
+    Trace.mark("monitor: created")
     containerPidFD = pidfdOpen(status.pid)
     if let external {
       try external.run(["start", config.id])
     } else {
       try runtime.start(config.id)
     }
+    Trace.mark("monitor: started")
     status.state = .running
     status.startedAt = rfc3339Now()
     launchedAt = monotonicMilliseconds()
@@ -294,6 +297,7 @@ public struct Monitor {
   // MARK: Exit, restart, clean-up
 
   mutating func containerExited(_ buffer: inout [UInt8]) {
+    Trace.mark("monitor: container exited")
     var waitStatus: Int32 = 0
     var code: Int32 = EngineExit.engineError
     if waitpid(status.pid, &waitStatus, WNOHANG) == status.pid {
@@ -359,12 +363,15 @@ public struct Monitor {
 
   /// Unmounts, removes with --rm, records the exit, tells the clients, exits.
   mutating func finish(report syncFD: Int32, startError: String?) -> Never {
+    Trace.mark("monitor: finishing")
     deleteContainer()
+    Trace.mark("monitor: runtime state deleted")
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }
       status.removed = true
     }
+    Trace.mark("monitor: unmounted and removed")
     if listener >= 0 { unlink(runDirectory + "/" + RunFiles.attach) }
     // The status is the last file written: a reader that sees it final
     // may remove the run directory.
@@ -376,6 +383,7 @@ public struct Monitor {
       _ = try? FileDescriptor(rawValue: client.fd).writeFully(frame, what: "attach")
       close(client.fd)
     }
+    Trace.mark("monitor: exit")
     exit(0)
   }
 }

@@ -52,3 +52,26 @@ public func monotonicMilliseconds() -> Int64 {
   clock_gettime(CLOCK_MONOTONIC, &ts)
   return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
+
+/// BERTH_TRACE=FILE: milestones of every berth process (CLI, monitor)
+/// appended to FILE with the monotonic time, to see where a `run` spends
+/// its milliseconds across processes.
+public enum Trace {
+  static let fd: Int32 = {
+    guard let path = getenv("BERTH_TRACE") else { return -1 }
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+  }()
+  public static var enabled: Bool { fd >= 0 }
+
+  public static func mark(_ label: @autoclosure () -> String) {
+    guard fd >= 0 else { return }
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    let line = "\(ts.tv_sec).\(String(ts.tv_nsec / 1000).leftPad6) [\(getpid())] \(label())\n"
+    _ = line.withCString { write(fd, $0, strlen($0)) }
+  }
+}
+
+extension String {
+  fileprivate var leftPad6: String { String(repeating: "0", count: max(0, 6 - count)) + self }
+}

@@ -5,13 +5,6 @@
 #ifndef BERTH_CSECCOMP_SHIM_H
 #define BERTH_CSECCOMP_SHIM_H
 
-// Every C module of Berth sees glibc with the same feature macros: clang
-// builds each module once, and two modules that include <sys/select.h>
-// with different ones disagree about fd_set and fail the build.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-
 #include <errno.h>
 #include <linux/filter.h>
 #include <seccomp.h>

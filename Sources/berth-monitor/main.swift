@@ -36,6 +36,7 @@ if !(geteuid() != 0 && onlyRootMayWrite("/proc/self/exe")) {
   }
 }
 
+Trace.mark("monitor: main")
 guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec ...") }
 switch arguments[1] {
 case "start" where arguments.count == 5:

@@ -63,8 +63,10 @@ struct Berth: AsyncParsableCommand {
   }
 
   static func main() async {
+    Trace.mark("berth: main")
     do {
       var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
+      Trace.mark("berth: parsed")
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {

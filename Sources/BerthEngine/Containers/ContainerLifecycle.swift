@@ -26,6 +26,7 @@ extension Engine {
   public func createContainer(
     name requested: String?, image: ImageRecord, imageName: String, config: ContainerConfig
   ) throws(BerthError) -> Container {
+    Trace.mark("create: begin")
     if let requested { try ContainerNames.validate(requested) }
     var config = config
     try validate(config)
@@ -55,11 +56,13 @@ extension Engine {
           createdVolumes.append(config.mounts[index].source)
         }
       }
+      Trace.mark("create: volumes done")
       do {
         _ = try store.createSnapshot(id: id, image: image)
       } catch {
         throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
       }
+      Trace.mark("create: snapshot made")
       try mkdirAll(containerDirectory(id) + "/userdata", mode: 0o700)
       let container = Container(
         id: id, name: name, imageID: image.id.description, imageName: imageName,
@@ -73,6 +76,7 @@ extension Engine {
           db, type: "container", action: "create", id: id, name: name,
           attributes: ["image": imageName])
       }
+      Trace.mark("create: recorded")
       return container
     } catch {
       try? store.removeSnapshot(id: id)
@@ -125,10 +129,12 @@ extension Engine {
   /// Starts a created or exited container under a new monitor. With
   /// `attach`, the returned connection carries its output from the first byte.
   public func startContainer(_ reference: String, attach: Bool) throws(BerthError) -> StartOutcome {
+    Trace.mark("start: begin")
     var container = try lookup(reference)
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
     container = try refresh(container.id)
+    Trace.mark("start: locked and refreshed")
     guard container.state != .running && container.state != .paused else {
       throw BerthError(
         .invalidState, "container \(container.name) is already running",
@@ -155,6 +161,7 @@ extension Engine {
       throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
     }
     var attachOurs: Int32? = nil
+    Trace.mark("start: mounted")
     do {
       let image = try store.resolveImage(container.imageID)
       let imageConfig = try imageConfiguration(image)
@@ -170,6 +177,7 @@ extension Engine {
           cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
           lookupRoot: lookupRoot),
         joinNamespaces: try namespacePaths(config))
+      Trace.mark("start: spec built")
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
       if config.runtime != nil { spec.ociVersion = "1.0.2" }
       let bundle = containerDirectory(container.id)
@@ -206,9 +214,11 @@ extension Engine {
         attachOurs = pair.0
         theirs = pair.1
       }
+      Trace.mark("start: monitor files written")
       let report = try MonitorLauncher.start(
         binary: binary, runDirectory: runDirectory, attachFD: theirs)
       if let theirs { close(theirs) }
+      Trace.mark("start: monitor reported \(report)")
       if report.hasPrefix("ok") {
         let status = MonitorStatus.load(runDirectory + "/" + RunFiles.status)
         container.state = .running
@@ -224,6 +234,7 @@ extension Engine {
             db, type: "container", action: "start", id: container.id, name: container.name,
             attributes: ["image": container.imageName])
         }
+        Trace.mark("start: recorded")
         return StartOutcome(container: container, attach: attachOurs)
       }
       let message =

@@ -144,7 +144,9 @@ func attachAndWait(_ engine: Engine, _ id: String, options: AttachOptions, sigPr
   close(socket)
   switch result {
   case .exited(let code):
+    Trace.mark("run: exit frame")
     _ = try? engine.refresh(id)
+    Trace.mark("run: folded in")
     return code
   case .detached:
     return 0
