@@ -20,6 +20,7 @@ let package = Package(
     .executable(name: "berth-runtime", targets: ["berth-runtime"]),
     .executable(name: "berth", targets: ["berth"]),
     .executable(name: "berth-monitor", targets: ["berth-monitor"]),
+    .executable(name: "berth-init", targets: ["berth-init"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -96,6 +97,12 @@ let package = Package(
     .executableTarget(
       name: "berth-monitor",
       dependencies: ["BerthMonitor", "CBerth"]
+    ),
+    // `berth run --init`'s PID 1, in C and static: it runs inside the
+    // container, where an image may have no libraries at all.
+    .executableTarget(
+      name: "berth-init",
+      linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
     ),
     // Layer 7: the runc-compatible CLI, one file per subcommand.
     .executableTarget(

@@ -11,14 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
 [ "$(id -u)" = 0 ] || { echo "install: run as root" >&2; exit 1; }
-for bin in berth berth-monitor berth-runtime; do
+for bin in berth berth-monitor berth-runtime berth-init; do
   [ -x ".build/release/$bin" ] || { echo "install: .build/release/$bin is missing: run scripts/build-release.sh" >&2; exit 1; }
 done
 dir=$prefix/lib/berth
 mkdir -p "$dir" "$prefix/bin"
 # A read-only bind from an earlier install comes off before the copy.
 while mountpoint -q "$dir"; do umount "$dir"; done
-for bin in berth berth-monitor berth-runtime; do
+for bin in berth berth-monitor berth-runtime berth-init; do
   install -m 0755 ".build/release/$bin" "$dir/$bin.new"
   mv -f "$dir/$bin.new" "$dir/$bin"
   ln -sfn "$dir/$bin" "$prefix/bin/$bin"

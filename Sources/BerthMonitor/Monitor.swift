@@ -88,6 +88,7 @@ public struct Monitor {
       finish(report: syncFD, startError: error.description)
     }
     report(syncFD, "ok \(status.pid)")
+    MemoryTrim.trim()
     loop()
   }
 

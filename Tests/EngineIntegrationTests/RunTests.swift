@@ -116,3 +116,40 @@ struct RunTests {
 extension String {
   var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }
+
+@Suite(
+  "berth run --init and bad state",
+  .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct InitAndStateTests {
+  @Test func theBuiltInInitReapsZombiesAndForwardsSignals() {
+    let box = EngineSandbox("init")
+    defer { box.finish() }
+    // An orphan is reparented to PID 1; berth-init reaps it.
+    let out = box.berth([
+      "run", "--rm", "--init", "busybox", "sh", "-c",
+      "(sleep 0.1 &); sleep 0.5; ps -o stat,comm | grep -c '^Z' || true; echo pid $$",
+    ])
+    #expect(out.stdout == "0\npid 2\n", "\(out.combined)")
+    // sleep as PID 1 ignores SIGTERM; under the init it gets it and dies.
+    let id = box.berth(["run", "-d", "--init", "busybox", "sleep", "60"]).stdout.trimmed
+    #expect(box.berth(["stop", "-t", "30", id]).status == 0)
+    #expect(box.berth(["wait", id]).stdout == "143\n")
+  }
+
+  @Test func aCorruptDatabaseIsAClearErrorNotACrash() throws {
+    let box = EngineSandbox("corrupt")
+    defer {
+      try? FileManager.default.removeItem(atPath: box.root + "/berth.db")
+      box.finish()
+    }
+    #expect(box.berth(["ps"]).status == 0)
+    for suffix in ["-wal", "-shm"] {
+      try? FileManager.default.removeItem(atPath: box.root + "/berth.db" + suffix)
+    }
+    try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: box.root + "/berth.db"))
+    let out = box.berth(["ps"])
+    #expect(out.status == 125)
+    #expect(out.stderr.hasPrefix("Error: "), "\(out.stderr)")
+    #expect(out.stderr.contains("berth.db"), "\(out.stderr)")
+  }
+}

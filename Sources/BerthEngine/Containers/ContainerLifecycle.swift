@@ -170,12 +170,13 @@ extension Engine {
         ? snapshot.lowerDirectories.first { fileExists($0 + "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       try writeUserdata(container, config: config)
+      var paths = SpecBuilder.Paths(
+        rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
+        cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
+        lookupRoot: lookupRoot)
+      if config.initProcess { paths.initBinary = try MonitorLauncher.initBinary() }
       var spec = try SpecBuilder.build(
-        container: container, config: config, image: imageConfig,
-        paths: SpecBuilder.Paths(
-          rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
-          cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
-          lookupRoot: lookupRoot),
+        container: container, config: config, image: imageConfig, paths: paths,
         joinNamespaces: try namespacePaths(config))
       Trace.mark("start: spec built")
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
@@ -672,11 +673,24 @@ extension Engine {
 extension Engine {
   /// The argv the container runs: its command over the image's.
   public func containerCommand(_ container: Container) throws(BerthError) -> [String] {
-    let config = try container.decodedConfig()
+    var cache: [String: ImageConfig.Config] = [:]
+    return try containerCommand(container, config: try container.decodedConfig(), images: &cache)
+  }
+
+  /// The same, with image configs cached by id across calls (`ps` of many
+  /// containers of few images reads each image's config once).
+  public func containerCommand(
+    _ container: Container, config: ContainerConfig, images: inout [String: ImageConfig.Config]
+  ) throws(BerthError) -> [String] {
+    if let image = images[container.imageID] {
+      return SpecBuilder.arguments(config: config, image: image)
+    }
     guard let image = try? store.resolveImage(container.imageID) else {
       return (config.entrypoint ?? []) + (config.command ?? [])
     }
-    return SpecBuilder.arguments(config: config, image: try imageConfiguration(image))
+    let imageConfig = try imageConfiguration(image)
+    images[container.imageID] = imageConfig
+    return SpecBuilder.arguments(config: config, image: imageConfig)
   }
 }
 

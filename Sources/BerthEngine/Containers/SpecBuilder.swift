@@ -67,6 +67,8 @@ public enum SpecBuilder {
     /// rootfs, or rootless, where the CLI cannot mount it, the top layer
     /// that has them).
     public var lookupRoot: String
+    /// `--init`: berth-init on the host, bound read-only at /run/berth-init.
+    public var initBinary: String?
     public init(
       rootfs: String, userdata: String, cgroupsPath: String?, volumes: [String: String],
       rootless: Bool, lookupRoot: String? = nil
@@ -104,6 +106,9 @@ public enum SpecBuilder {
         hint: "give a command after the image name, or --entrypoint")
     }
     process.args = args
+    if config.initProcess, paths.initBinary != nil {
+      process.args = ["/run/berth-init", "--"] + args
+    }
     process.terminal = config.tty
     var env = [defaultPath]
     if config.tty { env.append("TERM=xterm") }
@@ -174,6 +179,12 @@ public enum SpecBuilder {
     }
     for request in config.mounts {
       mounts.append(try mount(request, volumes: paths.volumes))
+    }
+    if config.initProcess, let initBinary = paths.initBinary {
+      mounts.append(
+        Spec.Mount(
+          destination: "/run/berth-init", type: "bind", source: initBinary,
+          options: ["bind", "ro", "nosuid", "nodev"]))
     }
     // Parents before children (a volume on /etc, then /etc/hosts on it), as
     // podman orders them; the sort is stable for equal depths.

@@ -26,6 +26,17 @@ public enum MonitorLauncher {
       hint: "install both binaries together, or set BERTH_MONITOR")
   }
 
+  /// berth-init (`run --init`), beside berth-monitor.
+  public static func initBinary() throws(BerthError) -> String {
+    let path = parentPath(try installedBinary()) + "/berth-init"
+    guard access(path, X_OK) == 0 else {
+      throw BerthError(
+        .notFound, "berth-init is not installed beside berth-monitor",
+        hint: "install it with the other binaries (scripts/install.sh)")
+    }
+    return path
+  }
+
   /// The binary to spawn: as root, a read-only bind mount of the installed
   /// one under the run root, made on first use (and again if the installed
   /// file changed); rootless, the installed file (the monitor protects

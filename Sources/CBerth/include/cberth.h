@@ -38,6 +38,9 @@ int berth_set_no_new_privs(void);
 int berth_set_dumpable(int on);
 int berth_set_keepcaps(int on);
 int berth_set_child_subreaper(void);
+// malloc_trim(0): gives freed heap back to the kernel (malloc.h is not in
+// Swift's Glibc module).
+int berth_malloc_trim(void);
 int berth_capbset_drop(int cap);
 int berth_capbset_read(int cap);
 int berth_ambient_raise(int cap);

@@ -282,9 +282,6 @@ struct CreateFlags: ParsableArguments {
           hint: "berth runs images of the host's platform only")
       }
     }
-    if self.`init` {
-      throw BerthError(.unsupported, "--init is not supported yet")
-    }
     for text in volume { config.mounts.append(try parseVolume(text)) }
     for text in mount { config.mounts.append(try parseMount(text)) }
     for text in tmpfs {

@@ -1,6 +1,7 @@
 // `ps`: podman's columns, filters and formats.
 import ArgumentParser
 import BerthEngine
+import BerthOCI
 import BerthSystem
 import Foundation
 
@@ -42,7 +43,8 @@ struct Ps: ParsableCommand {
     }
     if let last { containers = Array(containers.prefix(last)) }
     if latest { containers = Array(containers.prefix(1)) }
-    let rows = try containers.map { try ContainerRow($0, engine: engine) }
+    var images: [String: ImageConfig.Config] = [:]
+    let rows = try containers.map { try ContainerRow($0, engine: engine, images: &images) }
     if quiet {
       for row in rows { print(noTrunc ? row.id : String(row.id.prefix(12))) }
       return
@@ -99,10 +101,11 @@ struct ContainerRow {
   var command: [String]
   var id: String { container.id }
 
-  init(_ container: Container, engine: Engine) throws {
+  init(_ container: Container, engine: Engine, images: inout [String: ImageConfig.Config]) throws {
     self.container = container
     self.config = try container.decodedConfig()
-    self.command = (try? engine.containerCommand(container)) ?? []
+    self.command =
+      (try? engine.containerCommand(container, config: config, images: &images)) ?? []
   }
 
   /// podman's state words: created, running, paused, exited.
