@@ -368,6 +368,7 @@ public struct Monitor {
     deleteContainer()
     Trace.mark("monitor: runtime state deleted")
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
+    for mount in config.extraMounts { umount2(mount, Int32(MNT_DETACH)) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }
       status.removed = true

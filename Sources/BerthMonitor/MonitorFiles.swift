@@ -29,6 +29,8 @@ public struct MonitorConfig: Codable, Sendable {
   public var health: HealthConfig?
   /// Unmounted when the container is done (the overlay rootfs).
   public var rootfsMount: String?
+  /// Also unmounted at the end (a shareable container's /dev/shm).
+  public var extraMounts: [String] = []
   /// Removed with `--rm`, after the unmount.
   public var removePaths: [String] = []
   /// Rootless: the monitor makes a user namespace with these maps (its

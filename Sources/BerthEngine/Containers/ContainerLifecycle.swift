@@ -175,9 +175,11 @@ extension Engine {
         cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
         lookupRoot: lookupRoot)
       if config.initProcess { paths.initBinary = try MonitorLauncher.initBinary() }
+      let joins = try namespacePaths(config)
+      paths.shmSource = try sharedMemory(container, config)
       var spec = try SpecBuilder.build(
         container: container, config: config, image: imageConfig, paths: paths,
-        joinNamespaces: try namespacePaths(config))
+        joinNamespaces: joins)
       Trace.mark("start: spec built")
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
       if config.runtime != nil { spec.ociVersion = "1.0.2" }
@@ -201,6 +203,9 @@ extension Engine {
         try mkdirAll(monitorConfig.runtimeRoot, mode: 0o700)
       }
       monitorConfig.rootfsMount = rootfs
+      if config.ipcMode == "shareable" {
+        monitorConfig.extraMounts = [containerDirectory(container.id) + "/userdata/shm"]
+      }
       monitorConfig.removePaths = [snapshot.directory, bundle]
       if rootless {
         let maps = try RootlessIDs.mappings()
@@ -290,6 +295,39 @@ extension Engine {
   }
 
   func imageHealth(_ image: ImageConfig.Config) -> HealthConfig? { nil }
+
+  /// `--ipc shareable`: /dev/shm is a tmpfs on the host (userdata/shm), so
+  /// that `--ipc container:NAME` can bind it; a mount in the container's
+  /// own namespace cannot be bound from another. Docker's rule: only a
+  /// shareable container's IPC may be joined.
+  func sharedMemory(_ container: Container, _ config: ContainerConfig) throws(BerthError) -> String?
+  {
+    guard let mode = config.ipcMode else { return nil }
+    if mode == "shareable" {
+      guard !rootless else {
+        throw BerthError(
+          .unsupported, "--ipc shareable needs root (the shared /dev/shm is a host mount)")
+      }
+      let shm = containerDirectory(container.id) + "/userdata/shm"
+      try mkdirAll(shm, mode: 0o1777)
+      if !isMountPoint(shm) {
+        let size = config.shmSize ?? 65_536_000
+        try check("mount the shared /dev/shm of \(container.name)") {
+          mount(
+            "shm", shm, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=1777,size=\(size)")
+        }
+      }
+      return shm
+    }
+    guard mode.hasPrefix("container:") else { return nil }
+    let other = try lookup(String(mode.dropFirst(10)))
+    guard (try other.decodedConfig()).ipcMode == "shareable" else {
+      throw BerthError(
+        .invalidState, "container \(other.name)'s IPC namespace is not shareable",
+        hint: "start it with --ipc shareable")
+    }
+    return containerDirectory(other.id) + "/userdata/shm"
+  }
 
   /// /etc/hosts, /etc/hostname, /etc/resolv.conf and /run/.containerenv.
   func writeUserdata(_ container: Container, config: ContainerConfig) throws(BerthError) {
@@ -557,6 +595,7 @@ extension Engine {
   /// Everything of a stopped container: runtime state, cgroup, mounts,
   /// snapshot, files, row (and anonymous volumes with `volumes`).
   func removeContainerFiles(_ container: Container, volumes: Bool) throws(BerthError) {
+    umount2(containerDirectory(container.id) + "/userdata/shm", Int32(MNT_DETACH))
     driver(container).delete(container.id)
     do {
       try store.removeSnapshot(id: container.id)

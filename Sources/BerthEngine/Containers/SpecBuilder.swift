@@ -31,7 +31,7 @@ public enum SpecBuilder {
 
   /// Capabilities after --cap-add/--cap-drop ("ALL" allowed in both).
   public static func capabilities(_ config: ContainerConfig) throws(BerthError) -> [String] {
-    let all = Capability.allNames
+    let all = boundingSet()
     if config.privileged { return all }
     func normalise(_ name: String) throws(BerthError) -> String {
       let upper = name.uppercased()
@@ -69,6 +69,8 @@ public enum SpecBuilder {
     public var lookupRoot: String
     /// `--init`: berth-init on the host, bound read-only at /run/berth-init.
     public var initBinary: String?
+    /// `--ipc container:NAME`: that container's /dev/shm, shared as podman does.
+    public var shmSource: String?
     public init(
       rootfs: String, userdata: String, cgroupsPath: String?, volumes: [String: String],
       rootless: Bool, lookupRoot: String? = nil
@@ -148,7 +150,13 @@ public enum SpecBuilder {
 
     var mounts = spec.mounts ?? []
     let defaultCount = mounts.count
-    if let shm = config.shmSize,
+    if let source = paths.shmSource,
+      let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" })
+    {
+      mounts[index] = Spec.Mount(
+        destination: "/dev/shm", type: "bind", source: source,
+        options: ["rbind", "rprivate", "nosuid", "nodev", "noexec"])
+    } else if let shm = config.shmSize,
       let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" })
     {
       mounts[index].options =
@@ -385,6 +393,24 @@ public enum SpecBuilder {
       if fields.count > 2 && fields[0] == name { return UInt32(fields[2]) }
     }
     return nil
+  }
+
+  /// The capabilities this process may still give (its bounding set): a
+  /// host without CAP_SYS_RESOURCE, say, cannot grant it to a container.
+  static func boundingSet() -> [String] {
+    guard let bytes = try? readFile("/proc/self/status", limit: 1 << 16) else {
+      return Capability.allNames
+    }
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+    where line.hasPrefix("CapBnd:") {
+      guard let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
+      else {
+        break
+      }
+      return Capability.allNames.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(
+        \.element)
+    }
+    return Capability.allNames
   }
 
   /// Later lists win per variable name.
