@@ -34,7 +34,9 @@ public final class Engine: @unchecked Sendable {
     ] {
       try mkdirAll(dir, mode: 0o700)
     }
+    Trace.mark("engine: store opened")
     database = try StateDatabase(path: self.root + "/berth.db")
+    Trace.mark("engine: database opened")
   }
 
   var containersRunRoot: String { runRoot + "/containers" }

@@ -18,20 +18,31 @@ public final class StateDatabase: @unchecked Sendable {
     }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
-      // WAL is a property of the file: set once, cheap to ask again.
-      let mode = try queue.writeWithoutTransaction { db in
-        try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+      // A database at the current schema needs no migrator (about a
+      // millisecond of GRDB's first use on every command): user_version
+      // is set with the last migration.
+      let version = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+      if version < Self.schemaVersion {
+        // WAL is a property of the file: set once, with the schema.
+        let mode = try queue.writeWithoutTransaction { db in
+          try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        if mode != "wal" {
+          throw BerthError(.system, "cannot put the state database \(path) in WAL mode")
+        }
+        try Self.migrator.migrate(queue)
+        try queue.writeWithoutTransaction { db in
+          try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
+        }
       }
-      if mode != "wal" {
-        throw BerthError(.system, "cannot put the state database \(path) in WAL mode")
-      }
-      try Self.migrator.migrate(queue)
     } catch let error as BerthError {
       throw error
     } catch {
       throw Self.wrap(error, path: path)
     }
   }
+
+  static let schemaVersion = 1
 
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()

@@ -75,8 +75,10 @@ func createFromFlags(
       .invalidArgument, "an image name is needed", hint: "e.g. berth run busybox echo hi")
   }
   let config = try flags.config(command: Array(imageAndCommand.dropFirst()))
+  Trace.mark("run: flags read")
   let (image, name) = try await resolveImage(
     engine: engine, imageName, pull: flags.pull, registry: registry, quiet: false)
+  Trace.mark("run: image resolved")
   let container = try engine.createContainer(
     name: flags.name, image: image, imageName: name, config: config)
   if let cidfile = flags.cidfile {
