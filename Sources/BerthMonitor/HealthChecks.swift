@@ -107,6 +107,7 @@ extension Monitor {
       close(run.outputFD)
     }
     health = nil
+    trimAt = monotonicMilliseconds() + 100
     let text = timedOut ? "health check timed out" : String(decoding: output, as: UTF8.self)
     record(
       HealthLogEntry(

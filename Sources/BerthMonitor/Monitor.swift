@@ -29,6 +29,13 @@ public struct Monitor {
   var health: HealthRun?
   var nextHealthCheck: Int64 = 0
   var launchedAt: Int64 = 0
+  /// `--timeout`: when the container is killed (monotonic milliseconds).
+  var runDeadline: Int64?
+  /// When to trim the monitor's memory: a moment after the container (a
+  /// clone of this process until it execs) or a health check started, so
+  /// that no other process still maps our pages.
+  var trimAt: Int64?
+  var trimsLeft = 1
 
   struct Client {
     var fd: Int32
@@ -88,7 +95,6 @@ public struct Monitor {
       finish(report: syncFD, startError: error.description)
     }
     report(syncFD, "ok \(status.pid)")
-    MemoryTrim.trim()
     loop()
   }
 
@@ -144,6 +150,8 @@ public struct Monitor {
     status.state = .running
     status.startedAt = rfc3339Now()
     launchedAt = monotonicMilliseconds()
+    trimAt = launchedAt + 300
+    runDeadline = config.timeoutSeconds.map { launchedAt + Int64($0) * 1000 }
     status.finishedAt = nil
     status.exitCode = nil
     if let health = config.health, health.command != nil {
@@ -194,10 +202,14 @@ public struct Monitor {
       for stream in output { fds.append(pollfd(fd: stream.fd, events: events, revents: 0)) }
       for client in clients { fds.append(pollfd(fd: client.fd, events: events, revents: 0)) }
       var timeout: Int32 = -1
+      let now = monotonicMilliseconds()
       if status.health != nil {
-        let now = monotonicMilliseconds()
         let due = health.map { $0.deadline } ?? nextHealthCheck
         timeout = Int32(clamping: max(0, due - now))
+      }
+      for deadline in [runDeadline, trimAt].compactMap({ $0 }) {
+        let left = Int32(clamping: max(0, deadline - now))
+        timeout = timeout < 0 ? left : min(timeout, left)
       }
       let ready = poll(&fds, nfds_t(fds.count), timeout)
       if ready < 0 && currentErrno != .interrupted { break }
@@ -242,6 +254,17 @@ public struct Monitor {
       }
       if fds[2].revents != 0 { healthCheckEnded(timedOut: false) }
       healthTimers()
+      if let due = trimAt, monotonicMilliseconds() >= due {
+        // Once more a while later, for pages that were still shared.
+        trimAt = trimsLeft > 0 ? due + 2000 : nil
+        trimsLeft -= 1
+        MemoryTrim.trim()
+      }
+      if let deadline = runDeadline, monotonicMilliseconds() >= deadline, status.pid > 0 {
+        // --timeout: podman's conmon kills the container when it runs out.
+        runDeadline = nil
+        Glibc.kill(status.pid, SIGKILL)
+      }
       if fds[0].revents != 0 { containerExited(&buffer) }
     }
     exit(EngineExit.engineError)

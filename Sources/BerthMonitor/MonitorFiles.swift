@@ -27,6 +27,8 @@ public struct MonitorConfig: Codable, Sendable {
   public var restartPolicy: String = "no"
   public var restartMaxRetries = 0
   public var health: HealthConfig?
+  /// `--timeout`: the container is killed after this many seconds.
+  public var timeoutSeconds: Int?
   /// Unmounted when the container is done (the overlay rootfs).
   public var rootfsMount: String?
   /// Also unmounted at the end (a shareable container's /dev/shm).

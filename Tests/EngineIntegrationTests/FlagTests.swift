@@ -133,3 +133,54 @@ struct FlagTests {
     )
   }
 }
+
+@Suite(
+  "berth run --timeout, image health checks, volume options",
+  .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct MoreRunTests {
+  @Test func timeoutKillsTheContainer() {
+    let box = EngineSandbox("timeout")
+    defer { box.finish() }
+    let out = box.berth(["run", "--rm", "--timeout", "1", "busybox", "sleep", "30"])
+    #expect(out.status == 137)
+  }
+
+  @Test func anImagesHealthcheckRunsUnlessDisabled() {
+    let box = EngineSandbox("imagehealth")
+    defer { box.finish() }
+    #expect(box.berth(["run", "--name", "base", "busybox", "true"]).status == 0)
+    // An image whose config carries a HEALTHCHECK, made with commit.
+    let commit = box.berth([
+      "commit", "-c", "HEALTHCHECK --interval=200ms --retries=1 CMD test -f /never", "base",
+      "localhost/healthy:1",
+    ])
+    #expect(commit.status == 0, "\(commit.combined)")
+    let id = box.berth(["run", "-d", "localhost/healthy:1", "sleep", "30"]).stdout.trimmed
+    #expect(
+      box.eventually {
+        box.berth(["inspect", "--format", "{{.State.Health.Status}}", id]).stdout == "unhealthy\n"
+      })
+    let none = box.berth(["run", "-d", "--no-healthcheck", "localhost/healthy:1", "sleep", "30"])
+      .stdout.trimmed
+    usleep(600_000)
+    let state = box.berth(["inspect", "--format", "{{json .State}}", none])
+    #expect(state.status == 0)
+    #expect(!state.stdout.contains("Health"), "\(state.stdout)")
+  }
+
+  @Test func aVolumeWithMountOptionsIsMountedOnFirstUse() {
+    let box = EngineSandbox("tmpfsvol")
+    defer { box.finish() }
+    #expect(
+      box.berth([
+        "volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=4m",
+        "fast",
+      ]).status == 0)
+    let out = box.berth([
+      "run", "--rm", "-v", "fast:/fast", "busybox", "sh", "-c",
+      "df -k /fast | tail -1 | awk '{print $2}'",
+    ])
+    #expect(out.stdout == "4096\n", "\(out.combined)")
+    #expect(box.berth(["volume", "rm", "fast"]).status == 0)
+  }
+}

@@ -90,6 +90,10 @@ public struct ContainerConfig: Codable, Sendable {
   public var stopSignal: String?
   public var stopTimeout: Int?
   public var health: HealthConfig?
+  /// `--no-healthcheck`: the image's HEALTHCHECK is not run.
+  public var noHealthcheck = false
+  /// `--timeout`: seconds the container may run before it is killed.
+  public var timeout: Int?
   public var network = "none"
   public var pidMode: String?
   public var ipcMode: String?

@@ -215,6 +215,7 @@ extension Engine {
     case "WORKDIR": config.workingDir = value
     case "USER": config.user = value
     case "STOPSIGNAL": config.stopSignal = value
+    case "HEALTHCHECK": config.healthcheck = try healthcheck(value)
     case "LABEL":
       let kv = value.split(separator: "=", maxSplits: 1).map { part in
         String(part.drop { $0 == "\"" }.reversed().drop { $0 == "\"" }.reversed())
@@ -239,8 +240,59 @@ extension Engine {
     default:
       throw BerthError(
         .invalidArgument, "unsupported change \"\(parts[0])\"",
-        hint: "use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR")
+        hint:
+          "use CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR"
+      )
     }
+  }
+
+  /// `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--retries=N] CMD ...|NONE`.
+  static func healthcheck(_ text: String) throws -> ImageConfig.Config.Healthcheck {
+    var check = ImageConfig.Config.Healthcheck()
+    var rest = Substring(text)
+    while rest.hasPrefix("--") {
+      let option = rest.prefix { $0 != " " }
+      rest = rest.dropFirst(option.count).drop { $0 == " " }
+      let parts = option.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2 else {
+        throw BerthError(.invalidArgument, "invalid HEALTHCHECK option \(option)")
+      }
+      switch parts[0] {
+      case "interval": check.interval = try nanoseconds(parts[1])
+      case "timeout": check.timeout = try nanoseconds(parts[1])
+      case "start-period": check.startPeriod = try nanoseconds(parts[1])
+      case "retries": check.retries = Int(parts[1])
+      default: throw BerthError(.invalidArgument, "invalid HEALTHCHECK option \(option)")
+      }
+    }
+    if rest == "NONE" {
+      check.test = ["NONE"]
+    } else if rest.hasPrefix("CMD ") {
+      let command = rest.dropFirst(4).trimmingCharacters(in: .whitespaces)
+      if command.hasPrefix("["),
+        let array = try? JSONDecoder().decode([String].self, from: Data(command.utf8))
+      {
+        check.test = ["CMD"] + array
+      } else {
+        check.test = ["CMD-SHELL", command]
+      }
+    } else {
+      throw BerthError(
+        .invalidArgument, "invalid HEALTHCHECK \(text)",
+        hint: "use HEALTHCHECK [OPTIONS] CMD command, or NONE")
+    }
+    return check
+  }
+
+  /// "30s", "500ms", "1m", "1h" → nanoseconds.
+  static func nanoseconds(_ text: String) throws -> Int64 {
+    let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+    for (suffix, factor) in units where text.hasSuffix(suffix) {
+      if let value = Double(text.dropLast(suffix.count)), value >= 0 {
+        return Int64(value * factor)
+      }
+    }
+    throw BerthError(.invalidArgument, "invalid duration \(text)", hint: "use e.g. 30s or 500ms")
   }
 
   // MARK: cp

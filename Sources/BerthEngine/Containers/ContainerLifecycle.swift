@@ -195,7 +195,9 @@ extension Engine {
       monitorConfig.autoRemove = config.autoRemove
       monitorConfig.restartPolicy = config.restart.name
       monitorConfig.restartMaxRetries = config.restart.maxRetries
-      monitorConfig.health = config.health ?? imageHealth(imageConfig)
+      monitorConfig.health =
+        config.health ?? imageHealth(imageConfig, disabled: config.noHealthcheck)
+      monitorConfig.timeoutSeconds = config.timeout
       if let name = config.runtime {
         let path = try OCIRuntimeCommand.resolve(name)
         monitorConfig.runtimePath = path
@@ -294,7 +296,18 @@ extension Engine {
     return paths
   }
 
-  func imageHealth(_ image: ImageConfig.Config) -> HealthConfig? { nil }
+  /// The image's HEALTHCHECK, unless `--no-healthcheck` or `--health-cmd`.
+  func imageHealth(_ image: ImageConfig.Config, disabled: Bool) -> HealthConfig? {
+    guard !disabled, let check = image.healthcheck, let test = check.test, !test.isEmpty,
+      test != ["NONE"]
+    else { return nil }
+    var health = HealthConfig(test: test)
+    if let value = check.interval, value > 0 { health.intervalSeconds = Double(value) / 1e9 }
+    if let value = check.timeout, value > 0 { health.timeoutSeconds = Double(value) / 1e9 }
+    if let value = check.startPeriod, value > 0 { health.startPeriodSeconds = Double(value) / 1e9 }
+    if let value = check.retries, value > 0 { health.retries = value }
+    return health
+  }
 
   /// `--ipc shareable`: /dev/shm is a tmpfs on the host (userdata/shm), so
   /// that `--ipc container:NAME` can bind it; a mount in the container's

@@ -19,6 +19,27 @@ public struct ImageConfig: Codable, Sendable, Hashable {
     public var labels: [String: String]?
     public var stopSignal: String?
     public var argsEscaped: Bool?
+    /// Docker's HEALTHCHECK (not in the OCI spec; podman and docker keep it).
+    public var healthcheck: Healthcheck?
+
+    /// Durations in nanoseconds, as docker stores them.
+    public struct Healthcheck: Codable, Sendable, Hashable {
+      public var test: [String]?
+      public var interval: Int64?
+      public var timeout: Int64?
+      public var startPeriod: Int64?
+      public var retries: Int?
+
+      public init() {}
+
+      enum CodingKeys: String, CodingKey {
+        case test = "Test"
+        case interval = "Interval"
+        case timeout = "Timeout"
+        case startPeriod = "StartPeriod"
+        case retries = "Retries"
+      }
+    }
 
     enum CodingKeys: String, CodingKey {
       case user = "User"
@@ -31,6 +52,7 @@ public struct ImageConfig: Codable, Sendable, Hashable {
       case labels = "Labels"
       case stopSignal = "StopSignal"
       case argsEscaped = "ArgsEscaped"
+      case healthcheck = "Healthcheck"
     }
 
     public init(

@@ -278,7 +278,9 @@ struct InspectedContainer: Encodable {
         options: mount.options, rw: !mount.readOnly,
         propagation: mount.kind == .bind ? "rprivate" : "")
     }
-    let health = (config.health).map { health in
+    // The flags' check, or the image's (the monitor reports its state).
+    let checked = config.health != nil || container.health != nil
+    let health = (checked ? config : nil).map { _ in
       Health(
         status: container.health ?? "starting", failingStreak: status?.failingStreak ?? 0,
         log: (status?.healthLog ?? []).map {

@@ -97,6 +97,8 @@ struct CreateFlags: ParsableArguments {
   @Option(name: .customLong("cidfile"), help: "Write the container id to this file.") var cidfile:
     String?
   @Option(help: "Platform: only the host's.") var platform: String?
+  @Option(help: "Seconds the container may run before it is killed (0: no limit).") var timeout:
+    Int?
 
   func validatedName() throws -> String? { name }
 
@@ -198,6 +200,14 @@ struct CreateFlags: ParsableArguments {
     }
     if let stopSignal { _ = try Signal.parse(stopSignal) }
     config.stopSignal = stopSignal
+    config.noHealthcheck = noHealthcheck
+    if let timeout {
+      guard timeout >= 0 else {
+        throw BerthError(
+          .invalidArgument, "invalid --timeout \(timeout)", hint: "give seconds, 0 for none")
+      }
+      config.timeout = timeout == 0 ? nil : timeout
+    }
     config.stopTimeout = stopTimeout
     if let healthCmd, !noHealthcheck {
       var health = HealthConfig(
