@@ -168,6 +168,23 @@ struct MoreRunTests {
     #expect(!state.stdout.contains("Health"), "\(state.stdout)")
   }
 
+  @Test func attachOnlySomeStreamsAndChownAVolume() {
+    let box = EngineSandbox("streams")
+    defer { box.finish() }
+    let out = box.berth([
+      "run", "--rm", "-a", "STDERR", "busybox", "sh", "-c", "echo out; echo err >&2",
+    ])
+    #expect(out.stdout.isEmpty)
+    #expect(out.stderr == "err\n")
+    let owned = box.berth([
+      "run", "--rm", "-u", "1000:1000", "-v", "mine:/data:U", "busybox", "stat", "-c", "%u:%g",
+      "/data",
+    ])
+    #expect(owned.stdout == "1000:1000\n", "\(owned.combined)")
+    let driver = box.berth(["run", "--rm", "--volume-driver", "nfs-plugin", "busybox", "true"])
+    #expect(driver.status == 125)
+  }
+
   @Test func aVolumeWithMountOptionsIsMountedOnFirstUse() {
     let box = EngineSandbox("tmpfsvol")
     defer { box.finish() }

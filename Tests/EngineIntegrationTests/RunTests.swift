@@ -136,6 +136,23 @@ struct InitAndStateTests {
     #expect(box.berth(["wait", id]).stdout == "143\n")
   }
 
+  @Test func aCommandWaitsForAnotherWritersLockInsteadOfFailing() {
+    let box = EngineSandbox("locked")
+    defer { box.finish() }
+    #expect(box.berth(["ps"]).status == 0)
+    // Another writer holds the database for 1.5 s; create waits, then works.
+    let holder =
+      "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('held', flush=True)\ntime.sleep(1.5)\nc.execute('COMMIT')"
+    let out = sh(
+      [
+        "bash", "-c",
+        "python3 -c \"$HOLDER\" \(box.root)/berth.db > \(box.dir)/held & sleep 0.5; start=$(date +%s%N); \(box.command) create --name late busybox true >/dev/null && echo $(( ($(date +%s%N) - start) / 1000000 )); wait",
+      ], env: ["HOLDER": holder])
+    let waited = Int(out.stdout.trimmed) ?? -1
+    #expect(waited >= 500, "create returned after \(waited) ms: \(out.combined)")
+    #expect(box.berth(["ps", "-a", "--format", "{{.Names}}"]).stdout == "late\n")
+  }
+
   @Test func aCorruptDatabaseIsAClearErrorNotACrash() throws {
     let box = EngineSandbox("corrupt")
     defer {

@@ -14,6 +14,9 @@ public struct AttachOptions: Sendable {
   public var detachKeys: [UInt8] = [0x10, 0x11]
   /// Forward SIGINT/SIGTERM/... to this pid (the container's init).
   public var proxySignalsTo: pid_t = 0
+  /// `-a STDOUT`/`-a STDERR`: the streams shown (both by default).
+  public var stdout = true
+  public var stderr = true
   public init() {}
 
   /// "ctrl-p,ctrl-q" → bytes; "" disables detaching.
@@ -91,8 +94,10 @@ public enum AttachSession {
         frames += buffer[0..<got]
         for (kind, payload) in AttachFrame.decode(&frames) {
           switch kind {
-          case .stdout: _ = try? FileDescriptor(rawValue: 1).writeFully(payload, what: "stdout")
-          case .stderr: _ = try? FileDescriptor(rawValue: 2).writeFully(payload, what: "stderr")
+          case .stdout where options.stdout:
+            _ = try? FileDescriptor(rawValue: 1).writeFully(payload, what: "stdout")
+          case .stderr where options.stderr:
+            _ = try? FileDescriptor(rawValue: 2).writeFully(payload, what: "stderr")
           case .exit: return .exited(Int32(String(decoding: payload, as: UTF8.self)) ?? 125)
           default: break
           }

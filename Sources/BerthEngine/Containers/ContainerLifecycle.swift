@@ -181,6 +181,7 @@ extension Engine {
         container: container, config: config, image: imageConfig, paths: paths,
         joinNamespaces: joins)
       Trace.mark("start: spec built")
+      try chownMounts(config, volumes: volumes, user: spec.process?.user)
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
       if config.runtime != nil { spec.ociVersion = "1.0.2" }
       let bundle = containerDirectory(container.id)
@@ -268,6 +269,25 @@ extension Engine {
     try database.write { db in try updated.update(db) }
     if (try? updated.decodedConfig())?.autoRemove == true {
       try? removeContainerFiles(updated, volumes: true)
+    }
+  }
+
+  /// `:U`: the mount's source is given to the container's user, as podman
+  /// does (chown -R -h: symlinks themselves, never what they point at).
+  func chownMounts(_ config: ContainerConfig, volumes: [String: String], user: Spec.User?)
+    throws(BerthError)
+  {
+    for mount in config.mounts where mount.chown {
+      guard !rootless else {
+        throw BerthError(.unsupported, "the :U volume option is not supported rootless yet")
+      }
+      let source = mount.kind == .volume ? volumes[mount.destination] : mount.source
+      guard let source, let user else { continue }
+      let status = try ChildProcess.run(
+        ["chown", "-R", "-h", "\(user.uid):\(user.gid)", "--", source], path: "/bin/chown")
+      guard status == 0 else {
+        throw BerthError(.system, "cannot give \(source) to \(user.uid):\(user.gid) (:U)")
+      }
     }
   }
 

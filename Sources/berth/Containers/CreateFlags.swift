@@ -27,6 +27,8 @@ struct CreateFlags: ParsableArguments {
   @Option(help: "Mount type=bind|volume|tmpfs,source=...,destination=...[,ro].") var mount:
     [String] = []
   @Option(help: "Mount a tmpfs at DEST[:OPTIONS].") var tmpfs: [String] = []
+  @Option(name: .customLong("volume-driver"), help: "Driver of new volumes (local).")
+  var volumeDriver: String?
   @Option(name: [.short, .customLong("workdir")], help: "Working directory in the container.")
   var workdir: String?
   @Option(name: .shortAndLong, help: "User (name or uid, optionally :group).") var user: String?
@@ -291,6 +293,10 @@ struct CreateFlags: ParsableArguments {
           .unsupported, "platform \(platform) is not this host's (\(host.os)/\(host.architecture))",
           hint: "berth runs images of the host's platform only")
       }
+    }
+    if let volumeDriver, volumeDriver != "local" {
+      throw BerthError(
+        .unsupported, "volume driver \"\(volumeDriver)\" is not supported", hint: "use local")
     }
     for text in volume { config.mounts.append(try parseVolume(text)) }
     for text in mount { config.mounts.append(try parseMount(text)) }

@@ -43,6 +43,16 @@ struct Run: AsyncParsableCommand {
     options.stdin = config.interactive
     options.tty = config.tty
     options.detachKeys = try AttachOptions.parseDetachKeys(detachKeys)
+    if !attach.isEmpty {
+      let streams = Set(attach.flatMap { $0.split(separator: ",") }.map { $0.uppercased() })
+      for stream in streams where !["STDIN", "STDOUT", "STDERR"].contains(stream) {
+        throw BerthError(
+          .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
+      }
+      options.stdin = options.stdin && streams.contains("STDIN")
+      options.stdout = streams.contains("STDOUT")
+      options.stderr = streams.contains("STDERR")
+    }
     let code = try attachAndWait(engine, container.id, options: options, sigProxy: sigProxy)
     Glibc.exit(code)
   }
