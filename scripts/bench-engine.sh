@@ -9,18 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
-[ "$(id -u)" = 0 ] || { echo "bench-engine: run as root" >&2; exit 1; }
-# One private mount namespace for everything. Debian 12's crun (podman's
-# default runtime) refuses the hybrid cgroup layout when cgroup2 has
-# controllers, so the cgroup2 mount is hidden for all engines alike.
-if [ -z "${BERTH_BENCH_NS:-}" ]; then
-  export BERTH_BENCH_NS=1
-  exec unshare --mount --propagation private -- "$0" "$@"
-fi
-if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
-  umount -l /sys/fs/cgroup/unified
-  echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
-fi
+. scripts/bench-common.sh
+bench_setup bench-engine "$@"
 scripts/deps.sh
 scripts/build-release.sh
 release=$PWD/.build/release

@@ -9,19 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-100}
-[ "$(id -u)" = 0 ] || { echo "bench-runtime: run as root" >&2; exit 1; }
-# Everything runs in one private mount namespace. Debian 12's crun refuses
-# the hybrid cgroup layout when cgroup2 has controllers (this machine's
-# has hugetlb), so there the cgroup2 mount is hidden for all three runtimes
-# alike: each then uses the same cgroup v1 hierarchies.
-if [ -z "${BERTH_BENCH_NS:-}" ]; then
-  export BERTH_BENCH_NS=1
-  exec unshare --mount --propagation private -- "$0" "$@"
-fi
-if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
-  umount -l /sys/fs/cgroup/unified
-  echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
-fi
+. scripts/bench-common.sh
+bench_setup bench-runtime "$@"
 scripts/deps.sh
 scripts/build-release.sh
 berth="$PWD/.build/release/berth-runtime"

@@ -27,20 +27,11 @@ extension Monitor {
       master = try ShortSocket.receiveTerminal(listener)
       output = [(master, "stdout")]
     } else {
-      let out = try makePipe()
-      let err = try makePipe()
-      childEnds += [out.write, err.write]
-      var stdinRead = devNull
-      if config.stdin {
-        let input = try makePipe()
-        childEnds.append(input.read)
-        stdinRead = input.read
-        stdinFD = input.write
-      }
+      let (stdinRead, outWrite, errWrite) = try makeStdioPipes(
+        devNull: devNull, childEnds: &childEnds)
       try oci.run(
-        arguments + [config.id], stdin: .fd(stdinRead), stdout: .fd(out.write),
-        stderr: .fd(err.write))
-      output = [(out.read, "stdout"), (err.read, "stderr")]
+        arguments + [config.id], stdin: .fd(stdinRead), stdout: .fd(outWrite), stderr: .fd(errWrite)
+      )
     }
     let text = String(decoding: try readFile(pidFile, limit: 64), as: UTF8.self).trimmed
     guard let pid = pid_t(text) else {

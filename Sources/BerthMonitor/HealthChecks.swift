@@ -47,12 +47,8 @@ extension Monitor {
       try withStdio(devNull, pipe.write, pipe.write) { () throws(BerthError) in
         _ = try runtime.exec(options, record: record)
       }
-      let text = String(decoding: try readFile(pidFile, limit: 64), as: UTF8.self)
-      unlink(pidFile)
-      guard let pid = pid_t(text.trimmed) else { return }
-      health = HealthRun(
-        pid: pid, pidFD: pidfdOpen(pid), outputFD: pipe.read, started: started,
-        deadline: monotonicMilliseconds() + Int64(max(config.timeoutSeconds, 0.1) * 1000))
+      try begin(
+        pidFile: pidFile, output: pipe.read, started: started, timeout: config.timeoutSeconds)
     } catch {
       record(
         HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: error.description))
@@ -77,15 +73,27 @@ extension Monitor {
       try oci.run(
         ["exec", "--detach", "--pid-file", pidFile, "--process", processFile, self.config.id],
         stdout: .fd(pipe.write), stderr: .fd(pipe.write))
-      let text = String(decoding: try readFile(pidFile, limit: 64), as: UTF8.self)
-      guard let pid = pid_t(text.trimmed) else { return }
-      health = HealthRun(
-        pid: pid, pidFD: pidfdOpen(pid), outputFD: pipe.read, started: started,
-        deadline: monotonicMilliseconds() + Int64(max(config.timeoutSeconds, 0.1) * 1000))
+      try begin(
+        pidFile: pidFile, output: pipe.read, started: started, timeout: config.timeoutSeconds)
     } catch {
       record(
         HealthLogEntry(start: started, end: rfc3339Now(), exitCode: 125, output: "\(error)"))
     }
+  }
+
+  /// Tracks a check the runtime started detached, by the pid it wrote.
+  mutating func begin(pidFile: String, output: Int32, started: String, timeout: Double)
+    throws(BerthError)
+  {
+    let text = String(decoding: try readFile(pidFile, limit: 64), as: UTF8.self)
+    unlink(pidFile)
+    guard let pid = pid_t(text.trimmed) else {
+      close(output)
+      throw BerthError(.internalError, "the health check's exec wrote no pid")
+    }
+    health = HealthRun(
+      pid: pid, pidFD: pidfdOpen(pid), outputFD: output, started: started,
+      deadline: monotonicMilliseconds() + Int64(max(timeout, 0.1) * 1000))
   }
 
   /// Collects a check's result (a timed-out one counts as failed).

@@ -1,6 +1,7 @@
 // The container log, in podman's k8s-file format by default: one line per
 // chunk, "TIME STREAM P|F TEXT", P for a partial line (no newline yet), F
 // for a full one. json-file writes docker's {"log","stream","time"} lines.
+import BerthRuntime
 import BerthSystem
 import Glibc
 import SystemPackage
@@ -42,7 +43,7 @@ public struct LogWriter {
       if driver == "json-file" {
         let line = String(decoding: text, as: UTF8.self) + (newline == nil ? "" : "\n")
         out += Array(
-          "{\"log\":\(jsonQuoted(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n".utf8)
+          "{\"log\":\(jsonQuote(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n".utf8)
       } else {
         out += Array("\(time) \(stream) \(newline == nil ? "P" : "F") ".utf8)
         out += text
@@ -59,26 +60,4 @@ public struct LogWriter {
       size += Int64(out.count)
     }
   }
-}
-
-/// A JSON string literal for `text`.
-public func jsonQuoted(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if scalar.value < 0x20 {
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-    }
-  }
-  return out + "\""
 }

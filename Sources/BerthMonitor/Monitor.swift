@@ -123,21 +123,12 @@ public struct Monitor {
       }
       output = [(master, "stdout")]
     } else {
-      let out = try makePipe()
-      let err = try makePipe()
-      childEnds += [out.write, err.write]
-      var stdinRead = devNull
-      if config.stdin {
-        let input = try makePipe()
-        childEnds.append(input.read)
-        stdinRead = input.read
-        stdinFD = input.write
-      }
-      try withStdio(stdinRead, out.write, err.write) { () throws(BerthError) in
+      let (stdinRead, outWrite, errWrite) = try makeStdioPipes(
+        devNull: devNull, childEnds: &childEnds)
+      try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
         let record = try runtime.create(CreateOptions(id: config.id, bundle: config.bundle))
         status.pid = record.pid
       }
-      output = [(out.read, "stdout"), (err.read, "stderr")]
     }
     Trace.mark("monitor: created")
     containerPidFD = pidfdOpen(status.pid)
@@ -160,6 +151,25 @@ public struct Monitor {
         monotonicMilliseconds() + Int64(max(health.intervalSeconds, 0.1) * 1000)
     }
     try? status.save(statusPath)
+  }
+
+  /// Pipes for the container's stdio (stdin only with -i): our ends are
+  /// kept, the container's returned (and closed by the caller after create).
+  mutating func makeStdioPipes(devNull: Int32, childEnds: inout [Int32]) throws(BerthError) -> (
+    stdin: Int32, stdout: Int32, stderr: Int32
+  ) {
+    let out = try makePipe()
+    let err = try makePipe()
+    childEnds += [out.write, err.write]
+    var stdinRead = devNull
+    if config.stdin {
+      let input = try makePipe()
+      childEnds.append(input.read)
+      stdinRead = input.read
+      stdinFD = input.write
+    }
+    output = [(out.read, "stdout"), (err.read, "stderr")]
+    return (stdinRead, out.write, err.write)
   }
 
   /// Runs `body` with fds 0, 1 and 2 replaced (the container's init

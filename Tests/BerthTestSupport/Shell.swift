@@ -1,6 +1,17 @@
 // Running commands from tests.
 import Foundation
 
+/// The package's root directory (where Package.swift is), found from this
+/// file: the built binaries and fixtures are under its .build.
+public let packageRoot: String = {
+  var url = URL(fileURLWithPath: #filePath)
+  while url.path != "/" {
+    url.deleteLastPathComponent()
+    if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
+  }
+  return FileManager.default.currentDirectoryPath
+}()
+
 /// The result of running a command.
 public struct Output: Sendable {
   public var status: Int32

@@ -9,14 +9,7 @@ import Foundation
 import Testing
 
 enum EngineEnvironment {
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
-    }
-    return FileManager.default.currentDirectoryPath
-  }()
+  static let packageRoot = BerthTestSupport.packageRoot
   static let berth =
     ProcessInfo.processInfo.environment["BERTH"] ?? packageRoot + "/.build/debug/berth"
   static let fixtures =

@@ -23,22 +23,23 @@ public enum ContainerNames {
     "\(adjectives.randomElement()!)_\(nouns.randomElement()!)_\(Int.random(in: 10...99))"
   }
 
-  /// Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+  /// Docker's rule for container and volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+  public static func isValid(_ name: String) -> Bool {
+    func plain(_ scalar: Unicode.Scalar) -> Bool {
+      ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+    guard let first = name.unicodeScalars.first, plain(first) else { return false }
+    return name.unicodeScalars.allSatisfy { plain($0) || "_.-".unicodeScalars.contains($0) }
+  }
+
   public static func validate(_ name: String) throws(BerthError) {
-    guard let first = name.unicodeScalars.first,
-      first.properties.isASCIIHexDigit || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
-        || ("0"..."9").contains(first),
-      name.unicodeScalars.allSatisfy({
-        $0.isASCII
-          && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
-            || "_.-".unicodeScalars.contains($0))
-      })
-    else {
+    guard isValid(name) else {
       throw BerthError(
         .invalidArgument, "invalid name \"\(name)\"",
         hint: "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
     }
   }
+
 }
 
 extension String {

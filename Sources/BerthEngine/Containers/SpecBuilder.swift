@@ -413,17 +413,8 @@ public enum SpecBuilder {
     return Capability.allNames
   }
 
-  /// Later lists win per variable name.
+  /// Later lists win per variable name (docker's rule, as for images).
   public static func mergeEnvironment(_ lists: [String]...) -> [String] {
-    var order: [String] = []
-    var values: [String: String] = [:]
-    for list in lists {
-      for entry in list {
-        let name = String(entry.split(separator: "=", maxSplits: 1).first ?? "")
-        if values[name] == nil { order.append(name) }
-        values[name] = entry
-      }
-    }
-    return order.compactMap { values[$0] }
+    lists.reduce([]) { ContentStore.mergeEnvironment($0, $1) }
   }
 }

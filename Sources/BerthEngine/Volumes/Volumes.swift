@@ -10,14 +10,7 @@ import Glibc
 
 public enum VolumeNames {
   public static func validate(_ name: String) throws(BerthError) {
-    guard !name.isEmpty, name.count <= 255, !name.contains("/"),
-      let first = name.unicodeScalars.first,
-      first.properties.isAlphabetic || ("0"..."9").contains(first),
-      name.unicodeScalars.allSatisfy({
-        $0.isASCII
-          && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
-            || "_.-".unicodeScalars.contains($0))
-      })
+    guard name.count <= 255, ContainerNames.isValid(name)
     else {
       throw BerthError(
         .invalidArgument, "invalid volume name \"\(name)\"",

@@ -52,7 +52,7 @@ extension ContentStore {
   }
 
   /// Later lists win per variable name, as docker applies them.
-  static func mergeEnvironment(_ lists: [String]...) -> [String] {
+  public static func mergeEnvironment(_ lists: [String]...) -> [String] {
     var order: [String] = []
     var values: [String: String] = [:]
     for list in lists {

@@ -5,14 +5,7 @@ import Testing
 
 /// Where the built binaries and fixtures are.
 enum TestEnvironment {
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
-    }
-    return FileManager.default.currentDirectoryPath
-  }()
+  static let packageRoot = BerthTestSupport.packageRoot
 
   static let runtime =
     ProcessInfo.processInfo.environment["BERTH_RUNTIME"]
