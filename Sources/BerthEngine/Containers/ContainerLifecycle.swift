@@ -130,6 +130,7 @@ extension Engine {
   /// `attach`, the returned connection carries its output from the first byte.
   public func startContainer(_ reference: String, attach: Bool) throws(BerthError) -> StartOutcome {
     Trace.mark("start: begin")
+    CgroupWarmUp.start()
     var container = try lookup(reference)
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
