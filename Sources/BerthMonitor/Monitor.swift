@@ -35,6 +35,9 @@ public struct Monitor {
   /// clone of this process until it execs) or a health check started, so
   /// that no other process still maps our pages.
   var trimAt: Int64?
+  /// The restart policy's next launch (monotonic milliseconds).
+  var restartAt: Int64?
+  var backoff = 0
   var trimsLeft = 1
 
   struct Client {
@@ -210,14 +213,15 @@ public struct Monitor {
       fds.append(pollfd(fd: health?.pidFD ?? -1, events: events, revents: 0))
       fds.append(pollfd(fd: health?.outputFD ?? -1, events: events, revents: 0))
       for stream in output { fds.append(pollfd(fd: stream.fd, events: events, revents: 0)) }
-      for client in clients { fds.append(pollfd(fd: client.fd, events: events, revents: 0)) }
+      let polledClients = clients.map(\.fd)
+      for fd in polledClients { fds.append(pollfd(fd: fd, events: events, revents: 0)) }
       var timeout: Int32 = -1
       let now = monotonicMilliseconds()
       if status.health != nil {
         let due = health.map { $0.deadline } ?? nextHealthCheck
         timeout = Int32(clamping: max(0, due - now))
       }
-      for deadline in [runDeadline, trimAt].compactMap({ $0 }) {
+      for deadline in [runDeadline, trimAt, restartAt].compactMap({ $0 }) {
         let left = Int32(clamping: max(0, deadline - now))
         timeout = timeout < 0 ? left : min(timeout, left)
       }
@@ -226,7 +230,8 @@ public struct Monitor {
 
       var index = 4
       var closedOutputs: [Int32] = []
-      for stream in output {
+      let polledOutput = output
+      for stream in polledOutput {
         if fds[index].revents != 0 {
           let got = read(stream.fd, &buffer, buffer.count)
           if got > 0 {
@@ -237,9 +242,14 @@ public struct Monitor {
         }
         index += 1
       }
+      // Clients by fd: forwarding output above may have dropped some.
       var gone: [Int32] = []
-      for client in clients {
-        if fds[index].revents != 0 && !readClient(client.fd, &buffer) { gone.append(client.fd) }
+      for fd in polledClients {
+        if fds[index].revents != 0 && clients.contains(where: { $0.fd == fd })
+          && !readClient(fd, &buffer)
+        {
+          gone.append(fd)
+        }
         index += 1
       }
       for fd in gone { dropClient(fd) }
@@ -249,7 +259,11 @@ public struct Monitor {
       }
       if fds[1].revents != 0 {
         let client = UnixSocket.accept(listener)
-        if client >= 0 { clients.append(Client(fd: client)) }
+        if client >= 0 {
+          // A client that cannot keep up is dropped, never waited for.
+          _ = fcntl(client, F_SETFL, O_NONBLOCK)
+          clients.append(Client(fd: client))
+        }
       }
       if fds[3].revents != 0, var run = health {
         let got = read(run.outputFD, &buffer, buffer.count)
@@ -276,6 +290,15 @@ public struct Monitor {
         Glibc.kill(status.pid, SIGKILL)
       }
       if fds[0].revents != 0 { containerExited(&buffer) }
+      if let due = restartAt, monotonicMilliseconds() >= due {
+        restartAt = nil
+        relaunch()
+      } else if restartAt != nil && fileExists(runDirectory + "/" + RunFiles.stopRequested) {
+        restartAt = nil
+        status.state = .exited
+        finish(report: -1, startError: nil)
+      }
+      reapOrphans()
     }
     exit(EngineExit.engineError)
   }
@@ -371,17 +394,45 @@ public struct Monitor {
       status.restartCount += 1
       status.state = .exited
       try? status.save(statusPath)
-      // Docker's back-off: 100 ms doubling, capped at a minute.
-      let delay = min(100 << min(status.restartCount - 1, 10), 60_000)
-      usleep(UInt32(delay) * 1000)
-      if !fileExists(runDirectory + "/" + RunFiles.stopRequested),
-        (try? launch()) != nil
-      {
-        return
-      }
+      // Docker's back-off: 100 ms doubling, capped at a minute, and back to
+      // 100 ms after a run of 10 s or more. The wait is the poll loop's, so
+      // attach clients and a `stop` are served meanwhile.
+      if monotonicMilliseconds() - launchedAt >= 10_000 { backoff = 0 }
+      let delay = min(Int64(100) << min(Int64(backoff), 10), 60_000)
+      backoff += 1
+      restartAt = monotonicMilliseconds() + delay
+      return
     }
     status.state = .exited
     finish(report: -1, startError: nil)
+  }
+
+  /// The restart policy's new run, once its back-off has passed.
+  mutating func relaunch() {
+    if fileExists(runDirectory + "/" + RunFiles.stopRequested) {
+      finish(report: -1, startError: nil)
+    }
+    do {
+      try launch()
+    } catch {
+      status.error = error.description
+      finish(report: -1, startError: nil)
+    }
+  }
+
+  /// As a child subreaper the monitor inherits what double-forks inside a
+  /// container that shares a pid namespace (--pid host or container:X):
+  /// those are reaped here; the container and the health check are left
+  /// to their pidfds.
+  func reapOrphans() {
+    while true {
+      var info = siginfo_t()
+      guard waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return }
+      let pid = info._sifields._sigchld.si_pid
+      if pid == 0 || pid == status.pid || pid == health?.pid { return }
+      var ignored: Int32 = 0
+      _ = waitpid(pid, &ignored, WNOHANG)
+    }
   }
 
   func shouldRestart(_ code: Int32) -> Bool {

@@ -28,10 +28,12 @@ int main(int argc, char **argv) {
     return 125;
   }
   if (child == 0) {
-    sigprocmask(SIG_SETMASK, &previous, NULL);
-    // Its own process group, so a terminal's ctrl-c reaches it as it would without us.
+    // Its own process group, so a terminal's ctrl-c reaches it as it would
+    // without us; made the terminal's foreground group while SIGTTOU is
+    // still blocked (a background group's tcsetpgrp would stop us).
     setpgid(0, 0);
     if (isatty(0)) tcsetpgrp(0, getpid());
+    sigprocmask(SIG_SETMASK, &previous, NULL);
     execvp(argv[first], argv + first);
     int code = errno == ENOENT ? 127 : 126;
     fprintf(stderr, "berth-init: %s: %s\n", argv[first], strerror(errno));

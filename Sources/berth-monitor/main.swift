@@ -79,6 +79,9 @@ case "start" where arguments.count == 5:
   sigemptyset(&none)
   sigprocmask(SIG_SETMASK, &none, nil)
   signal(SIGPIPE, SIG_IGN)
+  // Nothing of ours beyond stdio may reach a runtime we spawn (--runtime):
+  // the sync pipe and attach socket are close-on-exec from here on.
+  try? closeOnExecFrom(3)
   let logFD = open(arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
   let null = open("/dev/null", O_RDWR)
   dup2(null, 0)
@@ -99,7 +102,8 @@ case "start" where arguments.count == 5:
   }
 case "exec" where arguments.count >= 6:
   do {
-    let process = try JSONDecoder().decode(Spec.Process.self, from: Data(arguments[4].utf8))
+    let bytes = try readFile(arguments[4], limit: 4 << 20)
+    let process = try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
     let runtimePath = arguments.first { $0.hasPrefix("--runtime=") }.map {
       String($0.dropFirst(10))
     }

@@ -306,7 +306,7 @@ struct HealthcheckRun: ParsableCommand {
   func run() throws {
     let engine = try global.engine()
     let record = try engine.lookup(container)
-    guard let command = try record.decodedConfig().health?.command else {
+    guard let command = try engine.healthCheck(record)?.command else {
       throw BerthError(.invalidState, "container \(record.name) has no health check")
     }
     var request = ExecRequest(command: command)

@@ -128,3 +128,54 @@ struct SystemCommandTests {
     #expect(box.berth(["system", "prune", "--volumes"]).status == 0)
   }
 }
+
+@Suite("berth review fixes", .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct ReviewFixTests {
+  @Test func execKeepsTheEnvironmentOffCommandLines() {
+    let box = EngineSandbox("secret")
+    defer { box.finish() }
+    let id = box.berth(["run", "-d", "busybox", "sleep", "60"]).stdout.trimmed
+    let out = sh([
+      "bash", "-c",
+      // The user's own `berth exec -e` line holds it, as any command would; the
+      // helper that enters the container must not repeat it.
+      "\(box.command) exec -e TOKEN=hunter2-\(id.prefix(6)) \(id) sleep 1 & sleep 0.5; pids=$(pgrep -f '^berth-monitor exec'); echo $pids | wc -w; for p in $pids; do tr '\\0' ' ' < /proc/$p/cmdline; echo; done | grep -c hunter2; wait",
+    ])
+    // One helper seen, and its command line without the value.
+    #expect(out.stdout == "1\n0\n", "\(out.combined)")
+  }
+
+  @Test func waitPrintsTheCodeOfARemovedContainer() {
+    let box = EngineSandbox("waitrm")
+    defer { box.finish() }
+    let id = box.berth(["run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.5; exit 3"]).stdout
+      .trimmed
+    #expect(box.berth(["wait", id]).stdout == "3\n")
+  }
+
+  @Test func cpOfARunningContainerSeesItsVolumes() throws {
+    let box = EngineSandbox("cpvol")
+    defer { box.finish() }
+    let id = box.berth([
+      "run", "-d", "-v", "data:/data", "busybox", "sh", "-c", "echo in-volume > /data/f; sleep 60",
+    ]).stdout.trimmed
+    #expect(box.eventually { box.berth(["exec", id, "test", "-f", "/data/f"]).status == 0 })
+    let host = box.dir + "/out"
+    try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+    #expect(box.berth(["cp", "\(id):/data/f", host + "/"]).status == 0)
+    #expect((try? String(contentsOfFile: host + "/f", encoding: .utf8)) == "in-volume\n")
+    #expect(box.berth(["cp", "\(id):/..", host + "/x"]).status == 125)
+  }
+
+  @Test func anAnonymousVolumeStillInUseOutlivesItsContainer() {
+    let box = EngineSandbox("anonshare")
+    defer { box.finish() }
+    let first = box.berth(["create", "-v", "/shared", "busybox", "true"]).stdout.trimmed
+    let volume = box.berth(["volume", "ls", "-q"]).stdout.trimmed
+    let second = box.berth(["run", "-d", "-v", "\(volume):/data", "busybox", "sleep", "60"]).stdout
+      .trimmed
+    #expect(box.berth(["rm", "-v", first]).status == 0)
+    #expect(box.berth(["ps", "-q", "--no-trunc"]).stdout == second + "\n")
+    #expect(box.berth(["volume", "ls", "-q"]).stdout.trimmed == volume)
+  }
+}

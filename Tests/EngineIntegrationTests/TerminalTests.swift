@@ -59,4 +59,19 @@ struct TerminalTests {
     #expect(box.eventually { screen("exec").contains("exec-exit-9") }, "\(screen("exec"))")
     #expect(screen("exec").contains("/dev/pts/"))
   }
+
+  @Test func theInitWithATerminalGivesAShell() {
+    let box = EngineSandbox("inittty")
+    defer {
+      tmux(["kill-server"])
+      box.finish()
+    }
+    tmux([
+      "new-session", "-d", "-s", "init", "-x", "120", "-y", "30",
+      "\(box.command) run -it --rm --init busybox sh; echo init-exit-$?; sleep 30",
+    ])
+    #expect(box.eventually { screen("init").contains("/ #") }, "\(screen("init"))")
+    tmux(["send-keys", "-t", "init", "exit 6", "Enter"])
+    #expect(box.eventually { screen("init").contains("init-exit-6") }, "\(screen("init"))")
+  }
 }

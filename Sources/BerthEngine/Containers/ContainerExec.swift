@@ -6,6 +6,7 @@ import BerthOCI
 import BerthRuntime
 import BerthSystem
 import FoundationEssentials
+import Glibc
 
 public struct ExecRequest: Sendable {
   public var command: [String]
@@ -67,17 +68,26 @@ extension Engine {
       process.capabilities = Spec.Capabilities(
         bounding: all, effective: all, inheritable: nil, permitted: all, ambient: nil)
     }
-    let encoder = JSONEncoder()
-    let json: String
-    do { json = String(decoding: try encoder.encode(process), as: UTF8.self) } catch {
+    // The process (its environment may hold secrets) goes in a 0600 file in
+    // the 0700 run directory, not on a command line anyone can read.
+    let processFile =
+      runDirectory(container.id) + "/exec-\(ContainerNames.randomID().prefix(16)).json"
+    do {
+      try writeFileAtomically(
+        processFile, Array(try JSONEncoder().encode(process)), mode: 0o600, durable: false)
+    } catch let error as BerthError {
+      throw error
+    } catch {
       throw BerthError(.internalError, "cannot encode the exec process: \(error)")
     }
+    defer { unlink(processFile) }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     var arguments = [
-      external?.root ?? runtimeRoot, container.id, json, runDirectory(container.id),
+      external?.root ?? runtimeRoot, container.id, processFile, runDirectory(container.id),
     ]
     if request.detach { arguments.append("--detach") }
     if let external { arguments.append("--runtime=" + external.path) }
-    return try MonitorLauncher.exec(binary: binary, arguments: arguments, quiet: request.quiet)
+    return try MonitorLauncher.exec(
+      binary: binary, arguments: arguments, quiet: request.quiet, detached: request.detach)
   }
 }

@@ -26,8 +26,10 @@ extension Engine {
   /// duration when the container is not running).
   func withRootfs<T>(_ container: Container, _ body: (String, Snapshot) throws -> T) throws -> T {
     let snapshot = try store.snapshot(id: container.id)
-    if container.state == .running || container.state == .paused {
-      return try body(snapshot.merged, snapshot)
+    if container.state == .running || container.state == .paused, container.pid > 0 {
+      // The container's own view, its volumes and tmpfs mounts included
+      // (and, rootless, the overlay that only its namespace has).
+      return try body("/proc/\(container.pid)/root", snapshot)
     }
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
@@ -306,6 +308,10 @@ extension Engine {
         let root = try RootFS(path: rootfs)
         let parentPath = path.split(separator: "/").dropLast().joined(separator: "/")
         let name = path.split(separator: "/").last.map(String.init) ?? "."
+        guard name != ".." else {
+          throw BerthError(
+            .invalidArgument, "cannot copy \(path): name a file or directory, not ..")
+        }
         let parent = try root.open("/" + parentPath, flags: O_RDONLY | O_DIRECTORY)
         defer { close(parent) }
         var st = stat()

@@ -144,6 +144,15 @@ extension Engine {
     let config = try container.decodedConfig()
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let runDirectory = self.runDirectory(container.id)
+    // A start whose CLI was killed after spawning the monitor leaves a
+    // running container the row does not know yet: adopt it, never start a
+    // second monitor on the same id.
+    if let status = monitorStatus(container.id), status.monitorAlive {
+      throw BerthError(
+        .invalidState,
+        "container \(container.name) is already running (monitor \(status.monitorPid))",
+        hint: "`berth ps` shows it")
+    }
     try? removeTree(runDirectory)
     try mkdirAll(runDirectory, mode: 0o700)
     try mkdirAll(runtimeRoot, mode: 0o700)
@@ -317,6 +326,14 @@ extension Engine {
     return paths
   }
 
+  /// The container's health check: its flags', else its image's.
+  public func healthCheck(_ container: Container) throws(BerthError) -> HealthConfig? {
+    let config = try container.decodedConfig()
+    if let health = config.health { return health }
+    guard let image = try? store.resolveImage(container.imageID) else { return nil }
+    return imageHealth(try imageConfiguration(image), disabled: config.noHealthcheck)
+  }
+
   /// The image's HEALTHCHECK, unless `--no-healthcheck` or `--health-cmd`.
   func imageHealth(_ image: ImageConfig.Config, disabled: Bool) -> HealthConfig? {
     guard !disabled, let check = image.healthcheck, let test = check.test, !test.isEmpty,
@@ -449,6 +466,9 @@ extension Engine {
         container.reason = status.error
         changed = true
       } else if !status.monitorAlive {
+        // Its processes may live on in their cgroup: a container without a
+        // monitor is stopped for good (rm cleans the rest).
+        driver(container).delete(id)
         container.state = .exited
         container.exitCode = status.exitCode ?? 137
         container.finishedAt = container.finishedAt ?? rfc3339Now()
@@ -587,6 +607,7 @@ extension Engine {
   }
 
   public func killContainer(_ reference: String, signal: Int32) throws(BerthError) -> Container {
+    // No lock: a signal may be sent while `stop` waits (which holds it).
     let container = try refresh(try lookup(reference).id)
     guard container.state == .running || container.state == .paused else {
       throw BerthError(.invalidState, "container \(container.name) is not running")
@@ -653,8 +674,9 @@ extension Engine {
 
   func removeAnonymousVolumes(_ config: ContainerConfig) throws(BerthError) {
     for mount in config.mounts where mount.kind == .volume {
+      // Still used by another container (-v ID:/path): it stays, as docker's do.
       if let volume = try volumeOptional(mount.source), volume.anonymous {
-        try? removeVolume(volume.name, force: true)
+        try? removeVolume(volume.name, force: false)
       }
     }
   }
@@ -668,8 +690,11 @@ extension Engine {
   {
     let id = try lookup(reference).id
     while true {
+      // A --rm container's status outlives its row for a moment.
+      let status = monitorStatus(id)
       guard let container = try refreshOptional(id) else {
         if condition == "removed" { return 0 }
+        if let code = status?.exitCode, status?.state == .exited { return code }
         throw BerthError(.notFound, "container \(reference) was removed before it exited")
       }
       switch condition {
@@ -702,7 +727,10 @@ extension BerthError {
 
 extension Engine {
   public func pauseContainer(_ reference: String, pause: Bool) throws(BerthError) {
-    let container = try refresh(try lookup(reference).id)
+    let id = try lookup(reference).id
+    let lock = try self.lock(container: id)
+    defer { withExtendedLifetime(lock) {} }
+    let container = try refresh(id)
     if pause {
       guard container.state == .running else {
         throw BerthError(
@@ -715,14 +743,14 @@ extension Engine {
       }
       try driver(container).resume(container.id)
     }
-    var updated = container
-    updated.state = pause ? .paused : .running
-    let row = updated
+    let state = pause ? Container.State.paused : .running
     try database.write { db in
-      try row.update(db)
+      try db.execute(
+        sql: "UPDATE container SET state = ? WHERE id = ?",
+        arguments: [state.rawValue, container.id])
       try EventLog.record(
-        db, type: "container", action: pause ? "pause" : "unpause", id: row.id, name: row.name,
-        attributes: [:])
+        db, type: "container", action: pause ? "pause" : "unpause", id: container.id,
+        name: container.name, attributes: [:])
     }
   }
 

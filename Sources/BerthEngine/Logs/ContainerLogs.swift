@@ -153,6 +153,12 @@ extension Engine {
       var chunk: [UInt8] = []
       let fd = open(path, O_RDONLY | O_CLOEXEC)
       if fd >= 0 {
+        // The log starts over at --log-opt max-size: so does the reader.
+        var st = stat()
+        if fstat(fd, &st) == 0 && Int(st.st_size) < offset {
+          offset = 0
+          pending = []
+        }
         lseek(fd, off_t(offset), SEEK_SET)
         chunk = (try? FileDescriptor(rawValue: fd).readToEnd(what: "log", limit: 1 << 30)) ?? []
         close(fd)

@@ -102,13 +102,16 @@ public enum MonitorLauncher {
 
   /// Runs `berth-monitor exec ...` in the foreground with our stdio;
   /// returns its exit code.
-  public static func exec(binary: String, arguments: [String], quiet: Bool = false)
-    throws(BerthError)
-    -> Int32
-  {
-    let output: ChildProcess.Stream = quiet ? .file("/dev/null", O_WRONLY) : .inherit
+  public static func exec(
+    binary: String, arguments: [String], quiet: Bool = false, detached: Bool = false
+  ) throws(BerthError) -> Int32 {
+    // A detached process keeps none of the caller's stdio (or terminal);
+    // errors before it starts still reach stderr.
+    let output: ChildProcess.Stream = quiet || detached ? .file("/dev/null", O_WRONLY) : .inherit
+    let input: ChildProcess.Stream = detached ? .file("/dev/null", O_RDONLY) : .inherit
     let pid = try ChildProcess.spawn(
-      ["berth-monitor", "exec"] + arguments, path: binary, stdout: output, stderr: output)
+      ["berth-monitor", "exec"] + arguments, path: binary, stdin: input, stdout: output,
+      stderr: detached ? .inherit : output)
     // The CLI forwards what the terminal sends to the exec'd process.
     execForwardPid = pid
     for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
