@@ -12,6 +12,19 @@ import PackageDescription
 // PIE start-up aborts on a RUNPATH, which SwiftPM adds by default. A plain
 // `swift build` links it dynamically.
 let staticRuntime = Context.environment["BERTH_STATIC_RUNTIME"] == "1"
+let staticLinkerSettings: [LinkerSetting] =
+  staticRuntime
+  ? [
+    .unsafeFlags(
+      [
+        "-static-executable", "-Xclang-linker", "-static-pie", "-use-ld=lld",
+        // Autolinked with --static-swift-stdlib only; debug builds name them.
+        "-l_FoundationCollections", "-l_FoundationCShims",
+        // DT_RELR: the relative relocations packed, a megabyte less to read at start.
+        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+      ],
+      .when(platforms: [.linux]))
+  ] : []
 
 let package = Package(
   name: "berth",
@@ -94,9 +107,12 @@ let package = Package(
       ]
     ),
     // Layer 7: the monitor's executable: single-threaded, started by exec.
+    // Linked as berth-runtime is (a static PIE, see above): one idle monitor
+    // per container maps no shared libraries and binds no symbols at start.
     .executableTarget(
       name: "berth-monitor",
-      dependencies: ["BerthMonitor", "CBerth"]
+      dependencies: ["BerthMonitor", "CBerth"],
+      linkerSettings: staticLinkerSettings
     ),
     // `berth run --init`'s PID 1, in C and static: it runs inside the
     // container, where an image may have no libraries at all.
@@ -111,18 +127,7 @@ let package = Package(
         "BerthRuntime", "CRuntimeEntry",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      linkerSettings: staticRuntime
-        ? [
-          .unsafeFlags(
-            [
-              "-static-executable", "-Xclang-linker", "-static-pie", "-use-ld=lld",
-              // Autolinked with --static-swift-stdlib only; debug builds name them.
-              "-l_FoundationCollections", "-l_FoundationCShims",
-              // DT_RELR: the relative relocations packed, a megabyte less to read at start.
-              "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-            ],
-            .when(platforms: [.linux]))
-        ] : []
+      linkerSettings: staticLinkerSettings
     ),
     // Layer 7: the podman-compatible engine CLI, one file per subcommand.
     .executableTarget(
