@@ -103,6 +103,7 @@ let package = Package(
       dependencies: [
         "BerthImage", "BerthMonitor", "BerthRuntime", "BerthOCI", "BerthSystem",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),

@@ -4,6 +4,7 @@
 // instead of failing on a lock; a timeout is a clear error.
 import BerthSystem
 import GRDB
+import GRDBSQLite
 
 public final class StateDatabase: @unchecked Sendable {
   let queue: DatabaseQueue
@@ -15,6 +16,11 @@ public final class StateDatabase: @unchecked Sendable {
     configuration.busyMode = .timeout(30)
     configuration.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // Each command is a short-lived connection: without this, the last
+      // one to close deletes the -wal file and the next creates it again
+      // (ext4 inode allocation on every `ps`).
+      var persist: Int32 = 1
+      _ = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
     }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
