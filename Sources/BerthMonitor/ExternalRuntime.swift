@@ -25,6 +25,7 @@ extension Monitor {
       arguments += ["--console-socket", directory + "/" + ShortSocket.name, config.id]
       try oci.run(arguments)
       master = try ShortSocket.receiveTerminal(listener)
+      _ = fcntl(master, F_SETFL, O_NONBLOCK)
       output = [(master, "stdout")]
     } else {
       let (stdinRead, outWrite, errWrite) = try makeStdioPipes(

@@ -35,6 +35,9 @@ public struct Monitor {
   /// clone of this process until it execs) or a health check started, so
   /// that no other process still maps our pages.
   var trimAt: Int64?
+  /// Client input the container has not read yet.
+  var pendingStdin: [UInt8] = []
+  var closeStdinWhenFlushed = false
   /// The restart policy's next launch (monotonic milliseconds).
   var restartAt: Int64?
   var backoff = 0
@@ -107,6 +110,8 @@ public struct Monitor {
   mutating func launch() throws(BerthError) {
     Trace.mark("monitor: launch")
     deleteContainer()
+    pendingStdin = []
+    closeStdinWhenFlushed = false
     let devNull = try check("cannot open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
     defer { close(devNull) }
     var childEnds: [Int32] = []
@@ -122,6 +127,7 @@ public struct Monitor {
           throw BerthError(.internalError, "the runtime returned no terminal")
         }
         master = terminal
+        _ = fcntl(master, F_SETFL, O_NONBLOCK)
         status.pid = record.pid
       }
       output = [(master, "stdout")]
@@ -170,6 +176,7 @@ public struct Monitor {
       childEnds.append(input.read)
       stdinRead = input.read
       stdinFD = input.write
+      _ = fcntl(stdinFD, F_SETFL, O_NONBLOCK)
     }
     output = [(out.read, "stdout"), (err.read, "stderr")]
     return (stdinRead, out.write, err.write)
@@ -212,6 +219,9 @@ public struct Monitor {
       fds.append(pollfd(fd: listener, events: events, revents: 0))
       fds.append(pollfd(fd: health?.pidFD ?? -1, events: events, revents: 0))
       fds.append(pollfd(fd: health?.outputFD ?? -1, events: events, revents: 0))
+      let stdinTarget = master >= 0 ? master : stdinFD
+      fds.append(
+        pollfd(fd: pendingStdin.isEmpty ? -1 : stdinTarget, events: Int16(POLLOUT), revents: 0))
       for stream in output { fds.append(pollfd(fd: stream.fd, events: events, revents: 0)) }
       let polledClients = clients.map(\.fd)
       for fd in polledClients { fds.append(pollfd(fd: fd, events: events, revents: 0)) }
@@ -228,7 +238,8 @@ public struct Monitor {
       let ready = poll(&fds, nfds_t(fds.count), timeout)
       if ready < 0 && currentErrno != .interrupted { break }
 
-      var index = 4
+      if fds[4].revents != 0 { flushStdin(stdinTarget) }
+      var index = 5
       var closedOutputs: [Int32] = []
       let polledOutput = output
       for stream in polledOutput {
@@ -245,6 +256,11 @@ public struct Monitor {
       // Clients by fd: forwarding output above may have dropped some.
       var gone: [Int32] = []
       for fd in polledClients {
+        // Stdin backed up past 1 MiB: clients wait until the container reads.
+        if pendingStdin.count > 1 << 20 {
+          index += 1
+          continue
+        }
         if fds[index].revents != 0 && clients.contains(where: { $0.fd == fd })
           && !readClient(fd, &buffer)
         {
@@ -326,15 +342,13 @@ public struct Monitor {
     for (kind, payload) in AttachFrame.decode(&clients[index].buffer) {
       switch kind {
       case .stdin:
-        let target = master >= 0 ? master : stdinFD
-        if target >= 0 {
-          _ = try? FileDescriptor(rawValue: target).writeFully(payload, what: "stdin")
-        }
+        // Queued, and written as the container reads: a container that
+        // does not read its stdin must not stall the monitor.
+        if master >= 0 || stdinFD >= 0 { pendingStdin += payload }
       case .closeStdin:
-        if stdinFD >= 0 {
-          close(stdinFD)
-          stdinFD = -1
-        }
+        // After what is still queued for it.
+        closeStdinWhenFlushed = true
+        closeStdinIfFlushed()
       case .resize:
         let parts = String(decoding: payload, as: UTF8.self).split(separator: " ")
         if master >= 0, parts.count == 2, let rows = UInt16(parts[0]), let cols = UInt16(parts[1]) {
@@ -344,6 +358,25 @@ public struct Monitor {
       }
     }
     return true
+  }
+
+  /// Writes what the container's stdin (or pty) takes now.
+  mutating func flushStdin(_ target: Int32) {
+    guard target >= 0, !pendingStdin.isEmpty else { return }
+    let written = pendingStdin.withUnsafeBytes { write(target, $0.baseAddress, $0.count) }
+    if written > 0 {
+      pendingStdin.removeFirst(written)
+    } else if written < 0 && currentErrno != .wouldBlock && currentErrno != .interrupted {
+      pendingStdin = []
+    }
+    closeStdinIfFlushed()
+  }
+
+  mutating func closeStdinIfFlushed() {
+    guard closeStdinWhenFlushed, pendingStdin.isEmpty, stdinFD >= 0 else { return }
+    close(stdinFD)
+    stdinFD = -1
+    closeStdinWhenFlushed = false
   }
 
   mutating func dropClient(_ fd: Int32) {

@@ -29,6 +29,12 @@ struct RunTests {
       ["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"], input: "shout\n")
     #expect(out.status == 0)
     #expect(out.stdout == "SHOUT\n")
+    // More than any pipe holds, to a container that reads it slowly.
+    let big = sh([
+      "bash", "-c",
+      "head -c 5000000 /dev/zero | \(box.command) run --rm -i busybox sh -c 'sleep 0.5; wc -c'",
+    ])
+    #expect(big.stdout.trimmed == "5000000", "\(big.combined)")
   }
 
   @Test func commandsThatCannotRunExitWith126And127() {
