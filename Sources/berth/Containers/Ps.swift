@@ -43,12 +43,12 @@ struct Ps: ParsableCommand {
     }
     if let last { containers = Array(containers.prefix(last)) }
     if latest { containers = Array(containers.prefix(1)) }
-    var images: [String: ImageConfig.Config] = [:]
-    let rows = try containers.map { try ContainerRow($0, engine: engine, images: &images) }
     if quiet {
-      for row in rows { print(noTrunc ? row.id : String(row.id.prefix(12))) }
+      for container in containers { print(noTrunc ? container.id : container.shortID) }
       return
     }
+    var images: [String: ImageConfig.Config] = [:]
+    let rows = try containers.map { try ContainerRow($0, engine: engine, images: &images) }
     switch format {
     case "json":
       print(String(decoding: try JSONEncoder.docker.encode(rows.map(\.json)), as: UTF8.self))
@@ -68,7 +68,8 @@ enum ContainerFilter {
   static func matches(_ container: Container, _ filters: [(String, String)]) throws -> Bool {
     // Filters of one key are alternatives; different keys must all match.
     let grouped = Dictionary(grouping: filters, by: \.0)
-    let config = try container.decodedConfig()
+    // Only a label filter needs the config (decoding it is most of a row's cost).
+    let config = grouped["label"] == nil ? nil : try container.decodedConfig()
     for (key, values) in grouped {
       let ok = values.contains { _, value in
         switch key {
@@ -83,7 +84,7 @@ enum ContainerFilter {
             || container.imageName.hasSuffix("/library/" + value + ":latest")
         case "label":
           let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-          guard let labelValue = config.labels[parts[0]] else { return false }
+          guard let labelValue = config?.labels[parts[0]] else { return false }
           return parts.count == 1 || labelValue == parts[1]
         default: return false
         }
