@@ -15,14 +15,23 @@ public enum ExeProbe {
     held = os.open(f"/proc/{pid}/exe", os.O_PATH)
     while os.path.exists(f"/proc/{pid}/exe"):
         time.sleep(0.05)
-    try:
-        fd = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
-        # A sealed memfd opens read-write but refuses the write (here an
-        # append, which would only lengthen the test's own copy).
-        os.pwrite(fd, b"\\0", os.fstat(fd).st_size)
-        print(kind, "WRITABLE")
-    except OSError as e:
-        print(kind, errno.errorcode[e.errno])
+    # On a loaded machine the file can still count as executing for a
+    # moment after the process is gone (ETXTBSY): asked again until the
+    # answer is the file's own.
+    for attempt in range(40):
+        try:
+            fd = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
+            # A sealed memfd opens read-write but refuses the write (here an
+            # append, which would only lengthen the test's own copy).
+            os.pwrite(fd, b"\\0", os.fstat(fd).st_size)
+            print(kind, "WRITABLE")
+            break
+        except OSError as e:
+            if e.errno == errno.ETXTBSY and attempt < 39:
+                time.sleep(0.05)
+                continue
+            print(kind, errno.errorcode[e.errno])
+            break
     """
 
   /// The environment the command needs.
