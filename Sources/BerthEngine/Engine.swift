@@ -52,4 +52,9 @@ public final class Engine: @unchecked Sendable {
   public func lock(container id: String) throws(BerthError) -> ObjectLock {
     try ObjectLock(locksRoot + "/" + id, what: "container \(id.prefix(12))")
   }
+
+  /// A volume's lock (a name cannot collide with a container's 64-hex id file).
+  public func lock(volume name: String) throws(BerthError) -> ObjectLock {
+    try ObjectLock(locksRoot + "/volume-" + name, what: "volume \(name)")
+  }
 }

@@ -49,7 +49,9 @@ public enum AttachResult: Sendable, Equatable {
   case lost
 }
 
-nonisolated(unsafe) var attachSignalTarget: pid_t = 0
+/// A pidfd of the container's init: signals go to that process or, once
+/// it is gone (a restart makes another), nowhere; never to a reused pid.
+nonisolated(unsafe) var attachSignalTarget: Int32 = -1
 
 public enum AttachSession {
   public static func run(socket: Int32, options: AttachOptions) -> AttachResult {
@@ -69,12 +71,18 @@ public enum AttachSession {
       }
     }
     if options.proxySignalsTo > 0 && !options.tty {
-      attachSignalTarget = options.proxySignalsTo
+      attachSignalTarget = pidfdOpen(options.proxySignalsTo)
       for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-        signal(sig) { received in if attachSignalTarget > 0 { kill(attachSignalTarget, received) } }
+        signal(sig) { received in
+          if attachSignalTarget >= 0 { _ = pidfdSendSignal(attachSignalTarget, received) }
+        }
       }
     }
-    defer { attachSignalTarget = 0 }
+    defer {
+      let fd = attachSignalTarget
+      attachSignalTarget = -1
+      if fd >= 0 { close(fd) }
+    }
     var stdinOpen = options.stdin
     var buffer = [UInt8](repeating: 0, count: 65536)
     var frames: [UInt8] = []

@@ -98,6 +98,15 @@ extension Engine {
       }
       for user in users { _ = try removeContainer(user, force: true, volumes: false) }
     }
+    // Taken after the users are gone (their removal may remove this volume
+    // too, and a second flock of ours would wait on the first).
+    let lock = try self.lock(volume: name)
+    defer { withExtendedLifetime(lock) {} }
+    // A start that mounted it meanwhile uses it now.
+    if !force, !(try volumeUsers(name)).isEmpty {
+      throw BerthError(.invalidState, "volume \(name) is being used by a container")
+    }
+    guard try volumeOptional(name) != nil else { return }
     umount2(volume.mountpoint, Int32(MNT_DETACH))
     try database.write { db in
       _ = try Volume.deleteOne(db, key: name)
@@ -126,6 +135,10 @@ extension Engine {
   {
     var paths: [String: String] = [:]
     for mount in config.mounts where mount.kind == .volume {
+      // Held while the volume is mounted and filled: a concurrent `volume
+      // rm` waits, then sees the container using it.
+      let lock = try self.lock(volume: mount.source)
+      defer { withExtendedLifetime(lock) {} }
       let volume = try self.volume(mount.source)
       let options = volume.optionMap
       if let device = options["device"] {
