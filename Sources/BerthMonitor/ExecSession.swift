@@ -62,10 +62,7 @@ public enum ExecSession {
     } catch {
       throw BerthError(.internalError, "cannot encode the process: \(error)")
     }
-    let base = [
-      oci.path, "--root", oci.root, "--log", oci.log, "--log-format", "json", "exec", "--process",
-      processFile,
-    ]
+    let base = oci.command(["exec", "--process", processFile])
     if detach {
       try oci.run(["exec", "--detach", "--process", processFile, id])
       return 0

@@ -187,12 +187,12 @@ public struct Monitor {
   func withStdio(
     _ input: Int32, _ out: Int32, _ err: Int32, _ body: () throws(BerthError) -> Void
   ) throws(BerthError) {
-    let saved = dup(2)
+    let saved = fcntl(2, F_DUPFD_CLOEXEC, 3)
     dup2(input, 0)
     dup2(out, 1)
     dup2(err, 2)
     defer {
-      let null = open("/dev/null", O_RDWR)
+      let null = open("/dev/null", O_RDWR | O_CLOEXEC)
       dup2(null, 0)
       dup2(null, 1)
       dup2(saved >= 0 ? saved : null, 2)

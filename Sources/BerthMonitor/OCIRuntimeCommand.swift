@@ -46,7 +46,7 @@ public struct OCIRuntimeCommand: Sendable {
   ) throws(BerthError) -> Int32 {
     truncate(log, 0)
     let status = try ChildProcess.run(
-      [path, "--root", root, "--log", log, "--log-format", "json"] + arguments, stdin: stdin,
+      command(arguments), stdin: stdin,
       stdout: stdout, stderr: stderr ?? .file(log, O_WRONLY | O_CREAT | O_APPEND))
     if status != 0 {
       throw BerthError(
@@ -55,6 +55,11 @@ public struct OCIRuntimeCommand: Sendable {
           ?? "\(lastComponent(path)) \(arguments.first ?? "") failed with status \(status)")
     }
     return status
+  }
+
+  /// The runtime's argv for `arguments`, with our global flags.
+  public func command(_ arguments: [String]) -> [String] {
+    [path, "--root", root, "--log", log, "--log-format", "json"] + arguments
   }
 
   /// The last error the runtime logged ("msg" of its JSON lines).

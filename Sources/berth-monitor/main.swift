@@ -82,11 +82,15 @@ case "start" where arguments.count == 5:
   // Nothing of ours beyond stdio may reach a runtime we spawn (--runtime):
   // the sync pipe and attach socket are close-on-exec from here on.
   try? closeOnExecFrom(3)
-  let logFD = open(arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-  let null = open("/dev/null", O_RDWR)
+  let logFD = open(
+    arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+  let null = open("/dev/null", O_RDWR | O_CLOEXEC)
   dup2(null, 0)
   dup2(null, 1)
   dup2(logFD >= 0 ? logFD : null, 2)
+  // Only the copies on 0, 1 and 2 stay.
+  close(null)
+  if logFD >= 0 { close(logFD) }
   do {
     if rootless, let config {
       close(ready.read)

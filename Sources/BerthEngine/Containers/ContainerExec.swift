@@ -53,7 +53,7 @@ extension Engine {
     if let user = request.user {
       let resolved: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
       do {
-        resolved = try ContentStore.resolveUser(user, rootfs: spec.root?.path ?? "/")
+        resolved = try ContentStore.resolveUser(user, rootfs: "/proc/\(container.pid)/root")
       } catch {
         throw BerthError.wrapping(error, "cannot resolve user \(user)")
       }

@@ -44,10 +44,14 @@ extension Engine {
     do {
       let snapshot = try store.snapshot(id: container.id)
       var changes: [(ChangeKind, String)] = []
+      // In each layer's own root, by fd: a symlinked directory in an image
+      // layer must not make the lookup land on the host.
+      let lowers = snapshot.lowerDirectories.compactMap { try? RootFS(path: $0) }
       func inLower(_ path: String) -> Bool {
-        snapshot.lowerDirectories.contains { lower in
-          var st = stat()
-          return lstat(lower + path, &st) == 0
+        lowers.contains { lower in
+          guard let fd = try? lower.open(path, flags: O_PATH | O_NOFOLLOW) else { return false }
+          close(fd)
+          return true
         }
       }
       /// Returns whether anything under `directory` counts as a change.

@@ -177,7 +177,7 @@ extension Engine {
       let imageConfig = try imageConfiguration(image)
       let lookupRoot =
         rootless
-        ? snapshot.lowerDirectories.first { fileExists($0 + "/etc/passwd") } ?? rootfs : rootfs
+        ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       try writeUserdata(container, config: config)
       var paths = SpecBuilder.Paths(
@@ -282,6 +282,15 @@ extension Engine {
     }
   }
 
+  /// Whether an image layer has `path`, looked up in the layer's root by fd.
+  func layerHas(_ layer: String, _ path: String) -> Bool {
+    guard let fd = try? RootFS(path: layer).open(path, flags: O_PATH, noSymlinks: true) else {
+      return false
+    }
+    close(fd)
+    return true
+  }
+
   /// `:U`: the mount's source is given to the container's user, as podman
   /// does (chown -R -h: symlinks themselves, never what they point at).
   func chownMounts(_ config: ContainerConfig, volumes: [String: String], user: Spec.User?)
@@ -361,7 +370,7 @@ extension Engine {
       }
       let shm = containerDirectory(container.id) + "/userdata/shm"
       try mkdirAll(shm, mode: 0o1777)
-      if !isMountPoint(shm) {
+      if !ContentStore.isMountPoint(shm) {
         let size = config.shmSize ?? 65_536_000
         try check("mount the shared /dev/shm of \(container.name)") {
           mount(
@@ -492,9 +501,6 @@ extension Engine {
       container.exitCode = 137
       container.reason = "its monitor left no status (the run directory is gone, after a reboot?)"
       changed = true
-    }
-    if container.state == .running, driver(container).isPaused(id) {
-      container.state = .paused
     }
     if changed {
       let updated = container

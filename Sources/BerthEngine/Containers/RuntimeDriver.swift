@@ -29,11 +29,6 @@ struct RuntimeDriver {
     if let external { try? external.delete(id) } else { try? inProcess!.delete(id, force: true) }
   }
 
-  func isPaused(_ id: String) -> Bool {
-    if let external { return (try? external.state(id))?.status == "paused" }
-    return (try? inProcess!.state(id))?.status == .paused
-  }
-
   func pids(_ id: String) throws(BerthError) -> [pid_t] {
     if let external {
       // Enough for `top`: the init process (the runtime's `ps` prints

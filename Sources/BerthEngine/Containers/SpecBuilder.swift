@@ -382,17 +382,10 @@ public enum SpecBuilder {
     )
   }
 
+  /// A group of the image by name, through the image's /etc/group as
+  /// `resolveUser` reads it.
   static func groupID(_ name: String, rootfs: String) -> UInt32? {
-    guard let rootFS = try? RootFS(path: rootfs),
-      let fd = try? rootFS.open("/etc/group", flags: O_RDONLY, noSymlinks: true)
-    else { return nil }
-    defer { close(fd) }
-    guard let bytes = try? FileDescriptor(rawValue: fd).readToEnd(what: "group") else { return nil }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-      let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-      if fields.count > 2 && fields[0] == name { return UInt32(fields[2]) }
-    }
-    return nil
+    (try? ContentStore.resolveUser("0:" + name, rootfs: rootfs))?.gid
   }
 
   /// The capabilities this process may still give (its bounding set): a

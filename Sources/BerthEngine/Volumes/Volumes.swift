@@ -142,7 +142,7 @@ extension Engine {
       let volume = try self.volume(mount.source)
       let options = volume.optionMap
       if let device = options["device"] {
-        if !isMountPoint(volume.mountpoint) {
+        if !ContentStore.isMountPoint(volume.mountpoint) {
           try check("mount volume \(volume.name)") {
             Glibc.mount(device, volume.mountpoint, options["type"] ?? "none", 0, options["o"] ?? "")
           }
@@ -158,12 +158,6 @@ extension Engine {
       paths[mount.destination] = volume.mountpoint
     }
     return paths
-  }
-
-  func isMountPoint(_ path: String) -> Bool {
-    var a = stat()
-    var b = stat()
-    return stat(path, &a) == 0 && stat(path + "/..", &b) == 0 && a.st_dev != b.st_dev
   }
 
   /// Copies the rootfs's `path` (resolved in the rootfs by fd, so a

@@ -164,7 +164,7 @@ extension ContentStore {
     let merged = snapshotDirectory(id) + "/merged"
     // Not a mount point here (never mounted, or mounted only in a rootless
     // monitor's namespace): nothing to undo, and umount2 would be refused.
-    if !isMountPoint(merged) { return }
+    if !Self.isMountPoint(merged) { return }
     guard let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }) else { return }
     if error == .invalidArgument || error == .noSuchFileOrDirectory { return }
     // A rootless fuse-overlayfs mount is undone by fusermount3.
@@ -179,7 +179,7 @@ extension ContentStore {
 
   /// Whether `path` is a mount point in this mount namespace (field 5 of
   /// mountinfo; a bind mount keeps its device, so stat cannot tell).
-  func isMountPoint(_ path: String) -> Bool {
+  public static func isMountPoint(_ path: String) -> Bool {
     guard let table = try? Sys.readFile("/proc/self/mountinfo") else { return true }
     return String(decoding: table, as: UTF8.self).split(separator: "\n").contains { line in
       let fields = line.split(separator: " ", maxSplits: 5)
