@@ -15,6 +15,9 @@ public final class Engine: @unchecked Sendable {
   public let rootless: Bool
   public let store: ContentStore
   public let database: StateDatabase
+  /// Exit codes of `--rm` containers whose removal this process folded
+  /// in (their status files go with them), for `wait`.
+  var removedExitCodes: [String: Int32] = [:]
 
   public init(root: String?, runRoot: String?) throws(BerthError) {
     rootless = geteuid() != 0

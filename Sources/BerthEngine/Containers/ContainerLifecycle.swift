@@ -467,6 +467,7 @@ extension Engine {
           }
           try removeAnonymousVolumes(try container.decodedConfig())
           try? removeTree(runDirectory(id))
+          removedExitCodes[id] = status.exitCode
           return nil
         }
         container.state = .exited
@@ -696,11 +697,10 @@ extension Engine {
   {
     let id = try lookup(reference).id
     while true {
-      // A --rm container's status outlives its row for a moment.
-      let status = monitorStatus(id)
       guard let container = try refreshOptional(id) else {
         if condition == "removed" { return 0 }
-        if let code = status?.exitCode, status?.state == .exited { return code }
+        // A --rm container this process saw go: its last status's code.
+        if let code = removedExitCodes[id] { return code }
         throw BerthError(.notFound, "container \(reference) was removed before it exited")
       }
       switch condition {
