@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // Berth: a daemonless container engine and an OCI runtime, in layers that
 // depend only downward:
-//   CBerth, CSeccomp, CArchive → BerthSystem → BerthOCI → BerthRuntime, BerthImage
+//   CBerth, CSeccomp, CArchive, CNftables → BerthSystem → BerthOCI → BerthRuntime, BerthImage
 //   → BerthMonitor (lean: runtime only) → BerthEngine → CLIs.
 import PackageDescription
 
@@ -89,6 +89,9 @@ let package = Package(
     // and restarts, and the files it shares with the engine (status, attach
     // frames). No NIO, no database, no HTTP: a monitor lives as long as its
     // container, so its private memory is what it costs.
+    // Layer 1: Debian's libnftables, for the engine's firewall rules.
+    .systemLibrary(
+      name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
     .target(
       name: "BerthMonitor",
       dependencies: [
@@ -101,7 +104,7 @@ let package = Package(
     .target(
       name: "BerthEngine",
       dependencies: [
-        "BerthImage", "BerthMonitor", "BerthRuntime", "BerthOCI", "BerthSystem",
+        "BerthImage", "BerthMonitor", "BerthRuntime", "BerthOCI", "BerthSystem", "CNftables",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "SystemPackage", package: "swift-system"),

@@ -3,12 +3,12 @@
 set -euo pipefail
 packages=(
   # build
-  libseccomp-dev libarchive-dev pkg-config
+  libseccomp-dev libarchive-dev libnftables-dev pkg-config
   # fixtures and peers the tests compare against
   busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
-  fuse-overlayfs apache2-utils openssl gzip xz-utils zstd
+  fuse-overlayfs passt slirp4netns nftables apache2-utils openssl gzip xz-utils zstd
   # test and benchmark tools
-  hyperfine time jq tmux iproute2 procps python3 file util-linux
+  hyperfine time jq tmux iproute2 procps python3 file util-linux sqlite3
 )
 missing=()
 for p in "${packages[@]}"; do

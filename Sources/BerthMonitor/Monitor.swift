@@ -486,6 +486,7 @@ public struct Monitor {
     Trace.mark("monitor: runtime state deleted")
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
     for mount in config.extraMounts { umount2(mount, Int32(MNT_DETACH)) }
+    if let namespace = config.networkNamespace { NetworkNamespace.remove(at: namespace) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }
       status.removed = true
@@ -501,6 +502,9 @@ public struct Monitor {
     for client in clients {
       _ = try? FileDescriptor(rawValue: client.fd).writeFully(frame, what: "attach")
       close(client.fd)
+    }
+    if let command = config.exitCommand, let path = command.first {
+      _ = try? ChildProcess.spawn(command, path: path)
     }
     Trace.mark("monitor: exit")
     exit(0)

@@ -42,6 +42,14 @@ public struct MonitorConfig: Codable, Sendable {
   /// Rootless: the overlay the monitor mounts in its own mount namespace
   /// (kernel overlay with userxattr), since only there may it mount.
   public var overlayOptions: String?
+  /// The container's network namespace file (a bind mount the engine
+  /// made): unmounted and removed when the container is done for good, which
+  /// frees its veth ends.
+  public var networkNamespace: String?
+  /// Started (not waited for) when the container is done for good, for what
+  /// only the engine can undo: published ports, DNS names (podman's conmon
+  /// runs `podman container cleanup` the same way).
+  public var exitCommand: [String]?
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id

@@ -3,6 +3,9 @@
 // exit, so it may clone containers through BerthRuntime in process.
 //   berth-monitor start RUNDIR SYNC_FD ATTACH_FD   watch one container
 //   berth-monitor exec RUNTIME_ROOT ID PROCESS_JSON RUNDIR [--detach]
+//   berth-monitor dns RECORDS_FILE LISTEN_ADDRS UPSTREAM_ADDRS
+//       a network's DNS responder on port 53 (comma-separated addresses,
+//       UPSTREAM_ADDRS may be ""); it exits 0 once RECORDS_FILE is deleted
 import BerthMonitor
 import BerthOCI
 import BerthRuntime
@@ -17,6 +20,15 @@ func fail(_ message: String, code: Int32 = EngineExit.engineError) -> Never {
   let line = "Error: " + message + "\n"
   _ = line.withCString { write(2, $0, strlen($0)) }
   exit(code)
+}
+
+// A network's DNS responder never enters a container: it needs no
+// protected copy of this binary (below), so it starts before that check.
+if arguments.count == 5 && arguments[1] == "dns" {
+  let list = { (text: String) in text.split(separator: ",").map(String.init) }
+  exit(
+    DNSResponder.run(
+      records: arguments[2], listen: list(arguments[3]), upstream: list(arguments[4])))
 }
 
 // Every process that enters a container runs from a binary nothing can
@@ -37,7 +49,7 @@ if !(geteuid() != 0 && onlyRootMayWrite("/proc/self/exe")) {
 }
 
 Trace.mark("monitor: main")
-guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec ...") }
+guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec|dns ...") }
 switch arguments[1] {
 case "start" where arguments.count == 5:
   let syncFD = Int32(arguments[3]) ?? -1
@@ -122,5 +134,7 @@ case "exec" where arguments.count >= 6:
     fail("cannot decode the process to exec: \(error)")
   }
 default:
-  fail("usage: berth-monitor start RUNDIR SYNC_FD ATTACH_FD | exec ROOT ID PROCESS RUNDIR")
+  fail(
+    "usage: berth-monitor start RUNDIR SYNC_FD ATTACH_FD | exec ROOT ID PROCESS RUNDIR"
+      + " | dns RECORDS LISTEN UPSTREAM")
 }

@@ -18,7 +18,7 @@ struct Berth: AsyncParsableCommand {
       Logs.self, Exec.self, GenericInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
       Rename.self, Top.self, Stats.self, Port.self, Diff.self, Export.self, Import.self,
       Commit.self,
-      Cp.self, ContainerCommand.self, VolumeCommand.self,
+      Cp.self, ContainerCommand.self, VolumeCommand.self, NetworkCommand.self,
       Version.self, Info.self, SystemCommand.self, Events.self, Healthcheck.self, Completion.self,
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,

@@ -2,8 +2,11 @@
 // berth-monitor) as a user would. Each test gets an EngineSandbox: its own
 // --root and --runroot, its own cgroup parent, and the busybox image that
 // scripts/test.sh builds once (scripts/make-busybox-image.sh) loaded into
-// its store. finish() is the leak check: no container record, no mount
-// under the sandbox, no cgroup, no monitor process left.
+// its store, and its own network namespace (bridges, nftables table and
+// published ports of one sandbox never meet another's; real users have one
+// engine root per host). finish() is the leak check: no container record,
+// no mount under the sandbox, no cgroup, no monitor or DNS process, no
+// veth, lease or published port left.
 import BerthTestSupport
 import Foundation
 import Testing
@@ -35,6 +38,8 @@ final class EngineSandbox: @unchecked Sendable {
   let root: String
   let runRoot: String
   let cgroupParent: String
+  /// The sandbox's network namespace (`ip netns`), where berth runs.
+  let netns: String
 
   init(_ label: String = "e") {
     let name = "berth-e2e-\(label)-\(UUID().uuidString.prefix(8).lowercased())"
@@ -42,7 +47,11 @@ final class EngineSandbox: @unchecked Sendable {
     root = dir + "/root"
     runRoot = dir + "/run"
     cgroupParent = "/" + name
+    netns = String(name.suffix(15))
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let made = sh(["ip", "netns", "add", netns])
+    precondition(made.status == 0, "ip netns add failed: \(made.combined)")
+    sh(["ip", "-n", netns, "link", "set", "lo", "up"])
     let load = berth(["load", "-q", "-i", EngineEnvironment.busyboxArchive])
     precondition(load.status == 0, "loading busybox failed: \(load.combined)")
   }
@@ -53,13 +62,21 @@ final class EngineSandbox: @unchecked Sendable {
   @discardableResult
   func berth(_ args: [String], input: String? = nil) -> Output {
     sh(
-      [EngineEnvironment.berth, "--root", root, "--runroot", runRoot] + args, input: input,
-      env: environment)
+      [
+        "nsenter", "--net=/run/netns/" + netns, EngineEnvironment.berth, "--root", root,
+        "--runroot", runRoot,
+      ] + args, input: input, env: environment)
+  }
+
+  /// A command run in the sandbox's network namespace.
+  @discardableResult
+  func inNetwork(_ args: [String], input: String? = nil) -> Output {
+    sh(["nsenter", "--net=/run/netns/" + netns] + args, input: input)
   }
 
   /// The command line to run berth from a shell (tmux, bash -c).
   var command: String {
-    "env BERTH_CGROUP_PARENT=\(cgroupParent) \(EngineEnvironment.berth) --root \(root) --runroot \(runRoot)"
+    "env BERTH_CGROUP_PARENT=\(cgroupParent) nsenter --net=/run/netns/\(netns) \(EngineEnvironment.berth) --root \(root) --runroot \(runRoot)"
   }
 
   /// Polls `condition` for up to `seconds` (a loaded CI machine is slow).
@@ -80,7 +97,7 @@ final class EngineSandbox: @unchecked Sendable {
         return false
       }
       let text = String(decoding: cmdline, as: UTF8.self)
-      return text.contains("berth-monitor") && text.contains(runRoot)
+      return text.contains("berth-monitor") && text.contains(dir + "/")
     }
   }
 
@@ -112,7 +129,27 @@ final class EngineSandbox: @unchecked Sendable {
         children.isEmpty, "cgroups left under \(path): \(children)", sourceLocation: sourceLocation)
       rmdir(path)
     }
+    // Containers gone, their network state must be too: veths, leases,
+    // published ports (the bridge and the table stay with the network).
+    let links = inNetwork(["ip", "-o", "link"]).stdout
+    #expect(!links.contains(" bv"), "veths left: \(links)", sourceLocation: sourceLocation)
+    let netnsFiles =
+      (try? FileManager.default.contentsOfDirectory(atPath: runRoot + "/netns")) ?? []
+    #expect(netnsFiles.isEmpty, "namespaces left: \(netnsFiles)", sourceLocation: sourceLocation)
+    for map in ["any4", "addr4", "any6", "addr6"] {
+      let listed = inNetwork(["nft", "list", "map", "inet", "berth", map]).stdout
+      #expect(
+        !listed.contains("elements"), "published ports left: \(listed)",
+        sourceLocation: sourceLocation)
+    }
+    if FileManager.default.fileExists(atPath: root + "/berth.db") {
+      let leases = sh(["sqlite3", root + "/berth.db", "SELECT count(*) FROM attachment"]).stdout
+      #expect(
+        leases.trimmed == "0" || leases.isEmpty, "leases left: \(leases)",
+        sourceLocation: sourceLocation)
+    }
     umount2(runRoot + "/bin/berth-monitor", Int32(MNT_DETACH))
+    sh(["ip", "netns", "del", netns])
     try? FileManager.default.removeItem(atPath: dir)
   }
 }

@@ -94,7 +94,18 @@ public struct ContainerConfig: Codable, Sendable {
   public var noHealthcheck = false
   /// `--timeout`: seconds the container may run before it is killed.
   public var timeout: Int?
+  /// none, host, bridge (the `networks` below), container:NAME, ns:PATH.
   public var network = "none"
+  /// Bridge networks to join, in order (eth0, eth1, ...).
+  public var networks: [NetworkRequest]?
+  public var ports: [PortRequest]?
+  /// `-P`: the image's exposed ports, each on a free host port.
+  public var publishAll: Bool?
+  public var dnsServers: [String]?
+  public var dnsSearch: [String]?
+  public var dnsOptions: [String]?
+  /// `--add-host NAME:IP`.
+  public var addHosts: [String]?
   public var pidMode: String?
   public var ipcMode: String?
   public var utsMode: String?
@@ -107,4 +118,16 @@ public struct ContainerConfig: Codable, Sendable {
   public var initProcess = false
 
   public init() {}
+}
+
+/// One `--network NAME[:alias=A,ip=IP,mac=MAC]` (plus `--ip`, `--mac-address`
+/// and `--network-alias`, which apply to the first).
+public struct NetworkRequest: Codable, Sendable, Equatable {
+  public var name: String
+  public var aliases: [String] = []
+  public var ipv4: String?
+  public var ipv6: String?
+  public var mac: String?
+
+  public init(name: String) { self.name = name }
 }

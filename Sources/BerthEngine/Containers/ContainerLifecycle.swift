@@ -171,6 +171,7 @@ extension Engine {
       throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
     }
     var attachOurs: Int32? = nil
+    var network: NetworkState? = nil
     Trace.mark("start: mounted")
     do {
       let image = try store.resolveImage(container.imageID)
@@ -179,13 +180,23 @@ extension Engine {
         rootless
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
-      try writeUserdata(container, config: config)
+      var joins = try namespacePaths(config)
+      if config.network == "bridge" {
+        guard !rootless else {
+          throw BerthError(
+            .unsupported, "bridge networks need root (rootless networking is not built yet)",
+            hint: "use --network none or --network host")
+        }
+        network = try setUpNetworks(
+          container, config, exposed: (imageConfig.exposedPorts ?? [:]).keys.sorted())
+        joins["bridge"] = network?.namespace
+      }
+      try writeUserdata(container, config: config, network: network)
       var paths = SpecBuilder.Paths(
         rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
         cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
         lookupRoot: lookupRoot)
       if config.initProcess { paths.initBinary = try MonitorLauncher.initBinary() }
-      let joins = try namespacePaths(config)
       paths.shmSource = try sharedMemory(container, config)
       var spec = try SpecBuilder.build(
         container: container, config: config, image: imageConfig, paths: paths,
@@ -220,6 +231,10 @@ extension Engine {
         monitorConfig.extraMounts = [containerDirectory(container.id) + "/userdata/shm"]
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
+      if let network {
+        monitorConfig.networkNamespace = network.namespace
+        if network.needsCleanup { monitorConfig.exitCommand = cleanupCommand(container.id) }
+      }
       if rootless {
         let maps = try RootlessIDs.mappings()
         monitorConfig.uidMappings = maps.uid
@@ -263,6 +278,7 @@ extension Engine {
       throw BerthError(code == 126 ? .permissionDenied : code == 127 ? .notFound : .system, message)
     } catch {
       if let attachOurs { close(attachOurs) }
+      if network != nil { tearDownNetworks(container.id, release: false) }
       try? store.unmountSnapshot(id: container.id)
       throw BerthError.wrapping(error, "cannot start \(container.name)")
     }
@@ -390,23 +406,14 @@ extension Engine {
   }
 
   /// /etc/hosts, /etc/hostname, /etc/resolv.conf and /run/.containerenv.
-  func writeUserdata(_ container: Container, config: ContainerConfig) throws(BerthError) {
+  func writeUserdata(_ container: Container, config: ContainerConfig, network: NetworkState?)
+    throws(BerthError)
+  {
     let dir = containerDirectory(container.id) + "/userdata"
     let hostname = config.hostname ?? container.shortID
-    var hosts = "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n"
-    if config.network == "host" {
-      hosts = (try? readFile("/etc/hosts")).map { String(decoding: $0, as: UTF8.self) } ?? hosts
-    }
-    hosts += "127.0.1.1\t\(hostname) \(container.name)\n"
-    var resolv =
-      (try? readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-    // A loopback resolver of the host is unreachable from another network namespace.
-    if config.network != "host" {
-      resolv =
-        resolv.split(separator: "\n").filter {
-          !($0.hasPrefix("nameserver 127.") || $0.hasPrefix("nameserver ::1"))
-        }.joined(separator: "\n") + "\n"
-    }
+    let hosts = ContainerNetworkFiles.hosts(
+      container: container, hostname: hostname, config: config, network: network)
+    let resolv = ContainerNetworkFiles.resolvConf(config: config, network: network)
     let containerenv = """
       engine="berth-0.1.0"
       name="\(container.name)"
@@ -459,6 +466,9 @@ extension Engine {
       if status.state == .exited && (status.removed || !status.monitorAlive) {
         if status.removed {
           _ = waitForMonitor(id, seconds: 2)
+          if (try? container.decodedConfig())?.network == "bridge" {
+            tearDownNetworks(id, release: true)
+          }
           try database.write { db in
             _ = try Container.deleteOne(db, key: id)
             try EventLog.record(
@@ -502,6 +512,11 @@ extension Engine {
       container.exitCode = 137
       container.reason = "its monitor left no status (the run directory is gone, after a reboot?)"
       changed = true
+    }
+    if changed && container.state == .exited
+      && (try? container.decodedConfig())?.network == "bridge"
+    {
+      tearDownNetworks(id, release: false)
     }
     if changed {
       let updated = container
@@ -658,6 +673,9 @@ extension Engine {
   /// snapshot, files, row (and anonymous volumes with `volumes`).
   func removeContainerFiles(_ container: Container, volumes: Bool) throws(BerthError) {
     umount2(containerDirectory(container.id) + "/userdata/shm", Int32(MNT_DETACH))
+    if (try? container.decodedConfig())?.network == "bridge" {
+      tearDownNetworks(container.id, release: true)
+    }
     driver(container).delete(container.id)
     do {
       try store.removeSnapshot(id: container.id)

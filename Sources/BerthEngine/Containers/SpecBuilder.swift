@@ -255,7 +255,16 @@ public enum SpecBuilder {
       if config.unmask.contains("ALL") { linux.maskedPaths = config.mask }
       linux.readonlyPaths = (linux.readonlyPaths ?? []).filter { !config.unmask.contains($0) }
     }
-    if !config.sysctls.isEmpty { linux.sysctl = config.sysctls }
+    var sysctls = config.sysctls
+    // Podman's default (containers.conf default_sysctls): ping works without
+    // CAP_NET_RAW, through ICMP datagram sockets, in the container's own
+    // network namespace.
+    if config.network != "host" && !config.network.hasPrefix("container:")
+      && sysctls["net.ipv4.ping_group_range"] == nil
+    {
+      sysctls["net.ipv4.ping_group_range"] = "0 0"
+    }
+    if !sysctls.isEmpty { linux.sysctl = sysctls }
 
     if !paths.rootless {
       var resources = linux.resources ?? Spec.Resources()

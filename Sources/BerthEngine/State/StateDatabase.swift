@@ -1,4 +1,4 @@
-// The engine's one database: containers and volumes (later networks) in
+// The engine's one database: containers, volumes and networks in
 // SQLite through GRDB, in WAL mode so readers never wait for a writer.
 // Concurrent `berth` processes wait on SQLite's busy handler (bounded)
 // instead of failing on a lock; a timeout is a clear error.
@@ -48,7 +48,7 @@ public final class StateDatabase: @unchecked Sendable {
     }
   }
 
-  static let schemaVersion = 1
+  static let schemaVersion = 2
 
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
@@ -91,6 +91,46 @@ public final class StateDatabase: @unchecked Sendable {
           );
           """)
     }
+    // Networks, the address leases of each container on each (the unique
+    // pairs make a double assignment impossible, however many `berth`
+    // processes allocate at once) and published host ports.
+    migrator.registerMigration("v2") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE network (
+            name TEXT PRIMARY KEY NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            driver TEXT NOT NULL,
+            interface TEXT NOT NULL UNIQUE,
+            created TEXT NOT NULL,
+            subnets BLOB NOT NULL,
+            isInternal INTEGER NOT NULL DEFAULT 0,
+            dns INTEGER NOT NULL DEFAULT 0,
+            labels BLOB NOT NULL,
+            options BLOB NOT NULL
+          );
+          CREATE TABLE attachment (
+            container TEXT NOT NULL,
+            network TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            mac TEXT NOT NULL,
+            ipv4 TEXT,
+            ipv6 TEXT,
+            aliases BLOB NOT NULL,
+            PRIMARY KEY (container, network),
+            UNIQUE (network, ipv4),
+            UNIQUE (network, ipv6)
+          );
+          CREATE TABLE published (
+            container TEXT NOT NULL,
+            protocol TEXT NOT NULL,
+            hostIP TEXT NOT NULL,
+            hostPort INTEGER NOT NULL,
+            containerPort INTEGER NOT NULL,
+            PRIMARY KEY (protocol, hostIP, hostPort)
+          );
+          """)
+    }
     return migrator
   }
 
@@ -100,6 +140,22 @@ public final class StateDatabase: @unchecked Sendable {
 
   public func write<T>(_ body: (Database) throws -> T) throws(BerthError) -> T {
     do { return try queue.write(body) } catch { throw Self.wrap(error, path: path) }
+  }
+
+  /// A write transaction that takes the write lock before it reads: a read
+  /// then write in a deferred one fails at once (SQLITE_BUSY_SNAPSHOT) when
+  /// another process committed in between; this one waits its turn.
+  public func writeImmediately<T>(_ body: (Database) throws -> T) throws(BerthError) -> T {
+    do {
+      return try queue.writeWithoutTransaction { db in
+        var result: T? = nil
+        try db.inTransaction(.immediate) {
+          result = try body(db)
+          return .commit
+        }
+        return result!
+      }
+    } catch { throw Self.wrap(error, path: path) }
   }
 
   static func wrap(_ error: any Error, path: String) -> BerthError {

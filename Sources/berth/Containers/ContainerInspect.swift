@@ -258,6 +258,7 @@ struct InspectedContainer: Encodable {
   var mounts: [MountInfo]
   var config: ConfigInfo
   var hostConfig: HostConfigInfo
+  var networkSettings: NetworkSettings
   var isInfra = false
 
   static func make(_ engine: Engine, _ reference: String) throws -> InspectedContainer {
@@ -342,14 +343,103 @@ struct InspectedContainer: Encodable {
         logConfig: .init(
           type: config.logDriver, size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B"),
         devices: config.devices,
-        tmpfs: tmpfs))
+        tmpfs: tmpfs),
+      networkSettings: try NetworkSettings(engine, container, config))
+  }
+}
+
+/// Docker's NetworkSettings, as podman fills it: the first network's
+/// addresses at the top, each network's under Networks, published ports.
+struct NetworkSettings: Encodable {
+  struct Endpoint: Encodable {
+    var endpointID = ""
+    var gateway = ""
+    var ipAddress = ""
+    var ipPrefixLen = 0
+    var ipv6Gateway = ""
+    var globalIPv6Address = ""
+    var globalIPv6PrefixLen = 0
+    var macAddress = ""
+    var networkID: String?
+    var aliases: [String]?
+  }
+  struct Binding: Encodable {
+    var hostIp: String
+    var hostPort: String
+  }
+  var endpointID = ""
+  var gateway = ""
+  var ipAddress = ""
+  var ipPrefixLen = 0
+  var ipv6Gateway = ""
+  var globalIPv6Address = ""
+  var globalIPv6PrefixLen = 0
+  var macAddress = ""
+  var bridge = ""
+  var sandboxID = ""
+  var sandboxKey = ""
+  var hairpinMode = false
+  var linkLocalIPv6Address = ""
+  var linkLocalIPv6PrefixLen = 0
+  var ports: [String: [Binding]] = [:]
+  var networks: [String: Endpoint]?
+
+  init(_ engine: Engine, _ container: Container, _ config: ContainerConfig) throws {
+    guard config.network == "bridge" else { return }
+    var networks: [String: Endpoint] = [:]
+    var first: Endpoint? = nil
+    for (network, attachment) in try engine.attachments(of: container.id) {
+      var endpoint = Endpoint(macAddress: attachment.mac, networkID: network.name)
+      for subnet in network.subnetList {
+        let prefix = (try? Subnet(parsing: subnet.subnet).prefix) ?? 0
+        if subnet.subnet.contains(":") {
+          endpoint.ipv6Gateway = subnet.gateway
+          endpoint.globalIPv6Address = attachment.ipv6 ?? ""
+          endpoint.globalIPv6PrefixLen = prefix
+        } else {
+          endpoint.gateway = subnet.gateway
+          endpoint.ipAddress = attachment.ipv4 ?? ""
+          endpoint.ipPrefixLen = prefix
+        }
+      }
+      endpoint.aliases = [container.shortID] + attachment.aliasList
+      networks[network.name] = endpoint
+      if first == nil { first = endpoint }
+    }
+    if let first, container.state == .running || container.state == .paused {
+      gateway = first.gateway
+      ipAddress = first.ipAddress
+      ipPrefixLen = first.ipPrefixLen
+      ipv6Gateway = first.ipv6Gateway
+      globalIPv6Address = first.globalIPv6Address
+      globalIPv6PrefixLen = first.globalIPv6PrefixLen
+      macAddress = first.macAddress
+      sandboxKey = engine.networkNamespacePath(container.id)
+    }
+    self.networks = networks
+    for port in try engine.publishedPorts(of: container.id) {
+      ports["\(port.containerPort)/\(port.protocol)", default: []].append(
+        Binding(hostIp: port.hostIP, hostPort: "\(port.hostPort)"))
+    }
+    for request in config.ports ?? [] where request.hostPort == 0 || ports.isEmpty {
+      let key = "\(request.containerPort)/\(request.protocol)"
+      if ports[key] == nil && container.state != .running {
+        ports[key] = [
+          Binding(
+            hostIp: request.hostIP, hostPort: request.hostPort == 0 ? "" : "\(request.hostPort)")
+        ]
+      }
+    }
   }
 }
 
 /// Podman's and Docker's JSON keys are PascalCase: Swift's property names
 /// with the first letter raised, and a few initialisms as Go spells them.
 struct PascalCaseKey: CodingKey {
-  static let initialisms = ["rw": "RW", "utsMode": "UTSMode", "oomKilled": "OOMKilled"]
+  static let initialisms = [
+    "rw": "RW", "utsMode": "UTSMode", "oomKilled": "OOMKilled", "ipAddress": "IPAddress",
+    "ipPrefixLen": "IPPrefixLen", "ipv6Gateway": "IPv6Gateway",
+  ]
   var stringValue: String
   var intValue: Int? { nil }
   init(stringValue: String) { self.stringValue = stringValue }

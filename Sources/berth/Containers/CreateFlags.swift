@@ -82,8 +82,27 @@ struct CreateFlags: ParsableArguments {
   @Flag(name: .customLong("no-healthcheck"), help: "Disable the image's health check.")
   var noHealthcheck = false
   @Option(help: "Pull policy: always, missing, never, newer.") var pull = "missing"
-  @Option(name: [.customLong("network"), .customLong("net")], help: "Network mode: none or host.")
-  var network: String?
+  @Option(
+    name: [.customLong("network"), .customLong("net")],
+    help: "bridge, NAME[:alias=,ip=,mac=], none, host, container:NAME or ns:PATH.")
+  var network: [String] = []
+  @Option(
+    name: [.customShort("p"), .customLong("publish")], help: "Publish [[IP:]HOST:]PORT[/PROTO].")
+  var publish: [String] = []
+  @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish exposed ports.")
+  var publishAll = false
+  @Option(help: "IPv4 address on the first network.") var ip: String?
+  @Option(help: "IPv6 address on the first network.") var ip6: String?
+  @Option(name: .customLong("mac-address"), help: "MAC address on the first network.")
+  var macAddress: String?
+  @Option(name: .customLong("network-alias"), help: "DNS alias on the first network.")
+  var networkAlias: [String] = []
+  @Option(help: "DNS server.") var dns: [String] = []
+  @Option(name: .customLong("dns-search"), help: "DNS search domain.") var dnsSearch: [String] = []
+  @Option(name: [.customLong("dns-option"), .customLong("dns-opt")], help: "DNS resolver option.")
+  var dnsOption: [String] = []
+  @Option(name: .customLong("add-host"), help: "Add NAME:IP to /etc/hosts.") var addHost: [String] =
+    []
   @Option(help: "PID namespace: host, private or container:NAME.") var pid: String?
   @Option(help: "IPC namespace: host, private, shareable or container:NAME.") var ipc: String?
   @Option(help: "UTS namespace: host or private.") var uts: String?
@@ -237,17 +256,31 @@ struct CreateFlags: ParsableArguments {
       throw BerthError(
         .invalidArgument, "invalid --pull \"\(pull)\"", hint: "use always, missing, never or newer")
     }
-    if let network {
-      guard
-        network == "none" || network == "host" || network.hasPrefix("container:")
-          || network.hasPrefix("ns:")
+    var networkFlags = NetworkFlags()
+    networkFlags.networks = network
+    networkFlags.ip = ip
+    networkFlags.ip6 = ip6
+    networkFlags.mac = macAddress
+    networkFlags.aliases = networkAlias
+    networkFlags.ports = publish
+    networkFlags.publishAll = publishAll
+    try networkFlags.apply(to: &config, rootless: geteuid() != 0)
+    for server in dns where IPAddress(server) == nil {
+      throw BerthError(.invalidArgument, "invalid --dns address \"\(server)\"")
+    }
+    config.dnsServers = dns.isEmpty ? nil : dns
+    config.dnsSearch = dnsSearch.isEmpty ? nil : dnsSearch
+    config.dnsOptions = dnsOption.isEmpty ? nil : dnsOption
+    for entry in addHost {
+      let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty,
+        IPAddress(parts[1]) != nil || parts[1] == "host-gateway"
       else {
         throw BerthError(
-          .unsupported, "network mode \"\(network)\" is not supported yet",
-          hint: "use --network none or --network host")
+          .invalidArgument, "invalid --add-host \"\(entry)\"", hint: "use NAME:IP")
       }
-      config.network = network
     }
+    config.addHosts = addHost.isEmpty ? nil : addHost
     config.pidMode = try namespaceMode(pid, what: "--pid", allowed: ["host", "private"])
     config.ipcMode = try namespaceMode(
       ipc, what: "--ipc", allowed: ["host", "private", "shareable", "none"])

@@ -91,14 +91,40 @@ struct Port: ParsableCommand {
   @Flag(name: .shortAndLong, help: "All containers.") var all = false
   @Argument(help: "Container.") var container: String?
 
+  @Argument(help: "Only this port: PORT[/PROTO].") var privatePort: String?
+
   func run() throws {
-    // Publishing ports comes with bridge networking; until then a container
-    // has none, and port prints nothing, as podman does for such containers.
     let engine = try global.engine()
+    let targets: [Container]
     if let container {
-      _ = try engine.lookup(container)
-    } else if !all {
+      targets = [try engine.refresh(try engine.lookup(container).id)]
+    } else if all {
+      targets = try engine.containers().filter { $0.state == .running }
+    } else {
       throw BerthError(.invalidArgument, "give a container or --all")
+    }
+    for target in targets {
+      var ports = try engine.publishedPorts(of: target.id)
+      if let privatePort {
+        let parts = privatePort.split(separator: "/").map(String.init)
+        ports = ports.filter {
+          "\($0.containerPort)" == parts[0] && (parts.count == 1 || $0.protocol == parts[1])
+        }
+        if ports.isEmpty {
+          throw BerthError(.notFound, "failed to find published port \"\(privatePort)\"")
+        }
+        for port in ports {
+          print("\(port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP):\(port.hostPort)")
+        }
+        continue
+      }
+      for port in ports.sorted(by: {
+        ($0.containerPort, $0.protocol) < ($1.containerPort, $1.protocol)
+      }) {
+        let line =
+          "\(port.containerPort)/\(port.protocol) -> \(port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP):\(port.hostPort)"
+        print(container == nil ? "\(target.shortID)\t\(line)" : line)
+      }
     }
   }
 }

@@ -143,7 +143,7 @@ struct ContainerCommand: AsyncParsableCommand {
       Exec.self, ContainerInspect.self, Wait.self, Attach.self, Pause.self, Unpause.self,
       Rename.self,
       ContainerPrune.self, ContainerExists.self, Top.self, Stats.self, Port.self, Diff.self,
-      Export.self, Commit.self, Cp.self,
+      Export.self, Commit.self, Cp.self, ContainerCleanup.self,
     ])
 }
 
