@@ -43,12 +43,12 @@ c["linux"]["cgroupsPath"] = "/berth-bench-crun/true"
 json.dump(c, open(sys.argv[1], "w"), indent=2)
 PY
 # The first berth run makes the monitor's read-only bind mount (once per boot).
-$berth run --rm busybox true
+$berth run --rm --network none busybox true
 $podman run --rm $podman_run busybox true
 
 echo "== hyperfine: $runs runs each of one container running /bin/true"
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
-  -n "berth run --rm" "$berth run --rm busybox true" \
+  -n "berth run --rm" "$berth run --rm --network none busybox true" \
   -n "podman run --rm" "$podman run --rm $podman_run busybox true" \
   -n "crun run" "crun --root $work/run/crun run --bundle $work/bundle bench" >/dev/null
 
@@ -67,12 +67,12 @@ wait
 SH
 chmod +x "$work/sixteen-crun.sh"
 hyperfine -N --warmup 1 --runs "$(( (runs + 4) / 5 ))" --export-json "$work/sixteen.json" \
-  -n "berth x16" "$work/sixteen.sh '$berth run --rm busybox true'" \
+  -n "berth x16" "$work/sixteen.sh '$berth run --rm --network none busybox true'" \
   -n "podman x16" "$work/sixteen.sh '$podman run --rm $podman_run busybox true'" \
   -n "crun x16" "$work/sixteen-crun.sh" >/dev/null
 
 echo "== memory of the per-container monitor while its container sleeps (smaps_rollup)"
-id=$($berth run -d busybox sleep 600)
+id=$($berth run -d --network none busybox sleep 600)
 # The monitor trims its memory 0.3 s and 2.3 s after the container starts.
 sleep 3
 monitor=$(pgrep -f "berth-monitor start $work/run/berth/containers/$id")
@@ -86,7 +86,7 @@ $berth rm -f "$id" >/dev/null
 $podman rm -f -t 0 "$pid" >/dev/null
 
 echo "== ps -a with 100 containers"
-for i in $(seq 100); do $berth create busybox true >/dev/null; done
+for i in $(seq 100); do $berth create --network none busybox true >/dev/null; done
 for i in $(seq 100); do $podman create $podman_run busybox true >/dev/null; done
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/ps.json" \
   -n "berth ps -a" "$berth ps -a" -n "podman ps -a" "$podman ps -a" >/dev/null

@@ -177,6 +177,8 @@ struct SystemPrune: ParsableCommand {
       _ = try engine.removeContainer(container.id, force: false, volumes: false)
       print(container.id)
     }
+    print("Deleted Networks")
+    for name in try engine.pruneNetworks() { print(name) }
     if volumes {
       print("Deleted Volumes")
       for name in try engine.pruneVolumes() { print(name) }
@@ -188,7 +190,7 @@ struct SystemPrune: ParsableCommand {
 
 struct SystemReset: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "reset", abstract: "Remove all containers, volumes and images.")
+    commandName: "reset", abstract: "Remove all containers, volumes, networks and images.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Do not ask (berth never asks).") var force = false
 
@@ -198,6 +200,8 @@ struct SystemReset: ParsableCommand {
       _ = try engine.removeContainer(container.id, force: true, volumes: true)
     }
     for volume in try engine.volumes() { try engine.removeVolume(volume.name, force: true) }
+    // Bridges, firewall table and DNS responders go with the networks.
+    for network in try engine.networks() { _ = try engine.removeNetwork(network.name, force: true) }
     for image in try engine.store.images() {
       _ = try engine.store.remove(image.id.encoded, force: true)
     }

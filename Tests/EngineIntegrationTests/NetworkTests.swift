@@ -104,6 +104,26 @@ struct NetworkTests {
     #expect(box.berth(["run", "--rm", "-p", "8080:80", "busybox", "true"]).status == 0)
   }
 
+  @Test func publishAllPublishesTheImagesExposedPorts() {
+    let box = EngineSandbox("net-publish-all")
+    defer { box.finish() }
+    #expect(box.berth(["create", "--name", "base", "busybox", "true"]).status == 0)
+    let commit = box.berth([
+      "commit", "-c", "EXPOSE 80/tcp", "-c",
+      "CMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/etc\"]",
+      "base", "localhost/web:1",
+    ])
+    #expect(commit.status == 0, "\(commit.combined)")
+    #expect(box.berth(["run", "-d", "--name", "web", "-P", "localhost/web:1"]).status == 0)
+    let port = box.berth(["port", "web", "80"]).stdout.trimmed
+    #expect(port.hasPrefix("0.0.0.0:"), "\(port)")
+    let hostname = box.berth(["exec", "web", "hostname"]).stdout
+    let number = port.split(separator: ":").last.map(String.init) ?? ""
+    #expect(box.eventually { fetch(box, "http://127.0.0.1:\(number)/hostname").stdout == hostname })
+    #expect(box.berth(["rm", "-f", "web", "base"]).status == 0)
+    #expect(box.berth(["rmi", "localhost/web:1"]).status == 0)
+  }
+
   @Test func aPortAHostProcessHoldsIsRefused() {
     let box = EngineSandbox("net-inuse")
     defer { box.finish() }
