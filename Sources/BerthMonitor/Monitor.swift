@@ -487,6 +487,7 @@ public struct Monitor {
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
     for mount in config.extraMounts { umount2(mount, Int32(MNT_DETACH)) }
     if let namespace = config.networkNamespace { NetworkNamespace.remove(at: namespace) }
+    if config.pasta != nil { PastaProcess.stop(pidFile: runDirectory + "/" + RunFiles.pasta) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }
       status.removed = true

@@ -50,6 +50,12 @@ public struct MonitorConfig: Codable, Sendable {
   /// only the engine can undo: published ports, DNS names (podman's conmon
   /// runs `podman container cleanup` the same way).
   public var exitCommand: [String]?
+  /// Rootless `--network pasta`: pasta's argv (its path first) without the
+  /// target pid. The monitor makes a network namespace with its user
+  /// namespace; the starter, outside both, runs pasta on it (pasta must
+  /// join the user namespace from its parent one), and the container
+  /// shares it.
+  public var pasta: [String]?
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id
@@ -156,6 +162,8 @@ public enum RunFiles {
   /// Present when a user stopped the container: no restart follows.
   public static let stopRequested = "stop-requested"
   public static let monitorLog = "monitor.log"
+  /// Rootless pasta's pid (pasta writes it).
+  public static let pasta = "pasta.pid"
 }
 
 /// Exit codes as podman's: 125 the engine failed, 126 the command could not

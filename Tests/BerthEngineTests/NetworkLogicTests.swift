@@ -87,14 +87,14 @@ import Testing
 }
 
 @Suite struct NetworkFlagTests {
-  @Test func noFlagsMeanTheDefaultBridgeAsRootAndNoNetworkRootless() throws {
+  @Test func noFlagsMeanTheDefaultBridgeAsRootAndPastaRootless() throws {
     var config = ContainerConfig()
     try NetworkFlags().apply(to: &config, rootless: false)
     #expect(config.network == "bridge")
     #expect(config.networks?.map(\.name) == ["berth"])
     var rootless = ContainerConfig()
     try NetworkFlags().apply(to: &rootless, rootless: true)
-    #expect(rootless.network == "none")
+    #expect(rootless.network == (Engine.pastaPath() != nil ? "pasta" : "none"))
   }
 
   @Test func networkOptionsAndTheFirstNetworksFlags() throws {

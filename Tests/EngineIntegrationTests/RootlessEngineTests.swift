@@ -113,4 +113,40 @@ struct RootlessEngineTests {
       box.berth(["run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/f"]).stdout == "kept\n"
     )
   }
+  @Test func aRootlessContainersPublishedPortAnswersOnTheHostsLoopback() throws {
+    try #require(
+      FileManager.default.isExecutableFile(atPath: "/usr/bin/pasta"),
+      "needs pasta (Debian's passt; scripts/deps.sh installs it)")
+    // pasta opens /dev/net/tun as the user; distributions ship it 0666,
+    // this machine 0600 (the test setup opens it, as the guide says).
+    sh(["chmod", "0666", "/dev/net/tun"])
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    let route = box.berth(["run", "--rm", "busybox", "ip", "route"])
+    #expect(route.stdout.contains("default via"), "pasta gives a route out: \(route.combined)")
+    let web = box.berth([
+      "run", "-d", "--name", "web", "-p", "18090:80", "busybox", "httpd", "-f", "-p", "80", "-h",
+      "/etc",
+    ])
+    #expect(web.status == 0, "\(web.combined)")
+    let hostname = box.berth(["exec", "web", "hostname"]).stdout
+    var fetched = ""
+    for _ in 0..<100 where fetched != hostname {
+      fetched =
+        sh(["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18090/hostname"])
+        .stdout
+      if fetched != hostname { usleep(50_000) }
+    }
+    #expect(fetched == hostname)
+    #expect(box.berth(["port", "web"]).stdout == "80/tcp -> 0.0.0.0:18090\n")
+    #expect(box.berth(["rm", "-f", "web"]).status == 0)
+    // pasta went with the container's namespace: the port is free again.
+    var gone = false
+    for _ in 0..<100 where !gone {
+      gone = sh(["pgrep", "-f", "pasta.*18090"]).stdout.isEmpty
+      if !gone { usleep(50_000) }
+    }
+    #expect(gone, "pasta still runs")
+  }
 }

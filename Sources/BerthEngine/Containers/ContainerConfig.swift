@@ -118,6 +118,10 @@ public struct ContainerConfig: Codable, Sendable {
   public var initProcess = false
 
   public init() {}
+
+  /// Bridge networks and pasta leave state the engine undoes at the end
+  /// (namespaces, leases, published ports, names).
+  var hasNetworkState: Bool { network == "bridge" || network == "pasta" }
 }
 
 /// One `--network NAME[:alias=A,ip=IP,mac=MAC]` (plus `--ip`, `--mac-address`

@@ -172,6 +172,7 @@ extension Engine {
     }
     var attachOurs: Int32? = nil
     var network: NetworkState? = nil
+    var pasta: [String]? = nil
     Trace.mark("start: mounted")
     do {
       let image = try store.resolveImage(container.imageID)
@@ -190,6 +191,8 @@ extension Engine {
         network = try setUpNetworks(
           container, config, exposed: (imageConfig.exposedPorts ?? [:]).keys.sorted())
         joins["bridge"] = network?.namespace
+      } else if config.network == "pasta" {
+        pasta = try pastaArguments(container, config)
       }
       try writeUserdata(container, config: config, network: network)
       var paths = SpecBuilder.Paths(
@@ -231,6 +234,7 @@ extension Engine {
         monitorConfig.extraMounts = [containerDirectory(container.id) + "/userdata/shm"]
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
+      monitorConfig.pasta = pasta
       if let network {
         monitorConfig.networkNamespace = network.namespace
         if network.needsCleanup { monitorConfig.exitCommand = cleanupCommand(container.id) }
@@ -278,7 +282,7 @@ extension Engine {
       throw BerthError(code == 126 ? .permissionDenied : code == 127 ? .notFound : .system, message)
     } catch {
       if let attachOurs { close(attachOurs) }
-      if network != nil { tearDownNetworks(container.id, release: false) }
+      if network != nil || pasta != nil { tearDownNetworks(container.id, release: false) }
       try? store.unmountSnapshot(id: container.id)
       throw BerthError.wrapping(error, "cannot start \(container.name)")
     }
@@ -466,7 +470,7 @@ extension Engine {
       if status.state == .exited && (status.removed || !status.monitorAlive) {
         if status.removed {
           _ = waitForMonitor(id, seconds: 2)
-          if (try? container.decodedConfig())?.network == "bridge" {
+          if (try? container.decodedConfig())?.hasNetworkState == true {
             tearDownNetworks(id, release: true)
           }
           try database.write { db in
@@ -514,7 +518,7 @@ extension Engine {
       changed = true
     }
     if changed && container.state == .exited
-      && (try? container.decodedConfig())?.network == "bridge"
+      && (try? container.decodedConfig())?.hasNetworkState == true
     {
       tearDownNetworks(id, release: false)
     }
@@ -673,7 +677,7 @@ extension Engine {
   /// snapshot, files, row (and anonymous volumes with `volumes`).
   func removeContainerFiles(_ container: Container, volumes: Bool) throws(BerthError) {
     umount2(containerDirectory(container.id) + "/userdata/shm", Int32(MNT_DETACH))
-    if (try? container.decodedConfig())?.network == "bridge" {
+    if (try? container.decodedConfig())?.hasNetworkState == true {
       tearDownNetworks(container.id, release: true)
     }
     driver(container).delete(container.id)

@@ -27,14 +27,25 @@ public struct NetworkFlags: Sendable {
           .invalidArgument, "--network \(special[0]) cannot be combined with other networks")
       }
       var mode = special[0]
-      if mode == "private" { mode = rootless ? "none" : "bridge" }
-      guard !(mode.hasPrefix("pasta") || mode.hasPrefix("slirp4netns")) else {
+      if mode == "private" { mode = rootless ? "pasta" : "bridge" }
+      if mode == "pasta" && !rootless {
+        throw BerthError(
+          .unsupported, "--network pasta is for rootless containers",
+          hint: "as root, use bridge networks")
+      }
+      guard !(mode.hasPrefix("pasta:") || mode.hasPrefix("slirp4netns")) else {
         throw BerthError(
           .unsupported, "--network \(mode) is not supported yet",
-          hint: "rootless containers have --network none or host for now")
+          hint: "rootless containers have --network pasta (the default), none or host")
       }
       config.network = mode
-      if mode != "bridge" {
+      if mode == "pasta" {
+        guard ip == nil, ip6 == nil, mac == nil, aliases.isEmpty else {
+          throw BerthError(
+            .invalidArgument, "--ip, --ip6, --mac-address and --network-alias need a bridge network"
+          )
+        }
+      } else if mode != "bridge" {
         guard ports.isEmpty && !publishAll else {
           throw BerthError(
             .invalidArgument, "ports cannot be published with --network \(mode)",
@@ -50,14 +61,26 @@ public struct NetworkFlags: Sendable {
     }
     var requests: [NetworkRequest] = []
     let names = networks.isEmpty || config.network == "bridge" ? ["bridge"] : networks
-    if networks.isEmpty && rootless {
-      // Rootless bridge networking is not built yet: no network, as before.
-      config.network = "none"
-      guard ports.isEmpty && !publishAll && ip == nil && ip6 == nil && mac == nil else {
+    if networks.isEmpty && rootless || config.network == "pasta" {
+      // Rootless: pasta, podman's default, when it is installed.
+      if Engine.pastaPath() == nil && config.network == "pasta" {
         throw BerthError(
-          .unsupported, "rootless containers cannot publish ports or take addresses yet",
+          .notFound, "--network pasta needs pasta", hint: "install Debian's passt package")
+      }
+      config.network = Engine.pastaPath() != nil ? "pasta" : "none"
+      guard config.network == "pasta" || ports.isEmpty && !publishAll else {
+        throw BerthError(
+          .unsupported, "publishing ports rootless needs pasta", hint: "install Debian's passt")
+      }
+      guard ip == nil && ip6 == nil && mac == nil && aliases.isEmpty else {
+        throw BerthError(
+          .unsupported, "rootless containers cannot take addresses or aliases yet",
           hint: "run as root for bridge networks")
       }
+      var parsed: [PortRequest] = []
+      for text in ports { parsed += try PortRequest.parse(text) }
+      config.ports = parsed.isEmpty ? nil : parsed
+      config.publishAll = publishAll ? true : nil
       return
     }
     for text in names {

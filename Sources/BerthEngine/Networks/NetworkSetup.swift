@@ -202,7 +202,29 @@ extension Engine {
         .invalidArgument, "ports cannot be published from internal networks only",
         hint: "add a non-internal --network")
     }
-    let published = try database.writeImmediately { db -> [PublishedPort] in
+    let published = try claimPorts(container, requests)
+    var elements: [(PublishedPort, IPAddress)] = []
+    for port in published {
+      let hostV6 = port.hostIP.contains(":")
+      if let text = target.attachment.ipv4, let address = IPAddress(text), !hostV6 {
+        elements.append((port, address))
+      }
+      if let text = target.attachment.ipv6, let address = IPAddress(text),
+        port.hostIP.isEmpty || hostV6
+      {
+        elements.append((port, address))
+      }
+    }
+    try Firewall.publish(elements)
+    return published
+  }
+
+  /// Records the container's host ports (free ones chosen for port 0),
+  /// refusing ports another running container or a host process holds.
+  func claimPorts(_ container: Container, _ requests: [PortRequest]) throws(BerthError)
+    -> [PublishedPort]
+  {
+    try database.writeImmediately { db -> [PublishedPort] in
       var rows: [PublishedPort] = []
       for request in requests {
         var port = PublishedPort(
@@ -218,20 +240,6 @@ extension Engine {
       }
       return rows
     }
-    var elements: [(PublishedPort, IPAddress)] = []
-    for port in published {
-      let hostV6 = port.hostIP.contains(":")
-      if let text = target.attachment.ipv4, let address = IPAddress(text), !hostV6 {
-        elements.append((port, address))
-      }
-      if let text = target.attachment.ipv6, let address = IPAddress(text),
-        port.hostIP.isEmpty || hostV6
-      {
-        elements.append((port, address))
-      }
-    }
-    try Firewall.publish(elements)
-    return published
   }
 
   /// Refuses a host port another running container publishes or a host
@@ -326,6 +334,7 @@ extension Engine {
     }
     for attachment in rows.1 { removeNames(id, network: attachment.network) }
     NetworkNamespace.remove(at: networkNamespacePath(id))
+    stopPasta(id)
     _ = try? database.write { db in
       try db.execute(sql: "DELETE FROM published WHERE container = ?", arguments: [id])
       if release {
