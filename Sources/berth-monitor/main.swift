@@ -25,6 +25,9 @@ func fail(_ message: String, code: Int32 = EngineExit.engineError) -> Never {
 // A network's DNS responder never enters a container: it needs no
 // protected copy of this binary (below), so it starts before that check.
 if arguments.count == 5 && arguments[1] == "dns" {
+  // Its own session: a ctrl-c at the terminal of the `berth run` that
+  // started it must not end the network's names for every container.
+  setsid()
   let list = { (text: String) in text.split(separator: ",").map(String.init) }
   exit(
     DNSResponder.run(
