@@ -15,3 +15,32 @@ bench_setup() { # name, then the script's own arguments
     echo "note: cgroup2 at /sys/fs/cgroup/unified hidden in this namespace (crun rejects hybrid mode)"
   fi
 }
+
+# The engine benchmarks' common ground: release binaries, a work directory
+# with its run state on tmpfs (where /run lives), berth and podman each on
+# their own store there, both loaded with the same busybox image, and a
+# cleanup trap. Sets $release, $work, $berth and $podman.
+bench_engines() { # work directory prefix
+  scripts/deps.sh
+  scripts/build-release.sh
+  release=$PWD/.build/release
+  work=$(mktemp -d "/var/tmp/$1.XXXXXX")
+  mkdir "$work/run"
+  mount -t tmpfs -o mode=0755 berth-bench "$work/run"
+  berth="$release/berth --root $work/berth --runroot $work/run/berth"
+  podman="podman --root $work/podman --runroot $work/run/podman --tmpdir $work/run/podman-tmp --cgroup-manager cgroupfs --events-backend file"
+  trap bench_engines_cleanup EXIT
+  export BERTH_CGROUP_PARENT=/berth-bench-berth
+  scripts/make-busybox-image.sh "$release/berth" --archive "$work/busybox.tar" --root "$work/berth" --runroot "$work/run/berth" >/dev/null
+  $podman load -q -i "$work/busybox.tar" >/dev/null
+}
+
+bench_engines_cleanup() {
+  $berth rm -af >/dev/null 2>&1 || true
+  $berth system reset -f >/dev/null 2>&1 || true
+  $podman rm -af -t 0 >/dev/null 2>&1 || true
+  $podman system reset -f >/dev/null 2>&1 || true
+  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$work"
+  for d in /sys/fs/cgroup/*/berth-bench*; do rmdir "$d"/*/ "$d" 2>/dev/null || true; done
+}

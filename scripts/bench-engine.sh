@@ -11,28 +11,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-30}
 . scripts/bench-common.sh
 bench_setup bench-engine "$@"
-scripts/deps.sh
-scripts/build-release.sh
-release=$PWD/.build/release
-work=$(mktemp -d /var/tmp/berth-bench-engine.XXXXXX)
-# Run state on tmpfs, where /run lives.
-mkdir "$work/run"
-mount -t tmpfs -o mode=0755 berth-bench "$work/run"
-cleanup() {
-  "$release/berth" --root "$work/berth" --runroot "$work/run/berth" rm -af >/dev/null 2>&1 || true
-  $podman rm -af -t 0 >/dev/null 2>&1 || true
-  $podman system reset -f >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$work"
-  for d in /sys/fs/cgroup/*/berth-bench*; do rmdir "$d"/*/ "$d" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-berth="$release/berth --root $work/berth --runroot $work/run/berth"
-podman="podman --root $work/podman --runroot $work/run/podman --tmpdir $work/run/podman-tmp --cgroup-manager cgroupfs --events-backend file"
+bench_engines berth-bench-engine
 podman_run="--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --cgroup-parent /berth-bench-podman"
-export BERTH_CGROUP_PARENT=/berth-bench-berth
-scripts/make-busybox-image.sh "$release/berth" --archive "$work/busybox.tar" --root "$work/berth" --runroot "$work/run/berth" >/dev/null
-$podman load -q -i "$work/busybox.tar" >/dev/null
 scripts/make-busybox-bundle.sh "$work/bundle" "$release/berth-runtime" >/dev/null
 python3 - "$work/bundle/config.json" <<'PY'
 import json, sys

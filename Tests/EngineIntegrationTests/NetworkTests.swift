@@ -137,6 +137,25 @@ struct NetworkTests {
     #expect(out.stderr.contains("9090/tcp is already in use on the host"), "\(out.stderr)")
   }
 
+  @Test func hostsAndResolvConfFollowTheFlags() {
+    let box = EngineSandbox("net-files")
+    defer { box.finish() }
+    let out = box.berth([
+      "run", "--rm", "--hostname", "box1", "--add-host", "db.local:10.9.9.9", "--add-host",
+      "gw:host-gateway", "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option",
+      "ndots:2", "busybox", "cat", "/etc/hosts", "/etc/resolv.conf",
+    ])
+    #expect(out.status == 0, "\(out.combined)")
+    #expect(out.stdout.contains("10.9.9.9\tdb.local\n"), "\(out.stdout)")
+    #expect(out.stdout.contains("\tgw\n"), "\(out.stdout)")
+    #expect(!out.stdout.contains("host-gateway"), "\(out.stdout)")
+    #expect(out.stdout.contains("\tbox1 "), "\(out.stdout)")
+    #expect(out.stdout.contains("host.containers.internal"), "\(out.stdout)")
+    #expect(out.stdout.contains("nameserver 192.0.2.53\n"), "\(out.stdout)")
+    #expect(out.stdout.contains("search example.test\n"), "\(out.stdout)")
+    #expect(out.stdout.contains("options ndots:2\n"), "\(out.stdout)")
+  }
+
   @Test func anInternalNetworkHasNoRouteOut() {
     let box = EngineSandbox("net-internal")
     defer { box.finish() }

@@ -15,10 +15,16 @@ enum ContainerNetworkFiles {
       text = (try? readFile("/etc/hosts")).map { String(decoding: $0, as: UTF8.self) } ?? text
       if !text.hasSuffix("\n") { text += "\n" }
     }
+    // `host-gateway` is docker's word for the host as the container sees it.
+    let hostGateway =
+      network?.attachments.first(where: { !$0.network.isInternal })?.network.subnetList.first?
+      .gateway ?? "127.0.0.1"
     for entry in config.addHosts ?? [] {
       // NAME:IP (IPv6 addresses contain colons: split at the first).
       guard let colon = entry.firstIndex(of: ":") else { continue }
-      text += "\(entry[entry.index(after: colon)...])\t\(entry[..<colon])\n"
+      var address = String(entry[entry.index(after: colon)...])
+      if address == "host-gateway" { address = hostGateway }
+      text += "\(address)\t\(entry[..<colon])\n"
     }
     let names = hostname == container.name ? hostname : "\(hostname) \(container.name)"
     if let network, !network.attachments.isEmpty {

@@ -287,26 +287,25 @@ extension Engine {
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     let bytes = IPAddress(port.hostIP.isEmpty ? (v6 ? "::" : "0.0.0.0") : port.hostIP)?.bytes ?? []
+    func binds<Address>(_ address: inout Address) -> Bool {
+      withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) == 0
+        }
+      }
+    }
     if v6 {
       var address = sockaddr_in6()
       address.sin6_family = sa_family_t(AF_INET6)
       address.sin6_port = UInt16(port.hostPort).bigEndian
       withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: bytes) }
-      return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
-        }
-      }
+      return binds(&address)
     }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port.hostPort).bigEndian
     withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: bytes) }
-    return withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-      }
-    }
+    return binds(&address)
   }
 
   // MARK: Teardown
