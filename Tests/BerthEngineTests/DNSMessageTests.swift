@@ -158,4 +158,14 @@ import Testing
     #expect(records.lookup("web")?.ipv6 == [[0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]])
     #expect(DNSRecords(parsing: "# only a comment\n\n").names.isEmpty)
   }
+  @Test func scopedLinesAreSeenByTheirClientAlone() {
+    let records = DNSRecords(parsing: "10.1.0.2 web\n@10.1.0.3 10.2.0.5 db\n@bogus 1.2.3.4 x\n")
+    let client: [UInt8] = [10, 1, 0, 3]
+    #expect(records.lookup("db", client: client)?.ipv4 == [[10, 2, 0, 5]])
+    #expect(records.lookup("db.dns.berth", client: client)?.ipv4 == [[10, 2, 0, 5]])
+    #expect(records.lookup("db", client: [10, 1, 0, 4]) == nil)
+    #expect(records.lookup("db") == nil)
+    #expect(records.lookup("web", client: client)?.ipv4 == [[10, 1, 0, 2]])
+    #expect(records.invalidLines == [3])
+  }
 }

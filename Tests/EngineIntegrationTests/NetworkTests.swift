@@ -399,17 +399,21 @@ struct NetworkTests {
     ]
     // Before: not on db's network, so db's responder does not know api.
     #expect(box.berth(["exec", "db", "nslookup", "apiback"]).status != 0)
+    #expect(box.berth(["exec", "api", "nslookup", "db"]).status != 0)
     let connect = box.berth(["network", "connect", "--alias", "apiback", "back", "api"])
     #expect(connect.status == 0, "\(connect.combined)")
     #expect(box.berth(["exec", "api", "ip", "link", "show", "eth1"]).status == 0)
     #expect(box.berth(fetch).status == 0)
     // db's network's responder knows api by the alias it joined with.
     #expect(box.berth(["exec", "db", "nslookup", "apiback"]).status == 0)
+    // And api, which asks its first network's responder, finds db on the other.
+    #expect(box.berth(["exec", "api", "nslookup", "db"]).status == 0)
     #expect(box.berth(["exec", "api", "grep", "-c", "api$", "/etc/hosts"]).stdout.trimmed == "2")
     let networks = box.berth(["inspect", "--format", "{{json .NetworkSettings.Networks}}", "api"])
     #expect(networks.stdout.contains("\"back\"") && networks.stdout.contains("\"front\""))
     #expect(box.berth(["network", "disconnect", "back", "api"]).status == 0)
     #expect(box.berth(["exec", "api", "ip", "link", "show", "eth1"]).status != 0)
     #expect(box.berth(["exec", "db", "nslookup", "apiback"]).status != 0)
+    #expect(box.berth(["exec", "api", "nslookup", "db"]).status != 0)
   }
 }

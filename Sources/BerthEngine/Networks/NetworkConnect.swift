@@ -94,6 +94,15 @@ extension Engine {
         db, type: "network", action: "disconnect", id: network.id, name: network.name,
         attributes: ["container": container.id])
     }
+    if container.state == .running || container.state == .paused {
+      let remaining = try attachments(of: container.id)
+      try rewriteNetworkFiles(
+        container, config: config,
+        network: NetworkState(
+          namespace: networkNamespacePath(container.id),
+          attachments: remaining.map { (network: $0.0, attachment: $0.1) }, published: [],
+          needsCleanup: false))
+    }
   }
 
   /// /etc/hosts and resolv.conf of a running container, rewritten in place:

@@ -1,7 +1,9 @@
 // Names on user-defined networks. Each running container's lines
 // (`ADDRESS NAME ALIAS... SHORTID`) sit in networks/NET/names/ID; the
-// network's `records` file is their union, rewritten atomically on every
-// change and read by the network's DNS responder (`berth-monitor dns`),
+// network's `records` file is their union (plus, for a container on other
+// networks too, those networks' names seen by it alone), rewritten
+// atomically on every change and read by the network's DNS responder
+// (`berth-monitor dns`),
 // which the first container starts and which exits when the last one's
 // removal deletes `records`. No daemon stays behind.
 import BerthMonitor
@@ -10,7 +12,11 @@ import Glibc
 
 extension Engine {
   func addNames(_ container: Container, _ state: NetworkState) throws(BerthError) {
-    for (network, attachment) in state.attachments where network.dns {
+    let named = state.attachments.filter { $0.network.dns }
+    guard !named.isEmpty else { return }
+    let lock = try ObjectLock(locksRoot + "/dns", what: "the network names")
+    defer { withExtendedLifetime(lock) {} }
+    for (network, attachment) in named {
       let directory = networksRunRoot + "/" + network.name
       try mkdirAll(directory + "/names", mode: 0o700)
       let names = ([container.name] + attachment.aliasList + [container.shortID]).joined(
@@ -19,41 +25,64 @@ extension Engine {
       for address in [attachment.ipv4, attachment.ipv6].compactMap({ $0 }) {
         lines += "\(address) \(names)\n"
       }
-      let lock = try ObjectLock(locksRoot + "/dns-" + network.name, what: "network \(network.name)")
-      defer { withExtendedLifetime(lock) {} }
       try writeFileAtomically(
         directory + "/names/" + container.id, Array(lines.utf8), mode: 0o600, durable: false)
-      try writeRecords(directory)
-      try ensureResponder(network, directory: directory)
+    }
+    try writeAllRecords()
+    for (network, _) in named {
+      try ensureResponder(network, directory: networksRunRoot + "/" + network.name)
     }
   }
 
   func removeNames(_ id: String, network name: String) {
     let directory = networksRunRoot + "/" + name
     guard fileExists(directory + "/names/" + id) else { return }
-    guard let lock = try? ObjectLock(locksRoot + "/dns-" + name, what: "network \(name)") else {
+    guard let lock = try? ObjectLock(locksRoot + "/dns", what: "the network names") else {
       return
     }
     defer { withExtendedLifetime(lock) {} }
     unlink(directory + "/names/" + id)
-    try? writeRecords(directory)
+    try? writeAllRecords()
   }
 
-  /// The union of the names files; none left removes `records`, which
-  /// ends the responder.
-  func writeRecords(_ directory: String) throws(BerthError) {
-    let entries = listDirectory(directory + "/names")
-    if entries.isEmpty {
-      unlink(directory + "/records")
-      return
-    }
-    var text = ""
-    for entry in entries.sorted() {
-      if let bytes = try? readFile(directory + "/names/" + entry) {
-        text += String(decoding: bytes, as: UTF8.self)
+  /// Every network's `records`: its containers' lines, and for a container
+  /// also on other networks, their containers' lines scoped to it (`@ITS
+  /// ADDRESS ...`), since it asks this network's responder only. None left
+  /// removes `records`, which ends the responder. Called with the names lock.
+  func writeAllRecords() throws(BerthError) {
+    var members: [String: [String: [String]]] = [:]  // network → container → lines
+    for network in listDirectory(networksRunRoot) {
+      for id in listDirectory(networksRunRoot + "/" + network + "/names") {
+        guard let bytes = try? readFile(networksRunRoot + "/" + network + "/names/" + id) else {
+          continue
+        }
+        members[network, default: [:]][id] = String(decoding: bytes, as: UTF8.self).split(
+          separator: "\n"
+        ).map(String.init)
       }
     }
-    try writeFileAtomically(directory + "/records", Array(text.utf8), mode: 0o644, durable: false)
+    for network in listDirectory(networksRunRoot)
+    where fileExists(networksRunRoot + "/" + network + "/names") {
+      let directory = networksRunRoot + "/" + network
+      let own = members[network] ?? [:]
+      if own.isEmpty {
+        unlink(directory + "/records")
+        continue
+      }
+      var text = ""
+      for id in own.keys.sorted() { text += own[id]!.map { $0 + "\n" }.joined() }
+      for id in own.keys.sorted() {
+        let clients = own[id]!.compactMap { $0.split(separator: " ").first.map(String.init) }
+        for (other, containers) in members.sorted(by: { $0.key < $1.key })
+        where other != network && containers[id] != nil {
+          for (peer, lines) in containers.sorted(by: { $0.key < $1.key }) where peer != id {
+            for client in clients { text += lines.map { "@\(client) \($0)\n" }.joined() }
+          }
+        }
+      }
+      try writeFileAtomically(
+        directory + "/records", Array(text.utf8), mode: 0o644, durable: false)
+    }
   }
 
   /// Starts the network's responder unless one is alive.

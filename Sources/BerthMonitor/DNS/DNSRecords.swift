@@ -7,6 +7,10 @@
 // trailing dot and with or without the `.dns.berth` suffix. Several lines
 // may name the same name (a v4 and a v6 address, an alias two containers
 // share): its addresses add up, in file order.
+//   @CLIENT ADDRESS NAME [NAME...]
+// is seen by the client at CLIENT only: a container on several networks
+// asks its first network's responder, which so learns the names of the
+// container's other networks without showing them to anyone else.
 import Glibc
 
 /// A name's addresses, in network byte order: 4 bytes each for IPv4, 16
@@ -21,6 +25,8 @@ struct DNSRecords: Equatable {
   static let domain = "dns.berth"
 
   private(set) var names: [String: DNSAddresses] = [:]
+  /// Names only one client sees, by the client's address bytes.
+  private(set) var scoped: [[UInt8]: [String: DNSAddresses]] = [:]
   /// Lines whose address did not parse, for the caller to report.
   private(set) var invalidLines: [Int] = []
 
@@ -31,23 +37,38 @@ struct DNSRecords: Equatable {
       .enumerated()
     {
       let content = line.prefix { $0 != "#" }
-      let fields = content.split { $0 == " " || $0 == "\t" || $0 == "\r" }
+      var fields = content.split { $0 == " " || $0 == "\t" || $0 == "\r" }
       guard let first = fields.first else { continue }
-      guard fields.count >= 2, let address = Self.parseAddress(String(first)) else {
+      var client: [UInt8]? = nil
+      if first.hasPrefix("@") {
+        client = Self.parseAddress(String(first.dropFirst()))
+        fields.removeFirst()
+        guard client != nil else {
+          invalidLines.append(index + 1)
+          continue
+        }
+      }
+      guard fields.count >= 2, let address = Self.parseAddress(String(fields[0])) else {
         invalidLines.append(index + 1)
         continue
       }
       for field in fields.dropFirst() {
         let name = Self.normalize(String(field))
         guard !name.isEmpty else { continue }
-        var entry = names[name] ?? DNSAddresses()
-        if address.count == 4 {
-          if !entry.ipv4.contains(address) { entry.ipv4.append(address) }
-        } else if !entry.ipv6.contains(address) {
-          entry.ipv6.append(address)
+        if let client {
+          Self.add(address, to: &scoped[client, default: [:]][name, default: DNSAddresses()])
+        } else {
+          Self.add(address, to: &names[name, default: DNSAddresses()])
         }
-        names[name] = entry
       }
+    }
+  }
+
+  static func add(_ address: [UInt8], to entry: inout DNSAddresses) {
+    if address.count == 4 {
+      if !entry.ipv4.contains(address) { entry.ipv4.append(address) }
+    } else if !entry.ipv6.contains(address) {
+      entry.ipv6.append(address)
     }
   }
 
@@ -88,11 +109,14 @@ struct DNSRecords: Equatable {
 
   /// The addresses of `name`, as written or with the `.dns.berth` suffix;
   /// nil for a name the file does not have.
-  func lookup(_ name: String) -> DNSAddresses? {
+  /// Names scoped to `client` (its address bytes) are found for it alone.
+  func lookup(_ name: String, client: [UInt8]? = nil) -> DNSAddresses? {
     let name = Self.normalize(name)
-    if let entry = names[name] { return entry }
+    let own = client.flatMap { scoped[$0] } ?? [:]
+    if let entry = names[name] ?? own[name] { return entry }
     let suffix = "." + Self.domain
     guard name.hasSuffix(suffix) else { return nil }
-    return names[String(name.dropLast(suffix.count))]
+    let short = String(name.dropLast(suffix.count))
+    return names[short] ?? own[short]
   }
 }

@@ -25,12 +25,14 @@ public enum DNSResponder {
   /// What to do with a datagram from a client: our names are answered,
   /// the rest is forwarded, or refused with SERVFAIL when there is no
   /// upstream. Garbage with a readable header gets FORMERR.
-  static func action(for packet: [UInt8], records: DNSRecords, canForward: Bool) -> Action {
+  static func action(
+    for packet: [UInt8], records: DNSRecords, canForward: Bool, client: [UInt8]? = nil
+  ) -> Action {
     guard let query = DNSQuery(parsing: packet) else {
       return DNSMessage.errorResponse(to: packet).map { .respond($0) } ?? .drop
     }
     let name = query.name
-    if let addresses = records.lookup(name) {
+    if let addresses = records.lookup(name, client: client) {
       return .respond(DNSMessage.answer(to: query, addresses: addresses))
     }
     if DNSRecords.isInDomain(name) {
@@ -127,7 +129,8 @@ public enum DNSResponder {
           guard count >= 0 else { break }
           let packet = Array(buffer[0..<count])
           let decision = action(
-            for: packet, records: file.records, canForward: !upstreams.addresses.isEmpty)
+            for: packet, records: file.records, canForward: !upstreams.addresses.isEmpty,
+            client: client.hostBytes)
           switch decision {
           case .respond(let response):
             send(response, from: listeners[index], to: client)
@@ -209,6 +212,25 @@ struct SocketAddress {
   var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
 
   var family: Int32 { Int32(storage.ss_family) }
+
+  /// The host address: 4 bytes for IPv4 (an IPv4-mapped IPv6 one too), 16
+  /// for IPv6.
+  var hostBytes: [UInt8]? {
+    var copy = storage
+    switch family {
+    case AF_INET:
+      return withUnsafeBytes(of: &copy) { raw in
+        Array(raw.load(as: sockaddr_in.self).sin_addr.s_addr.storedBytes)
+      }
+    case AF_INET6:
+      let bytes = withUnsafeBytes(of: &copy) { raw in
+        withUnsafeBytes(of: raw.load(as: sockaddr_in6.self).sin6_addr) { Array($0) }
+      }
+      let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+      return mapped ? Array(bytes[12...]) : bytes
+    default: return nil
+    }
+  }
 
   init() {}
 
@@ -490,5 +512,12 @@ struct RecordsFile {
       bytes += chunk[0..<count]
     }
     return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+extension UInt32 {
+  /// The bytes of a value kept in network order (s_addr), first to last.
+  fileprivate var storedBytes: [UInt8] {
+    withUnsafeBytes(of: self) { Array($0) }
   }
 }
