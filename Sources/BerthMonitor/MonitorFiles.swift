@@ -8,6 +8,31 @@ import BerthOCI
 import BerthSystem
 import FoundationEssentials
 
+/// slirp4netns's binary, its API socket and the host ports it forwards.
+public struct SlirpConfig: Codable, Sendable {
+  public struct Forward: Codable, Sendable {
+    public var proto: String
+    public var hostAddress: String
+    public var hostPort: Int
+    public var guestPort: Int
+
+    public init(proto: String, hostAddress: String, hostPort: Int, guestPort: Int) {
+      self.proto = proto
+      self.hostAddress = hostAddress
+      self.hostPort = hostPort
+      self.guestPort = guestPort
+    }
+  }
+  public var path: String
+  public var apiSocket: String
+  public var forwards: [Forward] = []
+
+  public init(path: String, apiSocket: String) {
+    self.path = path
+    self.apiSocket = apiSocket
+  }
+}
+
 /// The monitor's orders for one container.
 public struct MonitorConfig: Codable, Sendable {
   public var id: String
@@ -56,6 +81,10 @@ public struct MonitorConfig: Codable, Sendable {
   /// join the user namespace from its parent one), and the container
   /// shares it.
   public var pasta: [String]?
+  /// Rootless `--network slirp4netns`, the fallback: run by the starter on
+  /// the monitor's network namespace the same way, ended by an exit pipe
+  /// the monitor holds.
+  public var slirp4netns: SlirpConfig?
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id

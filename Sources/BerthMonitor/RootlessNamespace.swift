@@ -9,11 +9,12 @@ import BerthRuntime
 import BerthSystem
 import CBerth
 import Glibc
+import SystemPackage
 
 public enum RootlessNamespace {
   /// In the starter, after fork: maps `child`'s user namespace once it says so.
   public static func mapChild(
-    _ child: pid_t, config: MonitorConfig, ready: Int32, go: Int32
+    _ child: pid_t, config: MonitorConfig, ready: Int32, go: Int32, slirpExit: Int32 = -1
   ) throws(BerthError) {
     var byte: UInt8 = 0
     guard read(ready, &byte, 1) == 1 else {
@@ -32,6 +33,9 @@ public enum RootlessNamespace {
           hint: "pasta needs /dev/net/tun readable and writable by you (mode 0666)")
       }
     }
+    if let slirp = config.slirp4netns {
+      try SlirpNetwork.start(slirp, pid: child, exitFD: slirpExit)
+    }
     byte = 1
     _ = write(go, &byte, 1)
   }
@@ -40,7 +44,7 @@ public enum RootlessNamespace {
   /// private mount namespace with the container's overlay mounted.
   public static func enter(config: MonitorConfig, ready: Int32, go: Int32) throws(BerthError) {
     try check("cannot make a user namespace") { berth_unshare(Int32(BERTH_CLONE_NEWUSER)) }
-    if config.pasta != nil {
+    if config.pasta != nil || config.slirp4netns != nil {
       try check("cannot make a network namespace") { berth_unshare(Int32(BERTH_CLONE_NEWNET)) }
     }
     var byte: UInt8 = 1
@@ -77,5 +81,75 @@ public enum PastaProcess {
     else { return }
     kill(pid, SIGTERM)
     unlink(pidFile)
+  }
+}
+
+/// slirp4netns on the monitor's network namespace: started by the starter
+/// (outside the user namespace, like pasta), ready when it writes to its
+/// ready pipe; it exits when the exit pipe's last writer, the monitor, is
+/// gone. Ports are forwarded through its API socket, one JSON request per
+/// connection (slirp4netns's protocol).
+enum SlirpNetwork {
+  static func start(_ slirp: SlirpConfig, pid: pid_t, exitFD: Int32) throws(BerthError) {
+    let ready = try makePipe()
+    let spawned: pid_t
+    do {
+      spawned = try ChildProcess.spawn(
+        [
+          slirp.path, "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
+          "--exit-fd=4", "--api-socket", slirp.apiSocket, "\(pid)", "tap0",
+        ], path: slirp.path, stdin: .file("/dev/null", O_RDONLY),
+        stdout: .file("/dev/null", O_WRONLY), stderr: .file("/dev/null", O_WRONLY),
+        extraFDs: [ready.write, exitFD])
+    } catch {
+      close(ready.read)
+      close(ready.write)
+      throw error
+    }
+    close(ready.write)
+    defer { close(ready.read) }
+    var byte: UInt8 = 0
+    guard read(ready.read, &byte, 1) == 1 else {
+      kill(spawned, SIGKILL)
+      throw BerthError(.system, "slirp4netns could not set up the container's network")
+    }
+    for forward in slirp.forwards {
+      let request = """
+        {"execute":"add_hostfwd","arguments":{"proto":"\(forward.proto)",\
+        "host_addr":"\(forward.hostAddress)","host_port":\(forward.hostPort),\
+        "guest_port":\(forward.guestPort)}}
+        """
+      let reply = try apiRequest(slirp.apiSocket, request)
+      guard reply.contains("\"return\"") else {
+        kill(spawned, SIGKILL)
+        throw BerthError(
+          .system, "slirp4netns could not forward port \(forward.hostPort): \(reply)")
+      }
+    }
+  }
+
+  static func apiRequest(_ path: String, _ request: String) throws(BerthError) -> String {
+    let fd = try check("cannot open a socket") {
+      socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+      throw BerthError(.invalidArgument, "the slirp4netns socket path \(path) is too long")
+    }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    if connected != 0 { throw .system("cannot reach slirp4netns at \(path)", currentErrno) }
+    try FileDescriptor(rawValue: fd).writeFully(request, what: "cannot write to slirp4netns")
+    shutdown(fd, Int32(SHUT_WR))
+    let reply = try FileDescriptor(rawValue: fd).readToEnd(
+      what: "cannot read slirp4netns's reply", limit: 65536)
+    return String(decoding: reply, as: UTF8.self)
   }
 }

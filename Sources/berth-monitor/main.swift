@@ -61,6 +61,12 @@ case "start" where arguments.count == 5:
   let rootless = config?.uidMappings != nil
   var ready: (read: Int32, write: Int32) = (-1, -1)
   var go: (read: Int32, write: Int32) = (-1, -1)
+  // slirp4netns ends when the monitor's end of this pipe closes.
+  var slirpExit: (read: Int32, write: Int32) = (-1, -1)
+  if config?.slirp4netns != nil {
+    guard let pipe = try? makePipe() else { fail("cannot make pipes") }
+    slirpExit = pipe
+  }
   if rootless {
     guard let first = try? makePipe(), let second = try? makePipe() else {
       fail("cannot make pipes")
@@ -77,7 +83,9 @@ case "start" where arguments.count == 5:
       close(ready.write)
       close(go.read)
       do {
-        try RootlessNamespace.mapChild(child, config: config, ready: ready.read, go: go.write)
+        close(slirpExit.write)
+        try RootlessNamespace.mapChild(
+          child, config: config, ready: ready.read, go: go.write, slirpExit: slirpExit.read)
       } catch {
         let message = "error \(error.description)\n"
         _ = message.withCString { write(syncFD, $0, strlen($0)) }
@@ -88,6 +96,7 @@ case "start" where arguments.count == 5:
     exit(0)
   }
   setsid()
+  if slirpExit.read >= 0 { close(slirpExit.read) }
   _ = berth_set_child_subreaper()
   // The container inherits our signal mask: nothing blocked.
   var none = sigset_t()

@@ -149,4 +149,36 @@ struct RootlessEngineTests {
     }
     #expect(gone, "pasta still runs")
   }
+  @Test func slirp4netnsIsTheFallbackWithPublishedPortsToo() throws {
+    try #require(
+      FileManager.default.isExecutableFile(atPath: "/usr/bin/slirp4netns"),
+      "needs slirp4netns (scripts/deps.sh installs it)")
+    sh(["chmod", "0666", "/dev/net/tun"])
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    let web = box.berth([
+      "run", "-d", "--name", "web", "--network", "slirp4netns", "-p", "18091:80", "busybox",
+      "httpd", "-f", "-p", "80", "-h", "/etc",
+    ])
+    #expect(web.status == 0, "\(web.combined)")
+    let address = box.berth(["exec", "web", "ip", "-4", "addr", "show", "tap0"]).stdout
+    #expect(address.contains("inet 10.0.2.100/24"), "\(address)")
+    let hostname = box.berth(["exec", "web", "hostname"]).stdout
+    var fetched = ""
+    for _ in 0..<100 where fetched != hostname {
+      fetched =
+        sh(["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18091/hostname"])
+        .stdout
+      if fetched != hostname { usleep(50_000) }
+    }
+    #expect(fetched == hostname)
+    #expect(box.berth(["rm", "-f", "web"]).status == 0)
+    var gone = false
+    for _ in 0..<100 where !gone {
+      gone = sh(["pgrep", "-f", "slirp4netns.*slirp/"]).stdout.isEmpty
+      if !gone { usleep(50_000) }
+    }
+    #expect(gone, "slirp4netns still runs")
+  }
 }

@@ -57,7 +57,7 @@ struct RunTests {
     (["--restart", "sometimes"], "invalid restart policy"),
     (["-v", "/no/such/dir:/data"], "does not exist"), (["-v", "a/b:/data"], "invalid"),
     (["--pull", "never", "--name", "x"], "image not known"),
-    (["--network", "slirp4netns"], "not supported yet"),
+    (["--network", "slirp4netns"], "is for rootless containers"),
     (["--platform", "linux/s390x"], "not this host's"),
     (["--pids-limit", "0"], "invalid --pids-limit"),
   ])

@@ -121,7 +121,7 @@ public struct ContainerConfig: Codable, Sendable {
 
   /// Bridge networks and pasta leave state the engine undoes at the end
   /// (namespaces, leases, published ports, names).
-  var hasNetworkState: Bool { network == "bridge" || network == "pasta" }
+  var hasNetworkState: Bool { ["bridge", "pasta", "slirp4netns"].contains(network) }
 }
 
 /// One `--network NAME[:alias=A,ip=IP,mac=MAC]` (plus `--ip`, `--mac-address`

@@ -173,6 +173,7 @@ extension Engine {
     var attachOurs: Int32? = nil
     var network: NetworkState? = nil
     var pasta: [String]? = nil
+    var slirp: SlirpConfig? = nil
     Trace.mark("start: mounted")
     do {
       let image = try store.resolveImage(container.imageID)
@@ -193,6 +194,8 @@ extension Engine {
         joins["bridge"] = network?.namespace
       } else if config.network == "pasta" {
         pasta = try pastaArguments(container, config)
+      } else if config.network == "slirp4netns" {
+        slirp = try slirpConfig(container, config)
       }
       try writeUserdata(container, config: config, network: network)
       var paths = SpecBuilder.Paths(
@@ -235,6 +238,7 @@ extension Engine {
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
       monitorConfig.pasta = pasta
+      monitorConfig.slirp4netns = slirp
       if let network {
         monitorConfig.networkNamespace = network.namespace
         if network.needsCleanup { monitorConfig.exitCommand = cleanupCommand(container.id) }
@@ -282,7 +286,9 @@ extension Engine {
       throw BerthError(code == 126 ? .permissionDenied : code == 127 ? .notFound : .system, message)
     } catch {
       if let attachOurs { close(attachOurs) }
-      if network != nil || pasta != nil { tearDownNetworks(container.id, release: false) }
+      if network != nil || pasta != nil || slirp != nil {
+        tearDownNetworks(container.id, release: false)
+      }
       try? store.unmountSnapshot(id: container.id)
       throw BerthError.wrapping(error, "cannot start \(container.name)")
     }

@@ -213,7 +213,7 @@ public enum SpecBuilder {
       switch mode {
       // pasta: the monitor made the namespace and pasta wired it; the
       // container shares it (a restart too) instead of making its own.
-      case "host", "pasta": break
+      case "host", "pasta", "slirp4netns": break
       case "private", "", "shareable", "none": namespaces.append(Spec.Namespace(type: type))
       default:
         if let path = joinNamespaces[mode] {
@@ -261,7 +261,8 @@ public enum SpecBuilder {
     // Podman's default (containers.conf default_sysctls): ping works without
     // CAP_NET_RAW, through ICMP datagram sockets, in the container's own
     // network namespace.
-    if !["host", "pasta"].contains(config.network) && !config.network.hasPrefix("container:")
+    if !["host", "pasta", "slirp4netns"].contains(config.network)
+      && !config.network.hasPrefix("container:")
       && sysctls["net.ipv4.ping_group_range"] == nil
     {
       sysctls["net.ipv4.ping_group_range"] = "0 0"

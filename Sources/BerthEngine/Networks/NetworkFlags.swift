@@ -28,18 +28,18 @@ public struct NetworkFlags: Sendable {
       }
       var mode = special[0]
       if mode == "private" { mode = rootless ? "pasta" : "bridge" }
-      if mode == "pasta" && !rootless {
+      if (mode == "pasta" || mode == "slirp4netns") && !rootless {
         throw BerthError(
-          .unsupported, "--network pasta is for rootless containers",
+          .unsupported, "--network \(mode) is for rootless containers",
           hint: "as root, use bridge networks")
       }
-      guard !(mode.hasPrefix("pasta:") || mode.hasPrefix("slirp4netns")) else {
+      guard !(mode.hasPrefix("pasta:") || mode.hasPrefix("slirp4netns:")) else {
         throw BerthError(
           .unsupported, "--network \(mode) is not supported yet",
           hint: "rootless containers have --network pasta (the default), none or host")
       }
       config.network = mode
-      if mode == "pasta" {
+      if mode == "pasta" || mode == "slirp4netns" {
         guard ip == nil, ip6 == nil, mac == nil, aliases.isEmpty else {
           throw BerthError(
             .invalidArgument, "--ip, --ip6, --mac-address and --network-alias need a bridge network"
@@ -61,16 +61,27 @@ public struct NetworkFlags: Sendable {
     }
     var requests: [NetworkRequest] = []
     let names = networks.isEmpty || config.network == "bridge" ? ["bridge"] : networks
-    if networks.isEmpty && rootless || config.network == "pasta" {
-      // Rootless: pasta, podman's default, when it is installed.
-      if Engine.pastaPath() == nil && config.network == "pasta" {
+    if networks.isEmpty && rootless || config.network == "pasta"
+      || config.network == "slirp4netns"
+    {
+      // Rootless: pasta, podman's default, else slirp4netns, else none.
+      if config.network == "pasta" && Engine.pastaPath() == nil {
         throw BerthError(
           .notFound, "--network pasta needs pasta", hint: "install Debian's passt package")
       }
-      config.network = Engine.pastaPath() != nil ? "pasta" : "none"
-      guard config.network == "pasta" || ports.isEmpty && !publishAll else {
+      if config.network == "slirp4netns" && Engine.slirpPath() == nil {
         throw BerthError(
-          .unsupported, "publishing ports rootless needs pasta", hint: "install Debian's passt")
+          .notFound, "--network slirp4netns needs slirp4netns",
+          hint: "install Debian's slirp4netns package")
+      }
+      if networks.isEmpty {
+        config.network =
+          Engine.pastaPath() != nil ? "pasta" : Engine.slirpPath() != nil ? "slirp4netns" : "none"
+      }
+      guard config.network != "none" || ports.isEmpty && !publishAll else {
+        throw BerthError(
+          .unsupported, "publishing ports rootless needs pasta or slirp4netns",
+          hint: "install Debian's passt")
       }
       guard ip == nil && ip6 == nil && mac == nil && aliases.isEmpty else {
         throw BerthError(

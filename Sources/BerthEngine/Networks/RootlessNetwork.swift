@@ -2,7 +2,9 @@
 // network namespace of the monitor's user namespace, given an interface
 // and routes that mirror the host's, and published ports as pasta's own
 // listening sockets on the host (no firewall rule, no root). The container
-// shares the monitor's namespace; pasta goes when it goes.
+// shares the monitor's namespace; pasta goes when it goes. slirp4netns is
+// the fallback (and `--network slirp4netns`): the same namespace, a tap
+// device on 10.0.2.0/24, ports added through its API socket.
 import BerthMonitor
 import BerthSystem
 import Glibc
@@ -11,6 +13,51 @@ extension Engine {
   /// Ends a container's pasta if it is still there (after a killed monitor).
   func stopPasta(_ id: String) {
     PastaProcess.stop(pidFile: runDirectory(id) + "/" + RunFiles.pasta)
+  }
+
+  static func slirpPath() -> String? {
+    ["/usr/bin/slirp4netns", "/usr/local/bin/slirp4netns"].first { access($0, X_OK) == 0 }
+  }
+
+  /// `-p` and `-P` of a rootless container, `-P` read from the image.
+  func rootlessPortRequests(_ container: Container, _ config: ContainerConfig) -> [PortRequest] {
+    var requests = config.ports ?? []
+    if config.publishAll == true, let image = try? store.resolveImage(container.imageID),
+      let exposed = try? imageConfiguration(image).exposedPorts
+    {
+      for port in exposed.keys.sorted() {
+        let parts = port.split(separator: "/")
+        guard let number = parts.first.flatMap({ Int($0) }) else { continue }
+        requests.append(
+          PortRequest(
+            hostPort: 0, containerPort: number, protocol: parts.count > 1 ? String(parts[1]) : "tcp"
+          ))
+      }
+    }
+    return requests
+  }
+
+  /// slirp4netns's orders: its API socket in the run directory, the ports.
+  func slirpConfig(_ container: Container, _ config: ContainerConfig) throws(BerthError)
+    -> SlirpConfig
+  {
+    guard let path = Self.slirpPath() else {
+      throw BerthError(
+        .notFound, "--network slirp4netns needs slirp4netns",
+        hint: "install Debian's slirp4netns package")
+    }
+    // A short path: a socket's must fit in sun_path's 108 bytes.
+    try mkdirAll(runRoot + "/slirp", mode: 0o700)
+    var slirp = SlirpConfig(
+      path: path, apiSocket: runRoot + "/slirp/" + container.shortID + ".sock")
+    unlink(slirp.apiSocket)
+    for port in try claimPorts(container, rootlessPortRequests(container, config)) {
+      slirp.forwards.append(
+        SlirpConfig.Forward(
+          proto: port.protocol, hostAddress: port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP,
+          hostPort: port.hostPort, guestPort: port.containerPort))
+    }
+    return slirp
   }
 
   static func pastaPath() -> String? {
@@ -27,20 +74,7 @@ extension Engine {
       throw BerthError(
         .notFound, "--network pasta needs pasta", hint: "install Debian's passt package")
     }
-    var requests = config.ports ?? []
-    if config.publishAll == true, let image = try? store.resolveImage(container.imageID),
-      let exposed = try? imageConfiguration(image).exposedPorts
-    {
-      for port in exposed.keys.sorted() {
-        let parts = port.split(separator: "/")
-        guard let number = parts.first.flatMap({ Int($0) }) else { continue }
-        requests.append(
-          PortRequest(
-            hostPort: 0, containerPort: number, protocol: parts.count > 1 ? String(parts[1]) : "tcp"
-          ))
-      }
-    }
-    let published = try claimPorts(container, requests)
+    let published = try claimPorts(container, try rootlessPortRequests(container, config))
     // Nothing forwarded but what was asked: no automatic port mirroring,
     // no traffic from the namespace to the host's own ports.
     // Its pid file: pasta given a pid (not a namespace path) does not see
