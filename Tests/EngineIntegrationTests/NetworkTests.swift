@@ -156,6 +156,24 @@ struct NetworkTests {
     #expect(out.stdout.contains("options ndots:2\n"), "\(out.stdout)")
   }
 
+  @Test func mtuAndIPRangeShapeTheContainersInterface() {
+    let box = EngineSandbox("net-mtu")
+    defer { box.finish() }
+    let create = box.berth([
+      "network", "create", "--subnet", "10.56.0.0/24", "--ip-range", "10.56.0.128/25", "--opt",
+      "mtu=1400", "narrow",
+    ])
+    #expect(create.status == 0, "\(create.combined)")
+    let out = box.berth([
+      "run", "--rm", "--network", "narrow", "busybox", "ip", "addr", "show", "eth0",
+    ])
+    #expect(out.stdout.contains("mtu 1400"), "\(out.stdout)")
+    #expect(out.stdout.contains("inet 10.56.0.128/24"), "\(out.stdout)")
+    let range = box.berth(["network", "inspect", "--format", "{{.Subnets}}", "narrow"])
+    #expect(range.stdout == "10.56.0.0/24\n", "\(range.combined)")
+    #expect(box.berth(["network", "create", "--opt", "mtu=10", "bad"]).status == 125)
+  }
+
   @Test func anInternalNetworkHasNoRouteOut() {
     let box = EngineSandbox("net-internal")
     defer { box.finish() }
