@@ -174,6 +174,28 @@ struct NetworkTests {
     #expect(box.berth(["network", "create", "--opt", "mtu=10", "bad"]).status == 125)
   }
 
+  @Test func systemPruneTakesStoppedContainersUnusedNetworksAndAllTheirState() {
+    let box = EngineSandbox("net-prune")
+    defer { box.finish() }
+    #expect(box.berth(["network", "create", "--subnet", "10.57.0.0/24", "gone"]).status == 0)
+    let run = box.berth([
+      "run", "-d", "--name", "short", "--network", "gone", "-p", "8095:80", "busybox", "sleep",
+      "60",
+    ])
+    #expect(run.status == 0, "\(run.combined)")
+    let bridge = box.berth(["network", "inspect", "--format", "{{.NetworkInterface}}", "gone"])
+      .stdout.trimmed
+    #expect(box.inNetwork(["ip", "-o", "link", "show", bridge]).status == 0)
+    #expect(box.berth(["stop", "-t", "0", "short"]).status == 0)
+    let prune = box.berth(["system", "prune", "-f"])
+    #expect(prune.status == 0, "\(prune.combined)")
+    #expect(prune.stdout.contains("Deleted Networks\ngone\n"), "\(prune.stdout)")
+    #expect(box.inNetwork(["ip", "-o", "link", "show", bridge]).status != 0, "bridge left")
+    let table = box.inNetwork(["nft", "list", "set", "inet", "berth", "nat4"]).stdout
+    #expect(!table.contains("10.57.0.0"), "\(table)")
+    #expect(box.berth(["network", "ls", "-q"]).stdout == "berth\n")
+  }
+
   @Test func anInternalNetworkHasNoRouteOut() {
     let box = EngineSandbox("net-internal")
     defer { box.finish() }

@@ -126,7 +126,10 @@ extension Engine {
         }
         range = ipRange.description
       }
-      subnets.append(NetworkSubnet(subnet: text, gateway: "\(gateway!)", leaseRange: range))
+      // Stored as printed from the parsed bytes: the text goes into nft
+      // scripts and comparisons, so only its canonical form may.
+      subnets.append(
+        NetworkSubnet(subnet: "\(subnet)", gateway: "\(gateway!)", leaseRange: range))
     }
     if request.gateways.count > request.subnets.count || request.ipRanges.count > subnets.count {
       throw BerthError(

@@ -52,6 +52,8 @@ public struct PortRequest: Codable, Sendable, Equatable {
     let container = try range(parts.last!, invalid)
     var host: ClosedRange<Int>? = nil
     if parts.count == 2 && !parts[0].isEmpty { host = try range(parts[0], invalid) }
+    // Canonical text (it goes into nft scripts): what inet_ntop prints.
+    hostIP = hostIP.isEmpty ? "" : IPAddress(hostIP).map { "\($0)" } ?? hostIP
     if hostIP == "0.0.0.0" || hostIP == "::" { hostIP = "" }
     if let host {
       guard host.count == container.count else {
