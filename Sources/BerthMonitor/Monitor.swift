@@ -486,7 +486,10 @@ public struct Monitor {
     Trace.mark("monitor: runtime state deleted")
     if let mount = config.rootfsMount { umount2(mount, Int32(MNT_DETACH)) }
     for mount in config.extraMounts { umount2(mount, Int32(MNT_DETACH)) }
-    if let namespace = config.networkNamespace { NetworkNamespace.remove(at: namespace) }
+    if let namespace = config.networkNamespace {
+      NetworkNamespace.removeInterfaces(config.hostInterfaces)
+      NetworkNamespace.remove(at: namespace)
+    }
     if config.pasta != nil { PastaProcess.stop(pidFile: runDirectory + "/" + RunFiles.pasta) }
     if config.autoRemove {
       for path in config.removePaths { try? removeTree(path) }

@@ -71,6 +71,10 @@ public struct MonitorConfig: Codable, Sendable {
   /// made): unmounted and removed when the container is done for good, which
   /// frees its veth ends.
   public var networkNamespace: String?
+  /// The host ends of its veths, deleted first: a namespace's devices go
+  /// in a kernel work queue some time after its last reference, and a
+  /// restart with the same MAC must not meet the old port on the bridge.
+  public var hostInterfaces: [String] = []
   /// Started (not waited for) when the container is done for good, for what
   /// only the engine can undo: published ports, DNS names (podman's conmon
   /// runs `podman container cleanup` the same way).

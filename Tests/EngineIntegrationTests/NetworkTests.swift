@@ -94,6 +94,9 @@ struct NetworkTests {
     #expect(Int(randomPort).map { $0 >= 32768 } == true, "\(random)")
     #expect(fetch(box, "http://127.0.0.1:\(randomPort)/hostname").stdout == hostname)
     #expect(box.berth(["port", "web", "80/tcp"]).stdout.contains("0.0.0.0:8080"))
+    // stats counts the traffic of the container's own interfaces.
+    let netIO = box.berth(["stats", "--no-stream", "--format", "{{.NetIO}}", "web"]).stdout
+    #expect(!netIO.hasPrefix("--") && netIO.contains(" / "), "\(netIO)")
     // The same host port again is refused while web runs, and nothing is left half-made.
     let clash = box.berth(["run", "-d", "-p", "8080:80", "busybox", "sleep", "5"])
     #expect(clash.status == 125)

@@ -38,6 +38,12 @@ struct CoreScenarios {
     #expect(box.berth(["pause", "bg"]).status == 0)
     #expect(box.berth(["ps", "--format", "{{.State}}"]).stdout == "paused\n")
     #expect(box.berth(["unpause", "bg"]).status == 0)
+    // stats from the cgroups the other runtime made (found through its init).
+    let stats = box.berth(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "bg"])
+    #expect(stats.status == 0, "\(stats.combined)")
+    #expect(stats.stdout.hasPrefix("bg "), "\(stats.stdout)")
+    let pids = Int(String(stats.stdout.split(separator: " ").last ?? "").trimmed) ?? 0
+    #expect(pids >= 1, "\(stats.stdout)")
     #expect(box.berth(["stop", "bg"]).status == 0)
     #expect(box.berth(["wait", "bg"]).stdout == "5\n")
     #expect(box.berth(["rm", "bg"]).status == 0)

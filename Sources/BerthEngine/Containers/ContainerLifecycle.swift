@@ -241,6 +241,9 @@ extension Engine {
       monitorConfig.slirp4netns = slirp
       if let network {
         monitorConfig.networkNamespace = network.namespace
+        monitorConfig.hostInterfaces = network.attachments.map {
+          Self.hostVethName(container.id, $0.attachment.ordinal)
+        }
         if network.needsCleanup { monitorConfig.exitCommand = cleanupCommand(container.id) }
       }
       if rootless {
@@ -837,6 +840,9 @@ public struct ContainerStats: Sendable {
   public var memoryUsage: UInt64
   public var memoryLimit: UInt64
   public var pids: UInt64
+  /// Bytes received and sent on the container's own interfaces (nil when
+  /// it shares another namespace's network).
+  public var network: (received: UInt64, sent: UInt64)? = nil
 }
 
 extension Engine {
@@ -857,9 +863,31 @@ extension Engine {
         pids: 0)
     }
     let stats = try driver(container).stats(container.id)
-    return ContainerStats(
+    var result = ContainerStats(
       id: container.id, name: container.name, cpuNanoseconds: stats.cpu.usage.total,
       memoryUsage: stats.memory.usage.usage ?? 0, memoryLimit: stats.memory.usage.limit ?? 0,
       pids: stats.pids.current)
+    if (try? container.decodedConfig())?.hasNetworkState == true {
+      result.network = Self.interfaceCounters(pid: container.pid)
+    }
+    return result
+  }
+
+  /// /proc/PID/net/dev shows the network namespace of PID: the sums of its
+  /// interfaces but lo.
+  static func interfaceCounters(pid: Int32) -> (received: UInt64, sent: UInt64)? {
+    guard pid > 0, let bytes = try? readFile("/proc/\(pid)/net/dev", limit: 1 << 20) else {
+      return nil
+    }
+    var total: (received: UInt64, sent: UInt64) = (0, 0)
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst(2) {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let name = line[..<colon].filter { $0 != " " }
+      let fields = line[line.index(after: colon)...].split(separator: " ")
+      guard name != "lo", fields.count >= 9 else { continue }
+      total.received += UInt64(fields[0]) ?? 0
+      total.sent += UInt64(fields[8]) ?? 0
+    }
+    return total
   }
 }

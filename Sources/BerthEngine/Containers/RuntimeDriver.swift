@@ -39,12 +39,19 @@ struct RuntimeDriver {
   }
 
   func stats(_ id: String) throws(BerthError) -> CgroupStats {
-    guard let inProcess else {
-      throw BerthError(
-        .unsupported, "stats of a container under --runtime \(external!.path) are not supported yet"
-      )
+    guard let external else { return try inProcess!.stats(id) }
+    // Another runtime keeps its cgroup paths in its own state: read them
+    // where the kernel says its init is, one directory per hierarchy.
+    let pid = try external.state(id).pid
+    let layout = CgroupLayout.current()
+    let paths = CgroupLayout.cgroupsOf(pid: "\(pid)")
+    let dirs = layout.hierarchies.compactMap { hierarchy in
+      paths[layout.key(of: hierarchy)].map { hierarchy.mountPoint + $0 }
     }
-    return try inProcess.stats(id)
+    guard !dirs.isEmpty else {
+      throw BerthError(.notFound, "cannot find the cgroups of container \(id.prefix(12))")
+    }
+    return CgroupStats.read(dirs: dirs, layout: layout)
   }
 }
 

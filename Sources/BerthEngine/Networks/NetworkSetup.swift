@@ -35,6 +35,9 @@ extension Engine {
     let attachments = try lease(container, requests: requests, networks: networks)
     Trace.mark("start: leased")
     let path = networkNamespacePath(container.id)
+    // What a crashed earlier start may have left.
+    NetworkNamespace.removeInterfaces(
+      attachments.map { Self.hostVethName(container.id, $0.ordinal) })
     NetworkNamespace.remove(at: path)
     try mkdirAll(runRoot + "/netns", mode: 0o755)
     try NetworkNamespace.create(at: path)
@@ -332,6 +335,7 @@ extension Engine {
       Firewall.unpublish(elements)
     }
     for attachment in rows.1 { removeNames(id, network: attachment.network) }
+    NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
     NetworkNamespace.remove(at: networkNamespacePath(id))
     stopPasta(id)
     _ = try? database.write { db in

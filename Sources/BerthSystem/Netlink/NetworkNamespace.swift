@@ -28,6 +28,16 @@ public enum NetworkNamespace {
     }
   }
 
+  /// Deletes host links by name (a veth's other end goes with it, at once).
+  public static func removeInterfaces(_ names: [String]) {
+    guard !names.isEmpty, let netlink = try? RouteNetlink() else { return }
+    for name in names {
+      if let index = try? netlink.linkIndex(name) {
+        try? netlink.deleteLink(index, what: name)
+      }
+    }
+  }
+
   /// Unmounts and removes the file at `path`; the namespace (and the veth
   /// ends in it) goes when nothing else holds it. Missing is fine.
   public static func remove(at path: String) {

@@ -49,7 +49,9 @@ struct Stats: ParsableCommand {
           "ID": String(b.id.prefix(12)), "Name": b.name, "CPUPerc": String(format: "%.2f%%", cpu),
           "MemUsage": "\(humanBytes(b.memoryUsage)) / \(humanBytes(limit))",
           "MemPerc": String(format: "%.2f%%", Double(b.memoryUsage) / Double(max(limit, 1)) * 100),
-          "NetIO": "-- / --", "BlockIO": "-- / --", "PIDs": "\(b.pids)",
+          "NetIO": b.network.map { "\(humanBytes($0.received)) / \(humanBytes($0.sent))" }
+            ?? "-- / --",
+          "BlockIO": "-- / --", "PIDs": "\(b.pids)",
         ]
       }
       if format == "json" {
