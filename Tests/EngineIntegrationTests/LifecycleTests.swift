@@ -153,4 +153,20 @@ struct LifecycleTests {
     #expect(box.berth(["stop", "-t", "1", "fg"]).status == 0)
     #expect(box.berth(["rm", "fg"]).status == 0)
   }
+  @Test func aStartKilledBeforeItRecordedTheRunIsAdoptedFromTheMonitor() {
+    let box = EngineSandbox("adopt")
+    defer { box.finish() }
+    let id = box.berth(["run", "-d", "busybox", "sleep", "60"]).stdout.trimmed
+    #expect(!id.isEmpty)
+    // What a `berth start` killed between spawning the monitor and writing
+    // the row leaves: the row still says created, the monitor runs it.
+    let reset = sh([
+      "sqlite3", box.root + "/berth.db",
+      "UPDATE container SET state = 'created', pid = 0, startedAt = NULL WHERE id = '\(id)'",
+    ])
+    #expect(reset.status == 0, "\(reset.combined)")
+    #expect(box.berth(["ps", "--format", "{{.State}}"]).stdout == "running\n")
+    #expect(box.berth(["stop", "-t", "0", id]).status == 0)
+    #expect(box.berth(["ps", "-a", "--format", "{{.State}}"]).stdout == "exited\n")
+  }
 }

@@ -471,9 +471,21 @@ extension Engine {
     guard var container = try database.read({ db in try Container.fetchOne(db, key: id) }) else {
       return nil
     }
+    var adopted = false
+    if container.state == .created || container.state == .exited,
+      let status = monitorStatus(id), status.monitorAlive, status.state == .running
+    {
+      // A start killed after its monitor started the container, before it
+      // recorded so: the monitor's account is the truth.
+      container.state = .running
+      container.exitCode = nil
+      container.finishedAt = nil
+      container.reason = nil
+      adopted = true
+    }
     guard container.state == .running || container.state == .paused else { return container }
     let status = MonitorStatus.load(runDirectory(id) + "/" + RunFiles.status)
-    var changed = false
+    var changed = adopted
     if let status {
       // `removed` is the monitor's last word: it has cleaned up and is exiting.
       if status.state == .exited && (status.removed || !status.monitorAlive) {
@@ -582,7 +594,10 @@ extension Engine {
     let rows = try database.read { db in try Container.order(Column("created").desc).fetchAll(db) }
     var result: [Container] = []
     for row in rows {
-      if row.state == .running || row.state == .paused {
+      // A created row with a status file: a start killed mid-way (adopted).
+      if row.state == .running || row.state == .paused
+        || row.state == .created && fileExists(runDirectory(row.id) + "/" + RunFiles.status)
+      {
         if let container = try refreshOptional(row.id) { result.append(container) }
       } else {
         result.append(row)
