@@ -115,7 +115,8 @@ extension Monitor {
       close(run.outputFD)
     }
     health = nil
-    trimAt = monotonicMilliseconds() + 100
+    // A check cloned from this process (in-process runtime) dirtied pages.
+    if external == nil { scheduleTrim(at: monotonicMilliseconds() + 100, again: false) }
     let text = timedOut ? "health check timed out" : String(decoding: output, as: UTF8.self)
     record(
       HealthLogEntry(

@@ -106,6 +106,13 @@ public struct Monitor {
 
   // MARK: Starting
 
+  /// Memory trims: at `time`, and with `again` once more 2 s later (pages a
+  /// fresh container still shared with us by then).
+  mutating func scheduleTrim(at time: Int64, again: Bool = true) {
+    trimAt = time
+    trimsLeft = again ? 1 : 0
+  }
+
   /// Creates and starts the container with fresh stdio.
   mutating func launch() throws(BerthError) {
     Trace.mark("monitor: launch")
@@ -150,7 +157,7 @@ public struct Monitor {
     status.state = .running
     status.startedAt = rfc3339Now()
     launchedAt = monotonicMilliseconds()
-    trimAt = launchedAt + 300
+    scheduleTrim(at: launchedAt + 300)
     runDeadline = config.timeoutSeconds.map { launchedAt + Int64($0) * 1000 }
     status.finishedAt = nil
     status.exitCode = nil
@@ -224,10 +231,17 @@ public struct Monitor {
         pollfd(fd: pendingStdin.isEmpty ? -1 : stdinTarget, events: Int16(POLLOUT), revents: 0))
       for stream in output { fds.append(pollfd(fd: stream.fd, events: events, revents: 0)) }
       let polledClients = clients.map(\.fd)
-      for fd in polledClients { fds.append(pollfd(fd: fd, events: events, revents: 0)) }
+      // Stdin backed up past 1 MiB: clients are not polled (their input
+      // would wake every poll) until the container reads.
+      let clientsWait = pendingStdin.count > 1 << 20
+      for fd in polledClients {
+        fds.append(pollfd(fd: clientsWait ? -1 : fd, events: events, revents: 0))
+      }
       var timeout: Int32 = -1
       let now = monotonicMilliseconds()
-      if status.health != nil {
+      // Health checks run only while the container runs (healthTimers'
+      // rule): during a restart back-off their due time is not moved on.
+      if status.health != nil && status.state == .running {
         let due = health.map { $0.deadline } ?? nextHealthCheck
         timeout = Int32(clamping: max(0, due - now))
       }
@@ -256,11 +270,6 @@ public struct Monitor {
       // Clients by fd: forwarding output above may have dropped some.
       var gone: [Int32] = []
       for fd in polledClients {
-        // Stdin backed up past 1 MiB: clients wait until the container reads.
-        if pendingStdin.count > 1 << 20 {
-          index += 1
-          continue
-        }
         if fds[index].revents != 0 && clients.contains(where: { $0.fd == fd })
           && !readClient(fd, &buffer)
         {
@@ -300,10 +309,11 @@ public struct Monitor {
         trimsLeft -= 1
         MemoryTrim.trim()
       }
-      if let deadline = runDeadline, monotonicMilliseconds() >= deadline, status.pid > 0 {
-        // --timeout: podman's conmon kills the container when it runs out.
+      if let deadline = runDeadline, monotonicMilliseconds() >= deadline, containerPidFD >= 0 {
+        // --timeout: podman's conmon kills the container when it runs out;
+        // by pidfd, never a pid the kernel may have given to another.
         runDeadline = nil
-        Glibc.kill(status.pid, SIGKILL)
+        _ = pidfdSendSignal(containerPidFD, SIGKILL)
       }
       if fds[0].revents != 0 { containerExited(&buffer) }
       if let due = restartAt, monotonicMilliseconds() >= due {
@@ -397,6 +407,7 @@ public struct Monitor {
     }
     close(containerPidFD)
     containerPidFD = -1
+    runDeadline = nil
     // What the container wrote just before it exited.
     for stream in output {
       _ = fcntl(stream.fd, F_SETFL, O_NONBLOCK)

@@ -71,15 +71,12 @@ public enum RootlessNamespace {
 /// line before it is signalled (the pid may have been reused).
 public enum PastaProcess {
   public static func stop(pidFile: String) {
-    guard let bytes = try? readFile(pidFile, limit: 64),
-      let pid = pid_t(String(decoding: bytes.filter { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)),
-      pid > 0, let cmdline = try? readFile("/proc/\(pid)/cmdline", limit: 65536)
-    else { return }
-    let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    guard words.contains(pidFile),
-      words.first.map({ $0.hasSuffix("pasta") || $0.contains("passt") }) == true
-    else { return }
-    kill(pid, SIGTERM)
+    let pasta = livePid(fromFile: pidFile) { argv in
+      argv.contains(pidFile)
+        && argv.first.map({ $0.hasSuffix("pasta") || $0.contains("passt") }) == true
+    }
+    guard let pasta else { return }
+    kill(pasta, SIGTERM)
     unlink(pidFile)
   }
 }
@@ -129,23 +126,10 @@ enum SlirpNetwork {
   }
 
   static func apiRequest(_ path: String, _ request: String) throws(BerthError) -> String {
-    let fd = try check("cannot open a socket") {
-      socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    }
+    let fd = try UnixSocket.connect(
+      path, name: "slirp4netns's API socket",
+      hint: "slirp4netns exited before it was asked for the ports; try --network pasta")
     defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-      throw BerthError(.invalidArgument, "the slirp4netns socket path \(path) is too long")
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
-    if connected != 0 { throw .system("cannot reach slirp4netns at \(path)", currentErrno) }
     try FileDescriptor(rawValue: fd).writeFully(request, what: "cannot write to slirp4netns")
     shutdown(fd, Int32(SHUT_WR))
     let reply = try FileDescriptor(rawValue: fd).readToEnd(

@@ -147,3 +147,15 @@ public func streamPair() throws(BerthError) -> (Int32, Int32) {
   }
   return (fds[0], fds[1])
 }
+
+/// The pid a pid file names, if that process still runs and its argv is
+/// one `isOurs` accepts: a pid file outlives its process, and the kernel
+/// reuses pids, so a pid alone is never signalled.
+public func livePid(fromFile pidFile: String, isOurs: ([String]) -> Bool) -> pid_t? {
+  guard let bytes = try? readFile(pidFile, limit: 64),
+    let pid = pid_t(String(decoding: bytes.filter { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)),
+    pid > 0, let cmdline = try? readFile("/proc/\(pid)/cmdline", limit: 65536)
+  else { return nil }
+  let argv = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+  return isOurs(argv) ? pid : nil
+}

@@ -42,34 +42,8 @@ public enum Terminal {
 
   /// Connects to the unix socket named by `--console-socket`.
   public static func connect(socketPath: String) throws(BerthError) -> Int32 {
-    let fd = try check("cannot create a socket") {
-      socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(socketPath.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-      Glibc.close(fd)
-      throw BerthError(
-        .invalidArgument, "console socket path too long: \(socketPath)",
-        hint: "a unix socket path holds at most 107 bytes; use a shorter one")
-    }
-    withUnsafeMutableBytes(of: &addr.sun_path) { buf in
-      for (i, b) in bytes.enumerated() { buf[i] = b }
-    }
-    let result = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
-    if result != 0 {
-      let errno = currentErrno
-      Glibc.close(fd)
-      throw .system(
-        "cannot connect to console socket \(socketPath)", errno,
-        hint: "the caller must listen on it before create")
-    }
-    return fd
+    try UnixSocket.connect(
+      socketPath, name: "console socket", hint: "the caller must listen on it before create")
   }
 
   /// Sends a pty master over a unix socket with SCM_RIGHTS, as runc does

@@ -81,3 +81,14 @@ public func sh(
     status: code, stdout: String(decoding: out, as: UTF8.self),
     stderr: String(decoding: err, as: UTF8.self))
 }
+
+/// Polls `condition` every 50 ms for up to `seconds` (a loaded CI machine
+/// is slow); whether it came true.
+public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if condition() { return true }
+    usleep(50_000)
+  }
+  return condition()
+}

@@ -24,6 +24,10 @@ struct RootlessEngineTests {
     let dir: String
 
     init() {
+      // Rootless containers get pasta (or slirp4netns), which opens
+      // /dev/net/tun as the user: distributions ship it 0666, this machine
+      // 0600, so the setup opens it, as the guide says.
+      sh(["chmod", "0666", "/dev/net/tun"])
       dir = "/tmp/berth-e2e-rootless-\(UUID().uuidString.prefix(8).lowercased())"
       // Root-owned binaries the user may run but not write (the build tree
       // may sit where the user cannot enter).
@@ -117,9 +121,6 @@ struct RootlessEngineTests {
     try #require(
       FileManager.default.isExecutableFile(atPath: "/usr/bin/pasta"),
       "needs pasta (Debian's passt; scripts/deps.sh installs it)")
-    // pasta opens /dev/net/tun as the user; distributions ship it 0666,
-    // this machine 0600 (the test setup opens it, as the guide says).
-    sh(["chmod", "0666", "/dev/net/tun"])
     let box = UserBox()
     defer { box.finish() }
     #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
@@ -131,29 +132,20 @@ struct RootlessEngineTests {
     ])
     #expect(web.status == 0, "\(web.combined)")
     let hostname = box.berth(["exec", "web", "hostname"]).stdout
-    var fetched = ""
-    for _ in 0..<100 where fetched != hostname {
-      fetched =
-        sh(["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18090/hostname"])
-        .stdout
-      if fetched != hostname { usleep(50_000) }
-    }
-    #expect(fetched == hostname)
+    let fetch = [
+      "timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18090/hostname",
+    ]
+    #expect(eventually(5) { sh(fetch).stdout == hostname })
     #expect(box.berth(["port", "web"]).stdout == "80/tcp -> 0.0.0.0:18090\n")
     #expect(box.berth(["rm", "-f", "web"]).status == 0)
     // pasta went with the container's namespace: the port is free again.
-    var gone = false
-    for _ in 0..<100 where !gone {
-      gone = sh(["pgrep", "-f", "pasta.*18090"]).stdout.isEmpty
-      if !gone { usleep(50_000) }
-    }
-    #expect(gone, "pasta still runs")
+    #expect(
+      eventually(5) { sh(["pgrep", "-f", "pasta.*18090"]).stdout.isEmpty }, "pasta still runs")
   }
   @Test func slirp4netnsIsTheFallbackWithPublishedPortsToo() throws {
     try #require(
       FileManager.default.isExecutableFile(atPath: "/usr/bin/slirp4netns"),
       "needs slirp4netns (scripts/deps.sh installs it)")
-    sh(["chmod", "0666", "/dev/net/tun"])
     let box = UserBox()
     defer { box.finish() }
     #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
@@ -165,20 +157,13 @@ struct RootlessEngineTests {
     let address = box.berth(["exec", "web", "ip", "-4", "addr", "show", "tap0"]).stdout
     #expect(address.contains("inet 10.0.2.100/24"), "\(address)")
     let hostname = box.berth(["exec", "web", "hostname"]).stdout
-    var fetched = ""
-    for _ in 0..<100 where fetched != hostname {
-      fetched =
-        sh(["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18091/hostname"])
-        .stdout
-      if fetched != hostname { usleep(50_000) }
-    }
-    #expect(fetched == hostname)
+    let fetch = [
+      "timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18091/hostname",
+    ]
+    #expect(eventually(5) { sh(fetch).stdout == hostname })
     #expect(box.berth(["rm", "-f", "web"]).status == 0)
-    var gone = false
-    for _ in 0..<100 where !gone {
-      gone = sh(["pgrep", "-f", "slirp4netns.*slirp/"]).stdout.isEmpty
-      if !gone { usleep(50_000) }
-    }
-    #expect(gone, "slirp4netns still runs")
+    #expect(
+      eventually(5) { sh(["pgrep", "-f", "slirp4netns.*slirp/"]).stdout.isEmpty },
+      "slirp4netns still runs")
   }
 }

@@ -81,12 +81,7 @@ final class EngineSandbox: @unchecked Sendable {
 
   /// Polls `condition` for up to `seconds` (a loaded CI machine is slow).
   func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-      if condition() { return true }
-      usleep(50_000)
-    }
-    return condition()
+    BerthTestSupport.eventually(seconds, condition)
   }
 
   /// Monitors started from this sandbox that are still alive.

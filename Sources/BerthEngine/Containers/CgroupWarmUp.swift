@@ -7,6 +7,7 @@
 // write): its grace period runs while the monitor starts, and the
 // container's move into its own cgroup finds the lock's fast path warm or
 // waits only for what is left.
+import BerthRuntime
 import BerthSystem
 import Dispatch
 import Glibc
@@ -25,14 +26,10 @@ enum CgroupWarmUp {
 
   /// cgroup.procs of our own cgroup in the v1 pids hierarchy (or the v2 one).
   static func ownCgroupProcs() -> String? {
-    guard let bytes = try? readFile("/proc/self/cgroup", limit: 1 << 16) else { return nil }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-      let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-      guard fields.count == 3 else { continue }
-      if fields[1] == "pids" { return "/sys/fs/cgroup/pids\(fields[2])/cgroup.procs" }
-      if fields[0] == "0" && fields[1].isEmpty && access("/sys/fs/cgroup/cgroup.procs", W_OK) == 0 {
-        return "/sys/fs/cgroup\(fields[2])/cgroup.procs"
-      }
+    let own = CgroupLayout.cgroupsOf()
+    if let path = own["pids"] { return "/sys/fs/cgroup/pids\(path)/cgroup.procs" }
+    if let path = own["cgroup2"], access("/sys/fs/cgroup/cgroup.procs", W_OK) == 0 {
+      return "/sys/fs/cgroup\(path)/cgroup.procs"
     }
     return nil
   }

@@ -121,7 +121,10 @@ public struct ContainerConfig: Codable, Sendable {
 
   /// Bridge networks and pasta leave state the engine undoes at the end
   /// (namespaces, leases, published ports, names).
-  var hasNetworkState: Bool { ["bridge", "pasta", "slirp4netns"].contains(network) }
+  var hasNetworkState: Bool { network == "bridge" || sharesMonitorNetwork }
+  /// pasta and slirp4netns wire the monitor's own network namespace, which
+  /// the container shares (a restart too) instead of making its own.
+  var sharesMonitorNetwork: Bool { network == "pasta" || network == "slirp4netns" }
 }
 
 /// One `--network NAME[:alias=A,ip=IP,mac=MAC]` (plus `--ip`, `--mac-address`

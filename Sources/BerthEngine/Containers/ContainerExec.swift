@@ -48,7 +48,7 @@ extension Engine {
     }
     process.args = request.command
     process.terminal = request.tty
-    process.env = SpecBuilder.mergeEnvironment(process.env ?? [], request.env)
+    process.env = ContentStore.mergeEnvironment(process.env ?? [], request.env)
     if let dir = request.workingDir { process.cwd = dir }
     if let user = request.user {
       let resolved: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
@@ -72,14 +72,7 @@ extension Engine {
     // the 0700 run directory, not on a command line anyone can read.
     let processFile =
       runDirectory(container.id) + "/exec-\(ContainerNames.randomID().prefix(16)).json"
-    do {
-      try writeFileAtomically(
-        processFile, Array(try JSONEncoder().encode(process)), mode: 0o600, durable: false)
-    } catch let error as BerthError {
-      throw error
-    } catch {
-      throw BerthError(.internalError, "cannot encode the exec process: \(error)")
-    }
+    try writeJSON(process, to: processFile)
     defer { unlink(processFile) }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     var arguments = [

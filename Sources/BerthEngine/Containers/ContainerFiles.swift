@@ -47,13 +47,7 @@ extension Engine {
       // In each layer's own root, by fd: a symlinked directory in an image
       // layer must not make the lookup land on the host.
       let lowers = snapshot.lowerDirectories.compactMap { try? RootFS(path: $0) }
-      func inLower(_ path: String) -> Bool {
-        lowers.contains { lower in
-          guard let fd = try? lower.open(path, flags: O_PATH | O_NOFOLLOW) else { return false }
-          close(fd)
-          return true
-        }
-      }
+      func inLower(_ path: String) -> Bool { lowers.contains { $0.fileType(path) != nil } }
       /// Returns whether anything under `directory` counts as a change.
       @discardableResult
       func walk(_ directory: String, _ prefix: String) throws -> Bool {
@@ -264,9 +258,9 @@ extension Engine {
         throw BerthError(.invalidArgument, "invalid HEALTHCHECK option \(option)")
       }
       switch parts[0] {
-      case "interval": check.interval = try nanoseconds(parts[1])
-      case "timeout": check.timeout = try nanoseconds(parts[1])
-      case "start-period": check.startPeriod = try nanoseconds(parts[1])
+      case "interval": check.interval = try nanoseconds(parts[1], option: "interval")
+      case "timeout": check.timeout = try nanoseconds(parts[1], option: "timeout")
+      case "start-period": check.startPeriod = try nanoseconds(parts[1], option: "start-period")
       case "retries": check.retries = Int(parts[1])
       default: throw BerthError(.invalidArgument, "invalid HEALTHCHECK option \(option)")
       }
@@ -290,15 +284,9 @@ extension Engine {
     return check
   }
 
-  /// "30s", "500ms", "1m", "1h" → nanoseconds.
-  static func nanoseconds(_ text: String) throws -> Int64 {
-    let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-    for (suffix, factor) in units where text.hasSuffix(suffix) {
-      if let value = Double(text.dropLast(suffix.count)), value >= 0 {
-        return Int64(value * factor)
-      }
-    }
-    throw BerthError(.invalidArgument, "invalid duration \(text)", hint: "use e.g. 30s or 500ms")
+  /// A HEALTHCHECK option's duration (30s, 1m30s, 500ms) in nanoseconds.
+  static func nanoseconds(_ text: String, option: String) throws(BerthError) -> Int64 {
+    Int64(try parseDuration(text, what: "HEALTHCHECK --\(option)", allowZero: true) * 1e9)
   }
 
   // MARK: cp

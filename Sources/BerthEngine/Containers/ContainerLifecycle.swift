@@ -144,14 +144,13 @@ extension Engine {
     let config = try container.decodedConfig()
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let runDirectory = self.runDirectory(container.id)
-    // A start whose CLI was killed after spawning the monitor leaves a
-    // running container the row does not know yet: adopt it, never start a
-    // second monitor on the same id.
+    // A monitor still alive but not (or no longer) running the container
+    // (refresh adopted one that is): never a second monitor on the same id.
     if let status = monitorStatus(container.id), status.monitorAlive {
       throw BerthError(
         .invalidState,
-        "container \(container.name) is already running (monitor \(status.monitorPid))",
-        hint: "`berth ps` shows it")
+        "container \(container.name) still has its monitor (pid \(status.monitorPid))",
+        hint: "wait for it to exit, or `berth stop \(container.name)` first")
     }
     try? removeTree(runDirectory)
     try mkdirAll(runDirectory, mode: 0o700)
@@ -183,19 +182,19 @@ extension Engine {
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       var joins = try namespacePaths(config)
-      if config.network == "bridge" {
+      let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
+      switch config.network {
+      case "bridge":
         guard !rootless else {
           throw BerthError(
-            .unsupported, "bridge networks need root (rootless networking is not built yet)",
-            hint: "use --network none or --network host")
+            .unsupported, "rootless containers cannot join bridge networks yet",
+            hint: "use --network pasta (the default), slirp4netns, none or host")
         }
-        network = try setUpNetworks(
-          container, config, exposed: (imageConfig.exposedPorts ?? [:]).keys.sorted())
+        network = try setUpNetworks(container, config, exposed: exposed)
         joins["bridge"] = network?.namespace
-      } else if config.network == "pasta" {
-        pasta = try pastaArguments(container, config)
-      } else if config.network == "slirp4netns" {
-        slirp = try slirpConfig(container, config)
+      case "pasta": pasta = try pastaArguments(container, config, exposed: exposed)
+      case "slirp4netns": slirp = try slirpConfig(container, config, exposed: exposed)
+      default: break
       }
       try writeUserdata(container, config: config, network: network)
       var paths = SpecBuilder.Paths(
@@ -471,36 +470,32 @@ extension Engine {
     guard var container = try database.read({ db in try Container.fetchOne(db, key: id) }) else {
       return nil
     }
-    var adopted = false
-    if container.state == .created || container.state == .exited,
-      let status = monitorStatus(id), status.monitorAlive, status.state == .running
-    {
+    let status = monitorStatus(id)
+    var changed = false
+    if container.state == .created || container.state == .exited {
       // A start killed after its monitor started the container, before it
       // recorded so: the monitor's account is the truth.
+      guard let status, status.monitorAlive, status.state == .running else { return container }
       container.state = .running
       container.exitCode = nil
       container.finishedAt = nil
       container.reason = nil
-      adopted = true
+      changed = true
     }
-    guard container.state == .running || container.state == .paused else { return container }
-    let status = MonitorStatus.load(runDirectory(id) + "/" + RunFiles.status)
-    var changed = adopted
     if let status {
       // `removed` is the monitor's last word: it has cleaned up and is exiting.
       if status.state == .exited && (status.removed || !status.monitorAlive) {
         if status.removed {
           _ = waitForMonitor(id, seconds: 2)
-          if (try? container.decodedConfig())?.hasNetworkState == true {
-            tearDownNetworks(id, release: true)
-          }
+          let config = try container.decodedConfig()
+          if config.hasNetworkState { tearDownNetworks(id, release: true, monitorDone: true) }
           try database.write { db in
             _ = try Container.deleteOne(db, key: id)
             try EventLog.record(
               db, type: "container", action: "remove", id: id, name: container.name, attributes: [:]
             )
           }
-          try removeAnonymousVolumes(try container.decodedConfig())
+          try removeAnonymousVolumes(config)
           try? removeTree(runDirectory(id))
           removedExitCodes[id] = status.exitCode
           return nil
@@ -541,7 +536,9 @@ extension Engine {
     if changed && container.state == .exited
       && (try? container.decodedConfig())?.hasNetworkState == true
     {
-      tearDownNetworks(id, release: false)
+      // A monitor that finished (status exited) removed the namespace, its
+      // veths and pasta itself; after a dead one, all of it is ours.
+      tearDownNetworks(id, release: false, monitorDone: status?.state == .exited)
     }
     if changed {
       let updated = container

@@ -115,7 +115,7 @@ public enum SpecBuilder {
     var env = [defaultPath]
     if config.tty { env.append("TERM=xterm") }
     env += ["container=berth", "HOSTNAME=\(spec.hostname ?? "")"]
-    process.env = mergeEnvironment(env, image.env ?? [], config.env)
+    process.env = ContentStore.mergeEnvironment(env, image.env ?? [], config.env)
     let cwd = config.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
     guard cwd.hasPrefix("/") else {
       throw BerthError(.invalidArgument, "working directory \"\(cwd)\" is not absolute")
@@ -211,9 +211,7 @@ public enum SpecBuilder {
       guard let mode else { return }
       namespaces.removeAll { $0.type == type }
       switch mode {
-      // pasta: the monitor made the namespace and pasta wired it; the
-      // container shares it (a restart too) instead of making its own.
-      case "host", "pasta", "slirp4netns": break
+      case "host": break
       case "private", "", "shareable", "none": namespaces.append(Spec.Namespace(type: type))
       default:
         if let path = joinNamespaces[mode] {
@@ -225,7 +223,10 @@ public enum SpecBuilder {
         }
       }
     }
-    try setNamespace("network", mode: config.network == "none" ? "private" : config.network)
+    try setNamespace(
+      "network",
+      mode: config.sharesMonitorNetwork
+        ? "host" : config.network == "none" ? "private" : config.network)
     try setNamespace("pid", mode: config.pidMode)
     try setNamespace("ipc", mode: config.ipcMode)
     try setNamespace("uts", mode: config.utsMode)
@@ -261,7 +262,7 @@ public enum SpecBuilder {
     // Podman's default (containers.conf default_sysctls): ping works without
     // CAP_NET_RAW, through ICMP datagram sockets, in the container's own
     // network namespace.
-    if !["host", "pasta", "slirp4netns"].contains(config.network)
+    if config.network != "host" && !config.sharesMonitorNetwork
       && !config.network.hasPrefix("container:")
       && sysctls["net.ipv4.ping_group_range"] == nil
     {
@@ -416,10 +417,5 @@ public enum SpecBuilder {
         \.element)
     }
     return Capability.allNames
-  }
-
-  /// Later lists win per variable name (docker's rule, as for images).
-  public static func mergeEnvironment(_ lists: [String]...) -> [String] {
-    lists.reduce([]) { ContentStore.mergeEnvironment($0, $1) }
   }
 }

@@ -45,23 +45,12 @@ enum ContainerNetworkFiles {
   }
 
   static func resolvConf(config: ContainerConfig, network: NetworkState?) -> String {
-    let host = (try? readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-    var nameservers: [String] = []
-    var search: [String] = []
-    var options: [String] = []
-    for line in host.split(separator: "\n") {
-      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-      guard fields.count >= 2 else { continue }
-      switch fields[0] {
-      case "nameserver":
-        if config.network == "host" || !(fields[1].hasPrefix("127.") || fields[1] == "::1") {
-          nameservers.append(fields[1])
-        }
-      case "search", "domain": search += fields.dropFirst()
-      case "options": options += fields.dropFirst()
-      default: break
-      }
+    let host = HostResolvConf.read()
+    var nameservers = host.nameservers.filter {
+      config.network == "host" || !($0.hasPrefix("127.") || $0 == "::1")
     }
+    var search = host.search
+    var options = host.options
     let responders =
       network?.attachments.filter { $0.network.dns }.flatMap {
         $0.network.subnetList.map(\.gateway)
@@ -80,6 +69,29 @@ enum ContainerNetworkFiles {
     for server in nameservers { text += "nameserver \(server)\n" }
     if !options.isEmpty { text += "options " + options.joined(separator: " ") + "\n" }
     return text
+  }
+}
+
+/// The host's /etc/resolv.conf, the lines a container's copy is made of.
+struct HostResolvConf {
+  var nameservers: [String] = []
+  var search: [String] = []
+  var options: [String] = []
+
+  static func read() -> HostResolvConf {
+    var conf = HostResolvConf()
+    guard let bytes = try? readFile("/etc/resolv.conf") else { return conf }
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+      guard fields.count >= 2 else { continue }
+      switch fields[0] {
+      case "nameserver": conf.nameservers.append(fields[1])
+      case "search", "domain": conf.search += fields.dropFirst()
+      case "options": conf.options += fields.dropFirst()
+      default: break
+      }
+    }
+    return conf
   }
 }
 

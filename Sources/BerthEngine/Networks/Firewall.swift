@@ -74,7 +74,7 @@ enum Firewall {
       script += "add element \(table) internal { \"\(network.interface)\" }\n"
     } else {
       for subnet in network.subnetList {
-        let set = subnet.subnet.contains(":") ? "nat6" : "nat4"
+        let set = subnet.isIPv6 ? "nat6" : "nat4"
         script += "add element \(table) \(set) { \(subnet.subnet) }\n"
       }
     }
@@ -93,7 +93,7 @@ enum Firewall {
         what: "remove network \(network.name) from the firewall")
     }
     for subnet in network.subnetList where !network.isInternal {
-      let set = subnet.subnet.contains(":") ? "nat6" : "nat4"
+      let set = subnet.isIPv6 ? "nat6" : "nat4"
       try? run(
         "delete element \(table) \(set) { \(subnet.subnet) }\n",
         what: "remove network \(network.name) from the firewall")
@@ -124,12 +124,15 @@ enum Firewall {
     try run(script, what: "publish the ports")
   }
 
+  /// The key does not depend on the container address, only on its
+  /// family: each distinct deletion runs once.
   static func unpublish(_ ports: [(PublishedPort, IPAddress)]) {
+    var done: Set<String> = []
     for (port, address) in ports {
       let (map, element) = elements(port, to: address)
+      let statement = "delete element \(table) \(map) { \(deletionKey(element)) }\n"
       // One statement each: an element already gone must not keep the rest.
-      try? run(
-        "delete element \(table) \(map) { \(deletionKey(element)) }\n", what: "unpublish a port")
+      if done.insert(statement).inserted { try? run(statement, what: "unpublish a port") }
     }
   }
 

@@ -14,6 +14,10 @@ public struct NetworkSubnet: Codable, Sendable, Equatable {
     case leaseRange = "lease_range"
   }
 
+  public var isIPv6: Bool { subnet.contains(":") }
+  /// The prefix length of the stored (canonical, valid) subnet.
+  public var prefixLength: Int { Int(subnet.split(separator: "/").last ?? "") ?? 0 }
+
   public init(subnet: String, gateway: String, leaseRange: String? = nil) {
     self.subnet = subnet
     self.gateway = gateway
@@ -44,7 +48,7 @@ public struct Network: Codable, Sendable, FetchableRecord, PersistableRecord {
   public var optionMap: [String: String] {
     (try? JSONDecoder().decode([String: String].self, from: options)) ?? [:]
   }
-  public var ipv6: Bool { subnetList.contains { $0.subnet.contains(":") } }
+  public var ipv6: Bool { subnetList.contains(where: \.isIPv6) }
   public var mtu: UInt32? { optionMap["mtu"].flatMap { UInt32($0) } }
 }
 

@@ -13,10 +13,37 @@ public struct NetworkFlags: Sendable {
   public var aliases: [String] = []
   public var ports: [String] = []
   public var publishAll = false
+  public var dnsServers: [String] = []
+  public var dnsSearch: [String] = []
+  public var dnsOptions: [String] = []
+  /// `--add-host NAME:IP` (or NAME:host-gateway).
+  public var addHosts: [String] = []
 
   public init() {}
 
   public func apply(to config: inout ContainerConfig, rootless: Bool) throws(BerthError) {
+    try applyNetworks(to: &config, rootless: rootless)
+    for server in dnsServers where IPAddress(server) == nil {
+      throw BerthError(
+        .invalidArgument, "invalid --dns address \"\(server)\"",
+        hint: "give an IPv4 or IPv6 address")
+    }
+    for entry in addHosts {
+      let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty,
+        IPAddress(parts[1]) != nil || parts[1] == "host-gateway"
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid --add-host \"\(entry)\"", hint: "use NAME:IP")
+      }
+    }
+    config.dnsServers = dnsServers.isEmpty ? nil : dnsServers
+    config.dnsSearch = dnsSearch.isEmpty ? nil : dnsSearch
+    config.dnsOptions = dnsOptions.isEmpty ? nil : dnsOptions
+    config.addHosts = addHosts.isEmpty ? nil : addHosts
+  }
+
+  func applyNetworks(to config: inout ContainerConfig, rootless: Bool) throws(BerthError) {
     let special = networks.filter {
       ["none", "host", "private"].contains($0) || $0.hasPrefix("container:") || $0.hasPrefix("ns:")
         || $0 == "pasta" || $0.hasPrefix("pasta:") || $0.hasPrefix("slirp4netns")

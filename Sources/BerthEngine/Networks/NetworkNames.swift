@@ -87,10 +87,7 @@ extension Engine {
 
   /// Starts the network's responder unless one is alive.
   func ensureResponder(_ network: Network, directory: String) throws(BerthError) {
-    if let pid = responderPid(directory) {
-      _ = pid
-      return
-    }
+    if responderPid(directory) != nil { return }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let listen = network.subnetList.map(\.gateway).joined(separator: ",")
     let upstream = Self.hostResolvers().joined(separator: ",")
@@ -106,15 +103,9 @@ extension Engine {
   /// The responder's pid if it runs (checked by its command line, so a
   /// reused pid is not taken for it).
   func responderPid(_ directory: String) -> pid_t? {
-    guard let bytes = try? readFile(directory + "/dns.pid"),
-      let pid = pid_t(String(decoding: bytes, as: UTF8.self).trimmingNewlines())
-    else { return nil }
-    guard let cmdline = try? readFile("/proc/\(pid)/cmdline") else { return nil }
-    let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    guard words.count >= 3, words[1] == "dns", words[2] == directory + "/records" else {
-      return nil
+    livePid(fromFile: directory + "/dns.pid") { argv in
+      argv.count >= 3 && argv[1] == "dns" && argv[2] == directory + "/records"
     }
-    return pid
   }
 
   func stopDNS(_ network: Network) {
@@ -126,20 +117,6 @@ extension Engine {
   /// The host's nameservers: the responder runs in the host's network
   /// namespace, so a loopback resolver (systemd-resolved's) works for it.
   static func hostResolvers() -> [String] {
-    guard let bytes = try? readFile("/etc/resolv.conf") else { return [] }
-    return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
-      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-      guard fields.count >= 2, fields[0] == "nameserver", IPAddress(String(fields[1])) != nil
-      else { return nil }
-      return String(fields[1])
-    }
-  }
-}
-
-extension String {
-  func trimmingNewlines() -> String {
-    var text = Substring(self)
-    while text.last == "\n" || text.last == " " { text.removeLast() }
-    return String(text)
+    HostResolvConf.read().nameservers.filter { IPAddress($0) != nil }
   }
 }

@@ -76,7 +76,7 @@ extension Engine {
           mac: try request.mac.map(MACAddress.validate) ?? MACAddress.random(),
           ipv4: nil, ipv6: nil, aliases: try encodeJSON(request.aliases))
         for subnet in network.subnetList {
-          let v6 = subnet.subnet.contains(":")
+          let v6 = subnet.isIPv6
           let used = Set(
             try String.fetchAll(
               db, sql: "SELECT \(v6 ? "ipv6" : "ipv4") FROM attachment WHERE network = ?",
@@ -155,19 +155,19 @@ extension Engine {
         throw BerthError(.system, "\(attachment.interfaceName) is missing in the container")
       }
       for subnet in network.subnetList {
-        let v6 = subnet.subnet.contains(":")
-        guard let text = v6 ? attachment.ipv6 : attachment.ipv4, let address = IPAddress(text),
-          let prefix = try? Subnet(parsing: subnet.subnet).prefix
+        guard let text = subnet.isIPv6 ? attachment.ipv6 : attachment.ipv4,
+          let address = IPAddress(text)
         else { continue }
         try inside.addAddress(
-          address.bytes, prefix: UInt8(prefix), link: index, what: attachment.interfaceName)
+          address.bytes, prefix: UInt8(subnet.prefixLength), link: index,
+          what: attachment.interfaceName)
       }
       try inside.setUp(index, what: attachment.interfaceName)
       // Internal networks get no route out; the first other network gives
       // the default route of each family.
       guard !network.isInternal else { continue }
       for subnet in network.subnetList {
-        let v6 = subnet.subnet.contains(":")
+        let v6 = subnet.isIPv6
         if v6 ? routed.v6 : routed.v4 { continue }
         guard let gateway = IPAddress(subnet.gateway) else { continue }
         try inside.addDefaultRoute(via: gateway.bytes)
@@ -188,17 +188,7 @@ extension Engine {
   )
     throws(BerthError) -> [PublishedPort]
   {
-    var requests = config.ports ?? []
-    if config.publishAll == true {
-      for port in exposed {
-        let parts = port.split(separator: "/")
-        guard let number = parts.first.flatMap({ Int($0) }) else { continue }
-        let proto = parts.count > 1 ? String(parts[1]) : "tcp"
-        if !requests.contains(where: { $0.containerPort == number && $0.protocol == proto }) {
-          requests.append(PortRequest(hostPort: 0, containerPort: number, protocol: proto))
-        }
-      }
-    }
+    let requests = PortRequest.requested(config, exposed: exposed)
     guard !requests.isEmpty else { return [] }
     guard let target = state.attachments.first(where: { !$0.network.isInternal }) else {
       throw BerthError(
@@ -313,10 +303,11 @@ extension Engine {
 
   // MARK: Teardown
 
-  /// Undoes what a start did: ports, DNS names, the namespace (and with it
-  /// the veths); with `release`, the leases too (the container is removed).
-  /// Safe to run twice, and after a crash at any point of the setup.
-  func tearDownNetworks(_ id: String, release: Bool) {
+  /// Undoes what a start did: ports, DNS names, the veths and namespace
+  /// (pasta); with `release`, the leases too (the container is removed).
+  /// `monitorDone`: the monitor finished and removed the veths, namespace and
+  /// pasta itself. Safe to run twice, and after a crash at any point.
+  func tearDownNetworks(_ id: String, release: Bool, monitorDone: Bool = false) {
     let rows =
       (try? database.read { db -> ([PublishedPort], [Attachment]) in
         (
@@ -335,9 +326,11 @@ extension Engine {
       Firewall.unpublish(elements)
     }
     for attachment in rows.1 { removeNames(id, network: attachment.network) }
-    NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
-    NetworkNamespace.remove(at: networkNamespacePath(id))
-    stopPasta(id)
+    if !monitorDone {
+      NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
+      NetworkNamespace.remove(at: networkNamespacePath(id))
+      stopPasta(id)
+    }
     _ = try? database.write { db in
       try db.execute(sql: "DELETE FROM published WHERE container = ?", arguments: [id])
       if release {

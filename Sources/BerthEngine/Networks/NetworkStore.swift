@@ -136,13 +136,13 @@ extension Engine {
         .invalidArgument, "--gateway and --ip-range need a --subnet each",
         hint: "give --subnet first")
     }
-    if !subnets.contains(where: { !$0.subnet.contains(":") }) {
+    if !subnets.contains(where: { !$0.isIPv6 }) {
       let free = try freeSubnet(
         request.name == Self.defaultNetwork ? (10, 90, 16) : (10, 91, 24),
         taken: taken + routes)
       subnets.insert(NetworkSubnet(subnet: "\(free)", gateway: "\(free.address(at: 1)!)"), at: 0)
     }
-    if request.ipv6 && !subnets.contains(where: { $0.subnet.contains(":") }) {
+    if request.ipv6 && !subnets.contains(where: \.isIPv6) {
       // A unique local /64 (RFC 4193): fd, then 40 random bits.
       var bytes = [UInt8](repeating: 0, count: 16)
       bytes[0] = 0xfd
@@ -266,11 +266,9 @@ extension Engine {
       throw BerthError(.system, "the bridge \(network.interface) vanished while it was set up")
     }
     for subnet in network.subnetList {
-      guard let prefix = try? Subnet(parsing: subnet.subnet),
-        let gateway = IPAddress(subnet.gateway)
-      else { continue }
+      guard let gateway = IPAddress(subnet.gateway) else { continue }
       try netlink.addAddress(
-        gateway.bytes, prefix: UInt8(prefix.prefix), link: index, what: network.interface)
+        gateway.bytes, prefix: UInt8(subnet.prefixLength), link: index, what: network.interface)
     }
     try netlink.setUp(index, what: network.interface)
     if !network.isInternal {

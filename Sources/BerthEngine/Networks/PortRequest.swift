@@ -21,6 +21,22 @@ public struct PortRequest: Codable, Sendable, Equatable {
     self.protocol = `protocol`
   }
 
+  /// What a container publishes: its `-p` ports and, with `-P`, each port
+  /// its image exposes ("80/tcp") that `-p` does not, on a free host port.
+  static func requested(_ config: ContainerConfig, exposed: [String]) -> [PortRequest] {
+    var requests = config.ports ?? []
+    guard config.publishAll == true else { return requests }
+    for port in exposed {
+      let parts = port.split(separator: "/")
+      guard let number = parts.first.flatMap({ Int($0) }) else { continue }
+      let proto = parts.count > 1 ? String(parts[1]) : "tcp"
+      if !requests.contains(where: { $0.containerPort == number && $0.protocol == proto }) {
+        requests.append(PortRequest(hostPort: 0, containerPort: number, protocol: proto))
+      }
+    }
+    return requests
+  }
+
   public static func parse(_ text: String) throws(BerthError) -> [PortRequest] {
     func invalid(_ why: String) -> BerthError {
       BerthError(

@@ -19,27 +19,10 @@ extension Engine {
     ["/usr/bin/slirp4netns", "/usr/local/bin/slirp4netns"].first { access($0, X_OK) == 0 }
   }
 
-  /// `-p` and `-P` of a rootless container, `-P` read from the image.
-  func rootlessPortRequests(_ container: Container, _ config: ContainerConfig) -> [PortRequest] {
-    var requests = config.ports ?? []
-    if config.publishAll == true, let image = try? store.resolveImage(container.imageID),
-      let exposed = try? imageConfiguration(image).exposedPorts
-    {
-      for port in exposed.keys.sorted() {
-        let parts = port.split(separator: "/")
-        guard let number = parts.first.flatMap({ Int($0) }) else { continue }
-        requests.append(
-          PortRequest(
-            hostPort: 0, containerPort: number, protocol: parts.count > 1 ? String(parts[1]) : "tcp"
-          ))
-      }
-    }
-    return requests
-  }
-
-  /// slirp4netns's orders: its API socket in the run directory, the ports.
-  func slirpConfig(_ container: Container, _ config: ContainerConfig) throws(BerthError)
-    -> SlirpConfig
+  /// slirp4netns's orders: its API socket (a short path under the run
+  /// root), the ports.
+  func slirpConfig(_ container: Container, _ config: ContainerConfig, exposed: [String])
+    throws(BerthError) -> SlirpConfig
   {
     guard let path = Self.slirpPath() else {
       throw BerthError(
@@ -51,7 +34,7 @@ extension Engine {
     var slirp = SlirpConfig(
       path: path, apiSocket: runRoot + "/slirp/" + container.shortID + ".sock")
     unlink(slirp.apiSocket)
-    for port in try claimPorts(container, rootlessPortRequests(container, config)) {
+    for port in try claimPorts(container, PortRequest.requested(config, exposed: exposed)) {
       slirp.forwards.append(
         SlirpConfig.Forward(
           proto: port.protocol, hostAddress: port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP,
@@ -67,14 +50,14 @@ extension Engine {
   }
 
   /// pasta's argv for the container (the monitor's starter adds the pid).
-  func pastaArguments(_ container: Container, _ config: ContainerConfig) throws(BerthError)
-    -> [String]
+  func pastaArguments(_ container: Container, _ config: ContainerConfig, exposed: [String])
+    throws(BerthError) -> [String]
   {
     guard let path = Self.pastaPath() else {
       throw BerthError(
         .notFound, "--network pasta needs pasta", hint: "install Debian's passt package")
     }
-    let published = try claimPorts(container, try rootlessPortRequests(container, config))
+    let published = try claimPorts(container, PortRequest.requested(config, exposed: exposed))
     // Nothing forwarded but what was asked: no automatic port mirroring,
     // no traffic from the namespace to the host's own ports.
     // Its pid file: pasta given a pid (not a namespace path) does not see

@@ -103,8 +103,11 @@ extension Engine {
     let lock = try self.lock(volume: name)
     defer { withExtendedLifetime(lock) {} }
     // A start that mounted it meanwhile uses it now.
-    if !force, !(try volumeUsers(name)).isEmpty {
-      throw BerthError(.invalidState, "volume \(name) is being used by a container")
+    if !force, case let users = try volumeUsers(name), !users.isEmpty {
+      throw BerthError(
+        .invalidState,
+        "volume \(name) is being used by container(s) \(users.joined(separator: ", "))",
+        hint: "remove the containers first or use --force")
     }
     guard try volumeOptional(name) != nil else { return }
     umount2(volume.mountpoint, Int32(MNT_DETACH))
@@ -114,6 +117,8 @@ extension Engine {
         db, type: "volume", action: "remove", id: name, name: name, attributes: [:])
     }
     try removeTree(volumeDirectory(name))
+    // As a removed container's: the lock file goes with its volume.
+    unlink(locksRoot + "/volume-" + name)
   }
 
   /// Removes volumes no container uses; returns their names.

@@ -391,8 +391,8 @@ struct NetworkSettings: Encodable {
     for (network, attachment) in try engine.attachments(of: container.id) {
       var endpoint = Endpoint(macAddress: attachment.mac, networkID: network.name)
       for subnet in network.subnetList {
-        let prefix = (try? Subnet(parsing: subnet.subnet).prefix) ?? 0
-        if subnet.subnet.contains(":") {
+        let prefix = subnet.prefixLength
+        if subnet.isIPv6 {
           endpoint.ipv6Gateway = subnet.gateway
           endpoint.globalIPv6Address = attachment.ipv6 ?? ""
           endpoint.globalIPv6PrefixLen = prefix

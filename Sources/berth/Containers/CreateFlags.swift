@@ -264,23 +264,11 @@ struct CreateFlags: ParsableArguments {
     networkFlags.aliases = networkAlias
     networkFlags.ports = publish
     networkFlags.publishAll = publishAll
+    networkFlags.dnsServers = dns
+    networkFlags.dnsSearch = dnsSearch
+    networkFlags.dnsOptions = dnsOption
+    networkFlags.addHosts = addHost
     try networkFlags.apply(to: &config, rootless: geteuid() != 0)
-    for server in dns where IPAddress(server) == nil {
-      throw BerthError(.invalidArgument, "invalid --dns address \"\(server)\"")
-    }
-    config.dnsServers = dns.isEmpty ? nil : dns
-    config.dnsSearch = dnsSearch.isEmpty ? nil : dnsSearch
-    config.dnsOptions = dnsOption.isEmpty ? nil : dnsOption
-    for entry in addHost {
-      let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[0].isEmpty,
-        IPAddress(parts[1]) != nil || parts[1] == "host-gateway"
-      else {
-        throw BerthError(
-          .invalidArgument, "invalid --add-host \"\(entry)\"", hint: "use NAME:IP")
-      }
-    }
-    config.addHosts = addHost.isEmpty ? nil : addHost
     config.pidMode = try namespaceMode(pid, what: "--pid", allowed: ["host", "private"])
     config.ipcMode = try namespaceMode(
       ipc, what: "--ipc", allowed: ["host", "private", "shareable", "none"])
@@ -465,42 +453,6 @@ func parseSize(_ text: String, what: String) throws -> Int64 {
   throw BerthError(
     .invalidArgument, "invalid size \"\(text)\" for \(what)",
     hint: "use a number with b, k, m or g, e.g. 64m")
-}
-
-/// Go durations as podman takes them: 30s, 1m30s, 500ms, 2h.
-func parseDuration(_ text: String, what: String) throws -> Double {
-  var total = 0.0
-  var number = ""
-  var rest = Substring(text)
-  while let char = rest.first {
-    if char.isNumber || char == "." {
-      number.append(char)
-      rest.removeFirst()
-      continue
-    }
-    guard let value = Double(number) else { break }
-    if rest.hasPrefix("ms") {
-      total += value / 1000
-      rest.removeFirst(2)
-    } else if rest.hasPrefix("s") {
-      total += value
-      rest.removeFirst()
-    } else if rest.hasPrefix("m") {
-      total += value * 60
-      rest.removeFirst()
-    } else if rest.hasPrefix("h") {
-      total += value * 3600
-      rest.removeFirst()
-    } else {
-      break
-    }
-    number = ""
-  }
-  if rest.isEmpty && number.isEmpty && total > 0 { return total }
-  if rest.isEmpty, let value = Double(number), value > 0 { return value }
-  throw BerthError(
-    .invalidArgument, "invalid duration \"\(text)\" for \(what)",
-    hint: "use e.g. 30s, 1m30s or 500ms")
 }
 
 func parseJSONArray(_ text: String) throws -> [String] {

@@ -30,6 +30,13 @@ struct Run: AsyncParsableCommand {
   var imageAndCommand: [String] = []
 
   func run() async throws {
+    // Bad -a is refused before anything is created.
+    let streams = Set(attach.flatMap { $0.split(separator: ",") }.map { $0.uppercased() })
+    for stream in streams where !["STDIN", "STDOUT", "STDERR"].contains(stream) {
+      throw BerthError(
+        .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
+    }
+    let detachKeys = try AttachOptions.parseDetachKeys(self.detachKeys)
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)
@@ -42,13 +49,8 @@ struct Run: AsyncParsableCommand {
     var options = AttachOptions()
     options.stdin = config.interactive
     options.tty = config.tty
-    options.detachKeys = try AttachOptions.parseDetachKeys(detachKeys)
+    options.detachKeys = detachKeys
     if !attach.isEmpty {
-      let streams = Set(attach.flatMap { $0.split(separator: ",") }.map { $0.uppercased() })
-      for stream in streams where !["STDIN", "STDOUT", "STDERR"].contains(stream) {
-        throw BerthError(
-          .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
-      }
       options.stdin = options.stdin && streams.contains("STDIN")
       options.stdout = streams.contains("STDOUT")
       options.stderr = streams.contains("STDERR")

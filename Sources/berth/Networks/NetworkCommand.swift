@@ -132,8 +132,9 @@ struct NetworkList: ParsableCommand {
   func run() throws {
     let engine = try global.engine()
     var networks = try engine.networks()
+    // As root the default network is listed before its first use, as podman's.
     if !networks.contains(where: { $0.name == Engine.defaultNetwork }), geteuid() == 0 {
-      networks = try engine.networks() + [try engine.network(Engine.defaultNetwork)]
+      networks.append(try engine.network(Engine.defaultNetwork))
       networks.sort { $0.name < $1.name }
     }
     for item in filter {
