@@ -2,7 +2,7 @@
 // Berth: a daemonless container engine and an OCI runtime, in layers that
 // depend only downward:
 //   CBerth, CSeccomp, CArchive, CNftables → BerthSystem → BerthOCI → BerthRuntime, BerthImage
-//   → BerthMonitor (lean: runtime only) → BerthEngine → CLIs.
+//   → BerthMonitor (lean: runtime only) → BerthEngine → BerthBuild → CLIs.
 import PackageDescription
 
 // berth-runtime starts twice per container (the CVE-2019-5736 re-exec), so
@@ -133,11 +133,20 @@ let package = Package(
       ],
       linkerSettings: staticLinkerSettings
     ),
-    // Layer 7: the podman-compatible engine CLI, one file per subcommand.
+    // Layer 7: `berth build`: the Containerfile parser (pure logic) and the
+    // builder, whose RUN steps are engine containers.
+    .target(
+      name: "BerthBuild",
+      dependencies: [
+        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // Layer 8: the podman-compatible engine CLI, one file per subcommand.
     .executableTarget(
       name: "berth",
       dependencies: [
-        "BerthImage", "BerthEngine",
+        "BerthImage", "BerthEngine", "BerthBuild",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -154,6 +163,7 @@ let package = Package(
     .testTarget(
       name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
     .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthMonitor"]),
+    .testTarget(name: "BerthBuildTests", dependencies: ["BerthBuild"]),
     // Drive the built `berth` as a user would, side by side with podman.
     .testTarget(name: "EngineIntegrationTests", dependencies: ["BerthTestSupport"]),
   ]
