@@ -138,8 +138,9 @@ let package = Package(
     .target(
       name: "BerthBuild",
       dependencies: [
-        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem",
+        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "CBerth",
         .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     // Layer 8: the podman-compatible engine CLI, one file per subcommand.

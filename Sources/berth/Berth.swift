@@ -21,7 +21,8 @@ struct Berth: AsyncParsableCommand {
       Cp.self, ContainerCommand.self, VolumeCommand.self, NetworkCommand.self,
       Version.self, Info.self, SystemCommand.self, Events.self, Healthcheck.self, Completion.self,
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
-      Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self,
+      Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self, Build.self,
+      BuilderCommand.self,
       UnpackLayerHelper.self, RemoveTreeHelper.self,
     ]
   )

@@ -7,5 +7,6 @@ struct ImageCommand: AsyncParsableCommand {
     subcommands: [
       ImageList.self, Inspect.self, ImageRemove.self, Prune.self, Tag.self, Pull.self, Push.self,
       History.self, Save.self, Load.self, Mount.self, Unmount.self, Exists.self, Import.self,
+      Build.self,
     ])
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthBuild
 import BerthImage
 
 struct Prune: ParsableCommand {
@@ -13,7 +14,13 @@ struct Prune: ParsableCommand {
   @Flag(name: .shortAndLong, help: "Do not ask for confirmation (there is no prompt).")
   var force = false
 
+  @Flag(
+    name: .customLong("build-cache"),
+    help: "Also remove the build cache (cached steps and RUN cache mounts).")
+  var buildCache = false
+
   func run() throws {
+    if buildCache { _ = try Builder.pruneCache(engine: try global.engine()) }
     for id in try global.store().prune(all: all) { print(id.encoded) }
   }
 }

@@ -205,3 +205,16 @@ extension Engine {
     }
   }
 }
+
+extension Engine {
+  /// The last `lines` complete lines of the container's k8s-file or
+  /// json-file log (a failed build step's error shows them).
+  public func logTail(_ reference: String, lines: Int) throws(BerthError) -> [String] {
+    let container = try lookup(reference)
+    let config = try container.decodedConfig()
+    let path = containerDirectory(container.id) + "/userdata/ctr.log"
+    let bytes = try readFile(path, limit: 64 << 20)
+    let (parsed, _) = LogParser.parse(bytes[...], driver: config.logDriver)
+    return parsed.suffix(lines).map { String(decoding: $0.text, as: UTF8.self) }
+  }
+}

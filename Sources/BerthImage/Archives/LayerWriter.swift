@@ -13,10 +13,12 @@ import SystemPackage
 public enum LayerWriter {
   /// Writes `directory` as a tar at `output`; with `overlayUpper`, overlay
   /// whiteouts and opaque directories become OCI whiteout entries.
-  /// Paths in `exclude` ("etc/hosts") are left out.
+  /// Paths in `exclude` ("etc/hosts") are left out. With `mtime` (a
+  /// reproducible build's timestamp) every entry gets that time and no
+  /// access or change time, so the same tree always gives the same bytes.
   public static func write(
     directory: String, to output: String, overlayUpper: Bool, rootless: Bool,
-    exclude: Set<String> = []
+    exclude: Set<String> = [], mtime: Int? = nil
   ) throws {
     guard let archive = archive_write_new() else {
       throw BerthError(.internalError, "libarchive: cannot allocate a writer")
@@ -31,7 +33,8 @@ public enum LayerWriter {
     defer { Sys.close(root) }
     var writer = Writer(
       archive: archive, overlayUpper: overlayUpper,
-      opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude)
+      opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude,
+      mtime: mtime)
     try writer.walk(root, prefix: "")
     guard archive_write_close(archive) == ARCHIVE_OK else {
       throw BerthError(
@@ -44,13 +47,18 @@ public enum LayerWriter {
     let overlayUpper: Bool
     let opaqueXattr: String
     let exclude: Set<String>
+    let mtime: Int?
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
-    init(archive: OpaquePointer, overlayUpper: Bool, opaqueXattr: String, exclude: Set<String>) {
+    init(
+      archive: OpaquePointer, overlayUpper: Bool, opaqueXattr: String, exclude: Set<String>,
+      mtime: Int?
+    ) {
       self.archive = archive
       self.overlayUpper = overlayUpper
       self.opaqueXattr = opaqueXattr
       self.exclude = exclude
+      self.mtime = mtime
     }
 
     mutating func walk(_ dirFD: Int32, prefix: String) throws {
@@ -121,6 +129,12 @@ public enum LayerWriter {
       var copy = st
       archive_entry_copy_stat(entry, &copy)
       archive_entry_set_pathname(entry, path)
+      if let mtime {
+        archive_entry_set_mtime(entry, time_t(mtime), 0)
+        archive_entry_unset_atime(entry)
+        archive_entry_unset_ctime(entry)
+        archive_entry_unset_birthtime(entry)
+      }
       if let link { archive_entry_set_symlink(entry, link) }
       if (st.st_mode & S_IFMT) != S_IFREG { archive_entry_set_size(entry, 0) }
       guard archive_write_header(archive, entry) == ARCHIVE_OK else {

@@ -21,6 +21,9 @@ public struct ImageConfig: Codable, Sendable, Hashable {
     public var argsEscaped: Bool?
     /// Docker's HEALTHCHECK (not in the OCI spec; podman and docker keep it).
     public var healthcheck: Healthcheck?
+    /// Docker's ONBUILD triggers and SHELL (kept by buildah and docker too).
+    public var onBuild: [String]?
+    public var shell: [String]?
 
     /// Durations in nanoseconds, as docker stores them.
     public struct Healthcheck: Codable, Sendable, Hashable {
@@ -53,6 +56,8 @@ public struct ImageConfig: Codable, Sendable, Hashable {
       case stopSignal = "StopSignal"
       case argsEscaped = "ArgsEscaped"
       case healthcheck = "Healthcheck"
+      case onBuild = "OnBuild"
+      case shell = "Shell"
     }
 
     public init(

@@ -1,0 +1,355 @@
+// RUN: the command in a container of the current state (an engine
+// container with its own monitor, as `berth run` makes), its output
+// streamed, then its overlay upper directory committed as a layer.
+// `--mount` gives it cache directories kept between builds, read-only
+// binds of the context or another stage, tmpfs and secrets; none of them
+// lands in the layer.
+import BerthEngine
+import BerthImage
+import BerthOCI
+import BerthSystem
+import FoundationEssentials
+import Glibc
+
+/// `--mount=type=...,target=...`'s fields.
+enum MountSpec {
+  static func fields(_ text: String) -> [String: String] {
+    var result: [String: String] = [:]
+    for part in text.split(separator: ",") {
+      let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+      result[pair[0].lowercased()] = pair.count > 1 ? pair[1] : "true"
+    }
+    return result
+  }
+}
+
+extension StageBuilder {
+  mutating func run(_ form: CommandForm, _ instruction: Instruction) async throws {
+    var argv = commandLine(form)
+    var scripts: [(String, String)] = []
+    if case .shell(let text) = form, !instruction.heredocs.isEmpty {
+      let bodies = try instruction.heredocs.map { doc throws(BerthError) in
+        doc.expands ? try expandHeredoc(doc.content) : doc.content
+      }
+      let trimmed = text.trimmingCharacters(in: .whitespaces)
+      if instruction.heredocs.count == 1, trimmed.hasPrefix("<<"),
+        !trimmed.dropFirst(2).contains(" ")
+      {
+        // `RUN <<EOF`: the body is the script, run by the shell (or by its #! line).
+        let body = bodies[0]
+        if body.hasPrefix("#!") {
+          let path = "/dev/pipes/" + instruction.heredocs[0].name
+          scripts.append((path, body))
+          argv = [path]
+        } else {
+          argv = state.shell + [body]
+        }
+      } else {
+        // `RUN cat <<EOF > f`: the shell reads the here-documents itself.
+        var script = text
+        for (doc, body) in zip(instruction.heredocs, bodies) {
+          script += "\n" + body + (body.hasSuffix("\n") ? "" : "\n") + doc.name
+        }
+        argv = state.shell + [script]
+      }
+    }
+    var config = ContainerConfig()
+    config.command = argv
+    config.entrypoint = []
+    var env = state.env
+    for (name, value) in state.args.sorted(by: { $0.key < $1.key })
+    where !env.contains(where: { $0.hasPrefix(name + "=") }) {
+      env.append(name + "=" + value)
+    }
+    for name in Platforms.proxyArgs.sorted() {
+      if let value = options.buildArgs[name], !env.contains(where: { $0.hasPrefix(name + "=") }) {
+        env.append(name + "=" + value)
+      }
+    }
+    config.env = env
+    config.workingDir = state.workingDir
+    config.user = state.config.user.flatMap { $0.isEmpty ? nil : $0 }
+    config.logDriver = "k8s-file"
+    config.labels = ["io.berth.build": "true"]
+    var network = NetworkFlags()
+    let requested = instruction.flagValues("network").last ?? options.network
+    switch requested {
+    case nil, "default": break
+    case "none", "host": network.networks = [requested!]
+    default:
+      throw located(
+        instruction, "invalid RUN --network=\(requested!)", hint: "use none, host or default")
+    }
+    try network.apply(to: &config, rootless: engine.rootless)
+    var mountKeys: [String] = []
+    var stubs: [String] = []
+    var temporary: [String] = []
+    defer { for path in temporary { try? removeTree(path) } }
+    for text in instruction.flagValues("mount") {
+      let (mount, key, scratch) = try await runMount(text, instruction)
+      config.mounts.append(mount)
+      mountKeys.append(key)
+      stubs.append(String(mount.destination.dropFirst()))
+      temporary += scratch
+    }
+    for (path, body) in scripts {
+      let host = engine.store.root + "/ingest/script-" + ContainerNames.randomID().prefix(16)
+      try writeFileAtomically(host, Array(body.utf8), durable: false)
+      chmod(host, 0o755)
+      temporary.append(host)
+      var mount = MountRequest(kind: .bind, source: host, destination: path)
+      mount.readOnly = true
+      config.mounts.append(mount)
+      stubs.append(String(path.dropFirst()))
+    }
+    let description = canonical([
+      "run", canonical(argv), canonical(env), config.workingDir ?? "", config.user ?? "",
+      requested ?? "", canonical(mountKeys),
+    ])
+    let key = BuildCache.key(parent: state.key, step: description)
+    let createdBy = "/bin/sh -c " + instruction.text.dropFirst(4)
+    if try useCache(key) { return }
+    guard let base = state.layers else {
+      throw located(
+        instruction, "RUN needs a filesystem: this stage is FROM scratch and has no layer yet",
+        hint: "COPY a shell and its libraries in first, or start FROM an image")
+    }
+    let container = try engine.createContainer(
+      name: "berth-build-" + ContainerNames.randomID().prefix(12), image: base,
+      imageName: "berth-build", config: config)
+    builder.active.add(container.id)
+    defer {
+      _ = try? engine.removeContainer(container.id, force: true, volumes: true)
+      builder.active.remove(container.id)
+    }
+    let code = try runAttached(container)
+    BuildInterrupt.install()
+    guard code == 0 else {
+      throw BuildFailure(
+        message:
+          "\(fileName):\(instruction.line): \(instruction.text): the command exited with status \(code)",
+        exitCode: code, outputTail: (try? engine.logTail(container.id, lines: 10)) ?? [])
+    }
+    let snapshot = try engine.store.snapshot(id: container.id)
+    try commitLayer(
+      from: snapshot.upper, overlay: true, exclude: Set(stubs), key: key, createdBy: createdBy)
+  }
+
+  /// Starts the container with its output on ours and returns its exit status.
+  func runAttached(_ container: Container) throws -> Int32 {
+    let outcome = try engine.startContainer(container.id, attach: true)
+    guard let socket = outcome.attach else {
+      throw BerthError(.internalError, "the RUN container gave no attach connection")
+    }
+    defer { close(socket) }
+    var attach = AttachOptions()
+    attach.stdout = !options.quiet
+    attach.stderr = !options.quiet
+    attach.proxySignalsTo = outcome.container.pid
+    switch AttachSession.run(socket: socket, options: attach) {
+    case .exited(let code): return code
+    case .detached, .lost:
+      return (try? engine.refresh(container.id))?.exitCode ?? 125
+    }
+  }
+
+  /// Expands a here-document body as the shell would ($VAR, no quote removal).
+  func expandHeredoc(_ body: String) throws(BerthError) -> String {
+    // Quotes inside a body are text: escape them so ShellWords keeps them.
+    var escaped = ""
+    for character in body {
+      if character == "\"" || character == "'" { escaped.append(builder.file.escape) }
+      escaped.append(character)
+    }
+    return try expand(escaped)
+  }
+
+  /// One `--mount`: what the container gets, its part of the cache key, and
+  /// temporary host paths to remove afterwards.
+  func runMount(_ text: String, _ instruction: Instruction) async throws -> (
+    MountRequest, String, [String]
+  ) {
+    var fields = MountSpec.fields(text)
+    for (name, value) in fields { fields[name] = try expand(value) }
+    let kind = fields["type"] ?? "bind"
+    guard
+      let rawTarget = fields["target"] ?? fields["dst"] ?? fields["destination"]
+        ?? (kind == "secret" ? "/run/secrets/" + (fields["id"] ?? "") : nil)
+    else {
+      throw located(instruction, "--mount=\(text) needs target=", hint: "e.g. target=/root/.cache")
+    }
+    let target = normalize(
+      rawTarget.hasPrefix("/") ? rawTarget : state.workingDir + "/" + rawTarget)
+    switch kind {
+    case "cache":
+      let id = fields["id"] ?? target
+      let directory =
+        engine.store.root + "/build-cache/mounts/" + BuildCache.key(parent: "cache", step: id)
+      if !fileExists(directory) {
+        try mkdirAll(directory, mode: 0o755)
+        let uid = fields["uid"].flatMap { uid_t($0) } ?? 0
+        let gid = fields["gid"].flatMap { gid_t($0) } ?? 0
+        let mode = fields["mode"].flatMap { mode_t($0, radix: 8) } ?? 0o755
+        chown(directory, uid, gid)
+        chmod(directory, mode)
+      }
+      return (
+        MountRequest(kind: .bind, source: directory, destination: target), "cache:" + target, []
+      )
+    case "tmpfs":
+      var mount = MountRequest(kind: .tmpfs, source: "", destination: target)
+      if let size = fields["size"] { mount.options = ["size=" + size] }
+      return (mount, "tmpfs:" + target, [])
+    case "secret":
+      let id = fields["id"] ?? ""
+      guard let source = options.secrets[id] else {
+        if fields["required"] == "true" {
+          throw located(
+            instruction, "secret \(id) is required but was not given",
+            hint: "pass --secret id=\(id),src=FILE")
+        }
+        var mount = MountRequest(kind: .tmpfs, source: "", destination: target)
+        mount.readOnly = true
+        return (mount, "secret:" + target, [])
+      }
+      var mount = MountRequest(kind: .bind, source: source, destination: target)
+      mount.readOnly = true
+      // Not in the key: a secret's value must not decide what is reused.
+      return (mount, "secret:" + target, [])
+    case "bind":
+      let source = fields["source"] ?? fields["src"] ?? "/"
+      guard fields["rw"] == nil && fields["readwrite"] == nil else {
+        throw BerthError(
+          .unsupported,
+          "\(fileName):\(instruction.line): RUN --mount=type=bind,rw is not supported",
+          hint: "bind mounts are read-only here; COPY what the step must change")
+      }
+      if let from = fields["from"] {
+        let (path, key, cleanup) = try await stagePath(from: from, source, instruction)
+        var mount = MountRequest(kind: .bind, source: path, destination: target)
+        mount.readOnly = true
+        return (mount, "bind:\(target):\(key)", cleanup)
+      }
+      let context = try ContextRoot(builder.options.context)
+      let resolved = try context.resolve(source, instruction: instruction, fileName: fileName)
+      var mount = MountRequest(kind: .bind, source: resolved.hostPath, destination: target)
+      mount.readOnly = true
+      let digest = try ContentDigest.of(
+        root: context, paths: [resolved.relative], ignore: builder.ignore)
+      return (mount, "bind:\(target):\(digest)", [])
+    default:
+      throw located(
+        instruction, "unknown --mount type \(kind)", hint: "use cache, bind, tmpfs or secret")
+    }
+  }
+
+  /// A host path showing `path` of stage or image `from`, with a mounted
+  /// snapshot to remove afterwards.
+  func stagePath(from: String, _ path: String, _ instruction: Instruction) async throws -> (
+    String, String, [String]
+  ) {
+    let source = try await sourceState(from)
+    guard let layers = source.layers else {
+      return (try emptyDirectory(), "empty", [])
+    }
+    let id = "build-" + ContainerNames.randomID().prefix(24)
+    let snapshot = try engine.store.createSnapshot(id: String(id), image: layers)
+    builder.active.addSnapshot(String(id))
+    let merged = try engine.store.mountSnapshot(snapshot, readOnly: true)
+    let fd = try RootFS(path: merged).open(path, flags: O_PATH)
+    close(fd)
+    return (merged + normalize(path), source.key + ":" + path, [])
+  }
+
+  func emptyDirectory() throws -> String {
+    let path = engine.store.root + "/ingest/empty-" + ContainerNames.randomID().prefix(16)
+    try mkdirAll(path, mode: 0o755)
+    return path
+  }
+
+  /// The state of stage or image `name` (COPY --from, RUN --mount from=).
+  func sourceState(_ name: String) async throws -> StageState {
+    if let other = builder.stage(named: name) {
+      return try await builder.stageTask(other.index, total: total).value
+    }
+    let image = try await builder.resolveBase(name)
+    return StageState(
+      layers: image, image: try engine.store.config(of: image),
+      key: "image " + image.id.description)
+  }
+
+  /// Reuses the cached result of `key` unless --no-cache; true on a hit.
+  mutating func useCache(_ key: String) throws -> Bool {
+    guard !options.noCache, let (image, history) = builder.cache.lookup(key) else { return false }
+    let layerConfig = try engine.store.config(of: image)
+    guard let diffID = layerConfig.rootfs.diffIDs.last,
+      layerConfig.rootfs.diffIDs.count == state.image.rootfs.diffIDs.count + 1
+    else { return false }
+    state.layers = image
+    state.image.rootfs.diffIDs.append(diffID)
+    state.image.history = (state.image.history ?? []) + [history]
+    state.key = key
+    state.newLayers += 1
+    progress("--> Using cache \(image.id.encoded)")
+    return true
+  }
+
+  /// Writes `directory` as the next layer, records an intermediate image
+  /// and a cache entry, and moves the state on.
+  mutating func commitLayer(
+    from directory: String, overlay: Bool, exclude: Set<String>, key: String, createdBy: String
+  ) throws {
+    var excluded: Set<String> = [
+      "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
+    ]
+    excluded.formUnion(exclude)
+    let history = ImageConfig.History(created: createdTime(), createdBy: createdBy)
+    let image = try engine.store.withStagingPath("layer") { path in
+      try LayerWriter.write(
+        directory: directory, to: path, overlayUpper: overlay, rootless: engine.rootless,
+        exclude: excluded, mtime: options.timestamp)
+      return try addIntermediate(layerTar: path, history: history)
+    }
+    if options.layers { builder.cache.record(key, image: image, history: history) }
+    state.layers = image
+    state.key = key
+    state.newLayers += 1
+    state.image.history = (state.image.history ?? []) + [history]
+    state.image.rootfs.diffIDs = try engine.store.config(of: image).rootfs.diffIDs
+    progress("--> \(image.id.encoded.prefix(12))")
+  }
+
+  /// An image of the state's layers plus `layerTar`, with no runnable
+  /// config (RUN containers get theirs from the step), and no name.
+  func addIntermediate(layerTar: String, history: ImageConfig.History) throws -> ImageRecord {
+    let bytes = try readFile(layerTar, limit: 1 << 40)
+    let digest = try engine.store.writeBlob(bytes)
+    var layers = try state.layers.map { try engine.store.manifest(of: $0).layers } ?? []
+    layers.append(
+      Descriptor(mediaType: MediaType.ociLayerTar, digest: digest, size: Int64(bytes.count)))
+    var diffIDs = state.image.rootfs.diffIDs
+    diffIDs.append(digest)
+    let config = ImageConfig(
+      platform: .host, config: ImageConfig.Config(), rootfs: ImageConfig.RootFS(diffIDs: diffIDs),
+      history: (state.image.history ?? []) + [history], created: history.created)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let configBytes = Array(try encoder.encode(config))
+    let configDigest = try engine.store.writeBlob(configBytes)
+    let manifest = Manifest(
+      config: Descriptor(
+        mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
+      layers: layers)
+    return try engine.store.commitImage(
+      manifestBytes: Array(try encoder.encode(manifest)), mediaType: MediaType.ociManifest,
+      names: [])
+  }
+}
+
+/// A RUN that failed: its status, and the end of its output for the error.
+public struct BuildFailure: Error, CustomStringConvertible {
+  public var message: String
+  public var exitCode: Int32
+  public var outputTail: [String]
+  public var description: String { message }
+}
