@@ -21,24 +21,8 @@ struct Inspect: ParsableCommand {
     for name in images {
       result.append(try inspectImage(store, name))
     }
-    if let format, format != "json" {
-      // Top-level scalar fields, as the template subset supports.
-      let rows = result.map { image in
-        [
-          "Id": image.id, "ID": image.id, "Digest": image.digest, "Created": image.created ?? "",
-          "Author": image.author ?? "", "Architecture": image.architecture, "Os": image.os,
-          "Variant": image.variant ?? "", "Size": "\(image.size)",
-          "ManifestType": image.manifestType, "RepoTags": image.repoTags.joined(separator: " "),
-        ]
-      }
-      do {
-        try Template(format).print(rows)
-      } catch let error as TemplateError {
-        throw BerthError(.invalidArgument, error.message)
-      }
-      return
-    }
-    try printJSON(result)
+    // The same rendering as `berth inspect`: nested fields ({{.Config.User}}) included.
+    try printInspected(result, format: format)
   }
 }
 

@@ -14,6 +14,7 @@ extension Builder {
         try mkdirAll(output.destination, mode: 0o755)
         var unpack = UnpackOptions(rootless: engine.rootless, name: "the built image")
         unpack.whiteouts = true
+        unpack.applyWhiteouts = true
         unpack.chown = !engine.rootless
         for layer in try engine.store.manifest(of: image).layers {
           _ = try LayerUnpacker.unpack(

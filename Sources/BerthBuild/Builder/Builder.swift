@@ -188,6 +188,36 @@ public final class Builder: @unchecked Sendable {
   // MARK: The image
 
   func commitImage(_ state: StageState, stage: Stage, total: Int) throws -> ImageRecord {
+    var names: [String] = []
+    for tag in options.tags {
+      names.append(try Reference(parsing: tag).withDefaultTag.description)
+    }
+    let prefix = total > 1 ? "[\(total)/\(total)] " : ""
+    if !options.quiet { print("\(prefix)COMMIT \(options.tags.first ?? "")") }
+    // A build whose every step was cached gives the image it gave before.
+    let key = BuildCache.key(
+      parent: state.key,
+      step: canonical([
+        options.format.rawValue, "\(options.squash)", canonical(options.labels),
+        options.timestamp.map(String.init) ?? "",
+      ]))
+    var record: ImageRecord
+    if !options.noCache, let (cached, _) = cache.lookup(key) {
+      record = try engine.store.commitImage(
+        manifestBytes: try engine.store.readBlob(cached.manifest),
+        mediaType: cached.manifestMediaType, names: names)
+    } else {
+      record = try makeImage(state, names: names)
+      if options.layers { cache.record(key, image: record, history: ImageConfig.History()) }
+    }
+    if !options.quiet {
+      print("--> \(record.id.encoded.prefix(12))")
+      for name in names { print("Successfully tagged \(name)") }
+    }
+    return record
+  }
+
+  func makeImage(_ state: StageState, names: [String]) throws -> ImageRecord {
     var state = state
     if options.squash && state.newLayers > 1 { state = try squash(state) }
     let created = options.timestamp.map(rfc3339) ?? rfc3339Now()
@@ -208,7 +238,14 @@ public final class Builder: @unchecked Sendable {
     let docker = options.format == .docker
     var layers = try state.layers.map { try engine.store.manifest(of: $0).layers } ?? []
     for index in layers.indices {
-      layers[index].mediaType = docker ? MediaType.dockerLayerTar : MediaType.ociLayerTar
+      let compressed = layers[index].mediaType.hasSuffix("gzip")
+      layers[index].mediaType =
+        switch (docker, compressed) {
+        case (true, true): MediaType.dockerLayerGzip
+        case (true, false): MediaType.dockerLayerTar
+        case (false, true): MediaType.ociLayerGzip
+        case (false, false): MediaType.ociLayerTar
+        }
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -221,22 +258,9 @@ public final class Builder: @unchecked Sendable {
         size: Int64(configBytes.count)),
       layers: layers)
     let manifestBytes = Array(try encoder.encode(manifest))
-    var names: [String] = []
-    for tag in options.tags {
-      names.append(try Reference(parsing: tag).withDefaultTag.description)
-    }
-    let prefix = total > 1 ? "[\(total)/\(total)] " : ""
-    if !options.quiet {
-      print("\(prefix)COMMIT \(options.tags.first ?? "")")
-    }
-    let record = try engine.store.commitImage(
+    return try engine.store.commitImage(
       manifestBytes: manifestBytes,
       mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest, names: names)
-    if !options.quiet {
-      print("--> \(record.id.encoded.prefix(12))")
-      for name in names { print("Successfully tagged \(name)") }
-    }
-    return record
   }
 }
 

@@ -266,6 +266,17 @@ extension StageBuilder {
   /// Matches a source with wildcards (Go's filepath.Match per component,
   /// as docker) against the tree; a plain path is itself.
   func match(_ source: String, in tree: SourceTree, _ instruction: Instruction) throws -> [String] {
+    // `..` past the top names something outside: an error, not the root.
+    var depth = 0
+    for component in source.split(separator: "/") where component != "." {
+      depth += component == ".." ? -1 : 1
+      if depth < 0 && tree.isContext {
+        throw BerthError(
+          .permissionDenied,
+          "\(fileName):\(instruction.line): \(source) leads outside the build context",
+          hint: "a COPY source must stay inside the context directory")
+      }
+    }
     let cleaned = String(normalize(source).dropFirst())
     guard cleaned.contains(where: { "*?[".contains($0) }) else {
       if tree.isContext && !cleaned.isEmpty && builder.ignore.excludes(cleaned) { return [] }

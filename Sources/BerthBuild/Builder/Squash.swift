@@ -44,6 +44,7 @@ extension Builder {
     defer { close(root) }
     var unpack = UnpackOptions(rootless: engine.rootless, name: "squashed layer")
     unpack.whiteouts = true
+    unpack.applyWhiteouts = true
     for layer in layers.dropFirst(baseCount) {
       _ = try LayerUnpacker.unpack(
         blob: engine.store.blobPath(layer.digest), intoDirectoryFD: root, options: unpack)

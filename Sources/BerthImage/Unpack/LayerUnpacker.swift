@@ -33,6 +33,11 @@ public struct UnpackOptions: Sendable {
   /// Read `.wh.` entries as whiteouts (a layer) or as plain names (an
   /// archive copied into a container, `berth cp`).
   public var whiteouts = true
+  /// Carry whiteouts out instead of recording them: remove what they name
+  /// (and an opaque directory's contents). For layers applied in order onto
+  /// one tree: an overlay's merged view (which records the removal itself)
+  /// or a plain directory (`build -o type=local`).
+  public var applyWhiteouts = false
 
   public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false, chown: Bool? = nil) {
     self.rootless = rootless
@@ -444,6 +449,23 @@ private struct TreeWriter {
   mutating func whiteout(_ path: EntryPath, _ targetBytes: [UInt8]) throws {
     let target = String(decoding: targetBytes, as: UTF8.self)
     let parent = try parentFD(path)
+    if options.applyWhiteouts {
+      if target == ".wh..opq" {
+        let dir = try openDirectory(parent, of: path)
+        defer { Sys.close(dir) }
+        for entry in try directoryEntries("/proc/self/fd/\(dir)") {
+          try removeExisting(dir, Array(entry.utf8CString), display: entry)
+        }
+        return
+      }
+      if target.hasPrefix(".wh.") || targetBytes.contains(0x2F) || target == "." || target == ".."
+        || targetBytes.isEmpty
+      {
+        return
+      }
+      try removeExisting(parent, targetBytes.map { CChar(bitPattern: $0) } + [0], display: target)
+      return
+    }
     if target == ".wh..opq" {
       let value = "y"
       let attribute = options.rootless ? "user.overlay.opaque" : "trusted.overlay.opaque"

@@ -1,0 +1,354 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// A build context in the sandbox: files by relative path, and the Containerfile.
+func makeContext(_ box: EngineSandbox, _ name: String, files: [String: String]) -> String {
+  let context = box.dir + "/" + name
+  for (path, content) in files {
+    let full = context + "/" + path
+    try? FileManager.default.createDirectory(
+      atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: full, contents: Data(content.utf8))
+  }
+  return context
+}
+
+@Suite(
+  "berth build", .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct BuildTests {
+  @Test func multiStageBuildCopiesFromAStageAndSetsTheConfig() {
+    let box = EngineSandbox("build")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "hello.txt": "hello\n",
+        "Containerfile": """
+        ARG BASE=busybox
+        FROM $BASE AS build
+        ARG GREETING=hi
+        ENV NAME=world
+        WORKDIR /app
+        COPY hello.txt .
+        RUN echo "$GREETING $NAME" > greeting && \\
+            cat hello.txt
+        RUN <<EOF
+        echo from heredoc > /app/here
+        EOF
+        COPY <<EOF /app/conf.txt
+        name=${NAME}
+        EOF
+
+        FROM busybox
+        COPY --from=build /app /srv
+        USER 1000:1000
+        EXPOSE 8080
+        LABEL a=b
+        STOPSIGNAL SIGINT
+        HEALTHCHECK --interval=5s CMD true
+        CMD ["cat", "/srv/greeting"]
+        """,
+      ])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/multi", context])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(built.stdout.contains("[1/2] STEP 7/8: RUN"))
+    #expect(built.stdout.contains("hello\n"), "RUN output is streamed")
+    #expect(built.stdout.contains("Successfully tagged localhost/multi:latest"))
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/multi"]).stdout == "hi world\n")
+    let files = box.berth([
+      "run", "--rm", "--network", "none", "localhost/multi", "cat", "/srv/here", "/srv/conf.txt",
+    ])
+    #expect(files.stdout == "from heredoc\nname=world\n")
+    let config = box.berth([
+      "image", "inspect", "--format",
+      "{{.Config.User}} {{.Config.ExposedPorts}} {{.Config.Labels}} {{.Config.StopSignal}}",
+      "localhost/multi",
+    ])
+    #expect(
+      config.stdout == "1000:1000 map[8080/tcp:map[]] map[a:b] SIGINT\n", "\(config.combined)")
+    // The build args of the first stage are not in the image.
+    let env = box.berth(["image", "inspect", "--format", "{{.Config.Env}}", "localhost/multi"])
+    #expect(!env.stdout.contains("GREETING"))
+  }
+
+  @Test func aSecondBuildUsesTheCacheAndAChangedFileRerunsFromItsStep() throws {
+    let box = EngineSandbox("cache")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "a.txt": "one\n", "b.txt": "two\n",
+        "Containerfile": """
+        FROM busybox
+        COPY a.txt /a.txt
+        RUN echo ran-a >> /log
+        COPY b.txt /b.txt
+        RUN echo ran-b >> /log
+        """,
+      ])
+    let build = ["build", "--network", "none", "-t", "localhost/cached", context]
+    let first = box.berth(build)
+    #expect(first.status == 0, "\(first.combined)")
+    let second = box.berth(build)
+    #expect(second.status == 0)
+    #expect(second.stdout.components(separatedBy: "Using cache").count == 5, "\(second.stdout)")
+    #expect(!second.stdout.contains("\nran-a\n"), "no RUN ran")
+    #expect(lastLine(first.stdout) == lastLine(second.stdout), "the same image")
+    // Only the content counts: a touched file is still a hit.
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSince1970: 1000)], ofItemAtPath: context + "/b.txt")
+    #expect(box.berth(build).stdout.components(separatedBy: "Using cache").count == 5)
+    // A changed b.txt reruns from its COPY on.
+    try "three\n".write(toFile: context + "/b.txt", atomically: true, encoding: .utf8)
+    let third = box.berth(build)
+    #expect(third.stdout.components(separatedBy: "Using cache").count == 3, "\(third.stdout)")
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/cached", "cat", "/log", "/b.txt"])
+        .stdout == "ran-a\nran-b\nthree\n")
+    // --no-cache runs everything.
+    let fresh = box.berth(["build", "--no-cache"] + build.dropFirst())
+    #expect(!fresh.stdout.contains("Using cache"))
+    #expect(box.berth(["builder", "prune"]).status == 0)
+    #expect(!box.berth(build).stdout.contains("Using cache"))
+  }
+
+  @Test func argScopingUserAndWorkdirReachLaterSteps() {
+    let box = EngineSandbox("args")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        ARG VERSION=1
+        FROM busybox
+        RUN echo "before: [$VERSION]" > /out
+        ARG VERSION
+        ARG OTHER=${VERSION:-none}-x
+        RUN echo "after: $VERSION $OTHER ${UNSET:-default} ${VERSION:+set}" >> /out
+        WORKDIR /work/dir
+        RUN pwd >> /out
+        USER 1000
+        RUN id -u > /tmp/uid && touch /tmp/mine && stat -c %u /tmp/mine >> /tmp/uid
+        """
+      ])
+    let built = box.berth([
+      "build", "--network", "none", "--build-arg", "VERSION=2", "-t", "localhost/args", context,
+    ])
+    #expect(built.status == 0, "\(built.combined)")
+    let out = box.berth([
+      "run", "--rm", "--network", "none", "localhost/args", "cat", "/out", "/tmp/uid",
+    ])
+    #expect(out.stdout == "before: []\nafter: 2 2-x default set\n/work/dir\n1000\n1000\n")
+  }
+
+  @Test func dockerignoreExceptionsAndCopyRules() {
+    let box = EngineSandbox("ignore")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        ".dockerignore": "secret*\nlogs\n!logs/keep.log\n**/*.tmp\n",
+        "secret.txt": "no", "logs/drop.log": "no", "logs/keep.log": "kept\n",
+        "src/a.go": "a\n", "src/deep/b.tmp": "no", "src/deep/c.go": "c\n",
+        "Containerfile": """
+        FROM busybox
+        COPY . /ctx/
+        COPY src/*.go /one/
+        COPY --chown=1000:1000 --chmod=0600 src/a.go /owned
+        COPY src /dir-contents
+        """,
+      ])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/ign", context])
+    #expect(built.status == 0, "\(built.combined)")
+    let listing = box.berth([
+      "run", "--rm", "--network", "none", "localhost/ign", "sh", "-c",
+      "cd /ctx && find . -type f | sort; ls /one; stat -c '%u:%g %a' /owned; ls /dir-contents",
+    ])
+    #expect(
+      listing.stdout
+        == "./.dockerignore\n./Containerfile\n./logs/keep.log\n./src/a.go\n./src/deep/c.go\na.go\n1000:1000 600\na.go\ndeep\n",
+      "\(listing.combined)")
+    // An ignored file cannot be named either.
+    let context2 = makeContext(
+      box, "ctx2",
+      files: [
+        ".dockerignore": "secret.txt\n", "secret.txt": "no",
+        "Containerfile": "FROM busybox\nCOPY secret.txt /\n",
+      ])
+    let refused = box.berth(["build", "--network", "none", context2])
+    #expect(refused.status == 125)
+    #expect(refused.stderr.contains("Containerfile:2"), "\(refused.stderr)")
+  }
+
+  @Test func aCacheMountPersistsBetweenBuildsAndStaysOutOfTheImage() {
+    let box = EngineSandbox("cachemount")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox
+        ARG RUN_ID
+        RUN --mount=type=cache,target=/cache echo "$RUN_ID" >> /cache/runs && cat /cache/runs > /seen
+        """
+      ])
+    for id in ["1", "2"] {
+      let built = box.berth([
+        "build", "--network", "none", "--build-arg", "RUN_ID=\(id)", "-t", "localhost/cm", context,
+      ])
+      #expect(built.status == 0, "\(built.combined)")
+    }
+    let seen = box.berth([
+      "run", "--rm", "--network", "none", "localhost/cm", "sh", "-c",
+      "cat /seen; ls /cache | wc -l",
+    ])
+    #expect(seen.stdout == "1\n2\n0\n", "\(seen.combined)")
+  }
+
+  @Test func onbuildTriggersRunInTheChildImage() {
+    let box = EngineSandbox("onbuild")
+    defer { box.finish() }
+    let parent = makeContext(
+      box, "parent",
+      files: ["Containerfile": "FROM busybox\nONBUILD RUN echo triggered > /trigger\n"])
+    #expect(
+      box.berth(["build", "--network", "none", "-t", "localhost/parent", parent]).status == 0)
+    let child = makeContext(box, "child", files: ["Containerfile": "FROM localhost/parent\n"])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/child", child])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/child", "cat", "/trigger"]).stdout
+        == "triggered\n")
+    let triggers = box.berth([
+      "image", "inspect", "--format", "{{.Config.OnBuild}}", "localhost/child",
+    ])
+    #expect(!triggers.stdout.contains("triggered"), "triggers are not inherited twice")
+  }
+
+  @Test func badInputIsAClearErrorAndLeavesNothing() throws {
+    let box = EngineSandbox("badbuild")
+    defer { box.finish() }
+    func build(_ file: String, _ extra: [String: String] = [:]) -> Output {
+      let context = makeContext(
+        box, "ctx-\(UUID().uuidString.prefix(6))",
+        files: extra.merging(["Containerfile": file]) { $1 })
+      return box.berth(["build", "--network", "none", "-t", "localhost/bad", context])
+    }
+    let unknown = build("FROM busybox\nRUNN true\n")
+    #expect(unknown.status == 125)
+    #expect(
+      unknown.stderr.contains("Containerfile:2: unknown instruction: RUNN"), "\(unknown.stderr)")
+    let missingStage = build("FROM busybox\nCOPY --from=nowhere /x /y\n")
+    #expect(missingStage.status == 125)
+    let outside = build("FROM busybox\nCOPY ../etc/passwd /x\n")
+    #expect(outside.status == 125)
+    #expect(outside.stderr.contains("outside the build context"), "\(outside.stderr)")
+    try FileManager.default.createDirectory(
+      atPath: box.dir + "/linkctx", withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(
+      atPath: box.dir + "/linkctx/escape", withDestinationPath: "/etc/shadow")
+    try "FROM busybox\nCOPY escape /x\n".write(
+      toFile: box.dir + "/linkctx/Containerfile", atomically: true, encoding: .utf8)
+    let link = box.berth(["build", "--network", "none", box.dir + "/linkctx"])
+    #expect(link.status == 125)
+    #expect(link.stderr.contains("outside the build context"), "\(link.stderr)")
+    let needsArg = build("ARG BASE\nFROM ${BASE}\n")
+    #expect(needsArg.status == 125)
+    #expect(needsArg.stderr.contains("should not be blank"), "\(needsArg.stderr)")
+    let failing = build("FROM busybox\nRUN echo partial > /p\nRUN echo oops; exit 3\n")
+    #expect(failing.status == 3, "the RUN's status, as podman exits")
+    #expect(failing.stderr.contains("Containerfile:3"), "\(failing.stderr)")
+    #expect(failing.stderr.contains("oops"), "the output's tail is in the error")
+    #expect(box.berth(["image", "exists", "localhost/bad"]).status == 1, "nothing tagged")
+    // The step before the failure is cached.
+    let again = build("FROM busybox\nRUN echo partial > /p\nRUN echo oops; exit 3\n")
+    #expect(again.stdout.contains("Using cache"))
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty, "no RUN container left")
+  }
+
+  @Test func timestampBuildsAreReproducibleAcrossStores() {
+    let first = EngineSandbox("repro1")
+    defer { first.finish() }
+    let second = EngineSandbox("repro2")
+    defer { second.finish() }
+    var ids: [String] = []
+    for box in [first, second] {
+      let context = makeContext(
+        box, "ctx",
+        files: [
+          "data/file.txt": "same\n",
+          "Containerfile":
+            "FROM busybox\nCOPY data /data\nRUN echo built > /built\nCMD [\"true\"]\n",
+        ])
+      let built = box.berth([
+        "build", "--network", "none", "--timestamp", "1700000000", "-q", "-t", "localhost/r",
+        context,
+      ])
+      #expect(built.status == 0, "\(built.combined)")
+      ids.append(built.stdout.trimmed)
+      Thread.sleep(forTimeInterval: 1.1)
+    }
+    #expect(ids[0] == ids[1] && !ids[0].isEmpty, "\(ids)")
+  }
+
+  @Test func squashAndLocalOutput() {
+    let box = EngineSandbox("squash")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox
+        RUN echo one > /one
+        RUN echo two > /two && rm /one
+        RUN echo three > /three
+        """
+      ])
+    let out = box.dir + "/out"
+    let built = box.berth([
+      "build", "--network", "none", "--squash", "-o", "type=local,dest=\(out)", "-t",
+      "localhost/sq", context,
+    ])
+    #expect(built.status == 0, "\(built.combined)")
+    func layers(_ image: String) -> Int {
+      box.berth(["image", "inspect", "--format", "{{.RootFS.Layers}}", image]).stdout
+        .split(separator: " ").count
+    }
+    #expect(layers("localhost/sq") == layers("busybox") + 1)
+    #expect(
+      box.berth([
+        "run", "--rm", "--network", "none", "localhost/sq", "sh", "-c", "cat /two /three; ls /one",
+      ])
+      .stdout == "two\nthree\n")
+    #expect(FileManager.default.fileExists(atPath: out + "/three"))
+    #expect(!FileManager.default.fileExists(atPath: out + "/one"))
+    #expect(FileManager.default.fileExists(atPath: out + "/bin/busybox"))
+  }
+
+  @Test func runStepsGetTheDefaultNetworkUnlessAskedOtherwise() {
+    let box = EngineSandbox("buildnet")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox
+        RUN ip -o addr show | grep -c eth0 > /bridge
+        RUN --network=none sh -c 'ls /sys/class/net | sort | tr "\\n" " "' > /none
+        """
+      ])
+    let built = box.berth(["build", "-t", "localhost/net", context])
+    #expect(built.status == 0, "\(built.combined)")
+    let out = box.berth([
+      "run", "--rm", "--network", "none", "localhost/net", "cat", "/bridge", "/none",
+    ])
+    #expect(out.stdout.hasPrefix("1\n") || out.stdout.hasPrefix("2\n"), "\(out.combined)")
+    #expect(out.stdout.hasSuffix("\nlo "), "only lo with --network=none: \(out.combined)")
+  }
+}
+
+func lastLine(_ text: String) -> String {
+  text.split(separator: "\n").last.map(String.init) ?? ""
+}
