@@ -365,6 +365,10 @@ struct CopyWriter {
       let existingIsDirectory = exists && (existing.st_mode & S_IFMT) == S_IFDIR
       switch entry.kind {
       case .directory:
+        // A directory source's own entry is the destination: made as
+        // buildah makes it (0755, root or --chown's owner), not a copy.
+        let mode = entry.target.isEmpty ? (self.mode ?? 0o755) : mode
+        let (uid, gid) = entry.target.isEmpty ? (owner ?? (0, 0)) : (uid, gid)
         if exists && !existingIsDirectory { unlinkat(parent, name, 0) }
         if !existingIsDirectory {
           try check("create \(path)") { mkdirat(parent, name, 0o700) }
