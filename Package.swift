@@ -141,6 +141,10 @@ let package = Package(
         "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "CBerth",
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Crypto", package: "swift-crypto"),
+        // ADD of an http(s) URL.
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     // Layer 8: the podman-compatible engine CLI, one file per subcommand.

@@ -24,6 +24,9 @@ fixtures=.build/fixtures
 scripts/make-busybox-bundle.sh "$fixtures/busybox" >/dev/null
 # The engine tests load this docker-archive of busybox into their stores.
 scripts/make-busybox-image.sh --archive "$fixtures/busybox-image.tar" --no-load >/dev/null
+# The build tests' Debian base (debootstrap from apt's own mirror, once).
+scripts/make-debian-rootfs.sh "$fixtures/debian-rootfs.tar" \
+  || echo "no Debian base (debootstrap failed): the build test that needs it will skip"
 export BERTH_FIXTURES="$PWD/$fixtures"
 if [ "$(id -u)" = 0 ]; then
   # The unprivileged user the rootless tests run as, with subordinate ids

@@ -352,3 +352,181 @@ struct BuildTests {
 func lastLine(_ text: String) -> String {
   text.split(separator: "\n").last.map(String.init) ?? ""
 }
+
+@Suite(
+  "berth build flags", .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
+struct BuildFlagTests {
+  @Test func targetSkipsUnneededStagesAndIndependentStagesRunTogether() {
+    let box = EngineSandbox("stages")
+    defer { box.finish() }
+    // a and b each wait for the other's mark in a shared cache mount: they
+    // finish only if they run at the same time.
+    let wait = { (mine: String, other: String) in
+      "RUN --mount=type=cache,id=meet,target=/meet touch /meet/\(mine) && "
+        + "for i in $(seq 100); do [ -e /meet/\(other) ] && exit 0; sleep 0.1; done; exit 1"
+    }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox AS a
+        \(wait("a", "b"))
+        RUN echo a > /a
+        FROM busybox AS b
+        \(wait("b", "a"))
+        RUN echo b > /b
+        FROM busybox AS unused
+        RUN exit 1
+        FROM busybox AS final
+        COPY --from=a /a /a
+        COPY --from=b /b /b
+        FROM busybox AS other
+        RUN exit 2
+        """
+      ])
+    let built = box.berth([
+      "build", "--network", "none", "--target", "final", "--iidfile", box.dir + "/iid", "-t",
+      "localhost/stages", context,
+    ])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(!built.stdout.contains("AS unused"), "the unused stage is skipped")
+    #expect(!built.stdout.contains("AS other"))
+    let iid = (try? String(contentsOfFile: box.dir + "/iid", encoding: .utf8)) ?? ""
+    #expect(iid.hasPrefix("sha256:") && built.stdout.hasSuffix(iid.dropFirst(7) + "\n"))
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/stages", "cat", "/a", "/b"]).stdout
+        == "a\nb\n")
+    let missing = box.berth(["build", "--network", "none", "--target", "nope", context])
+    #expect(missing.status == 125)
+    #expect(missing.stderr.contains("target stage \"nope\""))
+  }
+
+  @Test func containerfileAndContextFromStdinLabelsSecretsAndFormats() throws {
+    let box = EngineSandbox("buildflags")
+    defer { box.finish() }
+    let secret = box.dir + "/token"
+    try "s3cr3t".write(toFile: secret, atomically: true, encoding: .utf8)
+    let file = """
+      FROM busybox
+      RUN --mount=type=secret,id=token cat /run/secrets/token > /seen
+      LABEL from=file
+      """
+    let context = makeContext(box, "empty", files: ["keep": ""])
+    let built = box.berth(
+      [
+        "build", "--network", "none", "-f", "-", "--secret", "id=token,src=\(secret)", "--label",
+        "extra=yes", "--format", "docker", "-o", "type=oci,dest=\(box.dir)/image.tar", "-t",
+        "localhost/flags", context,
+      ], input: file)
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(
+      box.berth([
+        "run", "--rm", "--network", "none", "localhost/flags", "sh", "-c",
+        "cat /seen; ls /run/secrets 2>&1",
+      ]).stdout
+        .hasPrefix("s3cr3t"))
+    let labels = box.berth([
+      "image", "inspect", "--format", "{{.Config.Labels}}", "localhost/flags",
+    ])
+    #expect(labels.stdout == "map[extra:yes from:file]\n")
+    let type = box.berth(["image", "inspect", "--format", "{{.ManifestType}}", "localhost/flags"])
+    #expect(type.stdout == "application/vnd.docker.distribution.manifest.v2+json\n")
+    #expect(sh(["tar", "-tf", box.dir + "/image.tar", "index.json"]).status == 0)
+    // The context as a tar on stdin.
+    let tarContext = makeContext(
+      box, "tarctx",
+      files: ["f.txt": "from tar\n", "Containerfile": "FROM busybox\nCOPY f.txt /\n"])
+    let tar = sh(["tar", "-C", tarContext, "-cf", box.dir + "/ctx.tar", "."])
+    #expect(tar.status == 0)
+    let fromTar = sh([
+      "sh", "-c", "\(box.command) build --network none -t localhost/tarctx - < \(box.dir)/ctx.tar",
+    ])
+    #expect(fromTar.status == 0, "\(fromTar.combined)")
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/tarctx", "cat", "/f.txt"]).stdout
+        == "from tar\n")
+  }
+
+  @Test func addFetchesAURLAndCopyTakesFromAnImage() throws {
+    let box = EngineSandbox("addurl")
+    defer { box.finish() }
+    let served = box.dir + "/served"
+    try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+    try "remote\n".write(toFile: served + "/file.txt", atomically: true, encoding: .utf8)
+    // A plain HTTP server in the sandbox's network namespace (backgrounded
+    // by the shell so that only its pid is ours to wait for).
+    let started = sh([
+      "sh", "-c",
+      "nsenter --net=/run/netns/\(box.netns) python3 -m http.server --bind 127.0.0.1 --directory \(served) 18080 >/dev/null 2>&1 & echo $!",
+    ])
+    let serverPid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    #expect(serverPid > 0)
+    defer { kill(serverPid, SIGKILL) }
+    #expect(
+      box.eventually {
+        box.inNetwork([
+          "python3", "-c",
+          "import urllib.request; urllib.request.urlopen('http://127.0.0.1:18080/file.txt')",
+        ]).status == 0
+      })
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox
+        ADD http://127.0.0.1:18080/file.txt /downloads/
+        COPY --from=busybox /bin/busybox /copied-busybox
+        """
+      ])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/add", context])
+    #expect(built.status == 0, "\(built.combined)")
+    let out = box.berth([
+      "run", "--rm", "--network", "none", "localhost/add", "sh", "-c",
+      "cat /downloads/file.txt; stat -c %a /downloads/file.txt; cmp /bin/busybox /copied-busybox && echo same",
+    ])
+    #expect(out.stdout == "remote\n600\nsame\n", "\(out.combined)")
+    let missing = makeContext(
+      box, "ctx404", files: ["Containerfile": "FROM busybox\nADD http://127.0.0.1:18080/none /x\n"])
+    let failed = box.berth(["build", "--network", "none", missing])
+    #expect(failed.status == 125)
+    #expect(failed.stderr.contains("404"), "\(failed.stderr)")
+  }
+
+  @Test(
+    .enabled(
+      if: FileManager.default.fileExists(atPath: EngineEnvironment.fixtures + "/debian-rootfs.tar"),
+      "needs .build/fixtures/debian-rootfs.tar (scripts/test.sh makes it with debootstrap)"))
+  func aDebianBaseWithUsersAndPackages() {
+    let box = EngineSandbox("debian")
+    defer { box.finish() }
+    let imported = box.berth([
+      "import", EngineEnvironment.fixtures + "/debian-rootfs.tar", "localhost/debian:bookworm",
+    ])
+    #expect(imported.status == 0, "\(imported.combined)")
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "app.sh": "#!/bin/sh\necho \"app as $(id -un) in $(pwd)\"\n",
+        "Containerfile": """
+        FROM localhost/debian:bookworm
+        RUN useradd --create-home --uid 1234 app && dpkg-query -W -f='${Status}\\n' coreutils > /status
+        COPY --chown=app:app --chmod=0755 app.sh /home/app/app.sh
+        USER app
+        WORKDIR /home/app
+        RUN touch made-by-app
+        CMD ["./app.sh"]
+        """,
+      ])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/deb-app", context])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/deb-app"]).stdout
+        == "app as app in /home/app\n")
+    let owners = box.berth([
+      "run", "--rm", "--network", "none", "localhost/deb-app", "sh", "-c",
+      "cat /status; stat -c '%U:%G %a' app.sh made-by-app",
+    ])
+    #expect(
+      owners.stdout == "install ok installed\napp:app 755\napp:app 644\n", "\(owners.combined)")
+  }
+}

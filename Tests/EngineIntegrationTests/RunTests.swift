@@ -46,6 +46,10 @@ struct RunTests {
     let notExecutable = box.berth(["run", "--rm", "busybox", "/etc/passwd"])
     #expect(notExecutable.status == 126)
     #expect(notExecutable.stderr.contains("permission denied"))
+    // A relative command is found from the working directory, as runc finds it.
+    let relative = box.berth(["run", "--rm", "-w", "/bin", "busybox", "./busybox", "echo", "ok"])
+    #expect(relative.status == 0, "\(relative.combined)")
+    #expect(relative.stdout == "ok\n")
     // A container killed by a signal reports 128+N.
     let id = box.berth(["run", "-d", "busybox", "sleep", "30"]).stdout.trimmed
     #expect(box.berth(["kill", id]).status == 0)

@@ -192,7 +192,8 @@ public final class Builder: @unchecked Sendable {
     for tag in options.tags {
       names.append(try Reference(parsing: tag).withDefaultTag.description)
     }
-    let prefix = total > 1 ? "[\(total)/\(total)] " : ""
+    let count = file.stages.count
+    let prefix = count > 1 ? "[\(stage.index + 1)/\(count)] " : ""
     if !options.quiet { print("\(prefix)COMMIT \(options.tags.first ?? "")") }
     // A build whose every step was cached gives the image it gave before.
     let key = BuildCache.key(

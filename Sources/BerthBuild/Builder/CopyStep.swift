@@ -70,6 +70,7 @@ extension StageBuilder {
       }
     }
     // Expand, match wildcards and plan.
+    var downloads: [String] = []
     var plans: [(entries: [PlannedEntry], isDirectory: Bool, name: String, archive: Bool)] = []
     var heredocs: [String: Heredoc] = [:]
     for doc in instruction.heredocs {
@@ -88,9 +89,10 @@ extension StageBuilder {
       }
       let source = try expand(raw)
       if isAdd, source.hasPrefix("http://") || source.hasPrefix("https://") {
-        throw BerthError(
-          .unsupported, "\(fileName):\(instruction.line): ADD of a URL is not supported yet",
-          hint: "download it in a RUN step or into the context")
+        let (plan, path) = try await download(source, instruction)
+        downloads.append(path)
+        plans.append(plan)
+        continue
       }
       let matches = try match(source, in: tree, instruction)
       guard !matches.isEmpty else {
@@ -146,6 +148,7 @@ extension StageBuilder {
     let key = BuildCache.key(parent: state.key, step: keyText)
     let createdBy = "/bin/sh -c #(nop) " + instruction.text
     if try useCache(key) { return }
+    defer { for path in downloads { try? removeTree(path) } }
     let work = try openWorkingRoot()
     defer { closeWorkingRoot(work) }
     if let chownText { owner = try Self.owner(chownText, rootfs: work.path) }
@@ -167,6 +170,33 @@ extension StageBuilder {
     try work.finish(engine.store)
     try commitLayer(
       from: work.changes, overlay: work.overlay, exclude: [], key: key, createdBy: createdBy)
+  }
+
+  /// ADD URL: the file, fetched now, as a plan of one file (mode 0600,
+  /// named after the URL's last path component).
+  func download(_ url: String, _ instruction: Instruction) async throws -> (
+    (entries: [PlannedEntry], isDirectory: Bool, name: String, archive: Bool), String
+  ) {
+    let path = engine.store.root + "/ingest/add-" + String(ContainerNames.randomID().prefix(16))
+    let modified: Int?
+    do {
+      modified = try await RemoteSource.fetch(url, to: path)
+    } catch {
+      try? removeTree(path)
+      if let error = error as? BerthError { throw error }
+      throw BerthError(.system, "\(fileName):\(instruction.line): cannot fetch \(url): \(error)")
+    }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
+    defer { close(fd) }
+    let digest = try ContentDigest.file(fd)
+    let name =
+      url.split(separator: "?").first.flatMap { $0.split(separator: "/").last }.map(String.init)
+      ?? "download"
+    let entry = PlannedEntry(
+      kind: .hostFile, source: path, target: "", mode: 0o600, uid: 0, gid: 0,
+      mtime: timespec(tv_sec: modified ?? 0, tv_nsec: 0), digest: digest)
+    return (([entry], false, name, false), path)
   }
 
   /// WORKDIR's directory, made (in a layer) when the image lacks it.
@@ -380,7 +410,7 @@ struct CopyWriter {
         }
         if !existingIsDirectory || !entry.target.isEmpty { directories.append((path, time)) }
         continue
-      case .file, .heredoc:
+      case .file, .heredoc, .hostFile:
         if existingIsDirectory {
           throw BerthError(.invalidArgument, "cannot copy a file over the directory \(path)")
         }
@@ -391,6 +421,11 @@ struct CopyWriter {
         defer { close(out) }
         if entry.kind == .heredoc {
           try FileDescriptor(rawValue: out).writeFully(Array(entry.source.utf8), what: path)
+        } else if entry.kind == .hostFile {
+          let input = open(entry.source, O_RDONLY | O_CLOEXEC)
+          guard input >= 0 else { throw BerthError.system("open \(entry.source)", currentErrno) }
+          defer { close(input) }
+          try copyContent(from: input, to: out, what: path)
         } else {
           let input = tree.open(entry.source, flags: O_RDONLY | O_NOFOLLOW)
           guard input >= 0 else { throw BerthError.system("open \(entry.source)", currentErrno) }

@@ -88,7 +88,8 @@ func readLink(_ path: String) throws(BerthError) -> String {
 
 /// One thing a COPY writes: a directory, file, symlink or here-document.
 struct PlannedEntry {
-  enum Kind: String { case directory, file, symlink, fifo, heredoc }
+  /// `hostFile`: a file the build fetched (ADD URL), `source` its host path.
+  enum Kind: String { case directory, file, symlink, fifo, heredoc, hostFile }
   var kind: Kind
   /// Path in the source tree (files read from there); for a heredoc, its body.
   var source: String

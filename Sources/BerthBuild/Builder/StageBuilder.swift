@@ -34,7 +34,8 @@ struct StageBuilder {
 
   func progress(_ text: String) {
     guard !options.quiet else { return }
-    let prefix = total > 1 ? "[\(stageNumber)/\(total)] " : ""
+    let prefix =
+      builder.file.stages.count > 1 ? "[\(stageNumber)/\(builder.file.stages.count)] " : ""
     builder.print(prefix + text)
   }
 
@@ -103,9 +104,10 @@ struct StageBuilder {
     state.image = try engine.store.config(of: image)
     state.key = BuildCache.key(parent: "", step: "image " + image.id.description)
     for text in state.config.onBuild ?? [] {
-      let parsed = try Containerfile.parse(
-        "FROM scratch\n" + text, fileName: "ONBUILD of \(base)")
-      triggers += parsed.stages.first?.instructions ?? []
+      triggers.append(
+        try Instruction.parseTrigger(
+          text, escape: builder.file.escape, fileName: "\(fileName) (ONBUILD of \(base))",
+          line: stage.line))
     }
     state.config.onBuild = nil
   }

@@ -1,81 +1,118 @@
-// `.dockerignore` / `.containerignore`: docker's rules. Patterns are
-// cleaned paths relative to the context; `*`, `?` and `[...]` match within
-// a component (fnmatch, as Go's filepath.Match), `**` any number of
-// components; a pattern that matches a directory excludes what is under
-// it; later patterns win, and `!` re-includes.
-import FoundationEssentials
-import Glibc
-
-public struct IgnorePatterns: Sendable {
-  struct Pattern: Sendable {
-    var components: [String]
-    var negated: Bool
+/// A build context's `.dockerignore` / `.containerignore`, with docker's
+/// rules (moby/patternmatcher): patterns are checked in order and the last
+/// one that matches a path decides; `!` re-includes; a pattern that matches
+/// a directory matches everything below it.
+public struct IgnorePatterns: Sendable, Equatable {
+  struct Rule: Sendable, Equatable {
+    /// Cleaned, without the `!`.
+    var pattern: String
+    var reincludes: Bool
+    var glob: GlobPattern
   }
 
-  var patterns: [Pattern] = []
+  private var rules: [Rule] = []
 
+  /// The patterns as docker keeps them (cleaned, `!` kept), for messages.
+  public var patterns: [String] { rules.map { ($0.reincludes ? "!" : "") + $0.pattern } }
+
+  public var isEmpty: Bool { rules.isEmpty }
+
+  /// One pattern a line. A line starting with `#` is a comment (only in the
+  /// first column, as in docker); whitespace around a pattern is dropped;
+  /// the path is cleaned like Go's filepath.Clean and a leading `/` removed.
+  /// Patterns docker would reject (a bare `!`, an unclosed `[`) are left
+  /// out: they can match nothing.
   public init(text: String) {
-    for raw in text.split(separator: "\n") {
-      var line = raw.trimmingCharacters(in: .whitespaces)
-      if line.isEmpty || line.hasPrefix("#") { continue }
-      var negated = false
-      if line.hasPrefix("!") {
-        negated = true
-        line = line.dropFirst().trimmingCharacters(in: .whitespaces)
-      }
-      var components: [String] = []
-      for part in line.split(separator: "/") where part != "." {
-        if part == ".." {
-          if !components.isEmpty { components.removeLast() }
-        } else {
-          components.append(String(part))
-        }
-      }
-      if components.isEmpty { continue }
-      patterns.append(Pattern(components: components, negated: negated))
+    for line in SourceLine.lines(of: text) {
+      guard !line.text.hasPrefix("#") else { continue }
+      var pattern = line.text.trimmedWhitespace
+      guard !pattern.isEmpty else { continue }
+      let reincludes = pattern.hasPrefix("!")
+      if reincludes { pattern = String(pattern.dropFirst()).trimmedWhitespace }
+      guard !pattern.isEmpty else { continue }
+      pattern = Self.clean(pattern)
+      if pattern.count > 1 && pattern.hasPrefix("/") { pattern.removeFirst() }
+      guard let glob = GlobPattern.path(pattern) else { continue }
+      rules.append(Rule(pattern: pattern, reincludes: reincludes, glob: glob))
     }
   }
 
-  /// Whether `path` (relative to the context) is left out of it.
+  /// Whether the context-relative `path` (`dir/file`, no leading slash) is
+  /// left out of the build context. The context root never is.
   public func excludes(_ path: String) -> Bool {
-    let parts = path.split(separator: "/").map(String.init)
-    guard !parts.isEmpty else { return false }
+    // A caller's leading slash still means the context root.
+    let file = Self.clean(String(path.drop { $0 == "/" }))
+    guard file != "." else { return false }
+    let parents = file.split(separator: "/").dropLast().map(String.init)
     var excluded = false
-    for pattern in patterns where pattern.negated == excluded || !excluded {
-      // A pattern matching a parent directory covers the path too.
-      var matched = false
-      for count in 1...parts.count where Self.match(pattern.components[...], parts[0..<count]) {
-        matched = true
-        break
+    for rule in rules {
+      // Only a rule that could change the answer is worth matching.
+      guard rule.reincludes == excluded else { continue }
+      if rule.glob.matches(file) || matchesAParent(rule, parents) {
+        excluded = !rule.reincludes
       }
-      if matched { excluded = !pattern.negated }
     }
     return excluded
   }
 
-  /// Whether a `!` pattern may re-include something under `directory`, so
-  /// a walker must still look inside an excluded directory.
+  /// For a directory walker that found `directory` excluded: whether a `!`
+  /// pattern could still re-include something below it, so it must descend
+  /// rather than skip the whole tree. Errs on the side of descending.
   public func mayReinclude(under directory: String) -> Bool {
-    let parts = directory.split(separator: "/").map(String.init)
-    return patterns.contains { pattern in
-      guard pattern.negated else { return false }
-      for (index, component) in pattern.components.enumerated() {
-        if component == "**" { return true }
-        guard index < parts.count else { return true }
-        if fnmatch(component, parts[index], 0) != 0 { return false }
-      }
-      return pattern.components.count > parts.count
+    let components = Self.clean(String(directory.drop { $0 == "/" })).split(separator: "/").map(
+      String.init)
+    return rules.contains { rule in
+      rule.reincludes && Self.couldMatchBelow(rule.pattern, components)
     }
   }
 
-  static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
-    guard let first = pattern.first else { return path.isEmpty }
-    if first == "**" {
-      let rest = pattern.dropFirst()
-      for skip in 0...path.count where match(rest, path.dropFirst(skip)) { return true }
-      return false
+  private func matchesAParent(_ rule: Rule, _ parents: [String]) -> Bool {
+    guard !parents.isEmpty else { return false }
+    var prefix = ""
+    for parent in parents {
+      prefix += prefix.isEmpty ? parent : "/" + parent
+      if rule.glob.matches(prefix) { return true }
     }
-    guard let name = path.first, fnmatch(first, name, 0) == 0 else { return false }
-    return match(pattern.dropFirst(), path.dropFirst())
+    return false
+  }
+
+  /// Whether `pattern` could match a path inside the directory whose
+  /// elements are `directory`: each of its elements matches the directory's
+  /// in turn until one of them runs out; a `**` could match anything.
+  private static func couldMatchBelow(_ pattern: String, _ directory: [String]) -> Bool {
+    let elements = pattern.split(separator: "/", omittingEmptySubsequences: false)
+    for (index, name) in directory.enumerated() {
+      // The pattern matched a parent, which re-includes all below it.
+      guard index < elements.count else { return true }
+      if elements[index].contains("**") { return true }
+      guard let glob = GlobPattern.path(String(elements[index])), glob.matches(name) else {
+        return false
+      }
+    }
+    return true
+  }
+
+  /// Go's filepath.Clean for `/`-separated paths: repeated separators, `.`
+  /// elements and `dir/..` pairs removed, no trailing slash, "." for nothing.
+  static func clean(_ path: String) -> String {
+    let rooted = path.hasPrefix("/")
+    var elements: [Substring] = []
+    for element in path.split(separator: "/") {
+      switch element {
+      case ".":
+        continue
+      case "..":
+        if let last = elements.last, last != ".." {
+          elements.removeLast()
+        } else if !rooted {
+          elements.append(element)
+        }
+      default:
+        elements.append(element)
+      }
+    }
+    let joined = elements.joined(separator: "/")
+    if rooted { return "/" + joined }
+    return joined.isEmpty ? "." : joined
   }
 }

@@ -79,11 +79,13 @@ public enum Cgroups {
 
   /// mkdir -p, seeding cpuset.cpus/mems of each new v1 cpuset directory from
   /// its parent (an empty cpuset refuses tasks with ENOSPC). The leaf is
-  /// tried first: its parents usually exist already.
+  /// tried first: its parents usually exist already. A directory that
+  /// exists is seeded too when still empty: another container starting at
+  /// the same moment may have made it and not yet written its cpuset.
   static func mkdirCgroup(_ dir: String, cpuset: Bool) throws(BerthError) {
     if mkdir(dir, 0o755) != 0 {
       switch currentErrno {
-      case .fileExists: return
+      case .fileExists: break
       case .noSuchFileOrDirectory:
         let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
         guard !parent.isEmpty else { throw .system("cannot create cgroup \(dir)", currentErrno) }
@@ -95,15 +97,21 @@ public enum Cgroups {
         throw .system("cannot create cgroup \(dir)", currentErrno)
       }
     }
-    if cpuset {
-      let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
-      for file in ["cpuset.cpus", "cpuset.mems"] {
-        let own = (try? readFile(dir + "/" + file)).map {
-          String(decoding: $0, as: UTF8.self).trimmed
-        }
-        if own?.isEmpty ?? false, let value = try? readFile(parent + "/" + file) {
-          try? writeKnob(dir + "/" + file, String(decoding: value, as: UTF8.self))
-        }
+    if cpuset { seedCpuset(dir) }
+  }
+
+  /// Copies cpuset.cpus/mems into `dir` from its parent when empty, the
+  /// parent first if it is still empty itself (made by a racing start).
+  static func seedCpuset(_ dir: String, depth: Int = 0) {
+    let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+      func value(_ path: String) -> String? {
+        (try? readFile(path + "/" + file)).map { String(decoding: $0, as: UTF8.self).trimmed }
+      }
+      guard value(dir)?.isEmpty == true, !parent.isEmpty else { continue }
+      if value(parent)?.isEmpty == true && depth < 16 { seedCpuset(parent, depth: depth + 1) }
+      if let inherited = value(parent), !inherited.isEmpty {
+        try? writeKnob(dir + "/" + file, inherited)
       }
     }
   }

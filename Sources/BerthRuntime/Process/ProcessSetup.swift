@@ -94,6 +94,12 @@ struct ProcessSetup {
     guard let name = process.args?.first, !name.isEmpty else {
       throw BerthError(.invalidArgument, "process.args must name a command")
     }
+    // `./app.sh` is relative to the working directory, which is entered
+    // later: resolve it against process.cwd, as runc does after its chdir.
+    if name.contains("/") && !name.hasPrefix("/") {
+      let cwd = process.cwd.hasSuffix("/") ? process.cwd : process.cwd + "/"
+      return try lookupExecutable(cwd + name, env: process.env ?? []).get()
+    }
     return try lookupExecutable(name, env: process.env ?? []).get()
   }
 }
