@@ -8,13 +8,37 @@ import BerthSystem
 import Glibc
 
 nonisolated(unsafe) var buildInterrupted: sig_atomic_t = 0
+/// The init pids of RUN steps in progress, which the handler kills: a
+/// fixed table of plain words, all a signal handler may touch.
+nonisolated(unsafe) let runningSteps = UnsafeMutablePointer<pid_t>.allocate(capacity: 64)
+let runningStepsInit: Void = runningSteps.initialize(repeating: 0, count: 64)
+let runningStepsLock = Locked<Void>(())
 
 public enum BuildInterrupt {
-  /// (Re)installs the handlers; an attach session replaces them while a RUN runs.
   public static func install() {
+    _ = runningStepsInit
     for sig in [SIGINT, SIGTERM, SIGHUP] {
-      signal(sig) { _ in buildInterrupted = 1 }
+      signal(sig) { _ in
+        buildInterrupted = 1
+        for index in 0..<64 where runningSteps[index] > 0 { kill(runningSteps[index], SIGKILL) }
+      }
     }
+  }
+
+  /// Records a RUN's init pid for the handler; returns its slot.
+  static func track(_ pid: pid_t) -> Int {
+    _ = runningStepsInit
+    return runningStepsLock.withLock { _ in
+      for index in 0..<64 where runningSteps[index] == 0 {
+        runningSteps[index] = pid
+        return index
+      }
+      return -1
+    }
+  }
+
+  static func untrack(_ slot: Int) {
+    if slot >= 0 { runningSteps[slot] = 0 }
   }
 
   static func check() throws {

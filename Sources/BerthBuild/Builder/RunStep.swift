@@ -123,7 +123,6 @@ extension StageBuilder {
       builder.active.remove(container.id)
     }
     let code = try runAttached(container)
-    BuildInterrupt.install()
     guard code == 0 else {
       throw BuildFailure(
         message:
@@ -145,7 +144,10 @@ extension StageBuilder {
     var attach = AttachOptions()
     attach.stdout = !options.quiet
     attach.stderr = !options.quiet
-    attach.proxySignalsTo = outcome.container.pid
+    // No signal proxy: it is one process-wide slot, and stages run RUNs
+    // side by side. ctrl-c reaches the RUN through BuildInterrupt instead.
+    let slot = BuildInterrupt.track(outcome.container.pid)
+    defer { BuildInterrupt.untrack(slot) }
     switch AttachSession.run(socket: socket, options: attach) {
     case .exited(let code): return code
     case .detached, .lost:

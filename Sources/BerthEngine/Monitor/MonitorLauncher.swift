@@ -75,16 +75,23 @@ public enum MonitorLauncher {
     let syncHigh = fcntl(sync.write, F_DUPFD_CLOEXEC, 10)
     close(sync.write)
     let attachHigh = attachFD.map { fcntl($0, F_DUPFD_CLOEXEC, 10) } ?? -1
-    defer {
+    // Closed exactly once, on every path: in a process with other threads
+    // (a build, the API service) a second close may hit someone else's fd.
+    let closeHigh = {
       close(syncHigh)
       if attachHigh >= 0 { close(attachHigh) }
     }
     let null = ChildProcess.Stream.file("/dev/null", O_RDWR)
-    let pid = try ChildProcess.spawn(
-      ["berth-monitor", "start", runDirectory, "3", attachFD == nil ? "-1" : "4"], path: binary,
-      stdin: null, stdout: null, stderr: null, extraFDs: [syncHigh, attachHigh])
-    close(syncHigh)
-    if attachHigh >= 0 { close(attachHigh) }
+    let pid: pid_t
+    do {
+      pid = try ChildProcess.spawn(
+        ["berth-monitor", "start", runDirectory, "3", attachFD == nil ? "-1" : "4"], path: binary,
+        stdin: null, stdout: null, stderr: null, extraFDs: [syncHigh, attachHigh])
+    } catch {
+      closeHigh()
+      throw error
+    }
+    closeHigh()
     _ = try? waitForExit(pid)
     var report: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
