@@ -45,6 +45,32 @@ extension ContentStore {
     }
   }
 
+  /// Records `directory` (an overlay upper directory whose tar was just
+  /// written as the layer `diffID`) as that layer's unpacked tree, by
+  /// renaming it into the store: a build's step need not unpack the tar it
+  /// made from these very files. Same filesystem only (both under the root).
+  public func adoptLayer(
+    directory: String, diffID: Digest, chainID: Digest, parent: Digest?, size: Int64
+  ) throws {
+    if hasLayer(chainID) { return }
+    let temp = "\(root)/layers/.tmp-\(Sys.randomHex(8))"
+    try Sys.check("create \(temp)") { mkdir(temp, 0o700) }
+    do {
+      try Sys.check("move \(directory) into the layer store") { rename(directory, temp + "/diff") }
+      let record = LayerRecord(chainID: chainID, diffID: diffID, parent: parent, size: size)
+      try Sys.writeFileAtomically(temp + "/layer.json", Array(try JSONEncoder().encode(record)))
+      if let error = Sys.attempt({ rename(temp, layerPath(chainID)) }) {
+        guard error == .directoryNotEmpty || error == .fileExists else {
+          throw BerthError.system("store layer \(chainID.short)", error)
+        }
+        try removeOwnedTree(temp)
+      }
+    } catch {
+      try? removeOwnedTree(temp)
+      throw error
+    }
+  }
+
   /// Unpacks every layer of an image (in order; each only once).
   public func unpackLayers(manifest: Manifest, config: ImageConfig) throws {
     let chains = ContentStore.chainIDs(config.rootfs.diffIDs)

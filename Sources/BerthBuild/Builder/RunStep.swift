@@ -307,10 +307,13 @@ extension StageBuilder {
     excluded.formUnion(exclude)
     let history = ImageConfig.History(created: createdTime(), createdBy: createdBy)
     let image = try engine.store.withStagingPath("layer") { path in
-      try LayerWriter.write(
+      let size = try LayerWriter.write(
         directory: directory, to: path, overlayUpper: overlay, rootless: engine.rootless,
         exclude: excluded, mtime: options.timestamp)
-      return try addIntermediate(layerTar: path, history: history)
+      return try addIntermediate(
+        layerTar: path, history: history,
+        adopting: overlay && options.timestamp == nil && !engine.rootless
+          ? (directory, excluded, size) : nil)
     }
     if options.layers { builder.cache.record(key, image: image, history: history) }
     state.layers = image
@@ -323,7 +326,16 @@ extension StageBuilder {
 
   /// An image of the state's layers plus `layerTar`, with no runnable
   /// config (RUN containers get theirs from the step), and no name.
-  func addIntermediate(layerTar: String, history: ImageConfig.History) throws -> ImageRecord {
+  ///
+  /// With `adopting`, the overlay upper directory the tar was written from
+  /// becomes the unpacked layer (its excluded mount points removed first),
+  /// instead of the tar being unpacked again: half the files to create.
+  /// Not with --timestamp (the tar's times differ from the files') nor
+  /// rootless (the store unpacks with its own id mapping).
+  func addIntermediate(
+    layerTar: String, history: ImageConfig.History,
+    adopting: (directory: String, excluded: Set<String>, size: Int64)? = nil
+  ) throws -> ImageRecord {
     let bytes = try readFile(layerTar, limit: 1 << 40)
     let digest = try engine.store.writeBlob(bytes)
     var layers = try state.layers.map { try engine.store.manifest(of: $0).layers } ?? []
@@ -331,6 +343,16 @@ extension StageBuilder {
       Descriptor(mediaType: MediaType.ociLayerTar, digest: digest, size: Int64(bytes.count)))
     var diffIDs = state.image.rootfs.diffIDs
     diffIDs.append(digest)
+    if let adopting {
+      for path in adopting.excluded {
+        let full = adopting.directory + "/" + path
+        if unlink(full) != 0 { rmdir(full) }
+      }
+      let chains = ContentStore.chainIDs(diffIDs)
+      try engine.store.adoptLayer(
+        directory: adopting.directory, diffID: digest, chainID: chains[chains.count - 1],
+        parent: chains.count > 1 ? chains[chains.count - 2] : nil, size: adopting.size)
+    }
     let config = ImageConfig(
       platform: .host, config: ImageConfig.Config(), rootfs: ImageConfig.RootFS(diffIDs: diffIDs),
       history: (state.image.history ?? []) + [history], created: history.created)

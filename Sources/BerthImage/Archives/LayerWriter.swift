@@ -16,10 +16,12 @@ public enum LayerWriter {
   /// Paths in `exclude` ("etc/hosts") are left out. With `mtime` (a
   /// reproducible build's timestamp) every entry gets that time and no
   /// access or change time, so the same tree always gives the same bytes.
+  /// Returns the bytes of regular file content written.
+  @discardableResult
   public static func write(
     directory: String, to output: String, overlayUpper: Bool, rootless: Bool,
     exclude: Set<String> = [], mtime: Int? = nil
-  ) throws {
+  ) throws -> Int64 {
     guard let archive = archive_write_new() else {
       throw BerthError(.internalError, "libarchive: cannot allocate a writer")
     }
@@ -40,6 +42,7 @@ public enum LayerWriter {
       throw BerthError(
         .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
     }
+    return writer.contentBytes
   }
 
   private struct Writer {
@@ -48,6 +51,7 @@ public enum LayerWriter {
     let opaqueXattr: String
     let exclude: Set<String>
     let mtime: Int?
+    var contentBytes: Int64 = 0
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
     init(
@@ -92,6 +96,7 @@ public enum LayerWriter {
           guard fd >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
           defer { close(fd) }
           try header(path, stat: st)
+          contentBytes += Int64(st.st_size)
           while true {
             let got = read(fd, &buffer, buffer.count)
             if got < 0 && currentErrno == .interrupted { continue }
