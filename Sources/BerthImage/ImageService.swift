@@ -107,18 +107,20 @@ extension ContentStore {
   /// Records an image whose manifest, config and layer blobs are stored.
   @discardableResult
   public func commitImage(
-    manifestBytes: [UInt8], mediaType: String, extraDigests: [Digest] = [], names: [String]
+    manifestBytes: [UInt8], mediaType: String, extraDigests: [Digest] = [], names: [String],
+    intermediate: Bool = false
   ) throws -> ImageRecord {
     let manifestDigest = try writeBlob(manifestBytes)
     let manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes))
     let config = try readJSON(ImageConfig.self, manifest.config.digest)
     try ContentStore.validate(manifest: manifest, config: config, name: names.first ?? "image")
     try unpackLayers(manifest: manifest, config: config)
-    let record = ImageRecord(
+    var record = ImageRecord(
       id: manifest.config.digest, manifest: manifestDigest, manifestMediaType: mediaType,
       digests: [manifestDigest] + extraDigests, names: names, created: config.created,
       added: ContentStore.now(),
       size: manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size })
+    record.intermediate = intermediate ? true : nil
     try addImage(record)
     return try images().first { $0.id == record.id } ?? record
   }

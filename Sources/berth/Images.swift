@@ -35,12 +35,16 @@ struct ListOptions: ParsableArguments {
   @Option(help: "Output format: table (default), json, or a Go template such as {{.ID}}.")
   var format: String = "table"
 
+  @Flag(name: .shortAndLong, help: "Also show intermediate images (build steps).")
+  var all = false
+
   @Argument(help: "Only images matching this reference.")
   var filter: String?
 
   func run() throws {
     let store = try global.store()
     var images = try store.images().sorted { $0.added > $1.added }
+    if !all { images.removeAll { $0.intermediate == true && $0.names.isEmpty } }
     if let filter {
       let wanted = try store.resolveImage(filter)
       images = images.filter { $0.id == wanted.id }

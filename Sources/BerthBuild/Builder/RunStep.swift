@@ -366,7 +366,7 @@ extension StageBuilder {
       layers: layers)
     return try engine.store.commitImage(
       manifestBytes: Array(try encoder.encode(manifest)), mediaType: MediaType.ociManifest,
-      names: [])
+      names: [], intermediate: true)
   }
 }
 

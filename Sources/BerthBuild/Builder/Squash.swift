@@ -34,7 +34,7 @@ extension Builder {
         layers: Array(layers.prefix(baseCount)))
       squashing.state.layers = try engine.store.commitImage(
         manifestBytes: Array(try encoder.encode(manifest)), mediaType: MediaType.ociManifest,
-        names: [])
+        names: [], intermediate: true)
     }
     let work = try squashing.openWorkingRoot()
     defer { squashing.closeWorkingRoot(work) }

@@ -117,6 +117,9 @@ public struct ImageRecord: Codable, Sendable, Hashable {
   public var added: String
   /// Compressed bytes of config and layers.
   public var size: Int64
+  /// A build step's result (layers only, no name): `images` shows it only
+  /// with `--all`, as podman hides intermediate images.
+  public var intermediate: Bool?
 
   public init(
     id: Digest, manifest: Digest, manifestMediaType: String, digests: [Digest],
