@@ -535,3 +535,109 @@ struct BuildFlagTests {
       owners.stdout == "install ok installed\napp:app 755\napp:app 644\n", "\(owners.combined)")
   }
 }
+
+@Suite(
+  "berth build: interruptions, cycles, other engines",
+  .enabled(
+    if: EngineEnvironment.ready && EngineEnvironment.hasCommand("podman")
+      && EngineEnvironment.hasCommand("docker-registry") && EngineEnvironment.hasCommand("skopeo"),
+    "needs root, the fixtures, podman, runc, docker-registry and skopeo"))
+struct BuildEdgeTests {
+  @Test func stagesInACycleAreAnError() {
+    let box = EngineSandbox("cycle")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: ["Containerfile": "FROM b AS a\nRUN true\nFROM a AS b\nRUN true\n"])
+    let built = box.berth(["build", "--network", "none", context])
+    #expect(built.status == 125)
+    #expect(built.stderr.contains("cycle"), "\(built.stderr)")
+  }
+
+  @Test func ctrlCStopsTheBuildAndLeavesNothing() {
+    let box = EngineSandbox("interrupt")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: ["Containerfile": "FROM busybox\nRUN echo first > /f\nRUN echo started; sleep 60\n"])
+    let started = sh([
+      "sh", "-c",
+      "\(box.command) build --network none -t localhost/never \(context) > \(box.dir)/out 2>&1 & echo $!",
+    ])
+    let pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    #expect(pid > 0)
+    #expect(
+      box.eventually(20) {
+        ((try? String(contentsOfFile: box.dir + "/out", encoding: .utf8)) ?? "")
+          .contains("started\n")
+      })
+    kill(pid, SIGINT)
+    #expect(box.eventually(20) { kill(pid, 0) != 0 }, "the build ends")
+    #expect(box.berth(["image", "exists", "localhost/never"]).status == 1, "nothing tagged")
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty, "the RUN container is gone")
+    // finish() checks that no snapshot, mount or cgroup is left.
+  }
+
+  @Test func builtImagesRunUnderPodmanAndPushToARegistry() throws {
+    let box = EngineSandbox("bpush")
+    let podman = PodmanComparisonTests.Podman(box)
+    defer {
+      podman.cleanUp()
+      box.finish()
+    }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox
+        RUN echo built-here > /message
+        ENV GREETING=hello
+        CMD ["sh", "-c", "echo $GREETING; cat /message"]
+        """
+      ])
+    // A registry in the sandbox's network namespace.
+    let registry = box.dir + "/registry"
+    try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
+    try """
+    version: 0.1
+    storage:
+      filesystem:
+        rootdirectory: \(registry)/data
+    http:
+      addr: 127.0.0.1:15000
+    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
+    let started = sh([
+      "sh", "-c",
+      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml >/dev/null 2>&1 & echo $!",
+    ])
+    let registryPid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    defer { kill(registryPid, SIGKILL) }
+    #expect(
+      box.eventually {
+        box.inNetwork([
+          "python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 15000))",
+        ]).status == 0
+      })
+    for format in ["oci", "docker"] {
+      let tag = "localhost/built-\(format)"
+      let built = box.berth(["build", "--network", "none", "--format", format, "-t", tag, context])
+      #expect(built.status == 0, "\(built.combined)")
+      // Under podman, from a docker-archive.
+      let archive = box.dir + "/\(format).tar"
+      #expect(box.berth(["save", "-o", archive, tag]).status == 0)
+      #expect(podman(["load", "-q", "-i", archive]).status == 0)
+      let ran = podman(["run", "--rm"] + podman.runOptions + [tag])
+      #expect(ran.stdout == "hello\nbuilt-here\n", "\(format): \(ran.combined)")
+      // Pushed, and read back by skopeo.
+      let pushed = box.berth([
+        "push", "--tls-verify=false", tag, "127.0.0.1:15000/built:\(format)",
+      ])
+      #expect(pushed.status == 0, "\(pushed.combined)")
+      let inspected = box.inNetwork([
+        "skopeo", "inspect", "--tls-verify=false", "--config",
+        "docker://127.0.0.1:15000/built:\(format)",
+      ])
+      #expect(inspected.stdout.contains("GREETING=hello"), "\(inspected.combined)")
+    }
+  }
+}

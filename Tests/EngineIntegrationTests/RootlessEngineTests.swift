@@ -74,6 +74,16 @@ struct RootlessEngineTests {
     }
   }
 
+  @Test func aRootlessBuildIsRefusedWithAClearError() {
+    let box = UserBox()
+    defer { box.finish() }
+    sh(["install", "-d", "-o", "\(TestUser.uid)", "-m", "0755", box.dir + "/ctx"])
+    sh(["sh", "-c", "echo 'FROM busybox' > \(box.dir)/ctx/Containerfile"])
+    let built = box.berth(["build", box.dir + "/ctx"])
+    #expect(built.status == 125)
+    #expect(built.stderr.contains("needs root"), "\(built.stderr)")
+  }
+
   @Test func aRootlessContainerRunsInTheUsersNamespace() {
     let box = UserBox()
     defer { box.finish() }

@@ -36,6 +36,14 @@ public final class Builder: @unchecked Sendable {
     engine: Engine, root: String?, runRoot: String?, options: BuildOptions,
     resolveBase: @escaping BaseImageResolver, print: @escaping @Sendable (String) -> Void
   ) throws(BerthError) {
+    // COPY writes into an overlay mounted from this process, which a user
+    // without privileges can only do inside a user namespace the build
+    // does not make yet.
+    guard !engine.rootless else {
+      throw BerthError(
+        .unsupported, "berth build needs root for now",
+        hint: "run it as root; rootless builds are not implemented yet")
+    }
     self.engine = engine
     self.root = root
     self.runRoot = runRoot
