@@ -147,11 +147,23 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
+    // Layer 8: `berth system service`: the Docker Engine API over HTTP/1 on
+    // a unix socket, with swift-nio's server directly (attach hijacks the
+    // connection into a raw stream, which needs the channel itself).
+    .target(
+      name: "BerthService",
+      dependencies: [
+        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "BerthMonitor",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]
+    ),
     // Layer 8: the podman-compatible engine CLI, one file per subcommand.
     .executableTarget(
       name: "berth",
       dependencies: [
-        "BerthImage", "BerthEngine", "BerthBuild",
+        "BerthImage", "BerthEngine", "BerthBuild", "BerthService",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -89,7 +89,9 @@ struct Info: ParsableCommand {
 struct SystemCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "system", abstract: "Manage berth itself.",
-    subcommands: [Info.self, SystemDf.self, SystemPrune.self, SystemReset.self, Events.self])
+    subcommands: [
+      Info.self, SystemDf.self, SystemPrune.self, SystemReset.self, Events.self, Service.self,
+    ])
 }
 
 struct SystemDf: ParsableCommand {

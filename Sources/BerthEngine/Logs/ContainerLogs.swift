@@ -218,3 +218,20 @@ extension Engine {
     return parsed.suffix(lines).map { String(decoding: $0.text, as: UTF8.self) }
   }
 }
+
+extension Engine {
+  /// Every line of the container's k8s-file or json-file log (the API's /logs).
+  public func logLines(_ reference: String) throws(BerthError) -> [LogLine] {
+    let container = try lookup(reference)
+    let config = try container.decodedConfig()
+    guard config.logDriver == "k8s-file" || config.logDriver == "json-file" else {
+      throw BerthError(
+        .unsupported, "container \(container.name) logs with \(config.logDriver)",
+        hint: "use the k8s-file or json-file log driver")
+    }
+    let path = containerDirectory(container.id) + "/userdata/ctr.log"
+    guard fileExists(path) else { return [] }
+    let bytes = try readFile(path, limit: 1 << 30)
+    return LogParser.parse(bytes[...], driver: config.logDriver).0
+  }
+}

@@ -1,0 +1,221 @@
+// One connection: HTTP/1 requests in, responses out; an attach request
+// takes the connection over as a raw stream (docker's hijack), after which
+// the HTTP codec is removed from the pipeline.
+import BerthSystem
+import FoundationEssentials
+import Glibc
+import NIOCore
+import NIOHTTP1
+
+struct APIRequest: Sendable {
+  var method: HTTPMethod
+  /// The path without the `/v1.NN` prefix.
+  var path: String
+  var query: [String: String]
+  var headers: HTTPHeaders
+  var body: [UInt8]
+  /// The version the client asked for (from the prefix), or the newest.
+  var version: String
+
+  func flag(_ name: String) -> Bool {
+    guard let value = query[name] else { return false }
+    return value == "1" || value.lowercased() == "true"
+  }
+}
+
+enum APIResponse {
+  case body(HTTPResponseStatus, [UInt8], contentType: String)
+  case empty(HTTPResponseStatus)
+  /// Headers now, the body when `body` (run on the pool) returns: docker
+  /// clients wait for a /wait's headers before they start the container.
+  case deferred(HTTPResponseStatus, contentType: String, body: @Sendable () -> [UInt8])
+  /// The connection becomes a raw stream driven by `stream`.
+  case hijack(AttachStream)
+
+  static func json(_ status: HTTPResponseStatus, _ bytes: [UInt8]) -> APIResponse {
+    .body(status, bytes, contentType: "application/json")
+  }
+
+  static func text(_ status: HTTPResponseStatus, _ text: String, contentType: String)
+    -> APIResponse
+  {
+    .body(status, Array(text.utf8), contentType: contentType)
+  }
+}
+
+final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias OutboundOut = HTTPServerResponsePart
+
+  static let maxBody = 64 << 20
+
+  let state: ServiceState
+  let encoder: HTTPResponseEncoder
+  let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+  var head: HTTPRequestHead?
+  var body: [UInt8] = []
+  var tooLarge = false
+
+  init(
+    state: ServiceState, encoder: HTTPResponseEncoder,
+    decoder: ByteToMessageHandler<HTTPRequestDecoder>
+  ) {
+    self.state = state
+    self.encoder = encoder
+    self.decoder = decoder
+  }
+
+  static func configure(_ channel: Channel, state: ServiceState) -> EventLoopFuture<Void> {
+    let encoder = HTTPResponseEncoder()
+    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+    let handler = APIHandler(state: state, encoder: encoder, decoder: decoder)
+    return channel.pipeline.addHandlers([encoder, decoder, handler])
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    switch unwrapInboundIn(data) {
+    case .head(let head):
+      self.head = head
+      body = []
+      tooLarge = false
+      // An upgrade (docker's attach) has no body, and the decoder holds
+      // back its end: it is answered now.
+      if head.headers["Upgrade"].first != nil { dispatch(context, head) }
+    case .body(var buffer):
+      if body.count + buffer.readableBytes > Self.maxBody {
+        tooLarge = true
+      } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+        body += bytes
+      }
+    case .end:
+      guard let head else { return }
+      self.head = nil
+      if tooLarge {
+        write(context, .json(.payloadTooLarge, Router.errorBody("request body too large")), head)
+        return
+      }
+      dispatch(context, head)
+    }
+  }
+
+  /// Runs the request on the pool (the engine blocks) and writes its response.
+  func dispatch(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+    self.head = nil
+    let request = Router.request(head, body: body)
+    let state = self.state
+    let future = state.pool.runIfActive(eventLoop: context.eventLoop) {
+      Router.handle(request, state: state)
+    }
+    future.whenComplete { result in
+      let response: APIResponse
+      switch result {
+      case .success(let value): response = value
+      case .failure(let error):
+        response = .json(.internalServerError, Router.errorBody("\(error)"))
+      }
+      self.write(context, response, head)
+    }
+  }
+
+  func write(
+    _ context: ChannelHandlerContext, _ response: APIResponse, _ request: HTTPRequestHead
+  ) {
+    var headers = HTTPHeaders()
+    headers.add(name: "Api-Version", value: Router.apiVersion)
+    headers.add(name: "Docker-Experimental", value: "false")
+    headers.add(name: "Ostype", value: "linux")
+    headers.add(name: "Server", value: "Berth")
+    let keepAlive = request.isKeepAlive
+    switch response {
+    case .body(let status, let bytes, let type):
+      headers.add(name: "Content-Type", value: type)
+      headers.add(name: "Content-Length", value: "\(bytes.count)")
+      let head = HTTPResponseHead(
+        version: request.version, status: status, headers: headers)
+      context.write(wrapOutboundOut(.head(head)), promise: nil)
+      if request.method != .HEAD {
+        context.write(
+          wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))),
+          promise: nil)
+      }
+      finish(context, keepAlive: keepAlive)
+    case .empty(let status):
+      headers.add(name: "Content-Length", value: "0")
+      context.write(
+        wrapOutboundOut(
+          .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
+        promise: nil)
+      finish(context, keepAlive: keepAlive)
+    case .deferred(let status, let type, let body):
+      headers.add(name: "Content-Type", value: type)
+      context.writeAndFlush(
+        wrapOutboundOut(
+          .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
+        promise: nil)
+      let allocator = context.channel.allocator
+      state.pool.runIfActive(eventLoop: context.eventLoop, body).whenComplete { result in
+        if case .success(let bytes) = result {
+          context.write(
+            self.wrapOutboundOut(.body(.byteBuffer(allocator.buffer(bytes: bytes)))), promise: nil)
+        }
+        self.finish(context, keepAlive: keepAlive)
+      }
+    case .hijack(let stream):
+      // Written by hand once the codec is gone: NIO's encoder would frame
+      // a length-less 200 as chunked, and the stream is raw from here on.
+      let upgrade = request.headers["Upgrade"].first != nil
+      var text =
+        upgrade
+        ? "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+        : "HTTP/1.1 200 OK\r\n"
+      let type =
+        stream.tty
+        ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+      text += "Content-Type: \(type)\r\nApi-Version: \(Router.apiVersion)\r\n\r\n"
+      let channel = context.channel
+      channel.pipeline.removeHandler(encoder).flatMap {
+        channel.pipeline.removeHandler(self.decoder)
+      }.flatMap {
+        channel.pipeline.removeHandler(self)
+      }.flatMap {
+        channel.pipeline.addHandler(RawStreamHandler(stream: stream))
+      }.flatMap {
+        channel.writeAndFlush(channel.allocator.buffer(string: text))
+      }.whenComplete { result in
+        if case .failure(let error) = result {
+          FileDescriptorOutput.standardError("attach: \(error)\n")
+          channel.close(promise: nil)
+          return
+        }
+        stream.begin(channel: channel)
+      }
+    }
+  }
+
+  func finish(_ context: ChannelHandlerContext, keepAlive: Bool) {
+    let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    if !keepAlive {
+      let channel = context.channel
+      done.whenComplete { _ in channel.close(promise: nil) }
+    }
+  }
+}
+
+/// After a hijack: what the client sends is the container's stdin.
+final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
+  typealias InboundIn = ByteBuffer
+  let stream: AttachStream
+
+  init(stream: AttachStream) { self.stream = stream }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    var buffer = unwrapInboundIn(data)
+    if let bytes = buffer.readBytes(length: buffer.readableBytes) { stream.stdin(bytes) }
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if let event = event as? ChannelEvent, event == .inputClosed { stream.stdinClosed() }
+  }
+
+  func channelInactive(context: ChannelHandlerContext) { stream.clientGone() }
+}

@@ -1,0 +1,133 @@
+// An attach hijack: the client's connection on one side, the container
+// monitor's attach socket (its frames) on the other. docker attaches
+// before it starts the container, so the monitor's side may arrive later,
+// when /start hands over the connection `startContainer(attach:)` gives.
+// Output goes to the client raw (tty) or in docker's multiplexed frames
+// (an 8-byte header: stream, 0, 0, 0, big-endian length).
+import BerthEngine
+import BerthMonitor
+import BerthSystem
+import Glibc
+import NIOCore
+import SystemPackage
+
+final class AttachStream: @unchecked Sendable {
+  let containerID: String
+  let tty: Bool
+  let wantStdin: Bool
+  let wantStdout: Bool
+  let wantStderr: Bool
+  let state: ServiceState
+  private var lock = pthread_mutex_t()
+  private var socket: Int32 = -1
+  private var channel: Channel?
+  private var pendingStdin: [UInt8] = []
+  private var stdinEnded = false
+  private var pumping = false
+
+  init(
+    containerID: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, state: ServiceState
+  ) {
+    self.containerID = containerID
+    self.tty = tty
+    wantStdin = stdin
+    wantStdout = stdout
+    wantStderr = stderr
+    self.state = state
+    pthread_mutex_init(&lock, nil)
+  }
+
+  private func locked<T>(_ body: () -> T) -> T {
+    pthread_mutex_lock(&lock)
+    defer { pthread_mutex_unlock(&lock) }
+    return body()
+  }
+
+  /// The monitor's side is ready.
+  func connect(socket: Int32) {
+    let ready = locked { () -> Bool in
+      self.socket = socket
+      if !pendingStdin.isEmpty { send(.stdin, pendingStdin) }
+      pendingStdin = []
+      if stdinEnded { send(.closeStdin, []) }
+      return channel != nil && !pumping
+    }
+    if ready { startPump() }
+  }
+
+  /// The client's side is ready (the response head is out).
+  func begin(channel: Channel) {
+    let ready = locked { () -> Bool in
+      self.channel = channel
+      return socket >= 0 && !pumping
+    }
+    if ready { startPump() }
+  }
+
+  func stdin(_ bytes: [UInt8]) {
+    guard wantStdin else { return }
+    locked {
+      if socket >= 0 { send(.stdin, bytes) } else { pendingStdin += bytes }
+    }
+  }
+
+  func stdinClosed() {
+    locked {
+      if socket >= 0 { send(.closeStdin, []) } else { stdinEnded = true }
+    }
+  }
+
+  func clientGone() {
+    locked {
+      if socket >= 0 && !pumping {
+        close(socket)
+        socket = -1
+      }
+    }
+  }
+
+  private func send(_ kind: FrameKind, _ payload: [UInt8]) {
+    _ = try? FileDescriptor(rawValue: socket).writeFully(
+      AttachFrame.encode(kind, payload), what: "attach")
+  }
+
+  private func startPump() {
+    locked { pumping = true }
+    _ = state.pool.runIfActive(eventLoop: channel!.eventLoop) { self.pump() }
+  }
+
+  /// Monitor frames → the client, until the exit frame.
+  private func pump() {
+    guard let channel = locked({ channel }) else { return }
+    let fd = locked { socket }
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    var frames: [UInt8] = []
+    loop: while true {
+      let got = read(fd, &buffer, buffer.count)
+      if got < 0 && currentErrno == .interrupted { continue }
+      if got <= 0 { break }
+      frames += buffer[0..<got]
+      for (kind, payload) in AttachFrame.decode(&frames) {
+        switch kind {
+        case .stdout where wantStdout, .stderr where wantStderr:
+          var out = channel.allocator.buffer(capacity: payload.count + 8)
+          if !tty {
+            out.writeBytes([kind == .stdout ? 1 : 2, 0, 0, 0])
+            out.writeInteger(UInt32(payload.count), endianness: .big)
+          }
+          out.writeBytes(payload)
+          channel.writeAndFlush(out, promise: nil)
+        case .exit:
+          state.recordExit(containerID, Int32(String(decoding: payload, as: UTF8.self)) ?? 125)
+          break loop
+        default: break
+        }
+      }
+    }
+    locked {
+      close(socket)
+      socket = -1
+    }
+    channel.close(promise: nil)
+  }
+}

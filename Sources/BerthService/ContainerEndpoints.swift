@@ -1,0 +1,397 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// (The Codable types here mirror docker's JSON field names one to one.)
+// /containers: list, create, inspect, start, stop, kill, restart, wait,
+// remove, attach, logs, resize. The create body (docker's container config
+// with its HostConfig) becomes the engine's ContainerConfig, as the CLI's
+// flags do.
+import BerthEngine
+import BerthImage
+import BerthMonitor
+import BerthSystem
+import FoundationEssentials
+import Glibc
+import NIOHTTP1
+
+struct CreateBody: Decodable {
+  var Image: String?
+  var Cmd: [String]?
+  var Entrypoint: [String]?
+  var Env: [String]?
+  var WorkingDir: String?
+  var User: String?
+  var Hostname: String?
+  var Tty: Bool?
+  var OpenStdin: Bool?
+  var Labels: [String: String]?
+  var StopSignal: String?
+  var HostConfig: Host?
+
+  struct Host: Decodable {
+    var Binds: [String]?
+    var AutoRemove: Bool?
+    var NetworkMode: String?
+    var Privileged: Bool?
+    var CapAdd: [String]?
+    var CapDrop: [String]?
+    var Memory: Int64?
+    var ReadonlyRootfs: Bool?
+    var Init: Bool?
+    var RestartPolicy: Restart?
+
+    struct Restart: Decodable {
+      var Name: String?
+      var MaximumRetryCount: Int?
+    }
+  }
+
+  /// Docker sends `Entrypoint` as a string or a list (and null).
+  enum CodingKeys: String, CodingKey {
+    case Image, Cmd, Entrypoint, Env, WorkingDir, User, Hostname, Tty, OpenStdin, Labels
+    case StopSignal, HostConfig
+  }
+
+  init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    Image = try c.decodeIfPresent(String.self, forKey: .Image)
+    Cmd = try Self.list(c, .Cmd)
+    Entrypoint = try Self.list(c, .Entrypoint)
+    Env = try c.decodeIfPresent([String].self, forKey: .Env)
+    WorkingDir = try c.decodeIfPresent(String.self, forKey: .WorkingDir)
+    User = try c.decodeIfPresent(String.self, forKey: .User)
+    Hostname = try c.decodeIfPresent(String.self, forKey: .Hostname)
+    Tty = try c.decodeIfPresent(Bool.self, forKey: .Tty)
+    OpenStdin = try c.decodeIfPresent(Bool.self, forKey: .OpenStdin)
+    Labels = try c.decodeIfPresent([String: String].self, forKey: .Labels)
+    StopSignal = try c.decodeIfPresent(String.self, forKey: .StopSignal)
+    HostConfig = try c.decodeIfPresent(Host.self, forKey: .HostConfig)
+  }
+
+  static func list(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [String]? {
+    if let text = try? c.decodeIfPresent(String.self, forKey: key) { return [text] }
+    return try c.decodeIfPresent([String].self, forKey: key)
+  }
+}
+
+enum ContainerEndpoints {
+  static func route(_ request: APIRequest, _ path: [String], _ state: ServiceState) throws
+    -> APIResponse
+  {
+    switch (request.method, path.count, path.last ?? "") {
+    case (.GET, 1, "json"): return try list(request, state)
+    case (.POST, 1, "create"): return try create(request, state)
+    case (.GET, 2, "json"): return try inspect(path[0], state)
+    case (.POST, 2, "start"): return try start(path[0], state)
+    case (.POST, 2, "stop"):
+      _ = try state.engine().stopContainer(path[0], timeout: request.query["t"].flatMap { Int($0) })
+      return .empty(.noContent)
+    case (.POST, 2, "restart"):
+      let engine = try state.engine()
+      _ = try engine.stopContainer(path[0], timeout: request.query["t"].flatMap { Int($0) })
+      return try start(path[0], state)
+    case (.POST, 2, "kill"):
+      let signal = try Signal.parse(request.query["signal"] ?? "SIGKILL")
+      _ = try state.engine().killContainer(path[0], signal: signal)
+      return .empty(.noContent)
+    case (.POST, 2, "wait"): return try wait(path[0], request, state)
+    case (.DELETE, 1, _):
+      _ = try state.engine().removeContainer(
+        path[0], force: request.flag("force"), volumes: request.flag("v"))
+      return .empty(.noContent)
+    case (.POST, 2, "attach"): return try attach(path[0], request, state)
+    case (.GET, 2, "logs"): return try logs(path[0], request, state)
+    case (.POST, 2, "resize"): return .empty(.ok)
+    default: return Router.notFound("page not found")
+    }
+  }
+
+  struct Summary: Encodable {
+    var Id: String
+    var Names: [String]
+    var Image: String
+    var ImageID: String
+    var Command: String
+    var Created: Int64
+    var State: String
+    var Status: String
+    var Ports: [String] = []
+    var Labels: [String: String]
+  }
+
+  static func unixTime(_ rfc3339: String?) -> Int64 {
+    guard let rfc3339, let ns = LogParser.nanoseconds(rfc3339: rfc3339) else { return 0 }
+    return ns / 1_000_000_000
+  }
+
+  static func list(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let engine = try state.engine()
+    var containers = try engine.containers()
+    if !request.flag("all") { containers = containers.filter { $0.state == .running } }
+    let summaries = containers.map { container in
+      let config = try? container.decodedConfig()
+      let status: String =
+        switch container.state {
+        case .running: "Up"
+        case .paused: "Up (Paused)"
+        case .created: "Created"
+        case .exited: "Exited (\(container.exitCode ?? 0))"
+        }
+      return Summary(
+        Id: container.id, Names: ["/" + container.name], Image: container.imageName,
+        ImageID: container.imageID,
+        Command: ((try? engine.containerCommand(container)) ?? []).joined(separator: " "),
+        Created: unixTime(container.created), State: container.state.rawValue, Status: status,
+        Labels: config?.labels ?? [:])
+    }
+    return .json(.ok, Router.json(summaries))
+  }
+
+  static func create(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let body = try Router.decode(CreateBody.self, request.body)
+    guard let imageName = body.Image, !imageName.isEmpty else {
+      throw BerthError(.invalidArgument, "config: Image is required")
+    }
+    let engine = try state.engine()
+    let image: ImageRecord
+    do {
+      image = try engine.store.resolveImage(imageName)
+    } catch {
+      throw BerthError(.notFound, "No such image: \(imageName)")
+    }
+    var config = ContainerConfig()
+    config.command = body.Cmd
+    config.entrypoint = body.Entrypoint
+    config.env = body.Env ?? []
+    config.workingDir = body.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
+    config.user = body.User.flatMap { $0.isEmpty ? nil : $0 }
+    config.hostname = body.Hostname.flatMap { $0.isEmpty ? nil : $0 }
+    config.tty = body.Tty ?? false
+    config.interactive = body.OpenStdin ?? false
+    config.labels = body.Labels ?? [:]
+    config.stopSignal = body.StopSignal
+    let host = body.HostConfig
+    config.autoRemove = host?.AutoRemove ?? false
+    config.privileged = host?.Privileged ?? false
+    config.capAdd = host?.CapAdd ?? []
+    config.capDrop = host?.CapDrop ?? []
+    config.memory = (host?.Memory ?? 0) > 0 ? host?.Memory : nil
+    config.readOnly = host?.ReadonlyRootfs ?? false
+    config.initProcess = host?.Init ?? false
+    if let restart = host?.RestartPolicy?.Name, !restart.isEmpty {
+      var policy = try RestartPolicy(parsing: restart)
+      policy.maxRetries = host?.RestartPolicy?.MaximumRetryCount ?? 0
+      config.restart = policy
+    }
+    for bind in host?.Binds ?? [] {
+      let parts = bind.split(separator: ":").map(String.init)
+      guard parts.count >= 2 else {
+        throw BerthError(.invalidArgument, "invalid bind \(bind)", hint: "use SOURCE:DEST[:ro]")
+      }
+      var mount = MountRequest(
+        kind: parts[0].hasPrefix("/") ? .bind : .volume, source: parts[0], destination: parts[1])
+      mount.readOnly = parts.count > 2 && parts[2].split(separator: ",").contains("ro")
+      config.mounts.append(mount)
+    }
+    var network = NetworkFlags()
+    switch host?.NetworkMode ?? "default" {
+    case "", "default", "bridge": break
+    case let mode: network.networks = [mode]
+    }
+    try network.apply(to: &config, rootless: engine.rootless)
+    let container = try engine.createContainer(
+      name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
+      imageName: imageName, config: config)
+    struct Created: Encodable {
+      var Id: String
+      var Warnings: [String] = []
+    }
+    return .json(.created, Router.json(Created(Id: container.id)))
+  }
+
+  struct Inspected: Encodable {
+    var Id: String
+    var Created: String
+    var Path: String
+    var Args: [String]
+    var State: StateInfo
+    var Image: String
+    var Name: String
+    var RestartCount: Int
+    var Config: ConfigInfo
+    var HostConfig: HostInfo
+
+    struct StateInfo: Encodable {
+      var Status: String
+      var Running: Bool
+      var Paused: Bool
+      var Restarting = false
+      var OOMKilled = false
+      var Dead = false
+      var Pid: Int32
+      var ExitCode: Int32
+      var Error: String
+      var StartedAt: String
+      var FinishedAt: String
+    }
+
+    struct ConfigInfo: Encodable {
+      var Hostname: String
+      var User: String
+      var Tty: Bool
+      var OpenStdin: Bool
+      var Env: [String]
+      var Cmd: [String]?
+      var Entrypoint: [String]?
+      var Image: String
+      var WorkingDir: String
+      var Labels: [String: String]
+    }
+
+    struct HostInfo: Encodable {
+      var AutoRemove: Bool
+      var NetworkMode: String
+      var Privileged: Bool
+    }
+  }
+
+  static func inspect(_ reference: String, _ state: ServiceState) throws -> APIResponse {
+    let engine = try state.engine()
+    let container = try engine.refresh(try engine.lookup(reference).id)
+    let config = try container.decodedConfig()
+    let command = try engine.containerCommand(container)
+    let inspected = Inspected(
+      Id: container.id, Created: container.created, Path: command.first ?? "",
+      Args: Array(command.dropFirst()),
+      State: .init(
+        Status: container.state.rawValue, Running: container.state == .running,
+        Paused: container.state == .paused, Pid: container.pid,
+        ExitCode: container.exitCode ?? 0, Error: container.reason ?? "",
+        StartedAt: container.startedAt ?? "0001-01-01T00:00:00Z",
+        FinishedAt: container.finishedAt ?? "0001-01-01T00:00:00Z"),
+      Image: "sha256:" + container.imageID.replacingOccurrences(of: "sha256:", with: ""),
+      Name: "/" + container.name, RestartCount: container.restartCount,
+      Config: .init(
+        Hostname: config.hostname ?? container.shortID, User: config.user ?? "",
+        Tty: config.tty, OpenStdin: config.interactive, Env: config.env, Cmd: config.command,
+        Entrypoint: config.entrypoint, Image: container.imageName,
+        WorkingDir: config.workingDir ?? "", Labels: config.labels),
+      HostConfig: .init(
+        AutoRemove: config.autoRemove, NetworkMode: config.network,
+        Privileged: config.privileged))
+    return .json(.ok, Router.json(inspected))
+  }
+
+  /// Starts the container, handing its first-byte attach connection to a
+  /// client that attached before the start (as `docker run` does).
+  static func start(_ reference: String, _ state: ServiceState) throws -> APIResponse {
+    let engine = try state.engine()
+    let id = try engine.lookup(reference).id
+    let waiting = state.takePendingAttaches(id)
+    let outcome = try engine.startContainer(id, attach: !waiting.isEmpty)
+    if let socket = outcome.attach {
+      waiting.first?.connect(socket: socket)
+      for other in waiting.dropFirst() {
+        if let (_, extra) = try? engine.attachConnection(id) { other.connect(socket: extra) }
+      }
+    }
+    return .empty(.noContent)
+  }
+
+  static func attach(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    let engine = try state.engine()
+    let container = try engine.refresh(try engine.lookup(reference).id)
+    let config = try container.decodedConfig()
+    let stream = AttachStream(
+      containerID: container.id, tty: config.tty, stdin: request.flag("stdin"),
+      stdout: request.flag("stdout"), stderr: request.flag("stderr"), state: state)
+    if container.state == .running {
+      let (_, socket) = try engine.attachConnection(container.id)
+      stream.connect(socket: socket)
+    } else {
+      state.addPendingAttach(container.id, stream)
+    }
+    return .hijack(stream)
+  }
+
+  static func wait(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    let engine = try state.engine()
+    let first = try engine.lookup(reference)
+    let condition = request.query["condition"] ?? "not-running"
+    guard ["not-running", "next-exit", "removed"].contains(condition) else {
+      throw BerthError(
+        .invalidArgument, "invalid condition \(condition)",
+        hint: "use not-running, next-exit or removed")
+    }
+    struct Result: Encodable {
+      var StatusCode: Int32
+    }
+    return .deferred(.ok, contentType: "application/json") {
+      Router.json(Result(StatusCode: waitFor(first, condition: condition, state: state)))
+    }
+  }
+
+  /// Polls until the condition holds; the exit code an attach saw wins
+  /// (a --rm container's record is gone with it).
+  static func waitFor(_ first: Container, condition: String, state: ServiceState) -> Int32 {
+    guard let engine = try? state.engine() else { return 125 }
+    var last = first
+    while true {
+      guard let current = try? engine.refresh(first.id) else {
+        return state.exitCode(first.id) ?? last.exitCode ?? 0
+      }
+      last = current
+      let stopped = current.state == .exited || current.state == .created
+      switch condition {
+      case "not-running" where stopped:
+        return state.exitCode(first.id) ?? current.exitCode ?? 0
+      case "next-exit" where current.state == .exited && current.finishedAt != first.finishedAt:
+        return state.exitCode(first.id) ?? current.exitCode ?? 0
+      default: break
+      }
+      usleep(20_000)
+    }
+  }
+
+  /// Non-following logs, in multiplexed frames unless the container has a tty.
+  static func logs(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    let engine = try state.engine()
+    let container = try engine.lookup(reference)
+    let config = try container.decodedConfig()
+    let lines = try engine.logLines(container.id)
+    var selected = lines.filter { line in
+      (line.stream == "stdout" && request.flag("stdout"))
+        || (line.stream == "stderr" && request.flag("stderr"))
+    }
+    if let since = request.query["since"].flatMap(Int64.init), since > 0 {
+      selected = selected.filter {
+        (LogParser.nanoseconds(rfc3339: $0.time) ?? 0) >= since * 1_000_000_000
+      }
+    }
+    if let tail = request.query["tail"].flatMap(Int.init), tail >= 0 {
+      selected = Array(selected.suffix(tail))
+    }
+    var out: [UInt8] = []
+    for line in selected {
+      var payload = request.flag("timestamps") ? Array((line.time + " ").utf8) : []
+      payload += line.text
+      if line.complete { payload.append(0x0A) }
+      if !config.tty {
+        let size = UInt32(payload.count)
+        out += [line.stream == "stderr" ? 2 : 1, 0, 0, 0]
+        out += [
+          UInt8(size >> 24), UInt8((size >> 16) & 0xff), UInt8((size >> 8) & 0xff),
+          UInt8(size & 0xff),
+        ]
+      }
+      out += payload
+    }
+    let type =
+      config.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+    return .body(.ok, out, contentType: type)
+  }
+}

@@ -1,0 +1,122 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth system service` driven by the docker CLI (28, /usr/local/bin/docker).
+@Suite(
+  "berth system service",
+  .enabled(
+    if: EngineEnvironment.ready
+      && FileManager.default.isExecutableFile(atPath: "/usr/local/bin/docker"),
+    "needs root, the fixtures and the docker CLI at /usr/local/bin/docker"))
+struct ServiceTests {
+  /// A service on a socket in the sandbox, in its network namespace.
+  final class Service {
+    let box: EngineSandbox
+    let socket: String
+    let pid: Int32
+
+    init(_ box: EngineSandbox, idle: Int = 0) {
+      self.box = box
+      socket = box.dir + "/api.sock"
+      let started = sh([
+        "sh", "-c",
+        "\(box.command) system service --time \(idle) unix://\(socket) > \(box.dir)/service.log 2>&1 & echo $!",
+      ])
+      pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      _ = box.eventually { FileManager.default.fileExists(atPath: self.socket) }
+    }
+
+    @discardableResult
+    func docker(_ args: [String], input: String? = nil) -> Output {
+      sh(["env", "DOCKER_HOST=unix://\(socket)", "/usr/local/bin/docker"] + args, input: input)
+    }
+
+    func stop() {
+      kill(pid, SIGKILL)
+      _ = box.eventually { kill(self.pid, 0) != 0 }
+    }
+  }
+
+  @Test func dockerRunsContainersThroughTheService() {
+    let box = EngineSandbox("service")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let version = service.docker(["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"])
+    #expect(version.stdout == "1.47 linux\n", "\(version.combined)")
+    let hello = service.docker(["run", "--rm", "--network", "none", "busybox", "echo", "hello"])
+    #expect(hello.status == 0, "\(hello.combined)")
+    #expect(hello.stdout == "hello\n")
+    let failing = service.docker([
+      "run", "--name", "fails", "--network", "none", "busybox", "sh", "-c",
+      "echo out; echo err >&2; exit 3",
+    ])
+    #expect(failing.status == 3)
+    #expect(failing.stdout == "out\n")
+    #expect(failing.stderr == "err\n")
+    #expect(service.docker(["logs", "fails"]).stdout == "out\n")
+    #expect(
+      service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout
+        == "busybox:latest\n")
+    let detached = service.docker([
+      "run", "-d", "--network", "none", "--name", "bg", "busybox", "sleep", "60",
+    ])
+    #expect(detached.status == 0, "\(detached.combined)")
+    #expect(service.docker(["ps", "--format", "{{.Names}} {{.Status}}"]).stdout == "bg Up\n")
+    #expect(service.docker(["inspect", "--format", "{{.State.Running}}", "bg"]).stdout == "true\n")
+    #expect(service.docker(["stop", "-t", "1", "bg"]).status == 0)
+    #expect(service.docker(["rm", "bg", "fails"]).status == 0)
+    #expect(service.docker(["ps", "-a", "-q"]).stdout.isEmpty)
+    // docker's errors and statuses.
+    let missing = service.docker(["rm", "no-such"])
+    #expect(missing.status != 0)
+    #expect(missing.stderr.contains("no-such"), "\(missing.stderr)")
+    let conflict = service.docker(["create", "--name", "same", "busybox"])
+    #expect(conflict.status == 0)
+    let again = service.docker(["create", "--name", "same", "busybox"])
+    #expect(again.status != 0)
+    #expect(again.stderr.contains("already in use"), "\(again.stderr)")
+  }
+
+  @Test func theCLIAndTheAPISeeTheSameContainers() {
+    let box = EngineSandbox("service2")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    #expect(
+      box.berth(["run", "-d", "--network", "none", "--name", "fromcli", "busybox", "sleep", "60"])
+        .status == 0)
+    #expect(service.docker(["ps", "--format", "{{.Names}}"]).stdout == "fromcli\n")
+    #expect(service.docker(["rm", "-f", "fromcli"]).status == 0)
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+    #expect(
+      service.docker([
+        "run", "-d", "--network", "none", "--name", "fromapi", "busybox", "sleep", "60",
+      ]).status == 0)
+    #expect(box.berth(["ps", "--format", "{{.Names}}"]).stdout == "fromapi\n")
+    // A killed service leaves its containers running under their monitors.
+    service.stop()
+    #expect(box.berth(["ps", "--format", "{{.Names}} {{.State}}"]).stdout == "fromapi running\n")
+    #expect(box.berth(["rm", "-f", "fromapi"]).status == 0)
+  }
+
+  @Test func theSocketIsPrivateNothingListensOnTCPAndIdleServicesExit() throws {
+    let box = EngineSandbox("service3")
+    let service = Service(box, idle: 1)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let attributes = try FileManager.default.attributesOfItem(atPath: service.socket)
+    #expect((attributes[.posixPermissions] as? Int) == 0o660)
+    let listening = box.inNetwork(["ss", "-ltnp"]).stdout
+    #expect(!listening.contains("berth"), "\(listening)")
+    #expect(service.docker(["version"]).status == 0)
+    #expect(box.eventually(10) { kill(service.pid, 0) != 0 }, "the service exits when idle")
+  }
+}
