@@ -29,8 +29,13 @@ enum APIResponse {
   /// Headers now, the body when `body` (run on the pool) returns: docker
   /// clients wait for a /wait's headers before they start the container.
   case deferred(HTTPResponseStatus, contentType: String, body: @Sendable () -> [UInt8])
+  /// Headers now, then what `produce` emits (on the pool) until it returns:
+  /// `logs -f`, streamed events.
+  case streaming(
+    HTTPResponseStatus, contentType: String,
+    produce: @Sendable (_ emit: @escaping @Sendable ([UInt8]) -> Void) -> Void)
   /// The connection becomes a raw stream driven by `stream`.
-  case hijack(AttachStream)
+  case hijack(any HijackedStream)
 
   static func json(_ status: HTTPResponseStatus, _ bytes: [UInt8]) -> APIResponse {
     .body(status, bytes, contentType: "application/json")
@@ -160,6 +165,21 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
         }
         self.finish(context, keepAlive: keepAlive)
       }
+    case .streaming(let status, let type, let produce):
+      headers.add(name: "Content-Type", value: type)
+      context.writeAndFlush(
+        wrapOutboundOut(
+          .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
+        promise: nil)
+      let channel = context.channel
+      let emit: @Sendable ([UInt8]) -> Void = { bytes in
+        channel.writeAndFlush(
+          HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))),
+          promise: nil)
+      }
+      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(emit) }.whenComplete { _ in
+        self.finish(context, keepAlive: keepAlive)
+      }
     case .hijack(let stream):
       // Written by hand once the codec is gone: NIO's encoder would frame
       // a length-less 200 as chunked, and the stream is raw from here on.
@@ -204,9 +224,9 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
 /// After a hijack: what the client sends is the container's stdin.
 final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
   typealias InboundIn = ByteBuffer
-  let stream: AttachStream
+  let stream: any HijackedStream
 
-  init(stream: AttachStream) { self.stream = stream }
+  init(stream: any HijackedStream) { self.stream = stream }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var buffer = unwrapInboundIn(data)

@@ -97,6 +97,7 @@ final class ServiceState: @unchecked Sendable {
   private var lastActivity = Date()
   private var pendingAttaches: [String: [AttachStream]] = [:]
   private var exitCodes: [String: Int32] = [:]
+  private var execs: [String: ExecRecord] = [:]
 
   init(server: APIServer, pool: NIOThreadPool) {
     self.server = server
@@ -134,6 +135,9 @@ final class ServiceState: @unchecked Sendable {
   func takePendingAttaches(_ id: String) -> [AttachStream] {
     locked { pendingAttaches.removeValue(forKey: id) ?? [] }
   }
+
+  func addExec(_ record: ExecRecord) { locked { execs[record.id] = record } }
+  func exec(_ id: String) -> ExecRecord? { locked { execs[id] } }
 
   func recordExit(_ id: String, _ code: Int32) { locked { exitCodes[id] = code } }
   func exitCode(_ id: String) -> Int32? { locked { exitCodes[id] } }

@@ -11,7 +11,17 @@ import Glibc
 import NIOCore
 import SystemPackage
 
-final class AttachStream: @unchecked Sendable {
+/// What a hijacked connection relays: a container's attach socket, or an
+/// exec's pipes.
+protocol HijackedStream: AnyObject, Sendable {
+  var tty: Bool { get }
+  func begin(channel: Channel)
+  func stdin(_ bytes: [UInt8])
+  func stdinClosed()
+  func clientGone()
+}
+
+final class AttachStream: HijackedStream, @unchecked Sendable {
   let containerID: String
   let tty: Bool
   let wantStdin: Bool

@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (The Codable types here mirror docker's JSON field names one to one.)
 // /containers: list, create, inspect, start, stop, kill, restart, wait,
 // remove, attach, logs, resize. The create body (docker's container config
@@ -100,6 +101,7 @@ enum ContainerEndpoints {
     case (.POST, 2, "attach"): return try attach(path[0], request, state)
     case (.GET, 2, "logs"): return try logs(path[0], request, state)
     case (.POST, 2, "resize"): return .empty(.ok)
+    case (.POST, 2, "exec"): return try ExecEndpoints.create(path[0], request, state)
     default: return Router.notFound("page not found")
     }
   }
@@ -355,43 +357,61 @@ enum ContainerEndpoints {
     }
   }
 
-  /// Non-following logs, in multiplexed frames unless the container has a tty.
+  /// Logs in multiplexed frames (raw with a tty); with follow=1 the
+  /// response stays open and new lines follow until the container stops.
   static func logs(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
     -> APIResponse
   {
     let engine = try state.engine()
     let container = try engine.lookup(reference)
     let config = try container.decodedConfig()
-    let lines = try engine.logLines(container.id)
-    var selected = lines.filter { line in
-      (line.stream == "stdout" && request.flag("stdout"))
-        || (line.stream == "stderr" && request.flag("stderr"))
-    }
-    if let since = request.query["since"].flatMap(Int64.init), since > 0 {
-      selected = selected.filter {
-        (LogParser.nanoseconds(rfc3339: $0.time) ?? 0) >= since * 1_000_000_000
-      }
-    }
-    if let tail = request.query["tail"].flatMap(Int.init), tail >= 0 {
-      selected = Array(selected.suffix(tail))
-    }
-    var out: [UInt8] = []
-    for line in selected {
-      var payload = request.flag("timestamps") ? Array((line.time + " ").utf8) : []
-      payload += line.text
-      if line.complete { payload.append(0x0A) }
-      if !config.tty {
-        let size = UInt32(payload.count)
-        out += [line.stream == "stderr" ? 2 : 1, 0, 0, 0]
-        out += [
-          UInt8(size >> 24), UInt8((size >> 16) & 0xff), UInt8((size >> 8) & 0xff),
-          UInt8(size & 0xff),
-        ]
-      }
-      out += payload
-    }
+    let since = request.query["since"].flatMap(Int64.init) ?? 0
+    let tail = request.query["tail"].flatMap(Int.init)
+    let wantOut = request.flag("stdout")
+    let wantErr = request.flag("stderr")
+    let timestamps = request.flag("timestamps")
     let type =
       config.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
-    return .body(.ok, out, contentType: type)
+    @Sendable func encode(_ lines: [LogLine]) -> [UInt8] {
+      var out: [UInt8] = []
+      for line in lines
+      where (line.stream == "stdout" && wantOut) || (line.stream == "stderr" && wantErr) {
+        if since > 0, (LogParser.nanoseconds(rfc3339: line.time) ?? 0) < since * 1_000_000_000 {
+          continue
+        }
+        var payload = timestamps ? Array((line.time + " ").utf8) : []
+        payload += line.text
+        if line.complete { payload.append(0x0A) }
+        if !config.tty {
+          out += [line.stream == "stderr" ? 2 : 1, 0, 0, 0]
+          withUnsafeBytes(of: UInt32(payload.count).bigEndian) { out += $0 }
+        }
+        out += payload
+      }
+      return out
+    }
+    var lines = try engine.logLines(container.id)
+    if let tail, tail >= 0 { lines = Array(lines.suffix(tail)) }
+    guard request.flag("follow") else {
+      return .body(.ok, encode(lines), contentType: type)
+    }
+    let first = encode(lines)
+    let alreadySent = try engine.logLines(container.id).count
+    let id = container.id
+    return .streaming(.ok, contentType: type) { emit in
+      if !first.isEmpty { emit(first) }
+      var seen = alreadySent
+      guard let engine = try? state.engine() else { return }
+      while true {
+        let running = (try? engine.refresh(id))?.state == .running
+        let all = (try? engine.logLines(id)) ?? []
+        if all.count > seen {
+          emit(encode(Array(all[seen...])))
+          seen = all.count
+        }
+        if !running { return }
+        usleep(100_000)
+      }
+    }
   }
 }

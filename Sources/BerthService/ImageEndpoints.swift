@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (The Codable types here mirror docker's JSON field names one to one.)
 // /images: list and inspect in docker's shapes. Pulling through the API
 // (POST /images/create) is not served yet: it answers with a clear error.

@@ -77,6 +77,12 @@ enum Router {
         return try ContainerEndpoints.route(request, Array(segments.dropFirst()), state)
       case (_, "images"):
         return try ImageEndpoints.route(request, Array(segments.dropFirst()), state)
+      case (_, "exec"):
+        return try ExecEndpoints.route(request, Array(segments.dropFirst()), state)
+      case (_, "volumes"):
+        return try VolumeEndpoints.route(request, Array(segments.dropFirst()), state)
+      case (_, "networks"):
+        return try NetworkEndpoints.route(request, Array(segments.dropFirst()), state)
       default:
         return notFound("page not found")
       }

@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (The Codable types here mirror docker's JSON field names one to one.)
 // /version and /info in docker's shapes.
 import BerthEngine

@@ -81,6 +81,37 @@ struct ServiceTests {
     #expect(again.stderr.contains("already in use"), "\(again.stderr)")
   }
 
+  @Test func logsFollowExecVolumesAndNetworks() {
+    let box = EngineSandbox("service4")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    #expect(
+      service.docker([
+        "run", "-d", "--network", "none", "--name", "ticks", "busybox", "sh", "-c",
+        "for i in 1 2 3; do echo tick $i; sleep 0.3; done",
+      ]).status == 0)
+    #expect(service.docker(["logs", "-f", "ticks"]).stdout == "tick 1\ntick 2\ntick 3\n")
+    #expect(
+      service.docker(["run", "-d", "--network", "none", "--name", "ex", "busybox", "sleep", "60"])
+        .status == 0)
+    let exec = service.docker(["exec", "ex", "sh", "-c", "echo in exec; echo e >&2; exit 4"])
+    #expect(exec.status == 4)
+    #expect(exec.stdout == "in exec\n")
+    #expect(exec.stderr == "e\n")
+    #expect(service.docker(["exec", "-i", "ex", "cat"], input: "piped\n").stdout == "piped\n")
+    #expect(service.docker(["volume", "create", "vol1"]).status == 0)
+    #expect(service.docker(["volume", "ls", "-q"]).stdout == "vol1\n")
+    #expect(box.berth(["volume", "ls", "-q"]).stdout == "vol1\n")
+    #expect(service.docker(["network", "create", "net1"]).status == 0)
+    #expect(box.berth(["network", "exists", "net1"]).status == 0)
+    #expect(service.docker(["network", "rm", "net1"]).status == 0)
+    #expect(service.docker(["volume", "rm", "vol1"]).status == 0)
+    #expect(service.docker(["rm", "-f", "ex", "ticks"]).status == 0)
+  }
+
   @Test func theCLIAndTheAPISeeTheSameContainers() {
     let box = EngineSandbox("service2")
     let service = Service(box)

@@ -18,6 +18,9 @@ public struct ExecRequest: Sendable {
   public var privileged = false
   /// Output to /dev/null (health checks run from the CLI).
   public var quiet = false
+  /// The process's stdin, stdout and stderr as fds of ours (the API
+  /// service's pipes) instead of our own stdio; no signals forwarded.
+  public var stdio: [Int32]?
   public init(command: [String]) { self.command = command }
 }
 
@@ -80,6 +83,12 @@ extension Engine {
     ]
     if request.detach { arguments.append("--detach") }
     if let external { arguments.append("--runtime=" + external.path) }
+    if let stdio = request.stdio, stdio.count == 3 {
+      let pid = try ChildProcess.spawn(
+        ["berth-monitor", "exec"] + arguments, path: binary, stdin: .fd(stdio[0]),
+        stdout: .fd(stdio[1]), stderr: .fd(stdio[2]))
+      return exitCode(fromWaitStatus: try BerthSystem.waitForExit(pid))
+    }
     return try MonitorLauncher.exec(
       binary: binary, arguments: arguments, quiet: request.quiet, detached: request.detach)
   }
