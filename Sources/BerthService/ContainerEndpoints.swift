@@ -38,6 +38,11 @@ struct CreateBody: Decodable {
     var ReadonlyRootfs: Bool?
     var Init: Bool?
     var RestartPolicy: Restart?
+    var LogConfig: Log?
+
+    struct Log: Decodable {
+      var `Type`: String?
+    }
 
     struct Restart: Decodable {
       var Name: String?
@@ -178,6 +183,14 @@ enum ContainerEndpoints {
     config.memory = (host?.Memory ?? 0) > 0 ? host?.Memory : nil
     config.readOnly = host?.ReadonlyRootfs ?? false
     config.initProcess = host?.Init ?? false
+    // Docker's default driver, which docker's clients expect to read back.
+    let driver = host?.LogConfig?.Type.flatMap { $0.isEmpty ? nil : $0 } ?? "json-file"
+    guard ["json-file", "k8s-file", "none", "passthrough"].contains(driver) else {
+      throw BerthError(
+        .invalidArgument, "log driver \(driver) is not supported",
+        hint: "use json-file, k8s-file or none")
+    }
+    config.logDriver = driver
     if let restart = host?.RestartPolicy?.Name, !restart.isEmpty {
       var policy = try RestartPolicy(parsing: restart)
       policy.maxRetries = host?.RestartPolicy?.MaximumRetryCount ?? 0
@@ -252,6 +265,7 @@ enum ContainerEndpoints {
       var AutoRemove: Bool
       var NetworkMode: String
       var Privileged: Bool
+      var LogConfig: [String: String]
     }
   }
 
@@ -278,7 +292,7 @@ enum ContainerEndpoints {
         WorkingDir: config.workingDir ?? "", Labels: config.labels),
       HostConfig: .init(
         AutoRemove: config.autoRemove, NetworkMode: config.network,
-        Privileged: config.privileged))
+        Privileged: config.privileged, LogConfig: ["Type": config.logDriver]))
     return .json(.ok, Router.json(inspected))
   }
 
