@@ -460,11 +460,9 @@ struct BuildFlagTests {
     try "remote\n".write(toFile: served + "/file.txt", atomically: true, encoding: .utf8)
     // A plain HTTP server in the sandbox's network namespace (backgrounded
     // by the shell so that only its pid is ours to wait for).
-    let started = sh([
-      "sh", "-c",
-      "nsenter --net=/run/netns/\(box.netns) python3 -m http.server --bind 127.0.0.1 --directory \(served) 18080 >/dev/null 2>&1 & echo $!",
-    ])
-    let serverPid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    let serverPid = box.background(
+      "nsenter --net=/run/netns/\(box.netns) python3 -m http.server --bind 127.0.0.1 --directory \(served) 18080"
+    )
     #expect(serverPid > 0)
     defer { kill(serverPid, SIGKILL) }
     #expect(
@@ -560,11 +558,8 @@ struct BuildEdgeTests {
     let context = makeContext(
       box, "ctx",
       files: ["Containerfile": "FROM busybox\nRUN echo first > /f\nRUN echo started; sleep 60\n"])
-    let started = sh([
-      "sh", "-c",
-      "\(box.command) build --network none -t localhost/never \(context) > \(box.dir)/out 2>&1 & echo $!",
-    ])
-    let pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    let pid = box.background(
+      "\(box.command) build --network none -t localhost/never \(context)", log: box.dir + "/out")
     #expect(pid > 0)
     #expect(
       box.eventually(20) {
@@ -606,11 +601,8 @@ struct BuildEdgeTests {
     http:
       addr: 127.0.0.1:15000
     """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
-    let started = sh([
-      "sh", "-c",
-      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml >/dev/null 2>&1 & echo $!",
-    ])
-    let registryPid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    let registryPid = box.background(
+      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml")
     defer { kill(registryPid, SIGKILL) }
     #expect(
       box.eventually {

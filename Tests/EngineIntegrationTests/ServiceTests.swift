@@ -19,11 +19,9 @@ struct ServiceTests {
     init(_ box: EngineSandbox, idle: Int = 0) {
       self.box = box
       socket = box.dir + "/api.sock"
-      let started = sh([
-        "sh", "-c",
-        "\(box.command) system service --time \(idle) unix://\(socket) > \(box.dir)/service.log 2>&1 & echo $!",
-      ])
-      pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      pid = box.background(
+        "\(box.command) system service --time \(idle) unix://\(socket)",
+        log: box.dir + "/service.log")
       _ = box.eventually { FileManager.default.fileExists(atPath: self.socket) }
     }
 
@@ -184,5 +182,51 @@ struct ServiceTests {
     #expect(!listening.contains("berth"), "\(listening)")
     #expect(service.docker(["version"]).status == 0)
     #expect(box.eventually(10) { kill(service.pid, 0) != 0 }, "the service exits when idle")
+  }
+}
+
+@Suite(
+  "contrib/systemd units",
+  .enabled(
+    if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
+      && EngineEnvironment.ready,
+    "needs systemd-analyze and the built berth"))
+struct SystemdUnitTests {
+  @Test func theSocketAndServiceUnitsVerify() throws {
+    let dir = "/tmp/berth-units-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for unit in ["berth.socket", "berth.service"] {
+      // ExecStart names the installed binary; the built one stands in for it.
+      let text = try String(
+        contentsOfFile: EngineEnvironment.packageRoot + "/contrib/systemd/" + unit, encoding: .utf8
+      ).replacingOccurrences(of: "/usr/local/bin/berth", with: EngineEnvironment.berth)
+      try text.write(toFile: dir + "/" + unit, atomically: true, encoding: .utf8)
+    }
+    let verified = sh(["systemd-analyze", "verify", dir + "/berth.socket", dir + "/berth.service"])
+    #expect(verified.status == 0, "\(verified.combined)")
+  }
+
+  @Test(
+    .enabled(
+      if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate"),
+      "needs systemd-socket-activate"))
+  func aSocketPassedAsSystemdDoesIsServed() {
+    let box = EngineSandbox("activate")
+    let socket = box.dir + "/activated.sock"
+    let pid = box.background(
+      "systemd-socket-activate -l \(socket) \(box.command) system service --time 0",
+      log: box.dir + "/activate.log")
+    defer {
+      // systemd-socket-activate execs the service in its own process.
+      kill(pid, SIGKILL)
+      box.finish()
+    }
+    #expect(box.eventually { FileManager.default.fileExists(atPath: socket) })
+    let version = sh([
+      "env", "DOCKER_HOST=unix://\(socket)", "/usr/local/bin/docker", "version", "--format",
+      "{{.Server.APIVersion}}",
+    ])
+    #expect(version.stdout == "1.47\n", "\(version.combined)")
   }
 }

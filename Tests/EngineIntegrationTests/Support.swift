@@ -74,6 +74,14 @@ final class EngineSandbox: @unchecked Sendable {
     sh(["nsenter", "--net=/run/netns/" + netns] + args, input: input)
   }
 
+  /// Starts `shellCommand` in the background (its output to `log`, or
+  /// dropped) and returns its pid: servers a test talks to, or a command
+  /// it interrupts.
+  func background(_ shellCommand: String, log: String = "/dev/null") -> Int32 {
+    let started = sh(["sh", "-c", "\(shellCommand) > \(log) 2>&1 & echo $!"])
+    return Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+  }
+
   /// The command line to run berth from a shell (tmux, bash -c).
   var command: String {
     "env BERTH_CGROUP_PARENT=\(cgroupParent) nsenter --net=/run/netns/\(netns) \(EngineEnvironment.berth) --root \(root) --runroot \(runRoot)"
