@@ -452,6 +452,48 @@ struct BuildFlagTests {
         == "from tar\n")
   }
 
+  @Test func scratchShellMountsPlatformArgsAndPullPolicy() {
+    let box = EngineSandbox("scratch")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "data/note.txt": "from the context\n",
+        "Containerfile": """
+        FROM busybox AS tools
+        FROM scratch
+        COPY --from=tools --link /bin/busybox /bin/busybox
+        SHELL ["/bin/busybox", "sh", "-c"]
+        ARG TARGETARCH
+        RUN /bin/busybox mkdir -p /out && echo "arch=$TARGETARCH" > /out/arch
+        RUN --mount=type=bind,source=data,target=/ctx /bin/busybox cat /ctx/note.txt > /out/note
+        RUN --mount=type=tmpfs,target=/scratch /bin/busybox sh -c 'echo temp > /scratch/t && /bin/busybox cat /scratch/t > /out/tmpfs'
+        CMD ["/bin/busybox", "cat", "/out/arch", "/out/note", "/out/tmpfs"]
+        """,
+      ])
+    let built = box.berth([
+      "build", "--network", "none", "--pull", "never", "-t", "localhost/scratch", context,
+    ])
+    #expect(built.status == 0, "\(built.combined)")
+    let arch = sh(["uname", "-m"]).stdout.contains("x86_64") ? "amd64" : "arm64"
+    let out = box.berth(["run", "--rm", "--network", "none", "localhost/scratch"])
+    #expect(out.stdout == "arch=\(arch)\nfrom the context\ntemp\n", "\(out.combined)")
+    // The RUN mounts' targets are not in the image (the runtime's own mount
+    // points, /dev /proc /sys, stay as buildah leaves them).
+    let out2 = box.dir + "/tree"
+    #expect(
+      box.berth(["build", "-q", "--network", "none", "-o", "type=local,dest=\(out2)", context])
+        .status == 0)
+    #expect(FileManager.default.fileExists(atPath: out2 + "/out/note"))
+    #expect(!FileManager.default.fileExists(atPath: out2 + "/ctx"))
+    #expect(!FileManager.default.fileExists(atPath: out2 + "/scratch"))
+    // --pull never with a base that is not here: a clear error, nothing built.
+    let absent = makeContext(box, "absent", files: ["Containerfile": "FROM localhost/absent:1\n"])
+    let refused = box.berth(["build", "--network", "none", "--pull", "never", absent])
+    #expect(refused.status == 125)
+    #expect(refused.stderr.contains("image not known"), "\(refused.stderr)")
+  }
+
   @Test func addFetchesAURLAndCopyTakesFromAnImage() throws {
     let box = EngineSandbox("addurl")
     defer { box.finish() }
