@@ -1,12 +1,13 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
 
 // (The Codable types here mirror docker's JSON field names one to one.)
-// /images: list and inspect in docker's shapes. Pulling through the API
-// (POST /images/create) is not served yet: it answers with a clear error.
+// /images: list and inspect in docker's shapes, and pull (POST
+// /images/create) with docker's streamed progress lines.
 import BerthEngine
 import BerthImage
 import BerthOCI
 import BerthSystem
+import Dispatch
 import FoundationEssentials
 
 enum ImageEndpoints {
@@ -15,11 +16,7 @@ enum ImageEndpoints {
   {
     switch (request.method, path.count, path.last ?? "") {
     case (.GET, 1, "json"): return try list(state)
-    case (.POST, 1, "create"):
-      throw BerthError(
-        .unsupported,
-        "pulling through the API is not supported yet: \(request.query["fromImage"] ?? "")",
-        hint: "pull it with `berth pull` first")
+    case (.POST, 1, "create"): return try pull(request, state)
     case (.GET, _, "json") where path.count >= 2:
       return try inspect(path.dropLast().joined(separator: "/"), state)
     default: return Router.notFound("page not found")
@@ -57,6 +54,79 @@ enum ImageEndpoints {
           Labels: config?.config?.labels ?? [:]))
     }
     return .json(.ok, Router.json(result))
+  }
+
+  /// Pulls `fromImage[:tag]`, streaming docker's progress objects; an
+  /// error ends the stream as `{"error": ..., "errorDetail": ...}`.
+  static func pull(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    guard let from = request.query["fromImage"], !from.isEmpty else {
+      throw BerthError(
+        .unsupported, "only pulls (fromImage=) are served", hint: "import with `berth import`")
+    }
+    var name = from
+    if let tag = request.query["tag"], !tag.isEmpty {
+      name += (tag.hasPrefix("sha256:") || tag.hasPrefix("sha512:") ? "@" : ":") + tag
+    }
+    let reference = try Reference(parsing: name)
+    var options = RegistryOptions()
+    // As docker's daemon: a registry on the loopback may be plain HTTP.
+    if reference.domain.hasPrefix("127.") || reference.domain.hasPrefix("localhost") {
+      options.tlsVerify = false
+    }
+    if let auth = request.headers["X-Registry-Auth"].first,
+      let credentials = decodeAuth(auth)
+    {
+      options.credentials = credentials
+    }
+    let engine = try state.engine()
+    let pullOptions = options
+    return .streaming(.ok, contentType: "application/json") { emit in
+      @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
+      send(["status": "Pulling from \(reference.path)", "id": reference.tag ?? "latest"])
+      let done = DispatchSemaphore(value: 0)
+      let outcome = Outcome()
+      Task {
+        do {
+          outcome.record = try await engine.store.pullSearching(
+            reference, options: pullOptions, progress: { line in send(["status": line]) })
+        } catch {
+          outcome.error = (error as? BerthError)?.description ?? "\(error)"
+        }
+        done.signal()
+      }
+      done.wait()
+      if let error = outcome.error {
+        struct Failure: Encodable {
+          var error: String
+          var errorDetail: [String: String]
+        }
+        emit(Router.json(Failure(error: error, errorDetail: ["message": error])))
+      } else if let record = outcome.record {
+        send(["status": "Digest: \(record.manifest)"])
+        send([
+          "status":
+            "Status: Downloaded newer image for \(shortName(reference.withDefaultTag.description))"
+        ])
+      }
+    }
+  }
+
+  /// The outcome of an async pull, read after its semaphore.
+  final class Outcome: @unchecked Sendable {
+    var record: ImageRecord?
+    var error: String?
+  }
+
+  /// X-Registry-Auth: base64url JSON with username and password.
+  static func decodeAuth(_ header: String) -> Credentials? {
+    var text = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(
+      of: "_", with: "/")
+    while text.count % 4 != 0 { text += "=" }
+    guard let data = Data(base64Encoded: text),
+      let fields = try? JSONDecoder().decode([String: String].self, from: data),
+      let user = fields["username"], !user.isEmpty
+    else { return nil }
+    return Credentials(username: user, password: fields["password"] ?? "")
   }
 
   /// docker.io/library/busybox:latest → busybox:latest, as docker shows it.

@@ -145,6 +145,43 @@ struct ServiceTests {
       "\(ran.combined)")
   }
 
+  @Test(.enabled(if: EngineEnvironment.hasCommand("docker-registry"), "needs docker-registry"))
+  func dockerPullsThroughTheServiceFromARegistry() throws {
+    let box = EngineSandbox("svcpull")
+    let service = Service(box)
+    let registry = box.dir + "/registry"
+    try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
+    try """
+    version: 0.1
+    storage:
+      filesystem:
+        rootdirectory: \(registry)/data
+    http:
+      addr: 127.0.0.1:15001
+    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
+    let registryPid = box.background(
+      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml")
+    defer {
+      kill(registryPid, SIGKILL)
+      service.stop()
+      box.finish()
+    }
+    #expect(
+      box.eventually {
+        box.berth(["push", "--tls-verify=false", "busybox", "127.0.0.1:15001/mybox:1"]).status == 0
+      })
+    let pulled = service.docker(["pull", "127.0.0.1:15001/mybox:1"])
+    #expect(pulled.status == 0, "\(pulled.combined)")
+    #expect(pulled.stdout.contains("Status: Downloaded newer image for 127.0.0.1:15001/mybox:1"))
+    let ran = service.docker([
+      "run", "--rm", "--network", "none", "127.0.0.1:15001/mybox:1", "echo", "ok",
+    ])
+    #expect(ran.stdout == "ok\n", "\(ran.combined)")
+    let missing = service.docker(["pull", "127.0.0.1:15001/nope:1"])
+    #expect(missing.status != 0)
+    #expect(missing.stderr.contains("not found"), "\(missing.stderr)")
+  }
+
   @Test func theCLIAndTheAPISeeTheSameContainers() {
     let box = EngineSandbox("service2")
     let service = Service(box)
