@@ -111,8 +111,17 @@ final class ServiceState: @unchecked Sendable {
     return body()
   }
 
+  private var engines: [pthread_t: Engine] = [:]
+
+  /// This pool thread's Engine, opened on its first request: opening the
+  /// store and the database for every request cost a few ms each. An
+  /// Engine is not shared between threads.
   func engine() throws(BerthError) -> Engine {
-    try Engine(root: server.root, runRoot: server.runRoot)
+    let thread = pthread_self()
+    if let engine = locked({ engines[thread] }) { return engine }
+    let engine = try Engine(root: server.root, runRoot: server.runRoot)
+    locked { engines[thread] = engine }
+    return engine
   }
 
   func connectionOpened() { locked { connections += 1 } }
