@@ -155,14 +155,16 @@ enum ContainerEndpoints {
   static func create(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
     let body = try Router.decode(CreateBody.self, request.body)
     guard let imageName = body.Image, !imageName.isEmpty else {
-      throw BerthError(.invalidArgument, "config: Image is required")
+      throw BerthError(
+        .invalidArgument, "config: Image is required", hint: "name the image in the body's Image")
     }
     let engine = try state.engine()
     let image: ImageRecord
     do {
       image = try engine.store.resolveImage(imageName)
     } catch {
-      throw BerthError(.notFound, "No such image: \(imageName)")
+      throw BerthError(
+        .notFound, "No such image: \(imageName)", hint: "pull it first (docker pull, berth pull)")
     }
     var config = ContainerConfig()
     config.command = body.Cmd
@@ -222,78 +224,12 @@ enum ContainerEndpoints {
     return .json(.created, Router.json(Created(Id: container.id)))
   }
 
-  struct Inspected: Encodable {
-    var Id: String
-    var Created: String
-    var Path: String
-    var Args: [String]
-    var State: StateInfo
-    var Image: String
-    var Name: String
-    var RestartCount: Int
-    var Config: ConfigInfo
-    var HostConfig: HostInfo
-
-    struct StateInfo: Encodable {
-      var Status: String
-      var Running: Bool
-      var Paused: Bool
-      var Restarting = false
-      var OOMKilled = false
-      var Dead = false
-      var Pid: Int32
-      var ExitCode: Int32
-      var Error: String
-      var StartedAt: String
-      var FinishedAt: String
-    }
-
-    struct ConfigInfo: Encodable {
-      var Hostname: String
-      var User: String
-      var Tty: Bool
-      var OpenStdin: Bool
-      var Env: [String]
-      var Cmd: [String]?
-      var Entrypoint: [String]?
-      var Image: String
-      var WorkingDir: String
-      var Labels: [String: String]
-    }
-
-    struct HostInfo: Encodable {
-      var AutoRemove: Bool
-      var NetworkMode: String
-      var Privileged: Bool
-      var LogConfig: [String: String]
-    }
-  }
-
+  /// The CLI's inspect shape, with docker's `/name` and `sha256:` image id.
   static func inspect(_ reference: String, _ state: ServiceState) throws -> APIResponse {
-    let engine = try state.engine()
-    let container = try engine.refresh(try engine.lookup(reference).id)
-    let config = try container.decodedConfig()
-    let command = try engine.containerCommand(container)
-    let inspected = Inspected(
-      Id: container.id, Created: container.created, Path: command.first ?? "",
-      Args: Array(command.dropFirst()),
-      State: .init(
-        Status: container.state.rawValue, Running: container.state == .running,
-        Paused: container.state == .paused, Pid: container.pid,
-        ExitCode: container.exitCode ?? 0, Error: container.reason ?? "",
-        StartedAt: container.startedAt ?? "0001-01-01T00:00:00Z",
-        FinishedAt: container.finishedAt ?? "0001-01-01T00:00:00Z"),
-      Image: "sha256:" + container.imageID.replacingOccurrences(of: "sha256:", with: ""),
-      Name: "/" + container.name, RestartCount: container.restartCount,
-      Config: .init(
-        Hostname: config.hostname ?? container.shortID, User: config.user ?? "",
-        Tty: config.tty, OpenStdin: config.interactive, Env: config.env, Cmd: config.command,
-        Entrypoint: config.entrypoint, Image: container.imageName,
-        WorkingDir: config.workingDir ?? "", Labels: config.labels),
-      HostConfig: .init(
-        AutoRemove: config.autoRemove, NetworkMode: config.network,
-        Privileged: config.privileged, LogConfig: ["Type": config.logDriver]))
-    return .json(.ok, Router.json(inspected))
+    var inspected = try InspectedContainer.make(try state.engine(), reference)
+    inspected.name = "/" + inspected.name
+    inspected.image = "sha256:" + inspected.image
+    return .json(.ok, Router.dockerJSON(inspected))
   }
 
   /// Starts the container, handing its first-byte attach connection to a

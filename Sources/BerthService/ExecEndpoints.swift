@@ -44,7 +44,8 @@ enum ExecEndpoints {
   {
     let body = try Router.decode(CreateBody.self, request.body)
     guard let command = body.Cmd, !command.isEmpty else {
-      throw BerthError(.invalidArgument, "no exec command specified")
+      throw BerthError(
+        .invalidArgument, "no exec command specified", hint: "give the command in the body's Cmd")
     }
     guard body.Tty != true else {
       throw BerthError(
@@ -54,7 +55,9 @@ enum ExecEndpoints {
     let engine = try state.engine()
     let container = try engine.refresh(try engine.lookup(reference).id)
     guard container.state == .running else {
-      throw BerthError(.invalidState, "container \(container.name) is not running")
+      throw BerthError(
+        .invalidState, "container \(container.name) is not running",
+        hint: "start it first; exec runs in a running container")
     }
     var exec = ExecRequest(command: command)
     exec.env = body.Env ?? []
@@ -80,7 +83,9 @@ enum ExecEndpoints {
       struct StartBody: Decodable { var Detach: Bool? }
       let body = try Router.decode(StartBody.self, request.body)
       guard !record.running && record.exitCode == nil else {
-        throw BerthError(.invalidState, "exec \(record.id) has already run")
+        throw BerthError(
+          .invalidState, "exec \(record.id) has already run",
+          hint: "create a new exec instance for each run")
       }
       if body.Detach == true {
         var detached = record.request

@@ -159,7 +159,8 @@ enum ImageEndpoints {
     do {
       image = try engine.store.resolveImage(name)
     } catch {
-      throw BerthError(.notFound, "No such image: \(name)")
+      throw BerthError(
+        .notFound, "No such image: \(name)", hint: "pull it first (docker pull, berth pull)")
     }
     let config = try engine.store.config(of: image)
     return .json(

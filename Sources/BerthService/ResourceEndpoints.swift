@@ -8,25 +8,6 @@ import BerthSystem
 import FoundationEssentials
 
 enum VolumeEndpoints {
-  struct VolumeInfo: Encodable {
-    var Name: String
-    var Driver: String
-    var Mountpoint: String
-    var CreatedAt: String
-    var Labels: [String: String]
-    var Options: [String: String]
-    var Scope = "local"
-
-    init(_ volume: Volume) {
-      Name = volume.name
-      Driver = volume.driver
-      Mountpoint = volume.mountpoint
-      CreatedAt = volume.created
-      Labels = volume.labelMap
-      Options = (try? JSONDecoder().decode([String: String].self, from: volume.options)) ?? [:]
-    }
-  }
-
   struct CreateBody: Decodable {
     var Name: String?
     var Driver: String?
@@ -41,16 +22,17 @@ enum VolumeEndpoints {
     switch (request.method, path.count, path.first ?? "") {
     case (.GET, 0, _):
       struct List: Encodable {
-        var Volumes: [VolumeInfo]
-        var Warnings: [String] = []
+        var volumes: [InspectedVolume]
+        var warnings: [String] = []
       }
-      return .json(.ok, Router.json(List(Volumes: try engine.volumes().map(VolumeInfo.init))))
+      return .json(
+        .ok, Router.dockerJSON(List(volumes: try engine.volumes().map(InspectedVolume.init))))
     case (.POST, 1, "create"):
       let body = try Router.decode(CreateBody.self, request.body)
       let volume = try engine.createVolume(
         name: body.Name.flatMap { $0.isEmpty ? nil : $0 }, driver: body.Driver ?? "local",
         labels: body.Labels ?? [:], options: body.DriverOpts ?? [:])
-      return .json(.created, Router.json(VolumeInfo(volume)))
+      return .json(.created, Router.dockerJSON(InspectedVolume(volume)))
     case (.POST, 1, "prune"):
       struct Pruned: Encodable {
         var VolumesDeleted: [String]
@@ -58,7 +40,7 @@ enum VolumeEndpoints {
       }
       return .json(.ok, Router.json(Pruned(VolumesDeleted: try engine.pruneVolumes())))
     case (.GET, 1, let name):
-      return .json(.ok, Router.json(VolumeInfo(try engine.volume(name))))
+      return .json(.ok, Router.dockerJSON(InspectedVolume(try engine.volume(name))))
     case (.DELETE, 1, let name):
       try engine.removeVolume(name, force: request.flag("force"))
       return .empty(.noContent)

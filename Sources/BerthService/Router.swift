@@ -115,11 +115,18 @@ enum Router {
     return ((try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)) + [0x0A]
   }
 
+  /// The shapes shared with the CLI, keys spelt as Go spells them.
+  static func dockerJSON<T: Encodable>(_ value: T) -> [UInt8] {
+    ((try? JSONEncoder.docker.encode(value)).map(Array.init) ?? Array("{}".utf8)) + [0x0A]
+  }
+
   static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws(BerthError) -> T {
     do {
       return try JSONDecoder().decode(T.self, from: Data(body.isEmpty ? Array("{}".utf8) : body))
     } catch {
-      throw BerthError(.invalidArgument, "invalid JSON body: \(error)")
+      throw BerthError(
+        .invalidArgument, "invalid JSON body: \(error)",
+        hint: "send the fields docker's Engine API documents for this endpoint")
     }
   }
 }

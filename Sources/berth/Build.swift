@@ -100,7 +100,9 @@ struct Build: AsyncParsableCommand {
         throw BerthError(.invalidArgument, "invalid --secret \(item)", hint: "use id=ID,src=PATH")
       }
       guard FileManager.default.fileExists(atPath: source) else {
-        throw BerthError(.notFound, "secret \(id): \(source) does not exist")
+        throw BerthError(
+          .notFound, "secret \(id): \(source) does not exist",
+          hint: "give an existing file as src=")
       }
       options.secrets[id] = URL(fileURLWithPath: source).standardizedFileURL.path
     }

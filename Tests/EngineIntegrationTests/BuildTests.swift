@@ -494,6 +494,26 @@ struct BuildFlagTests {
     #expect(refused.stderr.contains("image not known"), "\(refused.stderr)")
   }
 
+  @Test func aBindMountFromAnotherStageSeesItsFilesAndIsUnmountedAfter() {
+    let box = EngineSandbox("bindfrom")
+    defer { box.finish() }  // no snapshot or mount of the stage left
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "Containerfile": """
+        FROM busybox AS data
+        RUN mkdir /payload && echo from-stage > /payload/file && ln -s /etc /payload/escape
+        FROM busybox
+        RUN --mount=type=bind,from=data,source=/payload,target=/in cat /in/file > /seen
+        """
+      ])
+    let built = box.berth(["build", "--network", "none", "-t", "localhost/bindfrom", context])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/bindfrom", "cat", "/seen"]).stdout
+        == "from-stage\n")
+  }
+
   @Test func addFetchesAURLAndCopyTakesFromAnImage() throws {
     let box = EngineSandbox("addurl")
     defer { box.finish() }
@@ -632,19 +652,7 @@ struct BuildEdgeTests {
         CMD ["sh", "-c", "echo $GREETING; cat /message"]
         """
       ])
-    // A registry in the sandbox's network namespace.
-    let registry = box.dir + "/registry"
-    try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
-    try """
-    version: 0.1
-    storage:
-      filesystem:
-        rootdirectory: \(registry)/data
-    http:
-      addr: 127.0.0.1:15000
-    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
-    let registryPid = box.background(
-      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml")
+    let registryPid = try box.startRegistry(port: 15000)
     defer { kill(registryPid, SIGKILL) }
     #expect(
       box.eventually {

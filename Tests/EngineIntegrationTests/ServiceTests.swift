@@ -149,18 +149,7 @@ struct ServiceTests {
   func dockerPullsThroughTheServiceFromARegistry() throws {
     let box = EngineSandbox("svcpull")
     let service = Service(box)
-    let registry = box.dir + "/registry"
-    try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
-    try """
-    version: 0.1
-    storage:
-      filesystem:
-        rootdirectory: \(registry)/data
-    http:
-      addr: 127.0.0.1:15001
-    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
-    let registryPid = box.background(
-      "nsenter --net=/run/netns/\(box.netns) docker-registry serve \(registry)/config.yml")
+    let registryPid = try box.startRegistry(port: 15001)
     defer {
       kill(registryPid, SIGKILL)
       service.stop()

@@ -82,6 +82,23 @@ final class EngineSandbox: @unchecked Sendable {
     return Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
   }
 
+  /// Debian's docker-registry on 127.0.0.1:`port` in the sandbox's network
+  /// namespace, storage under the sandbox; returns its pid.
+  func startRegistry(port: Int) throws -> Int32 {
+    let registry = dir + "/registry-\(port)"
+    try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
+    try """
+    version: 0.1
+    storage:
+      filesystem:
+        rootdirectory: \(registry)/data
+    http:
+      addr: 127.0.0.1:\(port)
+    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
+    return background(
+      "nsenter --net=/run/netns/\(netns) docker-registry serve \(registry)/config.yml")
+  }
+
   /// The command line to run berth from a shell (tmux, bash -c).
   var command: String {
     "env BERTH_CGROUP_PARENT=\(cgroupParent) nsenter --net=/run/netns/\(netns) \(EngineEnvironment.berth) --root \(root) --runroot \(runRoot)"

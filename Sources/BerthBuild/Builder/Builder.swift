@@ -9,6 +9,7 @@ import BerthOCI
 import BerthSystem
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// Resolves a base image (FROM, COPY --from=IMAGE) under the pull policy.
 public typealias BaseImageResolver = @Sendable (String) async throws -> ImageRecord
@@ -26,9 +27,9 @@ public final class Builder: @unchecked Sendable {
   /// Values of the ARGs before the first FROM (build args applied).
   let globalArgs: [String: String]
   /// Build args some ARG declared (the rest are reported unused).
-  let consumedArgs = Locked<Set<String>>([])
+  let consumedArgs = Mutex<Set<String>>([])
   /// Stages being built or done, by index.
-  let stageTasks = Locked<[Int: Task<StageState, Error>]>([:])
+  let stageTasks = Mutex<[Int: Task<StageState, Error>]>([:])
   /// Containers and snapshots of steps in progress, removed on ctrl-c.
   let active = ActiveSteps()
 
@@ -108,7 +109,9 @@ public final class Builder: @unchecked Sendable {
 
   func targetStage() throws(BerthError) -> Stage {
     guard let last = file.stages.last else {
-      throw BerthError(.invalidArgument, "\(options.containerfileName) has no FROM")
+      throw BerthError(
+        .invalidArgument, "\(options.containerfileName) has no FROM",
+        hint: "a Containerfile starts with FROM IMAGE (or FROM scratch)")
     }
     guard let name = options.target else { return last }
     guard let stage = file.stages.first(where: { $0.name == name.lowercased() }) else {
@@ -229,7 +232,8 @@ public final class Builder: @unchecked Sendable {
   func makeImage(_ state: StageState, names: [String]) throws -> ImageRecord {
     var state = state
     if options.squash && state.newLayers > 1 { state = try squash(state) }
-    let created = options.timestamp.map(rfc3339) ?? rfc3339Now()
+    let created =
+      options.timestamp.map { rfc3339(seconds: Int64($0), nanoseconds: 0) } ?? rfc3339Now()
     var image = state.image
     image.created = created
     var config = state.config
@@ -271,31 +275,4 @@ public final class Builder: @unchecked Sendable {
       manifestBytes: manifestBytes,
       mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest, names: names)
   }
-}
-
-/// A value behind a lock, for the few things stage tasks share.
-final class Locked<Value>: @unchecked Sendable {
-  private var value: Value
-  private var mutex = pthread_mutex_t()
-
-  init(_ value: Value) {
-    self.value = value
-    pthread_mutex_init(&mutex, nil)
-  }
-
-  func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-    pthread_mutex_lock(&mutex)
-    defer { pthread_mutex_unlock(&mutex) }
-    return try body(&value)
-  }
-}
-
-/// RFC 3339 of seconds since the epoch, UTC (a reproducible build's times).
-func rfc3339(_ seconds: Int) -> String {
-  var time = time_t(seconds)
-  var parts = tm()
-  gmtime_r(&time, &parts)
-  func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-  return
-    "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
 }

@@ -184,7 +184,9 @@ extension StageBuilder {
     } catch {
       try? removeTree(path)
       if let error = error as? BerthError { throw error }
-      throw BerthError(.system, "\(fileName):\(instruction.line): cannot fetch \(url): \(error)")
+      throw BerthError(
+        .system, "\(fileName):\(instruction.line): cannot fetch \(url): \(error)",
+        hint: "check the URL and that this host reaches it")
     }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
@@ -412,7 +414,9 @@ struct CopyWriter {
         continue
       case .file, .heredoc, .hostFile:
         if existingIsDirectory {
-          throw BerthError(.invalidArgument, "cannot copy a file over the directory \(path)")
+          throw BerthError(
+            .invalidArgument, "cannot copy a file over the directory \(path)",
+            hint: "end the destination with / to copy into it")
         }
         if exists { unlinkat(parent, name, 0) }
         let out = try check("create \(path)") {
@@ -438,7 +442,9 @@ struct CopyWriter {
         try check("set the time of \(path)") { futimens(out, &times) }
       case .symlink:
         if existingIsDirectory {
-          throw BerthError(.invalidArgument, "cannot copy a symlink over the directory \(path)")
+          throw BerthError(
+            .invalidArgument, "cannot copy a symlink over the directory \(path)",
+            hint: "end the destination with / to copy into it")
         }
         if exists { unlinkat(parent, name, 0) }
         try check("create \(path)") { symlinkat(entry.link ?? "", parent, name) }

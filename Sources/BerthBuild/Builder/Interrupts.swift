@@ -6,13 +6,14 @@ import BerthEngine
 import BerthImage
 import BerthSystem
 import Glibc
+import Synchronization
 
 nonisolated(unsafe) var buildInterrupted: sig_atomic_t = 0
 /// The init pids of RUN steps in progress, which the handler kills: a
 /// fixed table of plain words, all a signal handler may touch.
 nonisolated(unsafe) let runningSteps = UnsafeMutablePointer<pid_t>.allocate(capacity: 64)
 let runningStepsInit: Void = runningSteps.initialize(repeating: 0, count: 64)
-let runningStepsLock = Locked<Void>(())
+let runningStepsLock = Mutex<Void>(())
 
 public enum BuildInterrupt {
   public static func install() {
@@ -50,7 +51,7 @@ public enum BuildInterrupt {
 
 /// RUN containers and snapshots in use, removed if the build is abandoned.
 final class ActiveSteps: @unchecked Sendable {
-  private let items = Locked<(containers: Set<String>, snapshots: Set<String>)>(([], []))
+  private let items = Mutex<(containers: Set<String>, snapshots: Set<String>)>(([], []))
 
   func add(_ container: String) { items.withLock { _ = $0.containers.insert(container) } }
   func remove(_ container: String) { items.withLock { _ = $0.containers.remove(container) } }

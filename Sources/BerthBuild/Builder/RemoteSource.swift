@@ -7,6 +7,7 @@ import FoundationEssentials
 import Glibc
 import NIOCore
 import NIOHTTP1
+import SystemPackage
 
 enum RemoteSource {
   /// Downloads `url` to `path`; returns the Last-Modified time, if sent.
@@ -24,7 +25,7 @@ enum RemoteSource {
       }
       defer { close(fd) }
       for try await chunk in response.body {
-        try FileDescriptorWriter.write(fd, Array(buffer: chunk), what: path)
+        try FileDescriptor(rawValue: fd).writeFully(Array(buffer: chunk), what: path)
       }
       try await client.shutdown()
       return response.headers.first(name: "Last-Modified").flatMap(httpDate)
@@ -53,17 +54,5 @@ enum RemoteSource {
     parts.tm_min = clock[1]
     parts.tm_sec = clock[2]
     return Int(timegm(&parts))
-  }
-}
-
-enum FileDescriptorWriter {
-  static func write(_ fd: Int32, _ bytes: [UInt8], what: String) throws(BerthError) {
-    var offset = 0
-    while offset < bytes.count {
-      let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      if written < 0 && currentErrno == .interrupted { continue }
-      guard written > 0 else { throw BerthError.system("write \(what)", currentErrno) }
-      offset += written
-    }
   }
 }

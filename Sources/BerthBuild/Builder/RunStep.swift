@@ -83,20 +83,20 @@ extension StageBuilder {
     try network.apply(to: &config, rootless: engine.rootless)
     var mountKeys: [String] = []
     var stubs: [String] = []
-    var temporary: [String] = []
-    defer { for path in temporary { try? removeTree(path) } }
+    var cleanups: [() -> Void] = []
+    defer { for cleanup in cleanups { cleanup() } }
     for text in instruction.flagValues("mount") {
-      let (mount, key, scratch) = try await runMount(text, instruction)
+      let (mount, key, cleanup) = try await runMount(text, instruction)
       config.mounts.append(mount)
       mountKeys.append(key)
       stubs.append(String(mount.destination.dropFirst()))
-      temporary += scratch
+      cleanups += cleanup
     }
     for (path, body) in scripts {
       let host = engine.store.root + "/ingest/script-" + ContainerNames.randomID().prefix(16)
       try writeFileAtomically(host, Array(body.utf8), durable: false)
       chmod(host, 0o755)
-      temporary.append(host)
+      cleanups.append { try? removeTree(host) }
       var mount = MountRequest(kind: .bind, source: host, destination: path)
       mount.readOnly = true
       config.mounts.append(mount)
@@ -167,9 +167,9 @@ extension StageBuilder {
   }
 
   /// One `--mount`: what the container gets, its part of the cache key, and
-  /// temporary host paths to remove afterwards.
+  /// what to undo once the step is done.
   func runMount(_ text: String, _ instruction: Instruction) async throws -> (
-    MountRequest, String, [String]
+    MountRequest, String, [() -> Void]
   ) {
     var fields = MountSpec.fields(text)
     for (name, value) in fields { fields[name] = try expand(value) }
@@ -245,22 +245,44 @@ extension StageBuilder {
     }
   }
 
-  /// A host path showing `path` of stage or image `from`, with a mounted
-  /// snapshot to remove afterwards.
+  /// A host path showing `path` of stage or image `from` (its snapshot
+  /// mounted read-only), and how to unmount it. The path is resolved in
+  /// the stage's root by fd and given as the real path it reached, so the
+  /// bind mount made from it follows no symlink of the image.
   func stagePath(from: String, _ path: String, _ instruction: Instruction) async throws -> (
-    String, String, [String]
+    String, String, [() -> Void]
   ) {
     let source = try await sourceState(from)
     guard let layers = source.layers else {
-      return (try emptyDirectory(), "empty", [])
+      let empty = try emptyDirectory()
+      return (empty, "empty", [{ try? removeTree(empty) }])
     }
-    let id = "build-" + ContainerNames.randomID().prefix(24)
-    let snapshot = try engine.store.createSnapshot(id: String(id), image: layers)
-    builder.active.addSnapshot(String(id))
-    let merged = try engine.store.mountSnapshot(snapshot, readOnly: true)
-    let fd = try RootFS(path: merged).open(path, flags: O_PATH)
-    close(fd)
-    return (merged + normalize(path), source.key + ":" + path, [])
+    let id = "build-" + String(ContainerNames.randomID().prefix(24))
+    let snapshot = try engine.store.createSnapshot(id: id, image: layers)
+    builder.active.addSnapshot(id)
+    let store = engine.store
+    let active = builder.active
+    let unmount = {
+      try? store.unmountSnapshot(id: id)
+      try? store.removeSnapshot(id: id)
+      active.removeSnapshot(id)
+    }
+    do {
+      let tree = try SourceTree(
+        path: try engine.store.mountSnapshot(snapshot, readOnly: true), isContext: false)
+      let fd = tree.open(String(normalize(path).dropFirst()), flags: O_PATH)
+      guard fd >= 0 else {
+        throw BerthError(
+          .notFound, "\(fileName):\(instruction.line): \(path) is not in \(from)",
+          hint: "check the path in the --mount's source=")
+      }
+      defer { close(fd) }
+      let real = tree.realRelative(fd) ?? ""
+      return (tree.path + (real.isEmpty ? "" : "/" + real), source.key + ":" + path, [unmount])
+    } catch {
+      unmount()
+      throw error
+    }
   }
 
   func emptyDirectory() throws -> String {
@@ -301,10 +323,7 @@ extension StageBuilder {
   mutating func commitLayer(
     from directory: String, overlay: Bool, exclude: Set<String>, key: String, createdBy: String
   ) throws {
-    var excluded: Set<String> = [
-      "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
-    ]
-    excluded.formUnion(exclude)
+    let excluded = engineMountPoints.union(exclude)
     let history = ImageConfig.History(created: createdTime(), createdBy: createdBy)
     let image = try engine.store.withStagingPath("layer") { path in
       let size = try LayerWriter.write(

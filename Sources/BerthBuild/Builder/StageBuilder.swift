@@ -232,7 +232,9 @@ struct StageBuilder {
     state.image.history = (state.image.history ?? []) + [history]
   }
 
-  func createdTime() -> String { options.timestamp.map(rfc3339) ?? rfc3339Now() }
+  func createdTime() -> String {
+    options.timestamp.map { rfc3339(seconds: Int64($0), nanoseconds: 0) } ?? rfc3339Now()
+  }
 
   func healthcheck(_ definition: HealthcheckDefinition?, _ instruction: Instruction)
     throws(BerthError) -> ImageConfig.Config.Healthcheck

@@ -17,7 +17,7 @@ public enum ChangeKind: String, Sendable {
 
 /// Files the engine bind-mounts into every container: their empty mount
 /// points in the upper directory are not the container's changes.
-let engineMountPoints: Set<String> = [
+public let engineMountPoints: Set<String> = [
   "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
 ]
 

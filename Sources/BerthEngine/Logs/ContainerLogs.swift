@@ -207,19 +207,6 @@ extension Engine {
 }
 
 extension Engine {
-  /// The last `lines` complete lines of the container's k8s-file or
-  /// json-file log (a failed build step's error shows them).
-  public func logTail(_ reference: String, lines: Int) throws(BerthError) -> [String] {
-    let container = try lookup(reference)
-    let config = try container.decodedConfig()
-    let path = containerDirectory(container.id) + "/userdata/ctr.log"
-    let bytes = try readFile(path, limit: 64 << 20)
-    let (parsed, _) = LogParser.parse(bytes[...], driver: config.logDriver)
-    return parsed.suffix(lines).map { String(decoding: $0.text, as: UTF8.self) }
-  }
-}
-
-extension Engine {
   /// Every line of the container's k8s-file or json-file log (the API's /logs).
   public func logLines(_ reference: String) throws(BerthError) -> [LogLine] {
     let container = try lookup(reference)
@@ -233,5 +220,10 @@ extension Engine {
     guard fileExists(path) else { return [] }
     let bytes = try readFile(path, limit: 1 << 30)
     return LogParser.parse(bytes[...], driver: config.logDriver).0
+  }
+
+  /// The text of the log's last `lines` lines (a failed build step's error shows them).
+  public func logTail(_ reference: String, lines: Int) throws(BerthError) -> [String] {
+    try logLines(reference).suffix(lines).map { String(decoding: $0.text, as: UTF8.self) }
   }
 }
