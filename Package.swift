@@ -154,7 +154,7 @@ let package = Package(
     .target(
       name: "BerthService",
       dependencies: [
-        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "BerthMonitor",
+        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "BerthMonitor", "BerthBuild",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

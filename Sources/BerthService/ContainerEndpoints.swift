@@ -316,7 +316,7 @@ enum ContainerEndpoints {
           emit(encode(Array(all[seen...])))
           seen = all.count
         }
-        if !running { return }
+        if !running || !emit.isOpen { return }
         usleep(100_000)
       }
     }

@@ -99,7 +99,8 @@ enum ImageTransferEndpoints {
         : image.names.map { "Loaded image: \(ImageEndpoints.shortName($0))\n" }
       for line in lines { output += Router.json(["stream": line]) }
     }
-    return .json(.ok, request.flag("quiet") ? [] : output)
+    // As docker's daemon: `quiet` drops progress, not these lines.
+    return .json(.ok, output)
   }
 
   struct Failure: Encodable {

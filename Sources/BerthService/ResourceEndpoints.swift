@@ -185,7 +185,7 @@ enum NetworkEndpoints {
     case (.POST, 1, "prune"):
       struct Pruned: Encodable { var NetworksDeleted: [String] }
       return .json(.ok, Router.json(Pruned(NetworksDeleted: try engine.pruneNetworks())))
-    case (.POST, 2, "connect"):
+    case (.POST, 2, _) where path[1] == "connect":
       let body = try Router.decode(ConnectBody.self, request.body)
       var endpoint = NetworkRequest(name: networkName(path[0]))
       endpoint.aliases = body.EndpointConfig?.Aliases ?? []
@@ -193,7 +193,7 @@ enum NetworkEndpoints {
       endpoint.ipv6 = body.EndpointConfig?.IPAMConfig?.IPv6Address.flatMap { $0.isEmpty ? nil : $0 }
       try engine.connect(networkName(path[0]), container: body.Container, request: endpoint)
       return .empty(.ok)
-    case (.POST, 2, "disconnect"):
+    case (.POST, 2, _) where path[1] == "disconnect":
       let body = try Router.decode(ConnectBody.self, request.body)
       try engine.disconnect(networkName(path[0]), container: body.Container)
       return .empty(.ok)

@@ -80,6 +80,10 @@ enum Router {
         return try SystemEndpoints.info(state)
       case (.GET, "events"):
         return try SystemEndpoints.events(request, state)
+      case (.POST, "build") where segments.count == 1:
+        return try BuildEndpoint.build(request, state)
+      case (.POST, "build") where segments.count == 2 && segments[1] == "prune":
+        return try BuildEndpoint.prune(state)
       case (.POST, "auth"):
         return try SystemEndpoints.auth(request)
       case (.GET, "system") where segments.count == 2 && segments[1] == "df":
