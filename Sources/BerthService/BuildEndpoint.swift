@@ -70,7 +70,9 @@ enum BuildEndpoint {
         }
         emit(Router.json(Aux(aux: ["ID": image.id.description])))
         // The builder has printed the tags; quiet clients print this line.
-        send(quiet ? image.id.description + "\n" : "Successfully built \(image.id.encoded.prefix(12))\n")
+        send(
+          quiet
+            ? image.id.description + "\n" : "Successfully built \(image.id.encoded.prefix(12))\n")
       case .failure(let error as BuildFailure):
         var message = error.message
         if !error.outputTail.isEmpty {
