@@ -9,7 +9,7 @@ packages=(
   fuse-overlayfs passt slirp4netns nftables apache2-utils openssl gzip xz-utils zstd
   buildah debootstrap docker-compose
   # test and benchmark tools
-  hyperfine time jq tmux iproute2 procps python3 file util-linux sqlite3
+  hyperfine time jq tmux iproute2 procps python3 file util-linux sqlite3 curl
 )
 missing=()
 for p in "${packages[@]}"; do

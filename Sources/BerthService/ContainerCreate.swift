@@ -205,10 +205,13 @@ extension ContainerCreateBody {
         config.health = check
       }
     }
-    for path in (Volumes ?? [:]).keys.sorted() {
+    try apply(HostConfig ?? Host(), to: &config, rootless: rootless)
+    // Config.Volumes lists every volume path, those Binds fill too (compose
+    // sends both): only the rest become anonymous volumes.
+    let covered = Set(config.mounts.map(\.destination))
+    for path in (Volumes ?? [:]).keys.sorted() where !covered.contains(path) {
       config.mounts.append(MountRequest(kind: .volume, source: "", destination: path))
     }
-    try apply(HostConfig ?? Host(), to: &config, rootless: rootless)
     return config
   }
 

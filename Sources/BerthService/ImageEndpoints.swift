@@ -58,23 +58,24 @@ enum ImageEndpoints {
     for image in try engine.store.images() where image.intermediate != true || !image.names.isEmpty
     {
       let config = try? engine.store.config(of: image)
-      guard filters.dangling.map({ image.names.isEmpty == $0 }) ?? true,
-        filters.matchesLabels(config?.config?.labels ?? [:]),
+      // With a reference filter, docker lists only the names that match.
+      let names = image.names.filter { name in
         filters.matches(
           "reference",
           { wanted in
-            image.names.contains { name in
-              let short = shortName(name)
-              return short == wanted || name == wanted
-                || short.split(separator: ":").first
-                  .map(String.init) == wanted
-            }
+            let short = shortName(name)
+            return short == wanted || name == wanted
+              || short.split(separator: ":").first.map(String.init) == wanted
           })
+      }
+      guard filters.dangling.map({ image.names.isEmpty == $0 }) ?? true,
+        filters.matchesLabels(config?.config?.labels ?? [:]),
+        filters.values["reference"] == nil || !names.isEmpty
       else { continue }
       result.append(
         Summary(
-          Id: image.id.description, RepoTags: image.names.map(shortName),
-          RepoDigests: image.names.compactMap { name in
+          Id: image.id.description, RepoTags: names.map(shortName),
+          RepoDigests: names.compactMap { name in
             (try? Reference(parsing: name, defaultTag: false)).map {
               "\($0.repository)@\(image.manifest)"
             }

@@ -148,7 +148,7 @@ extension SystemEndpoints {
   static func matches(_ event: EngineEvent, _ filters: Filters) -> Bool {
     let attributes = event.attributeMap
     return filters.matches("type", { $0 == event.type })
-      && filters.matches("event", { $0 == event.action })
+      && filters.matches("event", { $0 == event.action || $0 == "die" && event.action == "died" })
       && filters.matches("scope", { $0 == "local" })
       && filters.matches("image", { $0 == attributes["image"] })
       && filters.matchesLabels(attributes)
@@ -191,7 +191,9 @@ extension SystemEndpoints {
         from = attributes["image"]
       }
       Type = event.type
-      Action = event.action
+      // podman's word for it is `died`, docker's `die`.
+      Action = event.action == "died" ? "die" : event.action
+      if status != nil { status = Action }
       Actor = ActorInfo(ID: event.id, Attributes: attributes)
       time = event.time / 1_000_000_000
       timeNano = event.time
