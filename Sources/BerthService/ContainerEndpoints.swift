@@ -246,6 +246,7 @@ enum ContainerEndpoints {
   /// (a --rm container's record is gone with it).
   static func waitFor(_ first: Container, condition: String, state: ServiceState) -> Int32 {
     guard let engine = try? state.engine() else { return 125 }
+    let watch = ExitWatch(engine, id: first.id)
     var last = first
     while true {
       guard let current = try? engine.refresh(first.id) else {
@@ -260,7 +261,7 @@ enum ContainerEndpoints {
         return state.exitCode(first.id) ?? current.exitCode ?? 0
       default: break
       }
-      usleep(20_000)
+      watch.wait(milliseconds: 100)
     }
   }
 
