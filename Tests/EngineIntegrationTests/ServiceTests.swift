@@ -196,6 +196,65 @@ struct ServiceTests {
     #expect(box.berth(["rm", "-f", "fromapi"]).status == 0)
   }
 
+  @Test func aServiceKilledMidRequestLeavesItsContainersAndStateIntact() {
+    let box = EngineSandbox("svckill")
+    var service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    // An attached `docker run` and a pending `docker wait` are in flight.
+    let log = box.dir + "/client.log"
+    _ = box.background(
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker run --name mid --network none busybox sh -c 'sleep 4; echo done'",
+      log: log)
+    #expect(box.eventually { box.berth(["ps", "--format", "{{.Names}}"]).stdout == "mid\n" })
+    _ = box.background(
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker wait mid", log: "/dev/null")
+    usleep(200_000)
+    service.stop()
+    // The container runs on under its monitor and ends normally.
+    let afterKill = box.berth(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
+    #expect(afterKill.stdout == "mid running\n", "\(afterKill.combined)")
+    #expect(
+      box.eventually {
+        box.berth(["ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"]).stdout
+          == "mid exited 0\n"
+      })
+    #expect(box.berth(["logs", "mid"]).stdout == "done\n")
+    // A new service sees the same state.
+    try? FileManager.default.removeItem(atPath: service.socket)
+    service = Service(box)
+    #expect(
+      service.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout.hasPrefix(
+        "mid Exited (0)"))
+    #expect(service.docker(["rm", "mid"]).status == 0)
+  }
+
+  @Test(
+    .enabled(
+      if: sh(["python3", "-c", "import docker"]).status == 0, "needs the Python docker package"))
+  func dockerPyAttachesToARunningContainer() {
+    let box = EngineSandbox("svcpyattach")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let script = """
+      import docker
+      c = docker.DockerClient(base_url="unix://\(service.socket)")
+      ct = c.containers.run("busybox", ["sh", "-c", "sleep 1; echo out; echo err >&2"],
+                            detach=True, network_mode="none")
+      chunks = b"".join(ct.attach(stdout=True, stderr=True, stream=True))
+      print("attached", sorted(chunks.decode().split()))
+      print("exit", ct.wait()["StatusCode"])
+      ct.remove()
+      """
+    let ran = sh(["python3", "-"], input: script)
+    #expect(ran.stdout == "attached ['err', 'out']\nexit 0\n", "\(ran.combined)")
+  }
+
   @Test func theSocketIsPrivateNothingListensOnTCPAndIdleServicesExit() throws {
     let box = EngineSandbox("service3")
     let service = Service(box, idle: 1)
