@@ -208,7 +208,10 @@ struct ServiceTests {
     _ = box.background(
       "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker run --name mid --network none busybox sh -c 'sleep 4; echo done'",
       log: log)
-    #expect(box.eventually { box.berth(["ps", "--format", "{{.Names}}"]).stdout == "mid\n" })
+    #expect(
+      box.eventually { box.berth(["ps", "--format", "{{.Names}}"]).stdout == "mid\n" },
+      "\(box.berth(["ps", "-a"]).combined) \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+    )
     _ = box.background(
       "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker wait mid", log: "/dev/null")
     usleep(200_000)
