@@ -273,7 +273,9 @@ enum ContainerEndpoints {
     let engine = try state.engine()
     let container = try engine.lookup(reference)
     let config = try container.decodedConfig()
-    let since = request.query["since"].flatMap(Int64.init) ?? 0
+    // Unix seconds, with a fraction as the docker CLI sends them.
+    let since = try request.query["since"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
+    let until = try request.query["until"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
     let tail = request.query["tail"].flatMap(Int.init)
     let wantOut = request.flag("stdout")
     let wantErr = request.flag("stderr")
@@ -284,9 +286,8 @@ enum ContainerEndpoints {
       var out: [UInt8] = []
       for line in lines
       where (line.stream == "stdout" && wantOut) || (line.stream == "stderr" && wantErr) {
-        if since > 0, (LogParser.nanoseconds(rfc3339: line.time) ?? 0) < since * 1_000_000_000 {
-          continue
-        }
+        let time = LogParser.nanoseconds(rfc3339: line.time) ?? 0
+        if since > 0 && time < since || until > 0 && time > until { continue }
         var payload = timestamps ? Array((line.time + " ").utf8) : []
         payload += line.text
         if line.complete { payload.append(0x0A) }

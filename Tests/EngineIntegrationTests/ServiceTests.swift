@@ -196,6 +196,34 @@ struct ServiceTests {
     #expect(box.berth(["rm", "-f", "fromapi"]).status == 0)
   }
 
+  @Test func logsTakeSinceUntilTailAndTimestamps() {
+    let box = EngineSandbox("svclogs")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let ran = service.docker([
+      "run", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
+      "echo one; echo two; sleep 2; echo three",
+    ])
+    #expect(ran.stdout == "one\ntwo\nthree\n", "\(ran.combined)")
+    #expect(service.docker(["logs", "--tail", "1", "talker"]).stdout == "three\n")
+    let stamped = service.docker(["logs", "-t", "talker"]).stdout.split(separator: "\n")
+    #expect(stamped.count == 3)
+    // The third line's time splits the log: until before it, since after.
+    let third = String(stamped.last?.split(separator: " ").first ?? "")
+    let seconds = Double(
+      sh(["date", "-d", third, "+%s.%N"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    #expect(seconds != nil, "\(stamped)")
+    if let seconds {
+      let at = String(format: "%.3f", seconds - 1)
+      #expect(service.docker(["logs", "--until", at, "talker"]).stdout == "one\ntwo\n")
+      #expect(service.docker(["logs", "--since", at, "talker"]).stdout == "three\n")
+    }
+    #expect(service.docker(["rm", "talker"]).status == 0)
+  }
+
   @Test func aServiceKilledMidRequestLeavesItsContainersAndStateIntact() {
     let box = EngineSandbox("svckill")
     var service = Service(box)
