@@ -34,6 +34,12 @@ enum APIResponse {
   case streaming(
     HTTPResponseStatus, contentType: String,
     produce: @Sendable (_ emit: @escaping @Sendable ([UInt8]) -> Void) -> Void)
+  /// Headers now (`headers` added), then what `produce` writes (on the
+  /// pool) until it returns, the client's pace setting ours: tars, stats.
+  /// No `produce`: no body (HEAD).
+  case stream(
+    HTTPResponseStatus, contentType: String, headers: [(String, String)],
+    produce: (@Sendable (ResponseBody) -> Void)?)
   /// The connection becomes a raw stream driven by `stream`.
   case hijack(any HijackedStream)
 
@@ -180,6 +186,22 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
       state.pool.runIfActive(eventLoop: context.eventLoop) { produce(emit) }.whenComplete { _ in
         self.finish(context, keepAlive: keepAlive)
       }
+    case .stream(let status, let type, let extra, let produce):
+      headers.add(name: "Content-Type", value: type)
+      for (name, value) in extra { headers.add(name: name, value: value) }
+      if produce == nil { headers.add(name: "Content-Length", value: "0") }
+      context.writeAndFlush(
+        wrapOutboundOut(
+          .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
+        promise: nil)
+      guard let produce, request.method != .HEAD else {
+        finish(context, keepAlive: keepAlive)
+        return
+      }
+      let body = ResponseBody(channel: context.channel)
+      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(body) }.whenComplete { _ in
+        self.finish(context, keepAlive: keepAlive)
+      }
     case .hijack(let stream):
       // Written by hand once the codec is gone: NIO's encoder would frame
       // a length-less 200 as chunked, and the stream is raw from here on.
@@ -217,6 +239,40 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
     if !keepAlive {
       let channel = context.channel
       done.whenComplete { _ in channel.close(promise: nil) }
+    }
+  }
+}
+
+/// A streamed response's body, written from a pool thread.
+final class ResponseBody: Sendable {
+  let channel: Channel
+
+  init(channel: Channel) { self.channel = channel }
+
+  /// Whether the client is still connected.
+  var isOpen: Bool { channel.isActive }
+
+  /// Sends `bytes`; waits while the client reads slower than we write (so a
+  /// large tar is never held in memory); false once the client is gone.
+  @discardableResult
+  func write(_ bytes: ArraySlice<UInt8>) -> Bool {
+    guard channel.isActive else { return false }
+    let sent = channel.writeAndFlush(
+      HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))))
+    if !channel.isWritable {
+      do { try sent.wait() } catch { return false }
+    }
+    return true
+  }
+
+  /// Copies `fd` to the client until its end; false if the client went away.
+  func copy(from fd: Int32) -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let got = read(fd, &buffer, buffer.count)
+      if got < 0 && currentErrno == .interrupted { continue }
+      if got <= 0 { return true }
+      if !write(buffer[0..<got]) { return false }
     }
   }
 }
