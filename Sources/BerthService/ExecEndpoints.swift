@@ -130,6 +130,21 @@ enum ExecEndpoints {
         var ContainerID: String
         var OpenStdin: Bool
         var Pid = 0
+
+        enum CodingKeys: String, CodingKey {
+          case ID, Running, ExitCode, ContainerID, OpenStdin, Pid
+        }
+
+        /// ExitCode is null while the process runs, as docker sends it.
+        func encode(to encoder: any Encoder) throws {
+          var c = encoder.container(keyedBy: CodingKeys.self)
+          try c.encode(ID, forKey: .ID)
+          try c.encode(Running, forKey: .Running)
+          try c.encode(ExitCode, forKey: .ExitCode)
+          try c.encode(ContainerID, forKey: .ContainerID)
+          try c.encode(OpenStdin, forKey: .OpenStdin)
+          try c.encode(Pid, forKey: .Pid)
+        }
       }
       return .json(
         .ok,
@@ -174,11 +189,13 @@ final class ExecStream: HijackedStream, @unchecked Sendable {
       var request = record.request
       request.stdio = [input.read, output.write, errors.write]
       let code = (try? state.engine().exec(record.containerID, request)) ?? 126
+      // The code first: our write ends closing ends the relay, and the
+      // client asks for the code as soon as its stream ends.
+      record.exitCode = code
+      record.running = false
       close(input.read)
       close(output.write)
       close(errors.write)
-      record.exitCode = code
-      record.running = false
     }
     _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
       Self.relay([(output.read, 1), (errors.read, 2)], to: channel)
