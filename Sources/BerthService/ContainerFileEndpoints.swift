@@ -79,7 +79,9 @@ enum ContainerFileEndpoints {
     try engine.store.withStagingPath("put-archive") { tar in
       try writeFileAtomically(tar, request.body, durable: false)
       // An entry refused (`..`, an absolute name) is invalidArgument: a 400.
-      try engine.copyIn(id, archive: tar, to: path, keepOwners: keepOwners)
+      try engine.copyIn(
+        id, archive: tar, to: path, keepOwners: keepOwners,
+        keepDirectoryKinds: request.flag("noOverwriteDirNonDir"))
     }
     return .empty(.ok)
   }

@@ -121,5 +121,9 @@ final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
   /// A terminal has no end of input of its own; the process ends the session.
   func stdinClosed() {}
 
-  func clientGone() {}
+  /// The client left: a terminal hangup, so the process gets SIGHUP (the
+  /// monitor passes it on) rather than running on with no one attached.
+  func clientGone() {
+    locked { if monitor >= 0 { _ = pidfdSendSignal(monitor, SIGHUP) } }
+  }
 }

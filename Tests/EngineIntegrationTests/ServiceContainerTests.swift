@@ -213,6 +213,22 @@ struct ServiceContainerTests {
     #expect(status(service, "HEAD", "/containers/box/archive?path=/no/such") == "404")
     #expect(status(service, "GET", "/containers/box/archive") == "400")
     #expect(status(service, "HEAD", "/containers/nope/archive?path=/") == "404")
+    // docker cp's noOverwriteDirNonDir: a file named like a directory is refused.
+    let clash = box.dir + "/clash.tar"
+    #expect(sh(["tar", "-C", host, "-cf", clash, "one.txt"]).status == 0)
+    #expect(service.docker(["exec", "box", "mkdir", "/dir", "/dir/one.txt"]).status == 0)
+    func put(_ query: String) -> String {
+      sh([
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-X", "PUT",
+        "--unix-socket", service.socket, "-H", "Content-Type: application/x-tar",
+        "--data-binary", "@" + clash,
+        "http://docker/v1.47/containers/box/archive?path=/dir" + query,
+      ]).stdout
+    }
+    #expect(put("&noOverwriteDirNonDir=1") == "400")
+    #expect(service.docker(["exec", "box", "test", "-d", "/dir/one.txt"]).status == 0)
+    #expect(put("") == "200")
+    #expect(service.docker(["exec", "box", "cat", "/dir/one.txt"]).stdout == "file one\n")
     #expect(service.docker(["rm", "-f", "box", "stopped"]).status == 0)
   }
 
@@ -248,6 +264,16 @@ struct ServiceContainerTests {
     _ = tmux(["send-keys", "-t", "exec", "stty size; exit 7", "Enter"])
     #expect(box.eventually { screen().contains("exec-exit-7") }, "\(screen())")
     #expect(screen().contains("22 77"), "\(screen())")
+    // A client that goes away hangs up the process, as a closed terminal would.
+    _ = tmux([
+      "new-session", "-d", "-s", "hup", "-x", "100", "-y", "30",
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker exec -it tty sleep 300",
+    ])
+    #expect(box.eventually { service.docker(["top", "tty"]).stdout.contains("sleep 300") })
+    _ = tmux(["kill-session", "-t", "hup"])
+    #expect(
+      box.eventually { !service.docker(["top", "tty"]).stdout.contains("sleep 300") },
+      "\(service.docker(["top", "tty"]).stdout)")
     #expect(service.docker(["rm", "-f", "tty"]).status == 0)
   }
 

@@ -345,10 +345,12 @@ extension Engine {
   }
 
   /// Unpacks the tar at `archive` into the container's directory `path`
-  /// (resolved in the rootfs; it must exist).
-  public func copyIn(_ reference: String, archive: String, to path: String, keepOwners: Bool)
-    throws(BerthError)
-  {
+  /// (resolved in the rootfs; it must exist). `keepDirectoryKinds`: refuse
+  /// to replace a directory with a non-directory or the reverse.
+  public func copyIn(
+    _ reference: String, archive: String, to path: String, keepOwners: Bool,
+    keepDirectoryKinds: Bool = false
+  ) throws(BerthError) {
     let container = try refresh(try lookup(reference).id)
     do {
       try withRootfs(container) { rootfs, _ in
@@ -358,6 +360,7 @@ extension Engine {
         var options = UnpackOptions(rootless: rootless, name: "archive for \(container.name)")
         options.whiteouts = false
         options.chown = keepOwners && !rootless
+        options.keepDirectoryKinds = keepDirectoryKinds
         _ = try LayerUnpacker.unpack(blob: archive, intoDirectoryFD: directory, options: options)
       }
     } catch {
