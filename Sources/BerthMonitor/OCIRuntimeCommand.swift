@@ -92,6 +92,18 @@ public struct OCIRuntimeCommand: Sendable {
 
   public func resume(_ id: String) throws(BerthError) { try run(["resume", id]) }
 
+  /// `update --resources FILE`: new cgroup limits (the file is written here).
+  public func update(_ id: String, resources: Spec.Resources, file: String) throws(BerthError) {
+    do {
+      try writeFileAtomically(file, Array(try JSONEncoder().encode(resources)), durable: false)
+    } catch let error as BerthError {
+      throw error
+    } catch {
+      throw BerthError(.internalError, "cannot encode the resources: \(error)")
+    }
+    try run(["update", "--resources", file, id])
+  }
+
   /// The container's pid and status from `state`.
   public func state(_ id: String) throws(BerthError) -> (pid: pid_t, status: String) {
     let output = log + ".state"

@@ -34,12 +34,22 @@ enum APIResponse {
   /// Headers now, the body when `body` (run on the pool) returns: docker
   /// clients wait for a /wait's headers before they start the container.
   case deferred(HTTPResponseStatus, contentType: String, body: @Sendable () -> [UInt8])
-  /// Headers now, then what `produce` emits (on the pool) until it returns:
-  /// `logs -f`, streamed events.
-  case streaming(
-    HTTPResponseStatus, contentType: String, produce: @Sendable (_ emit: StreamSink) -> Void)
+  /// Headers now (`headers` added), then what `produce` writes (on the
+  /// pool) until it returns, the client's pace setting ours: tars, stats.
+  /// No `produce`: no body (HEAD).
+  case stream(
+    HTTPResponseStatus, contentType: String, headers: [(String, String)],
+    produce: (@Sendable (ResponseBody) -> Void)?)
   /// The connection becomes a raw stream driven by `stream`.
   case hijack(any HijackedStream)
+
+  /// A stream with no extra headers: `logs -f`, events, pull progress.
+  static func streaming(
+    _ status: HTTPResponseStatus, contentType: String,
+    produce: @escaping @Sendable (ResponseBody) -> Void
+  ) -> APIResponse {
+    .stream(status, contentType: contentType, headers: [], produce: produce)
+  }
 
   static func json(_ status: HTTPResponseStatus, _ bytes: [UInt8]) -> APIResponse {
     .body(status, bytes, contentType: "application/json")
@@ -200,14 +210,20 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
         }
         self.finish(context, keepAlive: keepAlive)
       }
-    case .streaming(let status, let type, let produce):
+    case .stream(let status, let type, let extra, let produce):
       headers.add(name: "Content-Type", value: type)
+      for (name, value) in extra { headers.add(name: name, value: value) }
+      if produce == nil { headers.add(name: "Content-Length", value: "0") }
       context.writeAndFlush(
         wrapOutboundOut(
           .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
         promise: nil)
-      let emit = StreamSink(channel: context.channel)
-      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(emit) }.whenComplete { _ in
+      guard let produce, request.method != .HEAD else {
+        finish(context, keepAlive: keepAlive)
+        return
+      }
+      let body = ResponseBody(channel: context.channel)
+      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(body) }.whenComplete { _ in
         self.finish(context, keepAlive: keepAlive)
       }
     case .hijack(let stream):
@@ -251,6 +267,43 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
   }
 }
 
+/// A streamed response's body, written from a pool thread.
+final class ResponseBody: Sendable {
+  let channel: Channel
+
+  init(channel: Channel) { self.channel = channel }
+
+  /// Whether the client is still connected.
+  var isOpen: Bool { channel.isActive }
+
+  /// `emit(bytes)` in the producers that stream JSON lines.
+  func callAsFunction(_ bytes: [UInt8]) { write(bytes[...]) }
+
+  /// Sends `bytes`; waits while the client reads slower than we write (so a
+  /// large tar is never held in memory); false once the client is gone.
+  @discardableResult
+  func write(_ bytes: ArraySlice<UInt8>) -> Bool {
+    guard channel.isActive else { return false }
+    let sent = channel.writeAndFlush(
+      HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))))
+    if !channel.isWritable {
+      do { try sent.wait() } catch { return false }
+    }
+    return true
+  }
+
+  /// Copies `fd` to the client until its end; false if the client went away.
+  func copy(from fd: Int32) -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let got = read(fd, &buffer, buffer.count)
+      if got < 0 && currentErrno == .interrupted { continue }
+      if got <= 0 { return true }
+      if !write(buffer[0..<got]) { return false }
+    }
+  }
+}
+
 /// After a hijack: what the client sends is the container's stdin.
 final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
   typealias InboundIn = ByteBuffer
@@ -268,20 +321,6 @@ final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
   }
 
   func channelInactive(context: ChannelHandlerContext) { stream.clientGone() }
-}
-
-/// Where a streaming response writes; `isOpen` turns false when the
-/// client has gone, so an endless stream (events, stats) can stop.
-struct StreamSink: Sendable {
-  let channel: any Channel
-
-  func callAsFunction(_ bytes: [UInt8]) {
-    channel.writeAndFlush(
-      HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))),
-      promise: nil)
-  }
-
-  var isOpen: Bool { channel.isActive }
 }
 
 /// A request body on disk, removed when the last request holding it goes.

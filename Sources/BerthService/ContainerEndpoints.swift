@@ -38,8 +38,31 @@ enum ContainerEndpoints {
       return .empty(.noContent)
     case (.POST, 2, "attach"): return try attach(path[0], request, state)
     case (.GET, 2, "logs"): return try logs(path[0], request, state)
-    case (.POST, 2, "resize"): return .empty(.ok)
+    case (.POST, 2, "resize"):
+      guard let rows = request.query["h"].flatMap(UInt16.init),
+        let columns = request.query["w"].flatMap(UInt16.init)
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid resize: h and w must be numbers of rows and columns")
+      }
+      try state.engine().resizeTerminal(path[0], rows: rows, columns: columns)
+      return .empty(.ok)
+    case (.GET, 3, "ws") where path[1] == "attach":
+      throw BerthError(
+        .unsupported, "attach over a websocket is not supported",
+        hint: "use POST /containers/{id}/attach, the hijacked stream docker's CLI uses")
     case (.POST, 2, "exec"): return try ExecEndpoints.create(path[0], request, state)
+    case (.GET, 2, "top"): return try ContainerControlEndpoints.top(path[0], request, state)
+    case (.GET, 2, "stats"): return try ContainerControlEndpoints.stats(path[0], request, state)
+    case (.POST, 2, "rename"): return try ContainerControlEndpoints.rename(path[0], request, state)
+    case (.POST, 2, "pause"): return try ContainerControlEndpoints.pause(path[0], true, state)
+    case (.POST, 2, "unpause"): return try ContainerControlEndpoints.pause(path[0], false, state)
+    case (.POST, 2, "update"): return try ContainerControlEndpoints.update(path[0], request, state)
+    case (.POST, 1, "prune"): return try ContainerControlEndpoints.prune(request, state)
+    case (.GET, 2, "changes"): return try ContainerFileEndpoints.changes(path[0], state)
+    case (.GET, 2, "export"): return try ContainerFileEndpoints.export(path[0], state)
+    case (.GET, 2, "archive"), (.HEAD, 2, "archive"), (.PUT, 2, "archive"):
+      return try ContainerFileEndpoints.archive(path[0], request, state)
     default: return Router.notFound("page not found")
     }
   }

@@ -4,8 +4,9 @@
 // Exec: POST /containers/{id}/exec records what to run, POST
 // /exec/{id}/start runs it (`berth-monitor exec` with pipes for its stdio,
 // relayed in docker's multiplexed frames over the hijacked connection, or
-// detached), GET /exec/{id}/json reports it. Terminals (`exec -t`) are
-// not served yet.
+// detached), GET /exec/{id}/json reports it. With a terminal (`exec -t`)
+// the stdio is a pty of the service's, relayed raw (ExecTerminal.swift);
+// POST /exec/{id}/resize sets its size.
 import BerthEngine
 import BerthSystem
 import FoundationEssentials
@@ -17,14 +18,20 @@ final class ExecRecord: @unchecked Sendable {
   let containerID: String
   let request: ExecRequest
   let attachStdin: Bool
+  let tty: Bool
+  /// The window size the client asked for at create (rows, columns).
+  var consoleSize: [UInt16]?
   var running = false
   var exitCode: Int32?
+  /// The pty of a running `exec -t`, for resize.
+  var terminal: ExecTerminalStream?
 
-  init(id: String, containerID: String, request: ExecRequest, attachStdin: Bool) {
+  init(id: String, containerID: String, request: ExecRequest, attachStdin: Bool, tty: Bool) {
     self.id = id
     self.containerID = containerID
     self.request = request
     self.attachStdin = attachStdin
+    self.tty = tty
   }
 }
 
@@ -37,6 +44,7 @@ enum ExecEndpoints {
     var User: String?
     var WorkingDir: String?
     var Privileged: Bool?
+    var ConsoleSize: [UInt16]?
   }
 
   static func create(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
@@ -46,11 +54,6 @@ enum ExecEndpoints {
     guard let command = body.Cmd, !command.isEmpty else {
       throw BerthError(
         .invalidArgument, "no exec command specified", hint: "give the command in the body's Cmd")
-    }
-    guard body.Tty != true else {
-      throw BerthError(
-        .unsupported, "exec with a terminal is not served by the API yet",
-        hint: "use `berth exec -it`, or docker exec without -t")
     }
     let engine = try state.engine()
     let container = try engine.refresh(try engine.lookup(reference).id)
@@ -66,7 +69,8 @@ enum ExecEndpoints {
     exec.privileged = body.Privileged ?? false
     let record = ExecRecord(
       id: ContainerNames.randomID(), containerID: container.id, request: exec,
-      attachStdin: body.AttachStdin ?? false)
+      attachStdin: body.AttachStdin ?? false, tty: body.Tty ?? false)
+    record.consoleSize = body.ConsoleSize
     state.addExec(record)
     struct Created: Encodable { var Id: String }
     return .json(.created, Router.json(Created(Id: record.id)))
@@ -80,7 +84,10 @@ enum ExecEndpoints {
     }
     switch (request.method, path[1]) {
     case (.POST, "start"):
-      struct StartBody: Decodable { var Detach: Bool? }
+      struct StartBody: Decodable {
+        var Detach: Bool?
+        var ConsoleSize: [UInt16]?
+      }
       let body = try Router.decode(StartBody.self, request.body)
       guard !record.running && record.exitCode == nil else {
         throw BerthError(
@@ -97,8 +104,23 @@ enum ExecEndpoints {
         record.exitCode = code
         return .empty(.ok)
       }
+      if record.tty {
+        if let size = body.ConsoleSize { record.consoleSize = size }
+        return .hijack(ExecTerminalStream(record: record, state: state))
+      }
       return .hijack(ExecStream(record: record, state: state))
     case (.POST, "resize"):
+      guard let rows = request.query["h"].flatMap({ UInt16($0) }),
+        let columns = request.query["w"].flatMap({ UInt16($0) })
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid resize: h and w must be numbers of rows and columns",
+          hint: "send ?h=ROWS&w=COLUMNS")
+      }
+      if record.tty {
+        record.consoleSize = [rows, columns]
+        try record.terminal?.resize(rows: rows, columns: columns)
+      }
       return .empty(.ok)
     case (.GET, "json"):
       struct Info: Encodable {
@@ -108,6 +130,21 @@ enum ExecEndpoints {
         var ContainerID: String
         var OpenStdin: Bool
         var Pid = 0
+
+        enum CodingKeys: String, CodingKey {
+          case ID, Running, ExitCode, ContainerID, OpenStdin, Pid
+        }
+
+        /// ExitCode is null while the process runs, as docker sends it.
+        func encode(to encoder: any Encoder) throws {
+          var c = encoder.container(keyedBy: CodingKeys.self)
+          try c.encode(ID, forKey: .ID)
+          try c.encode(Running, forKey: .Running)
+          try c.encode(ExitCode, forKey: .ExitCode)
+          try c.encode(ContainerID, forKey: .ContainerID)
+          try c.encode(OpenStdin, forKey: .OpenStdin)
+          try c.encode(Pid, forKey: .Pid)
+        }
       }
       return .json(
         .ok,
@@ -152,11 +189,13 @@ final class ExecStream: HijackedStream, @unchecked Sendable {
       var request = record.request
       request.stdio = [input.read, output.write, errors.write]
       let code = (try? state.engine().exec(record.containerID, request)) ?? 126
+      // The code first: our write ends closing ends the relay, and the
+      // client asks for the code as soon as its stream ends.
+      record.exitCode = code
+      record.running = false
       close(input.read)
       close(output.write)
       close(errors.write)
-      record.exitCode = code
-      record.running = false
     }
     _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
       Self.relay([(output.read, 1), (errors.read, 2)], to: channel)

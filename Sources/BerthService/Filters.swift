@@ -1,6 +1,7 @@
 // Docker's `filters` query parameter: JSON of `{"key": ["value", ...]}`,
 // or the older `{"key": {"value": true}}` that docker-py and compose 1.x
 // still send. Values of one key are alternatives; keys must all match.
+import BerthEngine
 import BerthSystem
 import FoundationEssentials
 
@@ -66,5 +67,13 @@ struct Filters: Sendable {
   var dangling: Bool? {
     guard let value = values["dangling"]?.first else { return nil }
     return value == "true" || value == "1"
+  }
+
+  /// `until`: a duration before now (10m, 1h30m), Unix seconds, or RFC 3339.
+  static func timestamp(_ text: String) throws(BerthError) -> Int64 {
+    if let seconds = Double(text) { return Int64(seconds) }
+    if let ns = LogParser.nanoseconds(rfc3339: text) { return ns / 1_000_000_000 }
+    let ago = try parseDuration(text, what: "until")
+    return Int64(Date().timeIntervalSince1970 - ago)
   }
 }

@@ -69,18 +69,12 @@ enum ImageTransferEndpoints {
     for name in names { _ = try ImageEndpoints.resolve(name, engine) }
     let file = try SpooledBody(directory: state.spoolDirectory)
     try engine.store.save(names, format: .dockerArchive, to: file.path)
-    return .streaming(.ok, contentType: "application/x-tar") { emit in
+    return .streaming(.ok, contentType: "application/x-tar") { body in
       // The file was replaced by save's rename: read it by path.
       let fd = open(file.path, O_RDONLY | O_CLOEXEC)
       guard fd >= 0 else { return }
       defer { close(fd) }
-      var buffer = [UInt8](repeating: 0, count: 1 << 20)
-      while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        guard count > 0 else { return }
-        emit(Array(buffer[..<count]))
-      }
+      _ = body.copy(from: fd)
     }
   }
 

@@ -341,3 +341,10 @@ int berth_bpf_attach_device_program(int cgroup_fd, int prog_fd) {
   attr.attach_flags = BPF_F_ALLOW_MULTI;
   return (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr);
 }
+
+int berth_ppoll_unblocking(struct pollfd *fds, unsigned long count, int sig) {
+  sigset_t mask;
+  if (sigprocmask(SIG_SETMASK, NULL, &mask) < 0) return -1;
+  sigdelset(&mask, sig);
+  return ppoll(fds, (nfds_t)count, NULL, &mask);
+}

@@ -21,6 +21,10 @@ public struct ExecRequest: Sendable {
   /// The process's stdin, stdout and stderr as fds of ours (the API
   /// service's pipes) instead of our own stdio; no signals forwarded.
   public var stdio: [Int32]?
+  /// Called with the pid of the helper relaying the process (with `stdio`)
+  /// once it runs: the API service signals it SIGWINCH after a resize of
+  /// the terminal it gave as stdio.
+  public var started: (@Sendable (pid_t) -> Void)?
   public init(command: [String]) { self.command = command }
 }
 
@@ -87,6 +91,7 @@ extension Engine {
       let pid = try ChildProcess.spawn(
         ["berth-monitor", "exec"] + arguments, path: binary, stdin: .fd(stdio[0]),
         stdout: .fd(stdio[1]), stderr: .fd(stdio[2]))
+      request.started?(pid)
       return exitCode(fromWaitStatus: try BerthSystem.waitForExit(pid))
     }
     return try MonitorLauncher.exec(

@@ -15,6 +15,20 @@ public enum ChangeKind: String, Sendable {
   case deleted = "D"
 }
 
+/// One path in a container, as `lstat` sees it.
+public struct PathStat: Sendable {
+  public var name: String
+  public var size: Int64
+  /// st_mode: the file type and permission bits.
+  public var mode: mode_t
+  public var mtimeSeconds: Int64
+  public var mtimeNanoseconds: Int
+  /// A symlink's target as stored ("" for anything else).
+  public var linkTarget: String
+
+  public var isDirectory: Bool { (mode & S_IFMT) == S_IFDIR }
+}
+
 /// Files the engine bind-mounts into every container: their empty mount
 /// points in the upper directory are not the container's changes.
 public let engineMountPoints: Set<String> = [
@@ -81,15 +95,22 @@ extension Engine {
     }
   }
 
-  /// `export`: the container's whole filesystem as a tar on `fd`.
+  /// `export`: the container's whole filesystem as a tar on `fd`. A
+  /// running one's root holds /proc, /sys, /dev and its volumes as other
+  /// mounts: only their mount points go in, as docker's export has them.
   public func export(_ reference: String, to fd: Int32) throws(BerthError) {
     let container = try refresh(try lookup(reference).id)
     do {
       try withRootfs(container) { rootfs, _ in
         let status = try ChildProcess.run(
-          ["tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", "-", "."], path: "/bin/tar",
+          [
+            "tar", "--numeric-owner", "--xattrs", "--one-file-system", "--warning=no-file-changed",
+            "-C", rootfs, "-cf", "-", ".",
+          ], path: "/bin/tar",
           stdout: .fd(fd))
-        guard status == 0 else {
+        // 1: a file changed while it was read (a running container's); the
+        // archive is whole.
+        guard status == 0 || status == 1 else {
           throw BerthError(.system, "tar of \(container.name)'s rootfs failed")
         }
       }
@@ -324,10 +345,12 @@ extension Engine {
   }
 
   /// Unpacks the tar at `archive` into the container's directory `path`
-  /// (resolved in the rootfs; it must exist).
-  public func copyIn(_ reference: String, archive: String, to path: String, keepOwners: Bool)
-    throws(BerthError)
-  {
+  /// (resolved in the rootfs; it must exist). `keepDirectoryKinds`: refuse
+  /// to replace a directory with a non-directory or the reverse.
+  public func copyIn(
+    _ reference: String, archive: String, to path: String, keepOwners: Bool,
+    keepDirectoryKinds: Bool = false
+  ) throws(BerthError) {
     let container = try refresh(try lookup(reference).id)
     do {
       try withRootfs(container) { rootfs, _ in
@@ -337,6 +360,7 @@ extension Engine {
         var options = UnpackOptions(rootless: rootless, name: "archive for \(container.name)")
         options.whiteouts = false
         options.chown = keepOwners && !rootless
+        options.keepDirectoryKinds = keepDirectoryKinds
         _ = try LayerUnpacker.unpack(blob: archive, intoDirectoryFD: directory, options: options)
       }
     } catch {
@@ -357,6 +381,57 @@ extension Engine {
     } catch {
       throw BerthError.wrapping(error, "cannot look up \(path) in \(container.name)")
     }
+  }
+
+  /// What `path` is in the container (its last component not followed),
+  /// or nil when it does not exist: the API's HEAD/GET archive stat.
+  public func pathStat(_ reference: String, path: String) throws(BerthError) -> PathStat? {
+    let container = try refresh(try lookup(reference).id)
+    do {
+      return try withRootfs(container) { rootfs, _ -> PathStat? in
+        let root = try RootFS(path: rootfs)
+        // Lexically first: a `..` handed to fstatat at the rootfs's top
+        // would look above it.
+        let (parentPath, name) = RootFS.split(Self.cleanPath(path))
+        guard let parent = try? root.open(parentPath, flags: O_PATH | O_DIRECTORY) else {
+          return nil
+        }
+        defer { close(parent) }
+        var st = stat()
+        let atRoot = name == "."
+        let found = atRoot ? fstat(parent, &st) : fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW)
+        guard found == 0 else { return nil }
+        var target = ""
+        if (st.st_mode & S_IFMT) == S_IFLNK {
+          var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+          let count = readlinkat(parent, name, &buffer, buffer.count - 1)
+          if count > 0 {
+            target = String(
+              decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+          }
+        }
+        return PathStat(
+          name: atRoot ? "/" : name, size: Int64(st.st_size), mode: st.st_mode,
+          mtimeSeconds: Int64(st.st_mtim.tv_sec), mtimeNanoseconds: Int(st.st_mtim.tv_nsec),
+          linkTarget: target)
+      }
+    } catch {
+      throw BerthError.wrapping(error, "cannot look up \(path) in \(container.name)")
+    }
+  }
+
+  /// `path` made absolute with `.` and `..` resolved by name (`..` at the
+  /// top stays there), as Go's filepath.Clean does.
+  public static func cleanPath(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") where part != "." {
+      if part == ".." {
+        _ = parts.popLast()
+      } else {
+        parts.append(part)
+      }
+    }
+    return "/" + parts.joined(separator: "/")
   }
 
   /// Unpacks a tar from a container onto the host directory `directory`.

@@ -857,6 +857,13 @@ public struct ContainerStats: Sendable {
   /// Bytes received and sent on the container's own interfaces (nil when
   /// it shares another namespace's network).
   public var network: (received: UInt64, sent: UInt64)? = nil
+  /// The CPU time split as the cgroup counts it, and per CPU (v1 only).
+  public var cpuKernelNanoseconds: UInt64 = 0
+  public var cpuUserNanoseconds: UInt64 = 0
+  public var perCPUNanoseconds: [UInt64] = []
+  /// memory.stat's counters (cache, rss, inactive_file, ...).
+  public var memoryDetails: [String: UInt64] = [:]
+  public var pidsLimit: UInt64?
 }
 
 extension Engine {
@@ -881,6 +888,11 @@ extension Engine {
       id: container.id, name: container.name, cpuNanoseconds: stats.cpu.usage.total,
       memoryUsage: stats.memory.usage.usage ?? 0, memoryLimit: stats.memory.usage.limit ?? 0,
       pids: stats.pids.current)
+    result.cpuKernelNanoseconds = stats.cpu.usage.kernel
+    result.cpuUserNanoseconds = stats.cpu.usage.user
+    result.perCPUNanoseconds = stats.cpu.usage.percpu ?? []
+    result.memoryDetails = stats.memory.raw ?? [:]
+    result.pidsLimit = stats.pids.limit
     if (try? container.decodedConfig())?.hasNetworkState == true {
       result.network = Self.interfaceCounters(pid: container.pid)
     }

@@ -38,6 +38,9 @@ public struct UnpackOptions: Sendable {
   /// one tree: an overlay's merged view (which records the removal itself)
   /// or a plain directory (`build -o type=local`).
   public var applyWhiteouts = false
+  /// Refuse an entry that would replace a directory with a non-directory
+  /// or the reverse (docker's noOverwriteDirNonDir, which `docker cp` sets).
+  public var keepDirectoryKinds = false
 
   public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false, chown: Bool? = nil) {
     self.rootless = rootless
@@ -330,6 +333,23 @@ private struct TreeWriter {
       return
     }
     let parent = try parentFD(path)
+
+    if options.keepDirectoryKinds {
+      var st = stat()
+      if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+        let wasDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+        let isDirectory =
+          archive_entry_hardlink(entry) == nil && archive_entry_filetype(entry) == S_IFDIR
+        if wasDirectory != isDirectory {
+          throw BerthError(
+            .invalidArgument,
+            wasDirectory
+              ? "cannot overwrite directory \"\(path.display)\" with non-directory"
+              : "cannot overwrite non-directory \"\(path.display)\" with directory",
+            hint: "remove or rename what is in the container first")
+        }
+      }
+    }
 
     if let link = archive_entry_hardlink(entry) {
       guard let target = try parse(link) else { throw refuse(path.display, "links to the root") }

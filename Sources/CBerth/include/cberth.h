@@ -12,6 +12,13 @@
 // child's pid in the parent. Only call from a single-threaded process.
 pid_t berth_clone(uint64_t flags);
 
+#include <poll.h>
+
+// ppoll(2) with no timeout, `sig` unblocked for the wait only (the rest of
+// the thread's mask kept): a signal blocked elsewhere cannot slip in
+// between a check of its flag and the wait.
+int berth_ppoll_unblocking(struct pollfd *fds, unsigned long count, int sig);
+
 int berth_pidfd_open(pid_t pid);
 int berth_pidfd_send_signal(int pidfd, int sig);
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
