@@ -232,6 +232,34 @@ struct ServiceContainerTests {
     #expect(service.docker(["rm", "-f", "box", "stopped"]).status == 0)
   }
 
+  @Test(.enabled(if: EngineEnvironment.hasCommand("tmux"), "needs tmux"))
+  func dockerRunWithATerminalFollowsTheWindowSize() {
+    let box = EngineSandbox("svcruntty")
+    let service = Service(box)
+    func tmux(_ args: [String]) -> Output { sh(["tmux", "-L", "berth-e2e-svcrun"] + args) }
+    func screen() -> String { tmux(["capture-pane", "-p", "-t", "run"]).stdout }
+    defer {
+      _ = tmux(["kill-server"])
+      service.stop()
+      box.finish()
+    }
+    _ = tmux([
+      "new-session", "-d", "-s", "run", "-x", "90", "-y", "25",
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker run -it --rm --network none"
+        + " busybox sh; echo run-exit-$?; sleep 30",
+    ])
+    #expect(box.eventually { screen().contains("/ #") }, "\(screen())")
+    _ = tmux(["send-keys", "-t", "run", "stty size; echo one-$((2*3))", "Enter"])
+    #expect(box.eventually { screen().contains("one-6") }, "\(screen())")
+    #expect(screen().contains("25 90"), "\(screen())")
+    // The CLI sends the new size through POST /containers/{id}/resize.
+    _ = tmux(["resize-window", "-t", "run", "-x", "71", "-y", "19"])
+    usleep(500_000)
+    _ = tmux(["send-keys", "-t", "run", "stty size; exit 3", "Enter"])
+    #expect(box.eventually { screen().contains("run-exit-3") }, "\(screen())")
+    #expect(screen().contains("19 71"), "\(screen())")
+  }
+
   @Test(
     .enabled(if: EngineEnvironment.hasCommand("tmux"), "needs tmux"))
   func dockerExecWithATerminal() {
