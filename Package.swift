@@ -145,6 +145,7 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     // Layer 8: `berth system service`: the Docker Engine API over HTTP/1 on
@@ -153,10 +154,11 @@ let package = Package(
     .target(
       name: "BerthService",
       dependencies: [
-        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "BerthMonitor",
+        "BerthEngine", "BerthImage", "BerthOCI", "BerthSystem", "BerthMonitor", "BerthBuild",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     // Layer 8: the podman-compatible engine CLI, one file per subcommand.

@@ -7,9 +7,9 @@ packages=(
   # fixtures and peers the tests compare against
   busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
   fuse-overlayfs passt slirp4netns nftables apache2-utils openssl gzip xz-utils zstd
-  buildah debootstrap
+  buildah debootstrap docker-compose docker.io
   # test and benchmark tools
-  hyperfine time jq tmux iproute2 procps python3 file util-linux sqlite3
+  hyperfine time jq tmux iproute2 procps python3 file util-linux sqlite3 curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,16 +6,21 @@ import FoundationEssentials
 import Glibc
 import NIOCore
 import NIOHTTP1
+import SystemPackage
 
 struct APIRequest: Sendable {
   var method: HTTPMethod
   /// The path without the `/v1.NN` prefix.
   var path: String
   var query: [String: String]
+  /// Every value of each key (`names=a&names=b`).
+  var repeated: [String: [String]] = [:]
   var headers: HTTPHeaders
   var body: [UInt8]
   /// The version the client asked for (from the prefix), or the newest.
   var version: String
+  /// A tar body (load, build, archive PUT), spooled to disk as it came.
+  var spooled: SpooledBody? = nil
 
   func flag(_ name: String) -> Bool {
     guard let value = query[name] else { return false }
@@ -29,11 +34,6 @@ enum APIResponse {
   /// Headers now, the body when `body` (run on the pool) returns: docker
   /// clients wait for a /wait's headers before they start the container.
   case deferred(HTTPResponseStatus, contentType: String, body: @Sendable () -> [UInt8])
-  /// Headers now, then what `produce` emits (on the pool) until it returns:
-  /// `logs -f`, streamed events.
-  case streaming(
-    HTTPResponseStatus, contentType: String,
-    produce: @Sendable (_ emit: @escaping @Sendable ([UInt8]) -> Void) -> Void)
   /// Headers now (`headers` added), then what `produce` writes (on the
   /// pool) until it returns, the client's pace setting ours: tars, stats.
   /// No `produce`: no body (HEAD).
@@ -42,6 +42,14 @@ enum APIResponse {
     produce: (@Sendable (ResponseBody) -> Void)?)
   /// The connection becomes a raw stream driven by `stream`.
   case hijack(any HijackedStream)
+
+  /// A stream with no extra headers: `logs -f`, events, pull progress.
+  static func streaming(
+    _ status: HTTPResponseStatus, contentType: String,
+    produce: @escaping @Sendable (ResponseBody) -> Void
+  ) -> APIResponse {
+    .stream(status, contentType: contentType, headers: [], produce: produce)
+  }
 
   static func json(_ status: HTTPResponseStatus, _ bytes: [UInt8]) -> APIResponse {
     .body(status, bytes, contentType: "application/json")
@@ -58,13 +66,17 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
   typealias InboundIn = HTTPServerRequestPart
   typealias OutboundOut = HTTPServerResponsePart
 
-  static let maxBody = 64 << 20
+  /// JSON bodies are held in memory; docker's are a few KiB.
+  static let maxBody = 16 << 20
+  /// Tar bodies go to a file, up to this size.
+  static let maxSpooledBody: Int64 = 64 << 30
 
   let state: ServiceState
   let encoder: HTTPResponseEncoder
   let decoder: ByteToMessageHandler<HTTPRequestDecoder>
   var head: HTTPRequestHead?
   var body: [UInt8] = []
+  var spool: SpooledBody?
   var tooLarge = false
 
   init(
@@ -88,12 +100,30 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
     case .head(let head):
       self.head = head
       body = []
+      spool = nil
       tooLarge = false
+      if SpooledBody.wanted(head) {
+        do {
+          spool = try SpooledBody(directory: state.spoolDirectory)
+        } catch {
+          write(context, .json(.internalServerError, Router.errorBody("\(error)")), head)
+          self.head = nil
+          return
+        }
+      }
       // An upgrade (docker's attach) has no body, and the decoder holds
       // back its end: it is answered now.
       if head.headers["Upgrade"].first != nil { dispatch(context, head) }
     case .body(var buffer):
-      if body.count + buffer.readableBytes > Self.maxBody {
+      if let spool, !tooLarge {
+        // Written on the event loop: a page-cache write, and the client
+        // cannot send faster than the disk takes it anyway.
+        if spool.size + Int64(buffer.readableBytes) > Self.maxSpooledBody {
+          tooLarge = true
+        } else if !buffer.withUnsafeReadableBytes({ spool.append($0) }) {
+          tooLarge = true
+        }
+      } else if body.count + buffer.readableBytes > Self.maxBody {
         tooLarge = true
       } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
         body += bytes
@@ -102,7 +132,14 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
       guard let head else { return }
       self.head = nil
       if tooLarge {
-        write(context, .json(.payloadTooLarge, Router.errorBody("request body too large")), head)
+        let limit = spool == nil ? "\(Self.maxBody >> 20) MiB" : "\(Self.maxSpooledBody >> 30) GiB"
+        spool = nil
+        write(
+          context,
+          .json(
+            .payloadTooLarge,
+            Router.errorBody("request body too large: the limit for this endpoint is \(limit)")),
+          head)
         return
       }
       dispatch(context, head)
@@ -112,7 +149,9 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
   /// Runs the request on the pool (the engine blocks) and writes its response.
   func dispatch(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
     self.head = nil
-    let request = Router.request(head, body: body)
+    var request = Router.request(head, body: body)
+    request.spooled = spool
+    spool = nil
     let state = self.state
     let future = state.pool.runIfActive(eventLoop: context.eventLoop) {
       Router.handle(request, state: state)
@@ -169,21 +208,6 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
           context.write(
             self.wrapOutboundOut(.body(.byteBuffer(allocator.buffer(bytes: bytes)))), promise: nil)
         }
-        self.finish(context, keepAlive: keepAlive)
-      }
-    case .streaming(let status, let type, let produce):
-      headers.add(name: "Content-Type", value: type)
-      context.writeAndFlush(
-        wrapOutboundOut(
-          .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
-        promise: nil)
-      let channel = context.channel
-      let emit: @Sendable ([UInt8]) -> Void = { bytes in
-        channel.writeAndFlush(
-          HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))),
-          promise: nil)
-      }
-      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(emit) }.whenComplete { _ in
         self.finish(context, keepAlive: keepAlive)
       }
     case .stream(let status, let type, let extra, let produce):
@@ -252,6 +276,9 @@ final class ResponseBody: Sendable {
   /// Whether the client is still connected.
   var isOpen: Bool { channel.isActive }
 
+  /// `emit(bytes)` in the producers that stream JSON lines.
+  func callAsFunction(_ bytes: [UInt8]) { write(bytes[...]) }
+
   /// Sends `bytes`; waits while the client reads slower than we write (so a
   /// large tar is never held in memory); false once the client is gone.
   @discardableResult
@@ -294,4 +321,46 @@ final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
   }
 
   func channelInactive(context: ChannelHandlerContext) { stream.clientGone() }
+}
+
+/// A request body on disk, removed when the last request holding it goes.
+final class SpooledBody: @unchecked Sendable {
+  let path: String
+  let fd: Int32
+  private(set) var size: Int64 = 0
+
+  /// The endpoints whose bodies are tars: image load, build, archive PUT.
+  static func wanted(_ head: HTTPRequestHead) -> Bool {
+    let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+    switch head.method {
+    case .POST: return path.hasSuffix("/images/load") || path.hasSuffix("/build")
+    case .PUT: return path.hasSuffix("/archive")
+    default: return false
+    }
+  }
+
+  init(directory: String) throws(BerthError) {
+    try mkdirAll(directory, mode: 0o700)
+    // A random name opened O_EXCL|O_CLOEXEC: mkstemp's fd would be
+    // inheritable until fcntl, and this process spawns monitors meanwhile.
+    let name = directory + "/body." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      throw .system("create \(name) for a request body", currentErrno)
+    }
+    self.fd = fd
+    path = name
+  }
+
+  /// False when the disk refused the bytes.
+  func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard (try? FileDescriptor(rawValue: fd).writeAll(bytes)) != nil else { return false }
+    size += Int64(bytes.count)
+    return true
+  }
+
+  deinit {
+    close(fd)
+    unlink(path)
+  }
 }

@@ -6,6 +6,7 @@
 // fork; containers outlive it. With `idle` seconds and no connection for
 // that long, it exits (0: never).
 import BerthEngine
+import BerthImage
 import BerthSystem
 import FoundationEssentials
 import Glibc
@@ -99,9 +100,14 @@ final class ServiceState: @unchecked Sendable {
   private var exitCodes: [String: Int32] = [:]
   private var execs: [String: ExecRecord] = [:]
 
+  /// Where tar bodies are spooled: on the store's disk, not the run tmpfs.
+  let spoolDirectory: String
+
   init(server: APIServer, pool: NIOThreadPool) {
     self.server = server
     self.pool = pool
+    spoolDirectory =
+      (server.root ?? ContentStore.defaultRoot(rootless: geteuid() != 0)) + "/tmp/api-bodies"
     pthread_mutex_init(&lock, nil)
   }
 

@@ -257,7 +257,7 @@ enum ContainerControlEndpoints {
     var NanoCpus: Int64?
     var CpusetCpus: String?
     var PidsLimit: Int64?
-    var RestartPolicy: CreateBody.Host.Restart?
+    var RestartPolicy: ContainerCreateBody.Host.Restart?
   }
 
   /// Docker sends every field, zero for "unchanged": only the ones set
@@ -290,7 +290,7 @@ enum ContainerControlEndpoints {
   /// POST /containers/prune: stopped containers, narrowed by `until` and
   /// `label` / `label!` filters.
   static func prune(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
-    let filters = try Filters(request.query["filters"])
+    let filters = try Filters(request, allowed: ["until", "label", "label!"])
     var cutoff: Int64?
     if let until = filters.values["until"]?.first {
       cutoff = try Filters.timestamp(until)
@@ -298,51 +298,12 @@ enum ContainerControlEndpoints {
     let engine = try state.engine()
     let (removed, bytes) = try engine.pruneContainers { container, config in
       if let cutoff, ContainerEndpoints.unixTime(container.created) >= cutoff { return false }
-      return filters.labelsMatch(config.labels)
+      return filters.matchesLabels(config.labels)
     }
     struct Pruned: Encodable {
       var ContainersDeleted: [String]
       var SpaceReclaimed: Int64
     }
     return .json(.ok, Router.json(Pruned(ContainersDeleted: removed, SpaceReclaimed: bytes)))
-  }
-}
-
-/// docker's `filters` query: JSON of name → values, as a list or (older
-/// clients) as a map of value → true.
-struct Filters {
-  var values: [String: [String]] = [:]
-
-  init(_ text: String?) throws(BerthError) {
-    guard let text, !text.isEmpty else { return }
-    let data = Data(text.utf8)
-    if let lists = try? JSONDecoder().decode([String: [String]].self, from: data) {
-      values = lists
-    } else if let maps = try? JSONDecoder().decode([String: [String: Bool]].self, from: data) {
-      values = maps.mapValues { Array($0.keys) }
-    } else {
-      throw BerthError(
-        .invalidArgument, "invalid filters: \(text)",
-        hint: "send JSON such as {\"label\": [\"key=value\"]}")
-    }
-  }
-
-  /// `label=K` / `label=K=V` all hold, and no `label!=` does.
-  func labelsMatch(_ labels: [String: String]) -> Bool {
-    func holds(_ filter: String) -> Bool {
-      let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-      guard let key = parts.first, let value = labels[key] else { return false }
-      return parts.count == 1 || value == parts[1]
-    }
-    return (values["label"] ?? []).allSatisfy(holds)
-      && !(values["label!"] ?? []).contains(where: holds)
-  }
-
-  /// `until`: a duration before now (10m, 1h30m), Unix seconds, or RFC 3339.
-  static func timestamp(_ text: String) throws(BerthError) -> Int64 {
-    if let seconds = Double(text) { return Int64(seconds) }
-    if let ns = LogParser.nanoseconds(rfc3339: text) { return ns / 1_000_000_000 }
-    let ago = try parseDuration(text, what: "until")
-    return Int64(Date().timeIntervalSince1970 - ago)
   }
 }

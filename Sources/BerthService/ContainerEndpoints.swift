@@ -1,10 +1,8 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
 
 // (The Codable types here mirror docker's JSON field names one to one.)
-// /containers: list, create, inspect, start, stop, kill, restart, wait,
-// remove, attach, logs, resize. The create body (docker's container config
-// with its HostConfig) becomes the engine's ContainerConfig, as the CLI's
-// flags do.
+// /containers: list, create (its body in ContainerCreate.swift), inspect,
+// start, stop, kill, restart, wait, remove, attach, logs, resize.
 import BerthEngine
 import BerthImage
 import BerthMonitor
@@ -12,71 +10,6 @@ import BerthSystem
 import FoundationEssentials
 import Glibc
 import NIOHTTP1
-
-struct CreateBody: Decodable {
-  var Image: String?
-  var Cmd: [String]?
-  var Entrypoint: [String]?
-  var Env: [String]?
-  var WorkingDir: String?
-  var User: String?
-  var Hostname: String?
-  var Tty: Bool?
-  var OpenStdin: Bool?
-  var Labels: [String: String]?
-  var StopSignal: String?
-  var HostConfig: Host?
-
-  struct Host: Decodable {
-    var Binds: [String]?
-    var AutoRemove: Bool?
-    var NetworkMode: String?
-    var Privileged: Bool?
-    var CapAdd: [String]?
-    var CapDrop: [String]?
-    var Memory: Int64?
-    var ReadonlyRootfs: Bool?
-    var Init: Bool?
-    var RestartPolicy: Restart?
-    var LogConfig: Log?
-
-    struct Log: Decodable {
-      var `Type`: String?
-    }
-
-    struct Restart: Decodable {
-      var Name: String?
-      var MaximumRetryCount: Int?
-    }
-  }
-
-  /// Docker sends `Entrypoint` as a string or a list (and null).
-  enum CodingKeys: String, CodingKey {
-    case Image, Cmd, Entrypoint, Env, WorkingDir, User, Hostname, Tty, OpenStdin, Labels
-    case StopSignal, HostConfig
-  }
-
-  init(from decoder: Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    Image = try c.decodeIfPresent(String.self, forKey: .Image)
-    Cmd = try Self.list(c, .Cmd)
-    Entrypoint = try Self.list(c, .Entrypoint)
-    Env = try c.decodeIfPresent([String].self, forKey: .Env)
-    WorkingDir = try c.decodeIfPresent(String.self, forKey: .WorkingDir)
-    User = try c.decodeIfPresent(String.self, forKey: .User)
-    Hostname = try c.decodeIfPresent(String.self, forKey: .Hostname)
-    Tty = try c.decodeIfPresent(Bool.self, forKey: .Tty)
-    OpenStdin = try c.decodeIfPresent(Bool.self, forKey: .OpenStdin)
-    Labels = try c.decodeIfPresent([String: String].self, forKey: .Labels)
-    StopSignal = try c.decodeIfPresent(String.self, forKey: .StopSignal)
-    HostConfig = try c.decodeIfPresent(Host.self, forKey: .HostConfig)
-  }
-
-  static func list(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [String]? {
-    if let text = try? c.decodeIfPresent(String.self, forKey: key) { return [text] }
-    return try c.decodeIfPresent([String].self, forKey: key)
-  }
-}
 
 enum ContainerEndpoints {
   static func route(_ request: APIRequest, _ path: [String], _ state: ServiceState) throws
@@ -105,7 +38,19 @@ enum ContainerEndpoints {
       return .empty(.noContent)
     case (.POST, 2, "attach"): return try attach(path[0], request, state)
     case (.GET, 2, "logs"): return try logs(path[0], request, state)
-    case (.POST, 2, "resize"): return .empty(.ok)
+    case (.POST, 2, "resize"):
+      guard let rows = request.query["h"].flatMap(UInt16.init),
+        let columns = request.query["w"].flatMap(UInt16.init)
+      else {
+        throw BerthError(
+          .invalidArgument, "invalid resize: h and w must be numbers of rows and columns")
+      }
+      try state.engine().resizeTerminal(path[0], rows: rows, columns: columns)
+      return .empty(.ok)
+    case (.GET, 3, "ws") where path[1] == "attach":
+      throw BerthError(
+        .unsupported, "attach over a websocket is not supported",
+        hint: "use POST /containers/{id}/attach, the hijacked stream docker's CLI uses")
     case (.POST, 2, "exec"): return try ExecEndpoints.create(path[0], request, state)
     case (.GET, 2, "top"): return try ContainerControlEndpoints.top(path[0], request, state)
     case (.GET, 2, "stats"): return try ContainerControlEndpoints.stats(path[0], request, state)
@@ -131,8 +76,37 @@ enum ContainerEndpoints {
     var Created: Int64
     var State: String
     var Status: String
-    var Ports: [String] = []
+    var Ports: [Port]
     var Labels: [String: String]
+    var HostConfig: [String: String]
+    var NetworkSettings: Networks
+    var Mounts: [MountPoint]
+
+    struct Port: Encodable {
+      var IP: String?
+      var PrivatePort: Int
+      var PublicPort: Int?
+      var `Type`: String
+    }
+
+    struct Networks: Encodable {
+      var Networks: [String: Endpoint]
+    }
+
+    struct Endpoint: Encodable {
+      var NetworkID: String
+      var IPAddress: String
+      var Gateway: String
+      var MacAddress: String
+    }
+
+    struct MountPoint: Encodable {
+      var `Type`: String
+      var Name: String?
+      var Source: String
+      var Destination: String
+      var RW: Bool
+    }
   }
 
   static func unixTime(_ rfc3339: String?) -> Int64 {
@@ -141,30 +115,72 @@ enum ContainerEndpoints {
   }
 
   static func list(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let filters = try Filters(
+      request,
+      allowed: [
+        "id", "name", "label", "label!", "status", "ancestor", "network", "volume", "exited",
+      ])
     let engine = try state.engine()
     var containers = try engine.containers()
-    if !request.flag("all") { containers = containers.filter { $0.state == .running } }
-    let summaries = containers.map { container in
+    if !request.flag("all") && filters.values["status"] == nil {
+      containers = containers.filter { $0.state == .running || $0.state == .paused }
+    }
+    var summaries: [Summary] = []
+    for container in containers {
       let config = try? container.decodedConfig()
-      let status: String =
-        switch container.state {
-        case .running: "Up"
-        case .paused: "Up (Paused)"
-        case .created: "Created"
-        case .exited: "Exited (\(container.exitCode ?? 0))"
-        }
-      return Summary(
-        Id: container.id, Names: ["/" + container.name], Image: container.imageName,
-        ImageID: container.imageID,
-        Command: ((try? engine.containerCommand(container)) ?? []).joined(separator: " "),
-        Created: unixTime(container.created), State: container.state.rawValue, Status: status,
-        Labels: config?.labels ?? [:])
+      let attachments = (try? engine.attachments(of: container.id)) ?? []
+      guard filters.matches("id", { container.id.hasPrefix($0) }),
+        filters.matches("name", { container.name.contains($0.trimmingPrefix("/")) }),
+        filters.matches("status", { $0 == container.state.rawValue }),
+        filters.matches(
+          "exited", { Int32($0) == container.exitCode && container.state == .exited }),
+        filters.matches(
+          "ancestor", { $0 == container.imageName || container.imageID.hasPrefix($0) }),
+        filters.matches("network", { name in attachments.contains { $0.0.name == name } }),
+        filters.matches(
+          "volume", { name in (config?.mounts ?? []).contains { $0.source == name } }),
+        filters.matchesLabels(config?.labels ?? [:])
+      else { continue }
+      summaries.append(summary(container, config: config, attachments: attachments, engine))
     }
     return .json(.ok, Router.json(summaries))
   }
 
+  static func summary(
+    _ container: Container, config: ContainerConfig?, attachments: [(Network, Attachment)],
+    _ engine: Engine
+  ) -> Summary {
+    let ports = ((try? engine.publishedPorts(of: container.id)) ?? []).map {
+      Summary.Port(
+        IP: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP, PrivatePort: $0.containerPort,
+        PublicPort: $0.hostPort, Type: $0.protocol)
+    }
+    var networks: [String: Summary.Endpoint] = [:]
+    for (network, attachment) in attachments {
+      networks[network.name == Engine.defaultNetwork ? "bridge" : network.name] = Summary.Endpoint(
+        NetworkID: network.id, IPAddress: attachment.ipv4 ?? "",
+        Gateway: network.subnetList.first { !$0.isIPv6 }?.gateway ?? "",
+        MacAddress: attachment.mac)
+    }
+    let mounts = (config?.mounts ?? []).map { mount in
+      Summary.MountPoint(
+        Type: mount.kind.rawValue, Name: mount.kind == .volume ? mount.source : nil,
+        Source: mount.source, Destination: mount.destination, RW: !mount.readOnly)
+    }
+    let mode = config?.network ?? "none"
+    return Summary(
+      Id: container.id, Names: ["/" + container.name], Image: container.imageName,
+      ImageID: container.imageID,
+      Command: ((try? engine.containerCommand(container)) ?? []).joined(separator: " "),
+      Created: unixTime(container.created), State: container.state.rawValue,
+      Status: container.statusText(pausedWord: "Paused"), Ports: ports,
+      Labels: config?.labels ?? [:],
+      HostConfig: ["NetworkMode": mode == "bridge" && !networks.isEmpty ? "default" : mode],
+      NetworkSettings: Summary.Networks(Networks: networks), Mounts: mounts)
+  }
+
   static func create(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
-    let body = try Router.decode(CreateBody.self, request.body)
+    let body = try Router.decode(ContainerCreateBody.self, request.body)
     guard let imageName = body.Image, !imageName.isEmpty else {
       throw BerthError(
         .invalidArgument, "config: Image is required", hint: "name the image in the body's Image")
@@ -177,54 +193,7 @@ enum ContainerEndpoints {
       throw BerthError(
         .notFound, "No such image: \(imageName)", hint: "pull it first (docker pull, berth pull)")
     }
-    var config = ContainerConfig()
-    config.command = body.Cmd
-    config.entrypoint = body.Entrypoint
-    config.env = body.Env ?? []
-    config.workingDir = body.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
-    config.user = body.User.flatMap { $0.isEmpty ? nil : $0 }
-    config.hostname = body.Hostname.flatMap { $0.isEmpty ? nil : $0 }
-    config.tty = body.Tty ?? false
-    config.interactive = body.OpenStdin ?? false
-    config.labels = body.Labels ?? [:]
-    config.stopSignal = body.StopSignal
-    let host = body.HostConfig
-    config.autoRemove = host?.AutoRemove ?? false
-    config.privileged = host?.Privileged ?? false
-    config.capAdd = host?.CapAdd ?? []
-    config.capDrop = host?.CapDrop ?? []
-    config.memory = (host?.Memory ?? 0) > 0 ? host?.Memory : nil
-    config.readOnly = host?.ReadonlyRootfs ?? false
-    config.initProcess = host?.Init ?? false
-    // Docker's default driver, which docker's clients expect to read back.
-    let driver = host?.LogConfig?.Type.flatMap { $0.isEmpty ? nil : $0 } ?? "json-file"
-    guard ["json-file", "k8s-file", "none", "passthrough"].contains(driver) else {
-      throw BerthError(
-        .invalidArgument, "log driver \(driver) is not supported",
-        hint: "use json-file, k8s-file or none")
-    }
-    config.logDriver = driver
-    if let restart = host?.RestartPolicy?.Name, !restart.isEmpty {
-      var policy = try RestartPolicy(parsing: restart)
-      policy.maxRetries = host?.RestartPolicy?.MaximumRetryCount ?? 0
-      config.restart = policy
-    }
-    for bind in host?.Binds ?? [] {
-      let parts = bind.split(separator: ":").map(String.init)
-      guard parts.count >= 2 else {
-        throw BerthError(.invalidArgument, "invalid bind \(bind)", hint: "use SOURCE:DEST[:ro]")
-      }
-      var mount = MountRequest(
-        kind: parts[0].hasPrefix("/") ? .bind : .volume, source: parts[0], destination: parts[1])
-      mount.readOnly = parts.count > 2 && parts[2].split(separator: ",").contains("ro")
-      config.mounts.append(mount)
-    }
-    var network = NetworkFlags()
-    switch host?.NetworkMode ?? "default" {
-    case "", "default", "bridge": break
-    case let mode: network.networks = [mode]
-    }
-    try network.apply(to: &config, rootless: engine.rootless)
+    let config = try body.containerConfig(rootless: engine.rootless)
     let container = try engine.createContainer(
       name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
       imageName: imageName, config: config)
@@ -300,6 +269,7 @@ enum ContainerEndpoints {
   /// (a --rm container's record is gone with it).
   static func waitFor(_ first: Container, condition: String, state: ServiceState) -> Int32 {
     guard let engine = try? state.engine() else { return 125 }
+    let watch = ExitWatch(engine, id: first.id)
     var last = first
     while true {
       guard let current = try? engine.refresh(first.id) else {
@@ -314,7 +284,7 @@ enum ContainerEndpoints {
         return state.exitCode(first.id) ?? current.exitCode ?? 0
       default: break
       }
-      usleep(20_000)
+      watch.wait(milliseconds: 100)
     }
   }
 
@@ -326,7 +296,9 @@ enum ContainerEndpoints {
     let engine = try state.engine()
     let container = try engine.lookup(reference)
     let config = try container.decodedConfig()
-    let since = request.query["since"].flatMap(Int64.init) ?? 0
+    // Unix seconds, with a fraction as the docker CLI sends them.
+    let since = try request.query["since"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
+    let until = try request.query["until"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
     let tail = request.query["tail"].flatMap(Int.init)
     let wantOut = request.flag("stdout")
     let wantErr = request.flag("stderr")
@@ -337,9 +309,8 @@ enum ContainerEndpoints {
       var out: [UInt8] = []
       for line in lines
       where (line.stream == "stdout" && wantOut) || (line.stream == "stderr" && wantErr) {
-        if since > 0, (LogParser.nanoseconds(rfc3339: line.time) ?? 0) < since * 1_000_000_000 {
-          continue
-        }
+        let time = LogParser.nanoseconds(rfc3339: line.time) ?? 0
+        if since > 0 && time < since || until > 0 && time > until { continue }
         var payload = timestamps ? Array((line.time + " ").utf8) : []
         payload += line.text
         if line.complete { payload.append(0x0A) }
@@ -370,7 +341,7 @@ enum ContainerEndpoints {
           emit(encode(Array(all[seen...])))
           seen = all.count
         }
-        if !running { return }
+        if !running || !emit.isOpen { return }
         usleep(100_000)
       }
     }

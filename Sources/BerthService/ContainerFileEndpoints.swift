@@ -75,14 +75,14 @@ enum ContainerFileEndpoints {
         .invalidArgument, "extraction point is not a directory",
         hint: "PUT the archive to the directory that should hold its entries")
     }
-    let keepOwners = request.flag("copyUIDGID")
-    try engine.store.withStagingPath("put-archive") { tar in
-      try writeFileAtomically(tar, request.body, durable: false)
-      // An entry refused (`..`, an absolute name) is invalidArgument: a 400.
-      try engine.copyIn(
-        id, archive: tar, to: path, keepOwners: keepOwners,
-        keepDirectoryKinds: request.flag("noOverwriteDirNonDir"))
+    guard let tar = request.spooled else {
+      throw BerthError(.invalidArgument, "the archive is missing", hint: "send a tar body")
     }
+    // The body was spooled to disk as it came; an entry refused (`..`, an
+    // absolute name) is invalidArgument: a 400.
+    try engine.copyIn(
+      id, archive: tar.path, to: path, keepOwners: request.flag("copyUIDGID"),
+      keepDirectoryKinds: request.flag("noOverwriteDirNonDir"))
     return .empty(.ok)
   }
 

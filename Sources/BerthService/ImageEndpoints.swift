@@ -1,8 +1,9 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
 
 // (The Codable types here mirror docker's JSON field names one to one.)
-// /images: list and inspect in docker's shapes, and pull (POST
-// /images/create) with docker's streamed progress lines.
+// /images: list, inspect, history, tag, delete and prune in docker's
+// shapes, and pull (POST /images/create) with docker's streamed progress
+// lines; push, get and load are in ImageTransferEndpoints.swift.
 import BerthEngine
 import BerthImage
 import BerthOCI
@@ -14,11 +15,25 @@ enum ImageEndpoints {
   static func route(_ request: APIRequest, _ path: [String], _ state: ServiceState) throws
     -> APIResponse
   {
+    // Names hold slashes: the image is every segment but the verb.
+    let name = path.dropLast().joined(separator: "/")
     switch (request.method, path.count, path.last ?? "") {
-    case (.GET, 1, "json"): return try list(state)
+    case (.GET, 1, "json"): return try list(request, state)
     case (.POST, 1, "create"): return try pull(request, state)
-    case (.GET, _, "json") where path.count >= 2:
-      return try inspect(path.dropLast().joined(separator: "/"), state)
+    case (.POST, 1, "load"): return try ImageTransferEndpoints.load(request, state)
+    case (.POST, 1, "prune"): return try prune(request, state)
+    case (.GET, 1, "get"):
+      return try ImageTransferEndpoints.save(request.repeated["names"] ?? [], state)
+    case (.GET, 1, "search"):
+      throw BerthError(
+        .unsupported, "image search is not supported: Berth does not query registries' indexes",
+        hint: "browse the registry's web page, or list its tags with skopeo list-tags")
+    case (.GET, 2..., "json"): return try inspect(name, state)
+    case (.GET, 2..., "history"): return try history(name, state)
+    case (.GET, 2..., "get"): return try ImageTransferEndpoints.save([name], state)
+    case (.POST, 2..., "tag"): return try tag(name, request, state)
+    case (.POST, 2..., "push"): return try ImageTransferEndpoints.push(name, request, state)
+    case (.DELETE, 1..., _): return try remove(path.joined(separator: "/"), request, state)
     default: return Router.notFound("page not found")
     }
   }
@@ -35,16 +50,32 @@ enum ImageEndpoints {
     var Containers: Int = -1
   }
 
-  static func list(_ state: ServiceState) throws -> APIResponse {
+  static func list(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let filters = try Filters(
+      request, allowed: ["dangling", "label", "label!", "reference", "before", "since"])
     let engine = try state.engine()
     var result: [Summary] = []
     for image in try engine.store.images() where image.intermediate != true || !image.names.isEmpty
     {
       let config = try? engine.store.config(of: image)
+      // With a reference filter, docker lists only the names that match.
+      let names = image.names.filter { name in
+        filters.matches(
+          "reference",
+          { wanted in
+            let short = shortName(name)
+            return short == wanted || name == wanted
+              || short.split(separator: ":").first.map(String.init) == wanted
+          })
+      }
+      guard filters.dangling.map({ image.names.isEmpty == $0 }) ?? true,
+        filters.matchesLabels(config?.config?.labels ?? [:]),
+        filters.values["reference"] == nil || !names.isEmpty
+      else { continue }
       result.append(
         Summary(
-          Id: image.id.description, RepoTags: image.names.map(shortName),
-          RepoDigests: image.names.compactMap { name in
+          Id: image.id.description, RepoTags: names.map(shortName),
+          RepoDigests: names.compactMap { name in
             (try? Reference(parsing: name, defaultTag: false)).map {
               "\($0.repository)@\(image.manifest)"
             }
@@ -54,6 +85,91 @@ enum ImageEndpoints {
           Labels: config?.config?.labels ?? [:]))
     }
     return .json(.ok, Router.json(result))
+  }
+
+  /// The image a request names, with docker's 404 wording when missing.
+  static func resolve(_ name: String, _ engine: Engine) throws -> ImageRecord {
+    do {
+      return try engine.store.resolveImage(name)
+    } catch {
+      throw BerthError(
+        .notFound, "No such image: \(name)", hint: "pull it first (docker pull, berth pull)")
+    }
+  }
+
+  /// `tag` to `repo:tag`; 201 as docker answers.
+  static func tag(_ name: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    let engine = try state.engine()
+    let image = try resolve(name, engine)
+    guard let repo = request.query["repo"], !repo.isEmpty else {
+      throw BerthError(.invalidArgument, "repository name must have at least one component")
+    }
+    let tag = request.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
+    try engine.store.tag(image, as: try Reference(parsing: repo + ":" + tag))
+    return .empty(.created)
+  }
+
+  /// `[{"Untagged": name}, {"Deleted": id}]` as docker lists them.
+  static func remove(_ name: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    let engine = try state.engine()
+    _ = try resolve(name, engine)
+    let lines = try engine.store.remove(name, force: request.flag("force"))
+    let items = lines.map { line -> [String: String] in
+      if line.hasPrefix("Untagged: ") { return ["Untagged": shortName(String(line.dropFirst(10)))] }
+      return ["Deleted": "sha256:" + line.dropFirst("Deleted: ".count)]
+    }
+    return .json(.ok, Router.json(items))
+  }
+
+  /// Unnamed images, or with `dangling=false` every unused one.
+  static func prune(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let filters = try Filters(request, allowed: ["dangling", "until", "label"])
+    let engine = try state.engine()
+    let sizes = Dictionary(
+      try engine.store.images().map { ($0.id, engine.store.unpackedSize(of: $0)) }
+    ) { a, _ in a }
+    let removed = try engine.store.prune(all: filters.dangling == false)
+    struct Pruned: Encodable {
+      var ImagesDeleted: [[String: String]]
+      var SpaceReclaimed: Int64
+    }
+    return .json(
+      .ok,
+      Router.json(
+        Pruned(
+          ImagesDeleted: removed.map { ["Deleted": $0.description] },
+          SpaceReclaimed: removed.reduce(0) { $0 + (sizes[$1] ?? 0) })))
+  }
+
+  /// The config's history, newest first; the top entry carries the id.
+  static func history(_ name: String, _ state: ServiceState) throws -> APIResponse {
+    let engine = try state.engine()
+    let image = try resolve(name, engine)
+    let config = try engine.store.config(of: image)
+    var sizes = try engine.store.manifest(of: image).layers.map(\.size)
+    struct Entry: Encodable {
+      var Id = "<missing>"
+      var Created: Int64
+      var CreatedBy: String
+      var Tags: [String]?
+      var Size: Int64
+      var Comment: String
+    }
+    var entries = (config.history ?? []).map { item in
+      Entry(
+        Created: ContainerEndpoints.unixTime(item.created), CreatedBy: item.createdBy ?? "",
+        Size: item.emptyLayer == true || sizes.isEmpty ? 0 : sizes.removeFirst(),
+        Comment: item.comment ?? "")
+    }
+    if !entries.isEmpty {
+      entries[entries.count - 1].Id = image.id.description
+      entries[entries.count - 1].Tags = image.names.map(shortName)
+    }
+    return .json(.ok, Router.json(Array(entries.reversed())))
   }
 
   /// Pulls `fromImage[:tag]`, streaming docker's progress objects; an
@@ -68,16 +184,7 @@ enum ImageEndpoints {
       name += (tag.hasPrefix("sha256:") || tag.hasPrefix("sha512:") ? "@" : ":") + tag
     }
     let reference = try Reference(parsing: name)
-    var options = RegistryOptions()
-    // As docker's daemon: a registry on the loopback may be plain HTTP.
-    if reference.domain.hasPrefix("127.") || reference.domain.hasPrefix("localhost") {
-      options.tlsVerify = false
-    }
-    if let auth = request.headers["X-Registry-Auth"].first,
-      let credentials = decodeAuth(auth)
-    {
-      options.credentials = credentials
-    }
+    let options = registryOptions(reference, request)
     let engine = try state.engine()
     let pullOptions = options
     return .streaming(.ok, contentType: "application/json") { emit in
@@ -96,11 +203,9 @@ enum ImageEndpoints {
       }
       done.wait()
       if let error = outcome.error {
-        struct Failure: Encodable {
-          var error: String
-          var errorDetail: [String: String]
-        }
-        emit(Router.json(Failure(error: error, errorDetail: ["message": error])))
+        emit(
+          Router.json(
+            ImageTransferEndpoints.Failure(error: error, errorDetail: ["message": error])))
       } else if let record = outcome.record {
         send(["status": "Digest: \(record.manifest)"])
         send([
@@ -115,6 +220,19 @@ enum ImageEndpoints {
   final class Outcome: @unchecked Sendable {
     var record: ImageRecord?
     var error: String?
+  }
+
+  /// Credentials from X-Registry-Auth; as docker's daemon, a registry on
+  /// the loopback may be plain HTTP.
+  static func registryOptions(_ reference: Reference, _ request: APIRequest) -> RegistryOptions {
+    var options = RegistryOptions()
+    if reference.domain.hasPrefix("127.") || reference.domain.hasPrefix("localhost") {
+      options.tlsVerify = false
+    }
+    if let auth = request.headers["X-Registry-Auth"].first, let credentials = decodeAuth(auth) {
+      options.credentials = credentials
+    }
+    return options
   }
 
   /// X-Registry-Auth: base64url JSON with username and password.
@@ -155,13 +273,7 @@ enum ImageEndpoints {
 
   static func inspect(_ name: String, _ state: ServiceState) throws -> APIResponse {
     let engine = try state.engine()
-    let image: ImageRecord
-    do {
-      image = try engine.store.resolveImage(name)
-    } catch {
-      throw BerthError(
-        .notFound, "No such image: \(name)", hint: "pull it first (docker pull, berth pull)")
-    }
+    let image = try resolve(name, engine)
     let config = try engine.store.config(of: image)
     return .json(
       .ok,

@@ -24,18 +24,23 @@ enum Router {
       }
     }
     var query: [String: String] = [:]
+    var repeated: [String: [String]] = [:]
     if parts.count == 2 {
       for pair in parts[1].split(separator: "&") {
         let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-        query[percentDecode(kv[0])] = kv.count == 2 ? percentDecode(kv[1]) : ""
+        let key = percentDecode(kv[0])
+        let value = kv.count == 2 ? percentDecode(kv[1]) : ""
+        query[key] = value
+        repeated[key, default: []].append(value)
       }
     }
     return APIRequest(
-      method: head.method, path: path, query: query, headers: head.headers, body: body,
-      version: version)
+      method: head.method, path: percentDecode(path, plus: false), query: query,
+      repeated: repeated, headers: head.headers, body: body, version: version)
   }
 
-  static func percentDecode(_ text: String) -> String {
+  /// `plus`: `+` is a space (query strings), not in paths.
+  static func percentDecode(_ text: String, plus: Bool = true) -> String {
     var bytes: [UInt8] = []
     var utf8 = Array(text.utf8)[...]
     while let byte = utf8.first {
@@ -45,7 +50,7 @@ enum Router {
       {
         bytes.append(value)
         utf8 = utf8.dropFirst(2)
-      } else if byte == UInt8(ascii: "+") {
+      } else if plus && byte == UInt8(ascii: "+") {
         bytes.append(UInt8(ascii: " "))
       } else {
         bytes.append(byte)
@@ -73,6 +78,16 @@ enum Router {
         return try SystemEndpoints.version(state)
       case (.GET, "info"):
         return try SystemEndpoints.info(state)
+      case (.GET, "events"):
+        return try SystemEndpoints.events(request, state)
+      case (.POST, "build") where segments.count == 1:
+        return try BuildEndpoint.build(request, state)
+      case (.POST, "build") where segments.count == 2 && segments[1] == "prune":
+        return try BuildEndpoint.prune(state)
+      case (.POST, "auth"):
+        return try SystemEndpoints.auth(request)
+      case (.GET, "system") where segments.count == 2 && segments[1] == "df":
+        return try SystemEndpoints.diskUsage(state)
       case (_, "containers"):
         return try ContainerEndpoints.route(request, Array(segments.dropFirst()), state)
       case (_, "images"):

@@ -5,6 +5,7 @@
 import BerthEngine
 import BerthImage
 import BerthSystem
+import Dispatch
 import FoundationEssentials
 import Glibc
 
@@ -110,5 +111,225 @@ enum SystemEndpoints {
       KernelVersion: uname().release,
       CgroupVersion: fileExists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1")
     return .json(.ok, Router.json(info))
+  }
+}
+
+// MARK: events, system/df, auth
+
+extension SystemEndpoints {
+  /// GET /events: the engine's event log as docker's JSON messages, one
+  /// per line; streamed until `until` or until the client goes.
+  static func events(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    let filters = try Filters(
+      request,
+      allowed: ["type", "event", "container", "volume", "network", "label", "image", "scope"])
+    let since = try request.query["since"].flatMap { try eventTime($0) }
+    let until = try request.query["until"].flatMap { try eventTime($0) }
+    let engine = try state.engine()
+    // Without since, only what happens from now on, as docker streams.
+    let start = since == nil ? (try engine.events(afterSeq: 0, since: nil).last?.seq ?? 0) : 0
+    return .streaming(.ok, contentType: "application/json") { emit in
+      guard let engine = try? state.engine() else { return }
+      var last = start
+      while emit.isOpen {
+        for event in (try? engine.events(afterSeq: last, since: since)) ?? [] {
+          last = event.seq
+          if let until, event.time > until { return }
+          if matches(event, filters) { emit(Router.json(Message(event))) }
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        if let until, Int64(now.tv_sec) * 1_000_000_000 > until { return }
+        usleep(100_000)
+      }
+    }
+  }
+
+  static func matches(_ event: EngineEvent, _ filters: Filters) -> Bool {
+    let attributes = event.attributeMap
+    return filters.matches("type", { $0 == event.type })
+      && filters.matches("event", { $0 == event.action || $0 == "die" && event.action == "died" })
+      && filters.matches("scope", { $0 == "local" })
+      && filters.matches("image", { $0 == attributes["image"] })
+      && filters.matchesLabels(attributes)
+      && ["container", "volume", "network"].allSatisfy { key in
+        filters.values[key] == nil
+          || event.type == key
+            && filters.matches(key, { $0 == event.name || event.id.hasPrefix($0) })
+      }
+  }
+
+  /// Docker's `since`/`until`: Unix seconds (with a fraction), or RFC 3339.
+  static func eventTime(_ text: String) throws(BerthError) -> Int64 {
+    if let seconds = Double(text) { return Int64(seconds * 1e9) }
+    return try LogParser.parseTime(text)
+  }
+
+  struct Message: Encodable {
+    var status: String?
+    var id: String?
+    var from: String?
+    var `Type`: String
+    var Action: String
+    var Actor: ActorInfo
+    var scope = "local"
+    var time: Int64
+    var timeNano: Int64
+
+    struct ActorInfo: Encodable {
+      var ID: String
+      var Attributes: [String: String]
+    }
+
+    init(_ event: EngineEvent) {
+      var attributes = event.attributeMap
+      attributes["name"] = attributes["name"] ?? event.name
+      // Docker's older top-level fields, for containers only.
+      if event.type == "container" {
+        status = event.action
+        id = event.id
+        from = attributes["image"]
+      }
+      Type = event.type
+      // podman's word for it is `died`, docker's `die`.
+      Action = event.action == "died" ? "die" : event.action
+      if status != nil { status = Action }
+      Actor = ActorInfo(ID: event.id, Attributes: attributes)
+      time = event.time / 1_000_000_000
+      timeNano = event.time
+    }
+  }
+
+  /// GET /system/df in docker's shape.
+  static func diskUsage(_ state: ServiceState) throws -> APIResponse {
+    let engine = try state.engine()
+    let usage = try engine.diskUsage()
+    let containerCounts = Dictionary(grouping: usage.containers, by: \.container.imageID)
+      .mapValues(\.count)
+    struct Image: Encodable {
+      var Id: String
+      var ParentId = ""
+      var RepoTags: [String]
+      var RepoDigests: [String] = []
+      var Created: Int64
+      var Size: Int64
+      var SharedSize: Int64 = -1
+      var Labels: [String: String] = [:]
+      var Containers: Int
+    }
+    struct Container: Encodable {
+      var Id: String
+      var Names: [String]
+      var Image: String
+      var ImageID: String
+      var Command: String
+      var Created: Int64
+      var State: String
+      var Status: String
+      var SizeRw: Int64
+      var SizeRootFs: Int64
+      var Mounts: [String] = []
+    }
+    struct Volume: Encodable {
+      var Name: String
+      var Driver: String
+      var Mountpoint: String
+      var CreatedAt: String
+      var Labels: [String: String]
+      var Scope = "local"
+      var Options: [String: String]
+      var UsageData: [String: Int64]
+    }
+    struct Usage: Encodable {
+      var LayersSize: Int64
+      var Images: [Image]
+      var Containers: [Container]
+      var Volumes: [Volume]
+      var BuildCache: [String] = []
+    }
+    let images = usage.images.filter { $0.intermediate != true || !$0.names.isEmpty }
+    let sizes = Dictionary(usage.images.map { ($0.id.description, $0.size) }) { a, _ in a }
+    return .json(
+      .ok,
+      Router.json(
+        Usage(
+          LayersSize: images.reduce(0) { $0 + $1.size },
+          Images: images.map { image in
+            Image(
+              Id: image.id.description, RepoTags: image.names.map(ImageEndpoints.shortName),
+              Created: ContainerEndpoints.unixTime(image.created), Size: image.size,
+              Containers: containerCounts[image.id.description] ?? 0)
+          },
+          Containers: usage.containers.map { item in
+            let c = item.container
+            return Container(
+              Id: c.id, Names: ["/" + c.name], Image: c.imageName, ImageID: c.imageID,
+              Command: ((try? engine.containerCommand(c)) ?? []).joined(separator: " "),
+              Created: ContainerEndpoints.unixTime(c.created), State: c.state.rawValue,
+              Status: c.statusText(pausedWord: "Paused"), SizeRw: item.size,
+              SizeRootFs: item.size + (sizes[c.imageID] ?? 0))
+          },
+          Volumes: usage.volumes.map { item in
+            let v = item.volume
+            return Volume(
+              Name: v.name, Driver: v.driver, Mountpoint: v.mountpoint, CreatedAt: v.created,
+              Labels: v.labelMap, Options: v.optionMap,
+              UsageData: ["Size": item.size, "RefCount": Int64(item.users)])
+          })))
+  }
+
+  /// POST /auth: checks the credentials against the registry (nothing is
+  /// stored: docker clients keep their own and send X-Registry-Auth).
+  static func auth(_ request: APIRequest) throws -> APIResponse {
+    struct Body: Decodable {
+      var username: String?
+      var password: String?
+      var serveraddress: String?
+    }
+    let body = try Router.decode(Body.self, request.body)
+    guard let user = body.username, !user.isEmpty, let server = body.serveraddress,
+      !server.isEmpty
+    else {
+      throw BerthError(
+        .invalidArgument, "username and serveraddress are required",
+        hint: "send {\"username\", \"password\", \"serveraddress\"}")
+    }
+    var domain = server
+    for prefix in ["https://", "http://"] where domain.hasPrefix(prefix) {
+      domain = String(domain.dropFirst(prefix.count))
+    }
+    domain = String(domain.split(separator: "/").first ?? "")
+    var options = RegistryOptions()
+    options.credentials = Credentials(username: user, password: body.password ?? "")
+    if domain.hasPrefix("127.") || domain.hasPrefix("localhost") { options.tlsVerify = false }
+    let checked = Outcome()
+    let done = DispatchSemaphore(value: 0)
+    let settings = options
+    let registry = domain
+    Task {
+      do {
+        let client = try RegistryClient(domain: registry, options: settings)
+        do {
+          try await client.ping()
+        } catch {
+          checked.error = error
+        }
+        await client.shutdown()
+      } catch {
+        checked.error = error
+      }
+      done.signal()
+    }
+    done.wait()
+    if let error = checked.error {
+      throw BerthError(
+        .permissionDenied, "login to \(domain) failed: \(error)",
+        hint: "check the user name and password")
+    }
+    return .json(.ok, Router.json(["Status": "Login Succeeded", "IdentityToken": ""]))
+  }
+
+  final class Outcome: @unchecked Sendable {
+    var error: (any Error)?
   }
 }

@@ -24,6 +24,6 @@ struct BuilderPrune: ParsableCommand {
     let entries = try Builder.pruneCache(engine: engine)
     var images = 0
     if all { images = try engine.store.prune(all: false).count }
-    print("removed \(entries) cached steps" + (all ? " and \(images) images" : ""))
+    print("removed \(entries.count) cached steps" + (all ? " and \(images) images" : ""))
   }
 }

@@ -100,31 +100,18 @@ struct SystemDf: ParsableCommand {
   @Option(help: "table (default), json or a Go template.") var format = "table"
 
   func run() throws {
-    let engine = try global.engine()
-    let images = try engine.store.images()
-    let containers = try engine.containers()
-    let volumes = try engine.volumes()
-    let usedImages = Set(containers.map(\.imageID))
+    let usage = try global.engine().diskUsage()
+    let images = usage.images
     let imageSize = images.reduce(Int64(0)) { $0 + $1.size }
-    let freeImages = images.filter { !usedImages.contains($0.id.description) }.reduce(Int64(0)) {
-      $0 + $1.size
+    let freeImages = images.filter { !usage.imagesInUse.contains($0.id.description) }.reduce(
+      Int64(0)
+    ) { $0 + $1.size }
+    let containers = usage.containers
+    let stopped = containers.filter {
+      $0.container.state != .running && $0.container.state != .paused
     }
-    let containerSizes = containers.map { directorySize(engine.root + "/snapshots/\($0.id)/upper") }
-    let stopped = zip(containers, containerSizes).filter {
-      $0.0.state != .running && $0.0.state != .paused
-    }
-    var volumeSizes: [Int64] = []
-    var unusedVolumes: Int64 = 0
-    var activeVolumes = 0
-    for volume in volumes {
-      let size = directorySize(volume.mountpoint)
-      volumeSizes.append(size)
-      if try engine.volumeUsers(volume.name).isEmpty {
-        unusedVolumes += size
-      } else {
-        activeVolumes += 1
-      }
-    }
+    let volumes = usage.volumes
+    let unusedVolumes = volumes.filter { $0.users == 0 }.reduce(Int64(0)) { $0 + $1.size }
     func row(_ type: String, _ total: Int, _ active: Int, _ size: Int64, _ reclaimable: Int64)
       -> [String: String]
     {
@@ -135,29 +122,22 @@ struct SystemDf: ParsableCommand {
       ]
     }
     let rows = [
-      row("Images", images.count, usedImages.count, imageSize, freeImages),
+      row(
+        "Images", images.count,
+        images.filter { usage.imagesInUse.contains($0.id.description) }
+          .count, imageSize, freeImages),
       row(
         "Containers", containers.count, containers.count - stopped.count,
-        containerSizes.reduce(0, +), stopped.map(\.1).reduce(0, +)),
-      row("Local Volumes", volumes.count, activeVolumes, volumeSizes.reduce(0, +), unusedVolumes),
+        containers.reduce(0) { $0 + $1.size }, stopped.reduce(0) { $0 + $1.size }),
+      row(
+        "Local Volumes", volumes.count, volumes.filter { $0.users > 0 }.count,
+        volumes.reduce(0) { $0 + $1.size }, unusedVolumes),
     ]
     if format == "json" { return try printJSON(rows) }
     try printTemplate(
       format == "table"
         ? "table {{.Type}}\\t{{.Total}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}" : format, rows
     )
-  }
-
-  func directorySize(_ path: String) -> Int64 {
-    guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-    var total: Int64 = 0
-    while let item = walker.nextObject() as? String {
-      var st = stat()
-      if lstat(path + "/" + item, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
-        total += Int64(st.st_blocks) * 512
-      }
-    }
-    return total
   }
 }
 

@@ -74,6 +74,38 @@ struct RootlessEngineTests {
     }
   }
 
+  @Test(
+    .enabled(
+      if: FileManager.default.isExecutableFile(atPath: "/usr/local/bin/docker"),
+      "needs the docker CLI at /usr/local/bin/docker"))
+  func aRootlessServiceListensInTheUsersRuntimeDirectory() throws {
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    let started = sh([
+      "sh", "-c",
+      "setpriv --reuid \(TestUser.uid) --regid \(TestUser.gid) --init-groups env HOME=\(box.dir)/home XDG_RUNTIME_DIR=\(box.dir)/run XDG_DATA_HOME=\(box.dir)/home/data \(box.dir)/bin/berth system service --time 0 > \(box.dir)/service.log 2>&1 & echo $!",
+    ])
+    let pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    defer {
+      kill(pid, SIGKILL)
+      _ = eventually(5) { kill(pid, 0) != 0 }
+    }
+    // The default rootless socket: $XDG_RUNTIME_DIR/berth/berth.sock, its
+    // directory 0700 and the user's.
+    let socket = box.dir + "/run/berth/berth.sock"
+    #expect(eventually(10) { FileManager.default.fileExists(atPath: socket) })
+    let directory = try FileManager.default.attributesOfItem(atPath: box.dir + "/run/berth")
+    #expect((directory[.posixPermissions] as? Int) == 0o700)
+    #expect((directory[.ownerAccountID] as? UInt32) == TestUser.uid)
+    let ran = sh([
+      "env", "DOCKER_HOST=unix://\(socket)", "/usr/local/bin/docker", "run", "--rm", "--network",
+      "none", "busybox", "sh", "-c", "echo rootless; id -u",
+    ])
+    #expect(ran.stdout == "rootless\n0\n", "\(ran.combined)")
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+  }
+
   @Test func aRootlessBuildIsRefusedWithAClearError() {
     let box = UserBox()
     defer { box.finish() }

@@ -111,7 +111,7 @@ struct ServiceContainerTests {
     #expect(
       service.docker(["ps", "-a", "--format", "{{.Names}}: {{.Status}}"]).stdout.split(
         separator: "\n"
-      ).contains("renamed: Up (Paused)"))
+      ).contains { $0.hasPrefix("renamed: Up ") && $0.hasSuffix(" (Paused)") })
     #expect(status(service, "POST", "/containers/renamed/pause") == "409")
     #expect(service.docker(["unpause", "renamed"]).status == 0)
     #expect(

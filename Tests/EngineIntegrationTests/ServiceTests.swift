@@ -63,7 +63,8 @@ struct ServiceTests {
       "run", "-d", "--network", "none", "--name", "bg", "busybox", "sleep", "60",
     ])
     #expect(detached.status == 0, "\(detached.combined)")
-    #expect(service.docker(["ps", "--format", "{{.Names}} {{.Status}}"]).stdout == "bg Up\n")
+    #expect(
+      service.docker(["ps", "--format", "{{.Names}} {{.Status}}"]).stdout.hasPrefix("bg Up "))
     #expect(service.docker(["inspect", "--format", "{{.State.Running}}", "bg"]).stdout == "true\n")
     #expect(service.docker(["stop", "-t", "1", "bg"]).status == 0)
     #expect(service.docker(["rm", "bg", "fails"]).status == 0)
@@ -193,6 +194,96 @@ struct ServiceTests {
     service.stop()
     #expect(box.berth(["ps", "--format", "{{.Names}} {{.State}}"]).stdout == "fromapi running\n")
     #expect(box.berth(["rm", "-f", "fromapi"]).status == 0)
+  }
+
+  @Test func logsTakeSinceUntilTailAndTimestamps() {
+    let box = EngineSandbox("svclogs")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let ran = service.docker([
+      "run", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
+      "echo one; echo two; sleep 2; echo three",
+    ])
+    #expect(ran.stdout == "one\ntwo\nthree\n", "\(ran.combined)")
+    #expect(service.docker(["logs", "--tail", "1", "talker"]).stdout == "three\n")
+    let stamped = service.docker(["logs", "-t", "talker"]).stdout.split(separator: "\n")
+    #expect(stamped.count == 3)
+    // The third line's time splits the log: until before it, since after.
+    let third = String(stamped.last?.split(separator: " ").first ?? "")
+    let seconds = Double(
+      sh(["date", "-d", third, "+%s.%N"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    #expect(seconds != nil, "\(stamped)")
+    if let seconds {
+      let at = String(format: "%.3f", seconds - 1)
+      #expect(service.docker(["logs", "--until", at, "talker"]).stdout == "one\ntwo\n")
+      #expect(service.docker(["logs", "--since", at, "talker"]).stdout == "three\n")
+    }
+    #expect(service.docker(["rm", "talker"]).status == 0)
+  }
+
+  @Test func aServiceKilledMidRequestLeavesItsContainersAndStateIntact() {
+    let box = EngineSandbox("svckill")
+    var service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    // An attached `docker run` and a pending `docker wait` are in flight.
+    let log = box.dir + "/client.log"
+    _ = box.background(
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker run --name mid --network none busybox sh -c 'sleep 4; echo done'",
+      log: log)
+    #expect(
+      box.eventually { box.berth(["ps", "--format", "{{.Names}}"]).stdout == "mid\n" },
+      "\(box.berth(["ps", "-a"]).combined) \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+    )
+    _ = box.background(
+      "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker wait mid", log: "/dev/null")
+    usleep(200_000)
+    service.stop()
+    // The container runs on under its monitor and ends normally.
+    let afterKill = box.berth(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
+    #expect(afterKill.stdout == "mid running\n", "\(afterKill.combined)")
+    #expect(
+      box.eventually {
+        box.berth(["ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"]).stdout
+          == "mid exited 0\n"
+      })
+    #expect(box.berth(["logs", "mid"]).stdout == "done\n")
+    // A new service sees the same state.
+    try? FileManager.default.removeItem(atPath: service.socket)
+    service = Service(box)
+    #expect(
+      service.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout.hasPrefix(
+        "mid Exited (0)"))
+    #expect(service.docker(["rm", "mid"]).status == 0)
+  }
+
+  @Test(
+    .enabled(
+      if: sh(["python3", "-c", "import docker"]).status == 0, "needs the Python docker package"))
+  func dockerPyAttachesToARunningContainer() {
+    let box = EngineSandbox("svcpyattach")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let script = """
+      import docker
+      c = docker.DockerClient(base_url="unix://\(service.socket)")
+      ct = c.containers.run("busybox", ["sh", "-c", "sleep 1; echo out; echo err >&2"],
+                            detach=True, network_mode="none")
+      chunks = b"".join(ct.attach(stdout=True, stderr=True, stream=True))
+      print("attached", sorted(chunks.decode().split()))
+      print("exit", ct.wait()["StatusCode"])
+      ct.remove()
+      """
+    let ran = sh(["python3", "-"], input: script)
+    #expect(ran.stdout == "attached ['err', 'out']\nexit 0\n", "\(ran.combined)")
   }
 
   @Test func theSocketIsPrivateNothingListensOnTCPAndIdleServicesExit() throws {

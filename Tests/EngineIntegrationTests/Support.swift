@@ -84,7 +84,8 @@ final class EngineSandbox: @unchecked Sendable {
 
   /// Debian's docker-registry on 127.0.0.1:`port` in the sandbox's network
   /// namespace, storage under the sandbox; returns its pid.
-  func startRegistry(port: Int) throws -> Int32 {
+  /// `auth` is YAML under `auth:` (htpasswd).
+  func startRegistry(port: Int, auth: String? = nil) throws -> Int32 {
     let registry = dir + "/registry-\(port)"
     try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
     try """
@@ -94,7 +95,8 @@ final class EngineSandbox: @unchecked Sendable {
         rootdirectory: \(registry)/data
     http:
       addr: 127.0.0.1:\(port)
-    """.write(toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
+    """.appending(auth.map { "\nauth:\n" + $0 } ?? "").write(
+      toFile: registry + "/config.yml", atomically: true, encoding: .utf8)
     return background(
       "nsenter --net=/run/netns/\(netns) docker-registry serve \(registry)/config.yml")
   }

@@ -55,11 +55,12 @@ struct BuildCache {
   }
 
   /// Removes every entry and the RUN cache mounts; returns how many entries went.
-  static func prune(store: ContentStore) throws(BerthError) -> Int {
+  /// Returns the keys of the steps removed.
+  static func prune(store: ContentStore) throws(BerthError) -> [String] {
     let root = store.root + "/build-cache"
-    let count = (try? directoryEntries(root + "/steps").count) ?? 0
+    let keys = ((try? directoryEntries(root + "/steps")) ?? []).sorted()
     if fileExists(root) { try removeTree(root) }
-    return count
+    return keys
   }
 }
 

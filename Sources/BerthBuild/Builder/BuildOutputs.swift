@@ -31,8 +31,9 @@ extension Builder {
   /// Removes the containers and snapshots of steps still in progress.
   public func abandon() { active.removeAll(engine: engine) }
 
-  /// `builder prune`: the step cache and the RUN cache mounts.
-  public static func pruneCache(engine: Engine) throws(BerthError) -> Int {
+  /// `builder prune`: the step cache and the RUN cache mounts. Returns
+  /// the removed steps' cache keys.
+  public static func pruneCache(engine: Engine) throws(BerthError) -> [String] {
     try BuildCache.prune(store: engine.store)
   }
 }

@@ -8,6 +8,7 @@ import CBerth
 import Crypto
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 final class SourceTree {
   let fd: Int32
@@ -216,4 +217,31 @@ enum SourcePlanner {
 
 func relativeJoin(_ base: String, _ name: String) -> String {
   base.isEmpty ? name : base + "/" + name
+}
+
+extension BuildOptions {
+  /// A file named relative to the context (`docker build -f` as the API
+  /// sends it), read beneath the context by fd: a name or symlink that
+  /// leads out is an error.
+  public static func readContextFile(_ context: String, _ relative: String) throws(BerthError)
+    -> String
+  {
+    let tree = try SourceTree(context)
+    let fd = tree.open(String(normalize(relative).dropFirst()), flags: O_RDONLY)
+    guard fd >= 0 else {
+      let error = currentErrno
+      if error == .improperLink || error.rawValue == EXDEV {
+        throw BerthError(
+          .permissionDenied, "\(relative) leads outside the build context",
+          hint: "name a Dockerfile inside the context")
+      }
+      throw BerthError(
+        .notFound, "Cannot locate specified Dockerfile: \(relative)",
+        hint: "add it to the context, or name it with dockerfile=")
+    }
+    defer { close(fd) }
+    let bytes = try FileDescriptor(rawValue: fd).readToEnd(
+      what: "cannot read \(relative)", limit: 16 << 20)
+    return String(decoding: bytes, as: UTF8.self)
+  }
 }

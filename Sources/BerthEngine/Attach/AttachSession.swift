@@ -145,6 +145,22 @@ public enum AttachSession {
 }
 
 extension Engine {
+  /// Sets a running container's terminal size (the API's resize): one
+  /// resize frame on a connection of its own to the monitor.
+  public func resizeTerminal(_ reference: String, rows: UInt16, columns: UInt16)
+    throws(BerthError)
+  {
+    let (container, socket) = try attachConnection(reference)
+    defer { close(socket) }
+    guard try container.decodedConfig().tty else {
+      throw BerthError(
+        .invalidState, "container \(container.name) has no terminal to resize",
+        hint: "resize applies to containers created with a tty (-t)")
+    }
+    try FileDescriptor(rawValue: socket).writeFully(
+      AttachFrame.encode(.resize, Array("\(rows) \(columns)".utf8)), what: "resize")
+  }
+
   /// Connects to a running container's attach socket.
   public func attachConnection(_ reference: String) throws(BerthError) -> (Container, Int32) {
     let container = try refresh(try lookup(reference).id)

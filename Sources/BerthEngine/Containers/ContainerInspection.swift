@@ -302,6 +302,14 @@ struct NetworkSettings: Encodable {
       macAddress = first.macAddress
       sandboxKey = engine.networkNamespacePath(container.id)
     }
+    // Networks asked for but not joined yet (a created container's):
+    // listed without addresses, as docker lists them.
+    for request in config.networks ?? [NetworkRequest(name: Engine.defaultNetwork)]
+    where networks[request.name] == nil {
+      networks[request.name] = Endpoint(
+        networkID: (try? engine.network(request.name))?.name ?? request.name,
+        aliases: request.aliases.isEmpty ? nil : request.aliases)
+    }
     self.networks = networks
     for port in try engine.publishedPorts(of: container.id) {
       ports["\(port.containerPort)/\(port.protocol)", default: []].append(

@@ -739,6 +739,7 @@ extension Engine {
     -> Int32
   {
     let id = try lookup(reference).id
+    let watch = ExitWatch(self, id: id)
     while true {
       guard let container = try refreshOptional(id) else {
         if condition == "removed" { return 0 }
@@ -760,7 +761,8 @@ extension Engine {
           .invalidArgument, "invalid wait condition \"\(condition)\"",
           hint: "use stopped, exited, running, healthy, unhealthy or removed")
       }
-      usleep(20_000)
+      // Health changes are not in the run directory: those are polled.
+      watch.wait(milliseconds: 100)
     }
   }
 }

@@ -17,6 +17,11 @@ extension Engine {
     defer { withExtendedLifetime(lock) {} }
     container = try refresh(container.id)
     var config = try container.decodedConfig()
+    // Disconnected from every network (networks == []), it still has its
+    // own namespace and may join again, as docker allows (compose does it).
+    if config.network == "none" && config.networks?.isEmpty == true {
+      config.network = "bridge"
+    }
     guard config.network == "bridge" else {
       throw BerthError(
         .invalidState,

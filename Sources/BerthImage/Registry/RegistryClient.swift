@@ -283,8 +283,18 @@ public final class RegistryClient: Sendable {
   }
 
   /// Maps an unexpected status to a message a user can act on.
-  func statusError(_ response: Response, what: String) async -> BerthError {
-    let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
+  /// `drained`: the body, when the caller has read it already (a body
+  /// can be read once; reading it twice traps).
+  func statusError(_ response: Response, drained: ByteBuffer?? = nil, what: String) async
+    -> BerthError
+  {
+    let buffer: ByteBuffer?
+    if let drained {
+      buffer = drained
+    } else {
+      buffer = try? await response.body.collect(upTo: 1 << 16)
+    }
+    let body = buffer.map { String(buffer: $0) } ?? ""
     var detail = ""
     struct Errors: Decodable {
       struct Item: Decodable {
@@ -407,11 +417,11 @@ public final class RegistryClient: Sendable {
     let what = "check blob \(digest.short) in \(domain)/\(path)"
     let response = try await send(
       .HEAD, "/v2/\(path)/blobs/\(digest)", scope: Self.pushScope(path), what: what)
-    _ = try? await response.body.collect(upTo: 1 << 16)
+    let drained = try? await response.body.collect(upTo: 1 << 16)
     switch response.status.code {
     case 200: return true
     case 404: return false
-    default: throw await statusError(response, what: what)
+    default: throw await statusError(response, drained: drained, what: what)
     }
   }
 
@@ -441,9 +451,9 @@ public final class RegistryClient: Sendable {
       let start = try await send(
         .POST, "/v2/\(path)/blobs/uploads/", scope: scope, headers: [("Content-Length", "0")],
         what: what)
-      _ = try? await start.body.collect(upTo: 1 << 16)
+      let drained = try? await start.body.collect(upTo: 1 << 16)
       guard start.status == .accepted, let value = start.headers.first(name: "Location") else {
-        throw await statusError(start, what: what)
+        throw await statusError(start, drained: drained, what: what)
       }
       location = value
     }
@@ -459,9 +469,9 @@ public final class RegistryClient: Sendable {
             ("Content-Range", "\(offset)-\(offset + length - 1)"),
             ("Content-Length", "\(length)"),
           ], body: .file(FileChunks(path: file, offset: offset, length: length)), what: what)
-        _ = try? await patch.body.collect(upTo: 1 << 16)
+        let drained = try? await patch.body.collect(upTo: 1 << 16)
         guard patch.status == .accepted, let next = patch.headers.first(name: "Location") else {
-          throw await statusError(patch, what: what)
+          throw await statusError(patch, drained: drained, what: what)
         }
         url = try await absolute(next)
         offset += length
@@ -469,8 +479,10 @@ public final class RegistryClient: Sendable {
       url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
       let put = try await send(
         .PUT, url, scope: scope, headers: [("Content-Length", "0")], what: what)
-      _ = try? await put.body.collect(upTo: 1 << 16)
-      guard put.status == .created else { throw await statusError(put, what: what) }
+      let drained = try? await put.body.collect(upTo: 1 << 16)
+      guard put.status == .created else {
+        throw await statusError(put, drained: drained, what: what)
+      }
       return
     }
     url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
@@ -478,8 +490,8 @@ public final class RegistryClient: Sendable {
       .PUT, url, scope: scope,
       headers: [("Content-Type", "application/octet-stream"), ("Content-Length", "\(size)")],
       body: .file(FileChunks(path: file, offset: 0, length: size)), what: what)
-    _ = try? await put.body.collect(upTo: 1 << 16)
-    guard put.status == .created else { throw await statusError(put, what: what) }
+    let drained = try? await put.body.collect(upTo: 1 << 16)
+    guard put.status == .created else { throw await statusError(put, drained: drained, what: what) }
   }
 
   private func absolute(_ location: String) async throws -> String {
@@ -496,15 +508,19 @@ public final class RegistryClient: Sendable {
       headers: [("Content-Type", mediaType), ("Content-Length", "\(bytes.count)")],
       body: .bytes(bytes),
       what: what)
-    _ = try? await response.body.collect(upTo: 1 << 16)
-    guard response.status == .created else { throw await statusError(response, what: what) }
+    let drained = try? await response.body.collect(upTo: 1 << 16)
+    guard response.status == .created else {
+      throw await statusError(response, drained: drained, what: what)
+    }
   }
 
   /// Checks that credentials work (`GET /v2/`), for `berth login`.
   public func ping() async throws {
     let what = "log in to \(domain)"
     let response = try await send(.GET, "/v2/", scope: "", what: what)
-    _ = try? await response.body.collect(upTo: 1 << 16)
-    guard response.status == .ok else { throw await statusError(response, what: what) }
+    let drained = try? await response.body.collect(upTo: 1 << 16)
+    guard response.status == .ok else {
+      throw await statusError(response, drained: drained, what: what)
+    }
   }
 }

@@ -112,24 +112,10 @@ struct ContainerRow {
   /// podman's state words: created, running, paused, exited.
   static func podmanState(_ container: Container) -> String { container.state.rawValue }
 
-  var status: String {
-    let now = Date()
-    switch container.state {
-    case .created: return "Created"
-    case .running, .paused:
-      let since = container.startedAt.flatMap(parseTime) ?? now
-      var text = "Up \(humanDuration(now.timeIntervalSince(since)))"
-      if container.state == .paused { text += " (paused)" }
-      if let health = container.health { text += " (\(health))" }
-      return text
-    case .exited:
-      let at = container.finishedAt.flatMap(parseTime) ?? now
-      return "Exited (\(container.exitCode ?? 0)) \(humanDuration(now.timeIntervalSince(at))) ago"
-    }
-  }
+  var status: String { container.statusText() }
 
   func fields(truncate: Bool) -> [String: String] {
-    let created = parseTime(container.created) ?? Date()
+    let created = parseRFC3339(container.created) ?? Date()
     let commandText = command.joined(separator: " ")
     return [
       "ID": truncate ? String(container.id.prefix(12)) : container.id,
@@ -150,16 +136,16 @@ struct ContainerRow {
   var json: PsJSON {
     PsJSON(
       autoRemove: config.autoRemove, command: command,
-      created: Int64(parseTime(container.created)?.timeIntervalSince1970 ?? 0),
-      createdAt: humanDuration(Date().timeIntervalSince(parseTime(container.created) ?? Date()))
+      created: Int64(parseRFC3339(container.created)?.timeIntervalSince1970 ?? 0),
+      createdAt: humanDuration(Date().timeIntervalSince(parseRFC3339(container.created) ?? Date()))
         + " ago",
       exited: container.state == .exited,
-      exitedAt: Int64(container.finishedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      exitedAt: Int64(container.finishedAt.flatMap(parseRFC3339)?.timeIntervalSince1970 ?? 0),
       exitCode: container.exitCode ?? 0, id: container.id, image: container.imageName,
       imageID: String(container.imageID.split(separator: ":").last ?? ""),
       labels: config.labels.isEmpty ? nil : config.labels,
       mounts: config.mounts.map(\.destination), names: [container.name], pid: container.pid,
-      startedAt: Int64(container.startedAt.flatMap(parseTime)?.timeIntervalSince1970 ?? 0),
+      startedAt: Int64(container.startedAt.flatMap(parseRFC3339)?.timeIntervalSince1970 ?? 0),
       state: container.state.rawValue, status: container.state == .running ? status : "")
   }
 }
@@ -213,29 +199,6 @@ func goTime(_ text: String) -> String {
     out += "." + digits
   }
   return out + " +0000 UTC"
-}
-
-/// RFC 3339 → Date.
-func parseTime(_ text: String) -> Date? {
-  LogParser.nanoseconds(rfc3339: text).map { Date(timeIntervalSince1970: Double($0) / 1e9) }
-}
-
-/// Go's units.HumanDuration, which podman's ps prints.
-func humanDuration(_ interval: TimeInterval) -> String {
-  let seconds = Int(interval)
-  if seconds < 1 { return "Less than a second" }
-  if seconds == 1 { return "1 second" }
-  if seconds < 60 { return "\(seconds) seconds" }
-  let minutes = seconds / 60
-  if minutes == 1 { return "About a minute" }
-  if minutes < 60 { return "\(minutes) minutes" }
-  let hours = Int((Double(seconds) / 3600).rounded())
-  if hours == 1 { return "About an hour" }
-  if hours < 48 { return "\(hours) hours" }
-  if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
-  if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
-  if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
-  return "\(hours / 24 / 365) years"
 }
 
 /// A template over rows, with header names overridden where podman's differ.

@@ -1,0 +1,84 @@
+// What `system df` reports, for the CLI and the API alike: images, each
+// container's writable layer and each volume, with what is in use.
+import BerthImage
+import BerthSystem
+import Glibc
+
+public struct DiskUsage: Sendable {
+  public struct ContainerUsage: Sendable {
+    public var container: Container
+    /// Bytes in the container's writable layer.
+    public var size: Int64
+  }
+
+  public struct VolumeUsage: Sendable {
+    public var volume: Volume
+    public var size: Int64
+    public var users: Int
+  }
+
+  public var images: [ImageRecord]
+  /// Image ids (`sha256:...`) a container was made from.
+  public var imagesInUse: Set<String>
+  public var containers: [ContainerUsage]
+  public var volumes: [VolumeUsage]
+}
+
+extension Engine {
+  public func diskUsage() throws(BerthError) -> DiskUsage {
+    let images: [ImageRecord]
+    do {
+      images = try store.images()
+    } catch {
+      throw BerthError(.system, "cannot list images: \(error)")
+    }
+    let containers = try containers()
+    var volumes: [DiskUsage.VolumeUsage] = []
+    for volume in try self.volumes() {
+      volumes.append(
+        .init(
+          volume: volume, size: Self.allocatedSize(volume.mountpoint),
+          users: try volumeUsers(volume.name).count))
+    }
+    return DiskUsage(
+      images: images, imagesInUse: Set(containers.map(\.imageID)),
+      containers: containers.map {
+        .init(container: $0, size: Self.allocatedSize(root + "/snapshots/\($0.id)/upper"))
+      },
+      volumes: volumes)
+  }
+
+  /// Bytes allocated to the regular files under `path` (not following
+  /// symlinks), by fd; 0 when it does not exist.
+  static func allocatedSize(_ path: String) -> Int64 {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else { return 0 }
+    return allocatedSize(directory: fd)
+  }
+
+  /// Walks the directory `fd` (closed on return).
+  private static func allocatedSize(directory fd: Int32) -> Int64 {
+    guard let dir = fdopendir(fd) else {
+      close(fd)
+      return 0
+    }
+    defer { closedir(dir) }
+    var total: Int64 = 0
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) {
+        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name == "." || name == ".." { continue }
+      var st = stat()
+      guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+      switch st.st_mode & S_IFMT {
+      case S_IFREG: total += Int64(st.st_blocks) * 512
+      case S_IFDIR:
+        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if child >= 0 { total += allocatedSize(directory: child) }
+      default: break
+      }
+    }
+    return total
+  }
+}

@@ -1,0 +1,109 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+
+// (The Codable types here mirror docker's JSON field names one to one.)
+// Images in and out: push to a registry with docker's streamed progress,
+// `get` as a docker-archive tar, `load` of one (spooled to disk first, so
+// a bad archive changes nothing in the store).
+import BerthEngine
+import BerthImage
+import BerthOCI
+import BerthSystem
+import Dispatch
+import FoundationEssentials
+import Glibc
+
+enum ImageTransferEndpoints {
+  /// POST /images/{name}/push?tag=
+  static func push(_ name: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
+    var text = name
+    if let tag = request.query["tag"], !tag.isEmpty { text += ":" + tag }
+    let engine = try state.engine()
+    let image = try ImageEndpoints.resolve(text, engine)
+    let destination = try Reference(parsing: text).withDefaultTag
+    let options = ImageEndpoints.registryOptions(destination, request)
+    return .streaming(.ok, contentType: "application/json") { emit in
+      @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
+      send(["status": "The push refers to repository [\(destination.domain)/\(destination.path)]"])
+      let done = DispatchSemaphore(value: 0)
+      let outcome = ImageEndpoints.Outcome()
+      let digest = Box<Digest>()
+      Task {
+        do {
+          digest.value = try await engine.store.push(
+            image, to: destination, options: options, progress: { line in send(["status": line]) })
+        } catch {
+          outcome.error = (error as? BerthError)?.description ?? "\(error)"
+        }
+        done.signal()
+      }
+      done.wait()
+      if let error = outcome.error {
+        emit(Router.json(Failure(error: error, errorDetail: ["message": error])))
+        return
+      }
+      guard let manifest = digest.value else { return }
+      let size = (try? engine.store.blobSize(manifest)) ?? 0
+      let tag = destination.tag ?? "latest"
+      send(["status": "\(tag): digest: \(manifest) size: \(size)"])
+      struct Aux: Encodable {
+        var progressDetail: [String: String] = [:]
+        var aux: Info
+        struct Info: Encodable {
+          var Tag: String
+          var Digest: String
+          var Size: Int64
+        }
+      }
+      emit(Router.json(Aux(aux: .init(Tag: tag, Digest: manifest.description, Size: size))))
+    }
+  }
+
+  /// GET /images/{name}/get and /images/get?names=: one docker-archive tar.
+  static func save(_ names: [String], _ state: ServiceState) throws -> APIResponse {
+    guard !names.isEmpty else {
+      throw BerthError(.invalidArgument, "no image names given", hint: "add names=IMAGE")
+    }
+    let engine = try state.engine()
+    for name in names { _ = try ImageEndpoints.resolve(name, engine) }
+    let file = try SpooledBody(directory: state.spoolDirectory)
+    try engine.store.save(names, format: .dockerArchive, to: file.path)
+    return .streaming(.ok, contentType: "application/x-tar") { body in
+      // The file was replaced by save's rename: read it by path.
+      let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else { return }
+      defer { close(fd) }
+      _ = body.copy(from: fd)
+    }
+  }
+
+  /// POST /images/load: the body is a docker-archive (or OCI archive) tar.
+  static func load(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
+    guard let body = request.spooled, body.size > 0 else {
+      throw BerthError(.invalidArgument, "no image archive in the request body")
+    }
+    let engine = try state.engine()
+    let loaded = try engine.store.load(from: body.path)
+    var output: [UInt8] = []
+    for image in loaded {
+      let lines =
+        image.names.isEmpty
+        ? ["Loaded image ID: \(image.id)\n"]
+        : image.names.map { "Loaded image: \(ImageEndpoints.shortName($0))\n" }
+      for line in lines { output += Router.json(["stream": line]) }
+    }
+    // As docker's daemon: `quiet` drops progress, not these lines.
+    return .json(.ok, output)
+  }
+
+  struct Failure: Encodable {
+    var error: String
+    var errorDetail: [String: String]
+  }
+
+  /// A value an async task hands back to the pool thread waiting for it.
+  final class Box<T>: @unchecked Sendable {
+    var value: T?
+  }
+}
