@@ -128,6 +128,13 @@ struct ServiceContainerTests {
       ])
       .stdout == "67108864 134217728\n")
     #expect(cgroupMemoryLimit(box, id) == "67108864")
+    let more = service.docker(["update", "--cpus", "0.5", "--pids-limit", "50", "renamed"])
+    #expect(more.status == 0, "\(more.combined)")
+    #expect(
+      service.docker([
+        "inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}", "renamed",
+      ])
+      .stdout == "500000000 50\n")
     let restart = service.docker(["update", "--restart", "on-failure:2", "idle"])
     #expect(restart.status == 0, "\(restart.combined)")
     #expect(
@@ -194,6 +201,12 @@ struct ServiceContainerTests {
     #expect(service.docker(["exec", "box", "cat", "/renamed.txt"]).stdout == "file one\n")
     #expect(service.docker(["exec", "box", "cat", "/tmp/tree/sub/deep.txt"]).stdout == "deep\n")
     #expect(service.docker(["exec", "box", "cat", "/newdir/sub/deep.txt"]).stdout == "deep\n")
+
+    // A stopped container's export mounts its rootfs for the while.
+    let stoppedTar = box.dir + "/stopped.tar"
+    #expect(service.docker(["export", "-o", stoppedTar, "stopped"]).status == 0)
+    let exported = sh(["tar", "-tf", stoppedTar]).stdout.split(separator: "\n")
+    #expect(exported.contains("./renamed.txt") && exported.contains("./newdir/sub/deep.txt"))
 
     // Out: a file, a file under a new name, a directory, from both.
     for source in ["box", "stopped"] {

@@ -55,6 +55,11 @@ struct TerminalTests {
       "\(box.command) exec -it \(id) sh; echo exec-exit-$?; sleep 30",
     ])
     #expect(box.eventually { screen("exec").contains("/ #") }, "\(screen("exec"))")
+    // The window size follows the terminal's (the relay copies it on SIGWINCH).
+    tmux(["resize-window", "-t", "exec", "-x", "81", "-y", "23"])
+    usleep(300_000)
+    tmux(["send-keys", "-t", "exec", "stty size", "Enter"])
+    #expect(box.eventually { screen("exec").contains("23 81") }, "\(screen("exec"))")
     tmux(["send-keys", "-t", "exec", "tty; exit 9", "Enter"])
     #expect(box.eventually { screen("exec").contains("exec-exit-9") }, "\(screen("exec"))")
     #expect(screen("exec").contains("/dev/pts/"))
