@@ -32,9 +32,12 @@ extension Engine {
     try validate(config)
     let imageConfig = try imageConfiguration(image)
     let id = ContainerNames.randomID()
-    let name = requested ?? ContainerNames.randomName()
-    if try lookupOptional(name)?.name == name {
-      throw nameInUse(name)
+    // A generated name (20 x 20 x 90 of them) is drawn again while taken:
+    // a hundred containers would otherwise collide one time in seven.
+    var name = requested ?? ContainerNames.randomName()
+    while try lookupOptional(name)?.name == name {
+      guard requested == nil else { throw nameInUse(name) }
+      name = ContainerNames.randomName()
     }
     // Image VOLUMEs become anonymous volumes, as docker makes them.
     for path in (imageConfig.volumes ?? [:]).keys.sorted()
@@ -64,17 +67,22 @@ extension Engine {
       }
       Trace.mark("create: snapshot made")
       try mkdirAll(containerDirectory(id) + "/userdata", mode: 0o700)
-      let container = Container(
+      var container = Container(
         id: id, name: name, imageID: image.id.description, imageName: imageName,
         created: rfc3339Now(), state: .created, config: try Container.encode(config))
-      try database.write { db in
-        if try Container.filter(Column("name") == name).fetchCount(db) > 0 {
-          throw nameInUse(name)
+      container = try database.write { db in
+        // Another process may have taken the name since: a generated one is
+        // drawn again, a requested one is an error.
+        var container = container
+        while try Container.filter(Column("name") == container.name).fetchCount(db) > 0 {
+          guard requested == nil else { throw nameInUse(container.name) }
+          container.name = ContainerNames.randomName()
         }
         try container.insert(db)
         try EventLog.record(
-          db, type: "container", action: "create", id: id, name: name,
+          db, type: "container", action: "create", id: id, name: container.name,
           attributes: ["image": imageName])
+        return container
       }
       Trace.mark("create: recorded")
       return container
