@@ -6,6 +6,7 @@
 import BerthEngine
 import BerthImage
 import BerthMonitor
+import BerthOCI
 import BerthSystem
 import FoundationEssentials
 import Glibc
@@ -126,9 +127,11 @@ enum ContainerEndpoints {
       containers = containers.filter { $0.state == .running || $0.state == .paused }
     }
     var summaries: [Summary] = []
+    let (allAttachments, allPorts) = try engine.allAttachments()
+    var images: [String: ImageConfig.Config] = [:]
     for container in containers {
       let config = try? container.decodedConfig()
-      let attachments = (try? engine.attachments(of: container.id)) ?? []
+      let attachments = allAttachments[container.id] ?? []
       guard filters.matches("id", { container.id.hasPrefix($0) }),
         filters.matches("name", { container.name.contains($0.trimmingPrefix("/")) }),
         filters.matches("status", { $0 == container.state.rawValue }),
@@ -141,16 +144,22 @@ enum ContainerEndpoints {
           "volume", { name in (config?.mounts ?? []).contains { $0.source == name } }),
         filters.matchesLabels(config?.labels ?? [:])
       else { continue }
-      summaries.append(summary(container, config: config, attachments: attachments, engine))
+      let command = config.flatMap {
+        try? engine.containerCommand(container, config: $0, images: &images)
+      }
+      summaries.append(
+        summary(
+          container, config: config, command: command ?? [], attachments: attachments,
+          ports: allPorts[container.id] ?? []))
     }
     return .json(.ok, Router.json(summaries))
   }
 
   static func summary(
-    _ container: Container, config: ContainerConfig?, attachments: [(Network, Attachment)],
-    _ engine: Engine
+    _ container: Container, config: ContainerConfig?, command: [String],
+    attachments: [(Network, Attachment)], ports: [PublishedPort]
   ) -> Summary {
-    let ports = ((try? engine.publishedPorts(of: container.id)) ?? []).map {
+    let ports = ports.map {
       Summary.Port(
         IP: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP, PrivatePort: $0.containerPort,
         PublicPort: $0.hostPort, Type: $0.protocol)
@@ -171,7 +180,7 @@ enum ContainerEndpoints {
     return Summary(
       Id: container.id, Names: ["/" + container.name], Image: container.imageName,
       ImageID: container.imageID,
-      Command: ((try? engine.containerCommand(container)) ?? []).joined(separator: " "),
+      Command: command.joined(separator: " "),
       Created: unixTime(container.created), State: container.state.rawValue,
       Status: container.statusText(pausedWord: "Paused"), Ports: ports,
       Labels: config?.labels ?? [:],
