@@ -82,6 +82,9 @@ enum ContainerEndpoints {
     var HostConfig: [String: String]
     var NetworkSettings: Networks
     var Mounts: [MountPoint]
+    /// Only in system/df.
+    var SizeRw: Int64? = nil
+    var SizeRootFs: Int64? = nil
 
     struct Port: Encodable {
       var IP: String?

@@ -206,30 +206,6 @@ extension SystemEndpoints {
     let usage = try engine.diskUsage()
     let containerCounts = Dictionary(grouping: usage.containers, by: \.container.imageID)
       .mapValues(\.count)
-    struct Image: Encodable {
-      var Id: String
-      var ParentId = ""
-      var RepoTags: [String]
-      var RepoDigests: [String] = []
-      var Created: Int64
-      var Size: Int64
-      var SharedSize: Int64 = -1
-      var Labels: [String: String] = [:]
-      var Containers: Int
-    }
-    struct Container: Encodable {
-      var Id: String
-      var Names: [String]
-      var Image: String
-      var ImageID: String
-      var Command: String
-      var Created: Int64
-      var State: String
-      var Status: String
-      var SizeRw: Int64
-      var SizeRootFs: Int64
-      var Mounts: [String] = []
-    }
     struct Volume: Encodable {
       var Name: String
       var Driver: String
@@ -242,8 +218,8 @@ extension SystemEndpoints {
     }
     struct Usage: Encodable {
       var LayersSize: Int64
-      var Images: [Image]
-      var Containers: [Container]
+      var Images: [ImageEndpoints.Summary]
+      var Containers: [ContainerEndpoints.Summary]
       var Volumes: [Volume]
       var BuildCache: [String] = []
     }
@@ -255,19 +231,20 @@ extension SystemEndpoints {
         Usage(
           LayersSize: images.reduce(0) { $0 + $1.size },
           Images: images.map { image in
-            Image(
+            ImageEndpoints.Summary(
               Id: image.id.description, RepoTags: image.names.map(ImageEndpoints.shortName),
-              Created: ContainerEndpoints.unixTime(image.created), Size: image.size,
+              RepoDigests: [], Created: ContainerEndpoints.unixTime(image.created),
+              Size: image.size, Labels: [:],
               Containers: containerCounts[image.id.description] ?? 0)
           },
           Containers: usage.containers.map { item in
-            let c = item.container
-            return Container(
-              Id: c.id, Names: ["/" + c.name], Image: c.imageName, ImageID: c.imageID,
-              Command: ((try? engine.containerCommand(c)) ?? []).joined(separator: " "),
-              Created: ContainerEndpoints.unixTime(c.created), State: c.state.rawValue,
-              Status: c.statusText(pausedWord: "Paused"), SizeRw: item.size,
-              SizeRootFs: item.size + (sizes[c.imageID] ?? 0))
+            var summary = ContainerEndpoints.summary(
+              item.container, config: try? item.container.decodedConfig(),
+              command: (try? engine.containerCommand(item.container)) ?? [], attachments: [],
+              ports: [])
+            summary.SizeRw = item.size
+            summary.SizeRootFs = item.size + (sizes[item.container.imageID] ?? 0)
+            return summary
           },
           Volumes: usage.volumes.map { item in
             let v = item.volume

@@ -193,13 +193,7 @@ struct ServiceImageTests {
       box.finish()
     }
     let config = box.dir + "/docker-config"
-    func docker(_ args: [String]) -> Output {
-      sh(
-        [
-          "env", "DOCKER_HOST=unix://\(service.socket)", "DOCKER_CONFIG=\(config)",
-          "/usr/local/bin/docker",
-        ] + args)
-    }
+    func docker(_ args: [String]) -> Output { service.docker(args, config: config) }
     let name = "127.0.0.1:\(port)/pushed/box:1"
     #expect(docker(["tag", "busybox", name]).status == 0)
     #expect(box.eventually { box.inNetwork(["ss", "-ltn"]).stdout.contains(":\(port)") })
@@ -237,13 +231,7 @@ struct ServiceImageTests {
       box.finish()
     }
     let config = box.dir + "/docker-config"
-    func docker(_ args: [String]) -> Output {
-      sh(
-        [
-          "env", "DOCKER_HOST=unix://\(service.socket)", "DOCKER_CONFIG=\(config)",
-          "/usr/local/bin/docker",
-        ] + args)
-    }
+    func docker(_ args: [String]) -> Output { service.docker(args, config: config) }
     #expect(box.eventually { box.inNetwork(["ss", "-ltn"]).stdout.contains(":\(port)") })
     let wrong = docker(["login", "-u", "alice", "-p", "wrong", "127.0.0.1:\(port)"])
     #expect(wrong.status != 0, "\(wrong.combined)")

@@ -30,6 +30,15 @@ struct ServiceTests {
       sh(["env", "DOCKER_HOST=unix://\(socket)", "/usr/local/bin/docker"] + args, input: input)
     }
 
+    /// With the CLI's own config (credentials) in `config`, not ~/.docker.
+    @discardableResult
+    func docker(_ args: [String], config: String) -> Output {
+      sh(
+        [
+          "env", "DOCKER_HOST=unix://\(socket)", "DOCKER_CONFIG=\(config)", "/usr/local/bin/docker",
+        ] + args)
+    }
+
     func stop() {
       kill(pid, SIGKILL)
       _ = box.eventually { kill(self.pid, 0) != 0 }

@@ -164,7 +164,7 @@ extension Engine {
       guard let config = try? container.decodedConfig(), include(container, config) else {
         continue
       }
-      let size = (try? store.snapshot(id: container.id)).map { Self.diskUsage($0.upper) } ?? 0
+      let size = (try? store.snapshot(id: container.id)).map { Self.allocatedSize($0.upper) } ?? 0
       do {
         _ = try removeContainer(container.id, force: false, volumes: false)
       } catch  where error.code == .invalidState {
@@ -174,37 +174,5 @@ extension Engine {
       bytes += size
     }
     return (removed, bytes)
-  }
-
-  /// Bytes of the files under `directory` (allocated blocks), walked by
-  /// directory fds without following symlinks.
-  static func diskUsage(_ directory: String) -> Int64 {
-    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-    guard fd >= 0 else { return 0 }
-    return diskUsage(fd: fd, depth: 0)
-  }
-
-  /// Takes `fd` (closed here).
-  private static func diskUsage(fd: Int32, depth: Int) -> Int64 {
-    guard let dir = fdopendir(fd) else {
-      close(fd)
-      return 0
-    }
-    defer { closedir(dir) }
-    var total: Int64 = 0
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-      }
-      if name == "." || name == ".." { continue }
-      var st = stat()
-      guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-      total += Int64(st.st_blocks) * 512
-      if (st.st_mode & S_IFMT) == S_IFDIR && depth < 256 {
-        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if child >= 0 { total += diskUsage(fd: child, depth: depth + 1) }
-      }
-    }
-    return total
   }
 }

@@ -48,16 +48,17 @@ extension Engine {
       volumes: volumes)
   }
 
-  /// Bytes allocated to the regular files under `path` (not following
-  /// symlinks), by fd; 0 when it does not exist.
+  /// Bytes allocated under `path` (files and directories, symlinks not
+  /// followed), walked by directory fds; 0 when it does not exist.
   static func allocatedSize(_ path: String) -> Int64 {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
     guard fd >= 0 else { return 0 }
-    return allocatedSize(directory: fd)
+    return allocatedSize(directory: fd, depth: 0)
   }
 
-  /// Walks the directory `fd` (closed on return).
-  private static func allocatedSize(directory fd: Int32) -> Int64 {
+  /// Walks the directory `fd` (closed on return); deeper than 256 levels
+  /// is not descended (a hostile tree must not exhaust the stack).
+  private static func allocatedSize(directory fd: Int32, depth: Int) -> Int64 {
     guard let dir = fdopendir(fd) else {
       close(fd)
       return 0
@@ -71,12 +72,10 @@ extension Engine {
       if name == "." || name == ".." { continue }
       var st = stat()
       guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-      switch st.st_mode & S_IFMT {
-      case S_IFREG: total += Int64(st.st_blocks) * 512
-      case S_IFDIR:
+      total += Int64(st.st_blocks) * 512
+      if (st.st_mode & S_IFMT) == S_IFDIR && depth < 256 {
         let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if child >= 0 { total += allocatedSize(directory: child) }
-      default: break
+        if child >= 0 { total += allocatedSize(directory: child, depth: depth + 1) }
       }
     }
     return total
