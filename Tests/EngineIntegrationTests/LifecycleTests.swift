@@ -90,6 +90,27 @@ struct LifecycleTests {
     #expect(box.berth(["logs", id]).stdout == "try\ntry\ntry\ntry\n")
   }
 
+  @Test func stopDuringARestartBackOffEndsTheContainerWithoutAnotherRestart() {
+    let box = EngineSandbox("backoff")
+    defer { box.finish() }
+    let id = box.berth([
+      "run", "-d", "--restart", "always", "--network", "none", "busybox", "sh", "-c", "exit 1",
+    ]).stdout.trimmed
+    // Five quick failures: the sixth restart is then 3.2 s away.
+    #expect(
+      box.eventually(20) {
+        (Int(box.berth(["inspect", "--format", "{{.RestartCount}}", id]).stdout.trimmed) ?? 0) >= 5
+      })
+    let before = box.berth(["inspect", "--format", "{{.RestartCount}}", id]).stdout
+    #expect(box.berth(["stop", "-t", "1", id]).status == 0)
+    // Past the time the next restart was due, nothing has restarted it.
+    sleep(4)
+    #expect(
+      box.berth(["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", id]).stdout
+        == "exited " + before)
+    #expect(box.monitorPids().isEmpty)
+  }
+
   @Test func aFailingHealthCheckTurnsTheContainerUnhealthyAndBack() {
     let box = EngineSandbox("health")
     defer { box.finish() }

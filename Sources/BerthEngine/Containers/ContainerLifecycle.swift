@@ -620,13 +620,20 @@ extension Engine {
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
     container = try refresh(container.id)
-    guard container.state == .running || container.state == .paused else { return container }
+    guard container.state == .running || container.state == .paused else {
+      // Exited but its monitor alive: a restart back-off, which must not
+      // restart it after this stop.
+      if monitorStatus(container.id)?.monitorAlive == true {
+        try requestStop(container.id)
+        _ = waitForMonitor(container.id, seconds: 10)
+        return try refreshOptional(container.id) ?? container
+      }
+      return container
+    }
     let config = try container.decodedConfig()
     let signal = try Signal.parse(config.stopSignal ?? stopSignalOfImage(container) ?? "TERM")
     let grace = timeout ?? config.stopTimeout ?? 10
-    let runDirectory = self.runDirectory(container.id)
-    try writeFileAtomically(
-      runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
+    try requestStop(container.id)
     let driver = self.driver(config, id: container.id)
     if container.state == .paused { try? driver.resume(container.id) }
     try? driver.kill(container.id, signal: signal, all: false)
@@ -635,6 +642,19 @@ extension Engine {
       _ = waitForMonitor(container.id, seconds: 10)
     }
     return try refreshOptional(container.id) ?? container
+  }
+
+  /// Tells the monitor not to restart the container. A monitor waiting
+  /// out a restart back-off sleeps in poll until the restart is due (up to
+  /// a minute): a connection to its attach socket wakes it, and it reads
+  /// the request and ends instead.
+  func requestStop(_ id: String) throws(BerthError) {
+    let runDirectory = self.runDirectory(id)
+    try writeFileAtomically(
+      runDirectory + "/" + RunFiles.stopRequested, [], mode: 0o600, durable: false)
+    if let socket = try? UnixSocket.connect(directory: runDirectory, name: RunFiles.attach) {
+      close(socket)
+    }
   }
 
   func stopSignalOfImage(_ container: Container) -> String? {
