@@ -13,6 +13,7 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 public struct APIServer: Sendable {
   public var root: String?
@@ -93,7 +94,9 @@ public struct APIServer: Sendable {
 final class ServiceState: @unchecked Sendable {
   let server: APIServer
   let pool: NIOThreadPool
-  private var lock = pthread_mutex_t()
+  // Synchronization's Mutex: a pthread_mutex_t stored in a class and
+  // passed by `&` has no stable address in Swift's rules.
+  private let lock = Mutex<Void>(())
   private var connections = 0
   private var lastActivity = Date()
   private var pendingAttaches: [String: [AttachStream]] = [:]
@@ -108,13 +111,10 @@ final class ServiceState: @unchecked Sendable {
     self.pool = pool
     spoolDirectory =
       (server.root ?? ContentStore.defaultRoot(rootless: geteuid() != 0)) + "/tmp/api-bodies"
-    pthread_mutex_init(&lock, nil)
   }
 
   func locked<T>(_ body: () -> T) -> T {
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    return body()
+    lock.withLock { _ in body() }
   }
 
   private var engines: [pthread_t: Engine] = [:]

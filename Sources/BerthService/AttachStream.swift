@@ -9,6 +9,7 @@ import BerthMonitor
 import BerthSystem
 import Glibc
 import NIOCore
+import Synchronization
 import SystemPackage
 
 /// What a hijacked connection relays: a container's attach socket, or an
@@ -28,7 +29,9 @@ final class AttachStream: HijackedStream, @unchecked Sendable {
   let wantStdout: Bool
   let wantStderr: Bool
   let state: ServiceState
-  private var lock = pthread_mutex_t()
+  // Synchronization's Mutex: a pthread_mutex_t stored in a class and
+  // passed by `&` has no stable address in Swift's rules.
+  private let lock = Mutex<Void>(())
   private var socket: Int32 = -1
   private var channel: Channel?
   private var pendingStdin: [UInt8] = []
@@ -44,13 +47,10 @@ final class AttachStream: HijackedStream, @unchecked Sendable {
     wantStdout = stdout
     wantStderr = stderr
     self.state = state
-    pthread_mutex_init(&lock, nil)
   }
 
   private func locked<T>(_ body: () -> T) -> T {
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    return body()
+    lock.withLock { _ in body() }
   }
 
   /// The monitor's side is ready.

@@ -10,13 +10,16 @@ import BerthEngine
 import BerthSystem
 import Glibc
 import NIOCore
+import Synchronization
 import SystemPackage
 
 final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
   let record: ExecRecord
   let state: ServiceState
   let tty = true
-  private var lock = pthread_mutex_t()
+  // Synchronization's Mutex: a pthread_mutex_t stored in a class and
+  // passed by `&` has no stable address in Swift's rules.
+  private let lock = Mutex<Void>(())
   private var master: Int32 = -1
   /// The monitor relaying the exec, while it runs.
   private var monitor: Int32 = -1
@@ -24,13 +27,10 @@ final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
   init(record: ExecRecord, state: ServiceState) {
     self.record = record
     self.state = state
-    pthread_mutex_init(&lock, nil)
   }
 
   private func locked<T>(_ body: () -> T) -> T {
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    return body()
+    lock.withLock { _ in body() }
   }
 
   func begin(channel: Channel) {
@@ -104,11 +104,11 @@ final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
   func resize(rows: UInt16, columns: UInt16) throws(BerthError) {
     guard rows > 0, columns > 0 else { return }
     // Under the lock: neither fd is closed (and its number reused) meanwhile.
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    guard master >= 0 else { return }
-    try Terminal.setSize(master, rows: rows, cols: columns)
-    if monitor >= 0 { _ = pidfdSendSignal(monitor, SIGWINCH) }
+    try lock.withLock { (_) throws(BerthError) in
+      guard master >= 0 else { return }
+      try Terminal.setSize(master, rows: rows, cols: columns)
+      if monitor >= 0 { _ = pidfdSendSignal(monitor, SIGWINCH) }
+    }
   }
 
   func stdin(_ bytes: [UInt8]) {

@@ -247,7 +247,7 @@ struct ServiceTests {
       log: log)
     #expect(
       box.eventually { box.berth(["ps", "--format", "{{.Names}}"]).stdout == "mid\n" },
-      "\(box.berth(["ps", "-a"]).combined) \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+      "\(box.berth(["ps", "-a"]).combined) client: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "") service: \((try? String(contentsOfFile: box.dir + "/service.log", encoding: .utf8)) ?? "") \(sh(["ps", "-ef"]).stdout.split(separator: "\n").filter { $0.contains(box.dir) }.joined(separator: "\n"))"
     )
     _ = box.background(
       "env DOCKER_HOST=unix://\(service.socket) /usr/local/bin/docker wait mid", log: "/dev/null")

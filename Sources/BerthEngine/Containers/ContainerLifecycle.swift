@@ -478,12 +478,20 @@ extension Engine {
     guard var container = try database.read({ db in try Container.fetchOne(db, key: id) }) else {
       return nil
     }
-    let status = monitorStatus(id)
+    var status = monitorStatus(id)
+    // Liveness is sampled once, after the read. A monitor seen dead with a
+    // status that is not its last may have written the last one and exited
+    // between the two: read it again, now that it is gone (a waiter woken
+    // by the status rename hits exactly that window).
+    let alive = status?.monitorAlive ?? false
+    if let first = status, !alive, !(first.state == .exited && first.removed) {
+      status = monitorStatus(id) ?? first
+    }
     var changed = false
     if container.state == .created || container.state == .exited {
       // A start killed after its monitor started the container, before it
       // recorded so: the monitor's account is the truth.
-      guard let status, status.monitorAlive, status.state == .running else { return container }
+      guard let status, alive, status.state == .running else { return container }
       container.state = .running
       container.exitCode = nil
       container.finishedAt = nil
@@ -492,7 +500,7 @@ extension Engine {
     }
     if let status {
       // `removed` is the monitor's last word: it has cleaned up and is exiting.
-      if status.state == .exited && (status.removed || !status.monitorAlive) {
+      if status.state == .exited && (status.removed || !alive) {
         if status.removed {
           _ = waitForMonitor(id, seconds: 2)
           let config = try container.decodedConfig()
@@ -513,7 +521,7 @@ extension Engine {
         container.finishedAt = status.finishedAt
         container.reason = status.error
         changed = true
-      } else if !status.monitorAlive {
+      } else if !alive {
         // Its processes may live on in their cgroup: a container without a
         // monitor is stopped for good (rm cleans the rest).
         driver(container).delete(id)

@@ -29,6 +29,14 @@ public final class StateDatabase: @unchecked Sendable {
       // is set with the last migration.
       let version = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
       if version < Self.schemaVersion {
+        // One process sets the schema up: two first commands at once (a
+        // service's first request and a CLI) otherwise both ran the
+        // migrations ("table container already exists"), or deadlocked on
+        // the journal mode switch until the busy timeout.
+        let lock = try ObjectLock(path + ".lock", what: "the state database's schema")
+        defer { withExtendedLifetime(lock) {} }
+        let now = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        if now >= Self.schemaVersion { return }
         // WAL is a property of the file: set once, with the schema.
         let mode = try queue.writeWithoutTransaction { db in
           try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
