@@ -37,7 +37,13 @@ if [ "$(id -u)" = 0 ]; then
 fi
 echo "== tests"
 if [ "$(id -u)" = 0 ]; then
-  exec unshare --mount --propagation private -- swift test --skip-build "${build[@]}" "$@"
+  # The rootless tests open /dev/net/tun to the user (pasta needs it; some
+  # hosts ship it 0600): its mode is put back when the run ends.
+  tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null || true)
+  status=0
+  unshare --mount --propagation private -- swift test --skip-build "${build[@]}" "$@" || status=$?
+  [ -z "$tun_mode" ] || chmod "$tun_mode" /dev/net/tun
+  exit $status
 else
   echo "not root: tests that need root will skip with their reason"
   exec swift test --skip-build "${build[@]}" "$@"
