@@ -171,9 +171,11 @@ public final class StateDatabase: @unchecked Sendable {
     if let error = error as? DatabaseError {
       switch error.resultCode {
       case .SQLITE_BUSY, .SQLITE_LOCKED:
+        // After the 30 s busy timeout, or at once when SQLite sees two
+        // transactions that would wait on each other.
         return BerthError(
-          .timeout, "the state database \(path) stayed locked for 30 s",
-          hint: "another berth command holds it; try again")
+          .timeout, "the state database \(path) is locked by another berth command",
+          hint: "try again; if it persists, look for a stuck berth process")
       case .SQLITE_CORRUPT, .SQLITE_NOTADB:
         return BerthError(
           .invalidState, "the state database \(path) is corrupt: \(error.message ?? "")",
