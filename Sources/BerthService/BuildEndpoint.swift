@@ -40,29 +40,42 @@ enum BuildEndpoint {
     return .streaming(.ok, contentType: "application/json") { emit in
       defer { try? removeTree(context) }
       @Sendable func send(_ line: String) { emit(Router.json(["stream": line])) }
+      let builder: Builder
+      do {
+        builder = try Builder(
+          engine: engine, root: state.server.root, runRoot: state.server.runRoot,
+          options: options,
+          resolveBase: { name in
+            try await baseImage(name, pull: pullPolicy, engine: engine, request: request)
+          },
+          print: { line in if !quiet { send(line + "\n") } })
+      } catch {
+        let message = (error as? BerthError)?.description ?? "\(error)"
+        emit(
+          Router.json(
+            ImageTransferEndpoints.Failure(error: message, errorDetail: ["message": message])))
+        return
+      }
       let done = DispatchSemaphore(value: 0)
       let result = ImageTransferEndpoints.Box<Result<ImageRecord, any Error>>()
       Task {
         do {
-          let builder = try Builder(
-            engine: engine, root: state.server.root, runRoot: state.server.runRoot,
-            options: options,
-            resolveBase: { name in
-              try await baseImage(name, pull: pullPolicy, engine: engine, request: request)
-            },
-            print: { line in if !quiet { send(line + "\n") } })
-          do {
-            result.value = .success(try await builder.build())
-          } catch {
-            builder.abandon()
-            throw error
-          }
+          result.value = .success(try await builder.build())
         } catch {
+          builder.abandon()
           result.value = .failure(error)
         }
         done.signal()
       }
-      done.wait()
+      // A client that goes away cancels its build, as docker's does: the
+      // running steps' containers are removed, which fails the build.
+      var abandoned = false
+      while done.wait(timeout: .now() + .milliseconds(250)) == .timedOut {
+        if !abandoned && !emit.isOpen {
+          abandoned = true
+          builder.abandon()
+        }
+      }
       switch result.value {
       case .success(let image):
         struct Aux: Encodable {

@@ -181,6 +181,30 @@ struct ServiceImageTests {
     #expect(pruned.status == 0, "\(pruned.combined)")
   }
 
+  @Test func aBuildWhoseClientGoesAwayIsCancelled() throws {
+    let box = EngineSandbox("svcbuildgone")
+    let service = Service(box)
+    defer {
+      service.stop()
+      box.finish()
+    }
+    let context = makeContext(
+      box, "slow", files: ["Dockerfile": "FROM busybox\nRUN echo started; sleep 300\n"])
+    let tar = box.dir + "/slow.tar"
+    sh(["tar", "-C", context, "-cf", tar, "."])
+    // The client waits until the step runs, then hangs up.
+    let client = Self.curl(
+      service,
+      [
+        "-N", "--max-time", "4", "-X", "POST", "-H", "Content-Type: application/x-tar",
+        "--data-binary", "@" + tar, "http://d/build?networkmode=none",
+      ])
+    #expect(client.stdout.contains("started"), "\(client.stdout)")
+    // The step's container goes with it, and no image is made.
+    #expect(box.eventually(15) { box.monitorPids().isEmpty }, "\(box.monitorPids())")
+    #expect(service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1)
+  }
+
   @Test(.enabled(if: EngineEnvironment.hasCommand("docker-registry"), "needs docker-registry"))
   func dockerLogsInAndPushesThroughTheService() throws {
     let box = EngineSandbox("svcpush")
