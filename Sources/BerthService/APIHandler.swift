@@ -115,7 +115,9 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
       // back its end: it is answered now.
       if head.headers["Upgrade"].first != nil { dispatch(context, head) }
     case .body(var buffer):
-      if let spool, !tooLarge {
+      // Past a limit, the rest is read and dropped until the end.
+      if tooLarge { return }
+      if let spool {
         // Written on the event loop: a page-cache write, and the client
         // cannot send faster than the disk takes it anyway.
         if spool.size + Int64(buffer.readableBytes) > Self.maxSpooledBody {
@@ -298,7 +300,9 @@ final class ResponseBody: Sendable {
     while true {
       let got = read(fd, &buffer, buffer.count)
       if got < 0 && currentErrno == .interrupted { continue }
-      if got <= 0 { return true }
+      // A read error is a truncated tar: not a success.
+      if got < 0 { return false }
+      if got == 0 { return true }
       if !write(buffer[0..<got]) { return false }
     }
   }

@@ -91,10 +91,19 @@ enum BuildEndpoint {
         if !error.outputTail.isEmpty {
           message += "\n" + error.outputTail.joined(separator: "\n")
         }
+        // docker's JSONError: code is a number (the CLI decodes it as an int).
+        struct RunFailure: Encodable {
+          var error: String
+          var errorDetail: Detail
+          struct Detail: Encodable {
+            var message: String
+            var code: Int32
+          }
+        }
         emit(
           Router.json(
-            ImageTransferEndpoints.Failure(
-              error: message, errorDetail: ["message": message, "code": "\(error.exitCode)"])))
+            RunFailure(
+              error: message, errorDetail: .init(message: message, code: error.exitCode))))
       case .failure(let error):
         let message = (error as? BerthError)?.description ?? "\(error)"
         emit(

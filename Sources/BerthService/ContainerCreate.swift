@@ -82,6 +82,13 @@ struct ContainerCreateBody: Decodable {
     var LogConfig: Log?
     var VolumeDriver: String?
     var VolumesFrom: [String]?
+    var Devices: [Device]?
+
+    struct Device: Decodable {
+      var PathOnHost: String
+      var PathInContainer: String?
+      var CgroupPermissions: String?
+    }
 
     struct Log: Decodable {
       var `Type`: String?
@@ -235,7 +242,7 @@ extension ContainerCreateBody {
       // Docker's `key=value` and its older `key:value`.
       let separator: Character = option.contains("=") ? "=" : ":"
       let parts = option.split(separator: separator, maxSplits: 1).map(String.init)
-      switch (parts[0], parts.count) {
+      switch (parts.first ?? "", parts.count) {
       case ("no-new-privileges", _): config.noNewPrivileges = parts.count == 1 || parts[1] == "true"
       case ("seccomp", 2): config.seccompProfile = parts[1]
       case ("label", _), ("apparmor", _): break
@@ -258,6 +265,18 @@ extension ContainerCreateBody {
         hint: "use json-file, k8s-file or none")
     }
     config.logDriver = driver
+    for (key, value) in host.LogConfig?.Config ?? [:] {
+      guard key == "max-size" else {
+        throw BerthError(
+          .invalidArgument, "log option \(key) is not supported", hint: "use max-size")
+      }
+      config.logMaxSize = try parseSize(value, what: "log option max-size")
+    }
+    // As `--device HOST[:CONTAINER[:PERMISSIONS]]`.
+    config.devices = (host.Devices ?? []).map { device in
+      [device.PathOnHost, device.PathInContainer ?? "", device.CgroupPermissions ?? ""]
+        .reversed().drop { $0.isEmpty }.reversed().joined(separator: ":")
+    }
     if let restart = nonEmpty(host.RestartPolicy?.Name) {
       var policy = try RestartPolicy(parsing: restart)
       policy.maxRetries = host.RestartPolicy?.MaximumRetryCount ?? 0
@@ -327,7 +346,9 @@ extension ContainerCreateBody {
     let mode = NetworkDisabled == true ? "none" : (host.NetworkMode ?? "default")
     switch mode {
     case "", "default", "bridge":
-      if let options = endpoints["bridge"].map(Self.endpointOptions), !options.isEmpty {
+      // The CLI keys --ip and --mac-address without --network as "default".
+      let endpoint = endpoints["bridge"] ?? endpoints["default"]
+      if let options = endpoint.map(Self.endpointOptions), !options.isEmpty {
         network.networks = ["bridge:" + options]
       }
     case "none", "host", "private":
@@ -337,6 +358,13 @@ extension ContainerCreateBody {
     case let named:
       let options = endpoints[named].map(Self.endpointOptions) ?? ""
       network.networks = [options.isEmpty ? named : named + ":" + options]
+      // API 1.44 and later send every network at create (docker run
+      // --network a --network b, compose v2): the others join too.
+      for (other, endpoint) in endpoints.sorted(by: { $0.key < $1.key })
+      where other != named && other != "default" {
+        let extra = Self.endpointOptions(endpoint)
+        network.networks.append(extra.isEmpty ? other : other + ":" + extra)
+      }
     }
     try network.apply(to: &config, rootless: rootless)
   }

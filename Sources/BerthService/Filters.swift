@@ -56,7 +56,7 @@ struct Filters: Sendable {
   func matchesLabels(_ labels: [String: String]) -> Bool {
     func holds(_ filter: String) -> Bool {
       let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-      guard let value = labels[parts[0]] else { return false }
+      guard let key = parts.first, let value = labels[key] else { return false }
       return parts.count == 1 || value == parts[1]
     }
     return (values["label"] ?? []).allSatisfy(holds)
@@ -71,9 +71,32 @@ struct Filters: Sendable {
 
   /// `until`: a duration before now (10m, 1h30m), Unix seconds, or RFC 3339.
   static func timestamp(_ text: String) throws(BerthError) -> Int64 {
-    if let seconds = Double(text) { return Int64(seconds) }
+    if let seconds = Double(text) {
+      guard let whole = Int64(exactly: seconds.rounded(.down)) else { throw badTime(text) }
+      return whole
+    }
     if let ns = LogParser.nanoseconds(rfc3339: text) { return ns / 1_000_000_000 }
     let ago = try parseDuration(text, what: "until")
-    return Int64(Date().timeIntervalSince1970 - ago)
+    guard let cutoff = Int64(exactly: (Date().timeIntervalSince1970 - ago).rounded(.down)) else {
+      throw badTime(text)
+    }
+    return cutoff
+  }
+
+  /// Unix seconds (a fraction allowed) or RFC 3339 → nanoseconds: events'
+  /// and logs' since/until.
+  static func nanoseconds(_ text: String) throws(BerthError) -> Int64 {
+    if let seconds = Double(text) {
+      guard seconds.isFinite, abs(seconds) < 9e9, let ns = Int64(exactly: (seconds * 1e9).rounded())
+      else { throw badTime(text) }
+      return ns
+    }
+    return try LogParser.parseTime(text)
+  }
+
+  static func badTime(_ text: String) -> BerthError {
+    BerthError(
+      .invalidArgument, "invalid time \(text)",
+      hint: "give Unix seconds, an RFC 3339 time or a duration such as 10m")
   }
 }

@@ -52,7 +52,7 @@ enum ImageEndpoints {
 
   static func list(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
     let filters = try Filters(
-      request, allowed: ["dangling", "label", "label!", "reference", "before", "since"])
+      request, allowed: ["dangling", "label", "label!", "reference"])
     let engine = try state.engine()
     var result: [Summary] = []
     for image in try engine.store.images() where image.intermediate != true || !image.names.isEmpty
@@ -127,7 +127,9 @@ enum ImageEndpoints {
 
   /// Unnamed images, or with `dangling=false` every unused one.
   static func prune(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
-    let filters = try Filters(request, allowed: ["dangling", "until", "label"])
+    // Only dangling is applied: an accepted but ignored until or label
+    // would delete images the caller meant to keep.
+    let filters = try Filters(request, allowed: ["dangling"])
     let engine = try state.engine()
     let sizes = Dictionary(
       try engine.store.images().map { ($0.id, engine.store.unpackedSize(of: $0)) }
@@ -226,13 +228,27 @@ enum ImageEndpoints {
   /// the loopback may be plain HTTP.
   static func registryOptions(_ reference: Reference, _ request: APIRequest) -> RegistryOptions {
     var options = RegistryOptions()
-    if reference.domain.hasPrefix("127.") || reference.domain.hasPrefix("localhost") {
-      options.tlsVerify = false
-    }
+    if isLoopback(reference.domain) { options.tlsVerify = false }
     if let auth = request.headers["X-Registry-Auth"].first, let credentials = decodeAuth(auth) {
       options.credentials = credentials
     }
     return options
+  }
+
+  /// `localhost`, 127.0.0.0/8 or ::1, with or without a port: as docker's
+  /// daemon, such a registry may be plain HTTP. A name that only starts
+  /// so (localhost.example.com) is not loopback.
+  static func isLoopback(_ domain: String) -> Bool {
+    var host = domain
+    if host.hasPrefix("[") {
+      host = String(host.dropFirst().prefix { $0 != "]" })
+      return host == "::1"
+    }
+    if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+    if host == "localhost" { return true }
+    let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets[0] == "127"
+      && octets.allSatisfy { UInt8($0) != nil && !$0.isEmpty }
   }
 
   /// X-Registry-Auth: base64url JSON with username and password.

@@ -154,7 +154,7 @@ enum NetworkEndpoints {
     switch (request.method, path.count, path.first ?? "") {
     case (.GET, 0, _):
       let filters = try Filters(
-        request, allowed: ["name", "id", "label", "label!", "driver", "type", "dangling"])
+        request, allowed: ["name", "id", "label", "label!", "driver", "type"])
       let listed = try engine.networks().map { NetworkInfo($0) }.filter { info in
         filters.matches("name", { info.Name.contains($0) })
           && filters.matches("id", { info.Id.hasPrefix($0) })

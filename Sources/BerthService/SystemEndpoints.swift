@@ -161,8 +161,7 @@ extension SystemEndpoints {
 
   /// Docker's `since`/`until`: Unix seconds (with a fraction), or RFC 3339.
   static func eventTime(_ text: String) throws(BerthError) -> Int64 {
-    if let seconds = Double(text) { return Int64(seconds * 1e9) }
-    return try LogParser.parseTime(text)
+    try Filters.nanoseconds(text)
   }
 
   struct Message: Encodable {
@@ -278,7 +277,7 @@ extension SystemEndpoints {
     domain = String(domain.split(separator: "/").first ?? "")
     var options = RegistryOptions()
     options.credentials = Credentials(username: user, password: body.password ?? "")
-    if domain.hasPrefix("127.") || domain.hasPrefix("localhost") { options.tlsVerify = false }
+    if ImageEndpoints.isLoopback(domain) { options.tlsVerify = false }
     let checked = Outcome()
     let done = DispatchSemaphore(value: 0)
     let settings = options

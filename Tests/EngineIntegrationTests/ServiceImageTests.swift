@@ -112,6 +112,32 @@ struct ServiceImageTests {
       #expect(bad.stdout.contains(#""message""#))
     }
     #expect(service.docker(["ps", "-a", "-q"]).stdout.isEmpty)
+    // Inputs that once trapped the whole service: a 400 each, and it serves on.
+    for path in [
+      "/containers/json?filters=%7B%22label%22%3A%5B%22%22%5D%7D",  // {"label":[""]}
+      "/events?since=nan", "/events?until=inf",
+      "/containers/prune?filters=%7B%22until%22%3A%5B%221e300%22%5D%7D",
+    ] {
+      let method = path.hasPrefix("/containers/prune") ? "POST" : "GET"
+      let answered = Self.curl(service, ["-X", method, "http://d" + path])
+      #expect(
+        answered.stdout.hasSuffix("\n400") || answered.stdout.hasSuffix("\n200"),
+        "\(path): \(answered.stdout)")
+    }
+    for body in [
+      #"{"Image": "busybox", "HostConfig": {"SecurityOpt": [""]}}"#,
+      #"{"Image": "busybox", "HostConfig": {"NetworkMode": ":"}}"#,
+    ] {
+      let bad = Self.curl(
+        service,
+        [
+          "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+          "http://d/containers/create",
+        ])
+      #expect(bad.stdout.hasSuffix("\n400"), "\(body): \(bad.stdout)")
+    }
+    #expect(service.docker(["version"]).status == 0, "the service still answers")
+    #expect(service.docker(["ps", "-a", "-q"]).stdout.isEmpty)
   }
 
   @Test func dockerBuildsThroughTheService() throws {
@@ -329,7 +355,14 @@ struct ServiceImageTests {
     #expect(service.docker(["network", "disconnect", "front", "multi"]).status == 0)
     #expect(
       !service.docker(["exec", "multi", "ip", "-o", "-4", "addr"]).stdout.contains("eth1"))
-    #expect(service.docker(["rm", "-f", "multi", "labelled", "plain"]).status == 0)
+    // Several networks at create (API 1.44+ sends them all in EndpointsConfig).
+    let two = service.docker([
+      "run", "-d", "--name", "two", "--network", "back", "--network", "front", "busybox", "sleep",
+      "60",
+    ])
+    #expect(two.status == 0, "\(two.combined)")
+    #expect(service.docker(["exec", "two", "ip", "-o", "-4", "addr"]).stdout.contains("eth1"))
+    #expect(service.docker(["rm", "-f", "multi", "labelled", "plain", "two"]).status == 0)
     #expect(service.docker(["network", "rm", "back", "front"]).status == 0)
   }
 

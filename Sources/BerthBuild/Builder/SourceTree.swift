@@ -227,7 +227,8 @@ extension BuildOptions {
     -> String
   {
     let tree = try SourceTree(context)
-    let fd = tree.open(String(normalize(relative).dropFirst()), flags: O_RDONLY)
+    // Non-blocking: a FIFO named Dockerfile must not hang the reader.
+    let fd = tree.open(String(normalize(relative).dropFirst()), flags: O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else {
       let error = currentErrno
       if error == .improperLink || error.rawValue == EXDEV {
@@ -240,6 +241,11 @@ extension BuildOptions {
         hint: "add it to the context, or name it with dockerfile=")
     }
     defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+      throw BerthError(
+        .invalidArgument, "\(relative) is not a regular file", hint: "name a Dockerfile")
+    }
     let bytes = try FileDescriptor(rawValue: fd).readToEnd(
       what: "cannot read \(relative)", limit: 16 << 20)
     return String(decoding: bytes, as: UTF8.self)

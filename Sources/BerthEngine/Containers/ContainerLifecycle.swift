@@ -483,9 +483,16 @@ extension Engine {
     // status that is not its last may have written the last one and exited
     // between the two: read it again, now that it is gone (a waiter woken
     // by the status rename hits exactly that window).
-    let alive = status?.monitorAlive ?? false
+    var alive = status?.monitorAlive ?? false
     if let first = status, !alive, !(first.state == .exited && first.removed) {
       status = monitorStatus(id) ?? first
+      // A start may have put a new monitor there meanwhile: its own word.
+      if let again = status,
+        again.monitorPid != first.monitorPid
+          || again.monitorStartTime != first.monitorStartTime
+      {
+        alive = again.monitorAlive
+      }
     }
     var changed = false
     if container.state == .created || container.state == .exited {

@@ -42,3 +42,26 @@ public func parseDuration(_ text: String, what: String, allowZero: Bool = false)
     .invalidArgument, "invalid duration \"\(text)\" for \(what)",
     hint: "use e.g. 30s, 1m30s or 500ms")
 }
+
+/// A size such as `64m`, `1.5g` or `512` (bytes), as podman's and docker's
+/// flags and API options take them.
+public func parseSize(_ text: String, what: String) throws(BerthError) -> Int64 {
+  let invalid = BerthError(
+    .invalidArgument, "invalid size \"\(text)\" for \(what)",
+    hint: "use a number with b, k, m or g, e.g. 64m")
+  let lower = text.lowercased()
+  let units: [(String, Double)] = [
+    ("kb", 1024), ("mb", 1_048_576), ("gb", 1_073_741_824), ("k", 1024), ("m", 1_048_576),
+    ("g", 1_073_741_824),
+    ("b", 1),
+  ]
+  for (suffix, factor) in units where lower.hasSuffix(suffix) {
+    if let value = Double(lower.dropLast(suffix.count)), value >= 0 {
+      // Int64(exactly:) rather than a conversion that traps on inf or 1e300.
+      guard let bytes = Int64(exactly: (value * factor).rounded(.down)) else { throw invalid }
+      return bytes
+    }
+  }
+  if let value = Int64(lower), value >= 0 { return value }
+  throw invalid
+}

@@ -123,7 +123,7 @@ public struct NetworkFlags: Sendable {
     }
     for text in names {
       let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-      let name = parts[0] == "bridge" ? Engine.defaultNetwork : parts[0]
+      let name = parts.first.map { $0 == "bridge" ? Engine.defaultNetwork : $0 } ?? ""
       guard !name.isEmpty else { throw BerthError(.invalidArgument, "empty --network name") }
       if requests.contains(where: { $0.name == name }) {
         throw BerthError(.invalidArgument, "network \(name) is given twice")

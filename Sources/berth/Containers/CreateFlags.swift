@@ -438,23 +438,6 @@ func keyValues(_ items: [String], what: String) throws -> [String: String] {
 }
 
 /// Sizes as docker reads them: a number with an optional b, k, m or g.
-func parseSize(_ text: String, what: String) throws -> Int64 {
-  let lower = text.lowercased()
-  let units: [(String, Int64)] = [
-    ("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1024), ("m", 1 << 20), ("g", 1 << 30),
-    ("b", 1),
-  ]
-  for (suffix, factor) in units where lower.hasSuffix(suffix) {
-    if let value = Double(lower.dropLast(suffix.count)), value >= 0 {
-      return Int64(value * Double(factor))
-    }
-  }
-  if let value = Int64(lower), value >= 0 { return value }
-  throw BerthError(
-    .invalidArgument, "invalid size \"\(text)\" for \(what)",
-    hint: "use a number with b, k, m or g, e.g. 64m")
-}
-
 func parseJSONArray(_ text: String) throws -> [String] {
   guard let array = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
     throw BerthError(.invalidArgument, "invalid JSON array \(text)")
