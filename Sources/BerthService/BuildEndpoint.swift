@@ -148,13 +148,7 @@ enum BuildEndpoint {
         hint: "use default, none or host")
     }
     if let platform = request.query["platform"], !platform.isEmpty {
-      let host = Platform.host
-      let asked = try Platform(parsing: platform)
-      guard asked.os == host.os && asked.architecture == host.architecture else {
-        throw BerthError(
-          .unsupported, "platform \(platform) is not this host's",
-          hint: "berth builds for the host's platform only")
-      }
+      try Platform.requireHost(platform, hint: "berth builds for the host's platform only")
     }
     return options
   }

@@ -66,6 +66,24 @@ public struct Platform: Codable, Sendable, Hashable, CustomStringConvertible {
     return true
   }
 
+  /// Checks that `text` (a `--platform` value) names this machine's
+  /// platform: berth runs and builds for no other.
+  public static func requireHost(_ text: String, hint: String) throws(BerthError) {
+    let asked: Platform
+    do {
+      asked = try Platform(parsing: text)
+    } catch {
+      throw (error as? BerthError)
+        ?? BerthError(.invalidArgument, "invalid platform \(text)", hint: "use OS/ARCH")
+    }
+    let host = Platform.host
+    guard asked.os == host.os && asked.architecture == host.architecture else {
+      throw BerthError(
+        .unsupported, "platform \(text) is not this host's (\(host.os)/\(host.architecture))",
+        hint: hint)
+    }
+  }
+
   /// The platform of this machine.
   public static var host: Platform {
     #if arch(x86_64)

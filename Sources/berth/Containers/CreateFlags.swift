@@ -307,13 +307,7 @@ struct CreateFlags: ParsableArguments {
       config.runtime = runtime
     }
     if let platform {
-      let host = Platform.host
-      let asked = try Platform(parsing: platform)
-      guard asked.os == host.os && asked.architecture == host.architecture else {
-        throw BerthError(
-          .unsupported, "platform \(platform) is not this host's (\(host.os)/\(host.architecture))",
-          hint: "berth runs images of the host's platform only")
-      }
+      try Platform.requireHost(platform, hint: "berth runs images of the host's platform only")
     }
     if let volumeDriver, volumeDriver != "local" {
       throw BerthError(
