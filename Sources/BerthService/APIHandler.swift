@@ -289,6 +289,14 @@ final class ResponseBody: Sendable {
     let sent = channel.writeAndFlush(
       HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))))
     if !channel.isWritable {
+      // A client that stops reading: wait for it, but not forever (a pool
+      // thread is held meanwhile); after 60 s it is hung up on, which
+      // fails the write and ends the wait.
+      let channel = self.channel
+      let watchdog = channel.eventLoop.scheduleTask(in: .seconds(60)) {
+        channel.close(promise: nil)
+      }
+      defer { watchdog.cancel() }
       do { try sent.wait() } catch { return false }
     }
     return true
