@@ -335,7 +335,8 @@ final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
   func channelInactive(context: ChannelHandlerContext) { stream.clientGone() }
 }
 
-/// A request body on disk, removed when the last request holding it goes.
+/// A file of the service's on disk (a request's tar body, or an image
+/// tar being sent), removed when the last holder goes.
 final class SpooledBody: @unchecked Sendable {
   let path: String
   let fd: Int32

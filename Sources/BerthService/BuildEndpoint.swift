@@ -10,7 +10,6 @@ import BerthEngine
 import BerthImage
 import BerthOCI
 import BerthSystem
-import Dispatch
 import FoundationEssentials
 
 enum BuildEndpoint {
@@ -50,33 +49,28 @@ enum BuildEndpoint {
           },
           print: { line in if !quiet { send(line + "\n") } })
       } catch {
-        let message = (error as? BerthError)?.description ?? "\(error)"
-        emit(
-          Router.json(
-            ImageTransferEndpoints.Failure(error: message, errorDetail: ["message": message])))
+        emit(Router.json(ImageTransferEndpoints.Failure(describe(error))))
         return
-      }
-      let done = DispatchSemaphore(value: 0)
-      let result = ImageTransferEndpoints.Box<Result<ImageRecord, any Error>>()
-      Task {
-        do {
-          result.value = .success(try await builder.build())
-        } catch {
-          builder.abandon()
-          result.value = .failure(error)
-        }
-        done.signal()
       }
       // A client that goes away cancels its build, as docker's does: the
       // running steps' containers are removed, which fails the build.
       var abandoned = false
-      while done.wait(timeout: .now() + .milliseconds(250)) == .timedOut {
-        if !abandoned && !emit.isOpen {
-          abandoned = true
-          builder.abandon()
-        }
-      }
-      switch result.value {
+      let built = awaitTask(
+        {
+          do {
+            return try await builder.build()
+          } catch {
+            builder.abandon()
+            throw error
+          }
+        },
+        whileWaiting: {
+          if !abandoned && !emit.isOpen {
+            abandoned = true
+            builder.abandon()
+          }
+        })
+      switch built {
       case .success(let image):
         struct Aux: Encodable {
           var aux: [String: String]
@@ -105,11 +99,7 @@ enum BuildEndpoint {
             RunFailure(
               error: message, errorDetail: .init(message: message, code: error.exitCode))))
       case .failure(let error):
-        let message = (error as? BerthError)?.description ?? "\(error)"
-        emit(
-          Router.json(
-            ImageTransferEndpoints.Failure(error: message, errorDetail: ["message": message])))
-      case nil: break
+        emit(Router.json(ImageTransferEndpoints.Failure(describe(error))))
       }
     }
   }

@@ -309,8 +309,8 @@ enum ContainerEndpoints {
     let container = try engine.lookup(reference)
     let config = try container.decodedConfig()
     // Unix seconds, with a fraction as the docker CLI sends them.
-    let since = try request.query["since"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
-    let until = try request.query["until"].flatMap { try SystemEndpoints.eventTime($0) } ?? 0
+    let since = try request.query["since"].flatMap { try Filters.nanoseconds($0) } ?? 0
+    let until = try request.query["until"].flatMap { try Filters.nanoseconds($0) } ?? 0
     let tail = request.query["tail"].flatMap(Int.init)
     let wantOut = request.flag("stdout")
     let wantErr = request.flag("stderr")

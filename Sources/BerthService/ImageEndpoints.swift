@@ -8,7 +8,6 @@ import BerthEngine
 import BerthImage
 import BerthOCI
 import BerthSystem
-import Dispatch
 import FoundationEssentials
 
 enum ImageEndpoints {
@@ -192,23 +191,14 @@ enum ImageEndpoints {
     return .streaming(.ok, contentType: "application/json") { emit in
       @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
       send(["status": "Pulling from \(reference.path)", "id": reference.tag ?? "latest"])
-      let done = DispatchSemaphore(value: 0)
-      let outcome = Outcome()
-      Task {
-        do {
-          outcome.record = try await engine.store.pullSearching(
-            reference, options: pullOptions, progress: { line in send(["status": line]) })
-        } catch {
-          outcome.error = (error as? BerthError)?.description ?? "\(error)"
-        }
-        done.signal()
+      let pulled = awaitTask {
+        try await engine.store.pullSearching(
+          reference, options: pullOptions, progress: { line in send(["status": line]) })
       }
-      done.wait()
-      if let error = outcome.error {
-        emit(
-          Router.json(
-            ImageTransferEndpoints.Failure(error: error, errorDetail: ["message": error])))
-      } else if let record = outcome.record {
+      switch pulled {
+      case .failure(let error):
+        emit(Router.json(ImageTransferEndpoints.Failure(describe(error))))
+      case .success(let record):
         send(["status": "Digest: \(record.manifest)"])
         send([
           "status":
@@ -216,12 +206,6 @@ enum ImageEndpoints {
         ])
       }
     }
-  }
-
-  /// The outcome of an async pull, read after its semaphore.
-  final class Outcome: @unchecked Sendable {
-    var record: ImageRecord?
-    var error: String?
   }
 
   /// Credentials from X-Registry-Auth; as docker's daemon, a registry on

@@ -8,7 +8,6 @@ import BerthEngine
 import BerthImage
 import BerthOCI
 import BerthSystem
-import Dispatch
 import FoundationEssentials
 import Glibc
 
@@ -26,24 +25,17 @@ enum ImageTransferEndpoints {
     return .streaming(.ok, contentType: "application/json") { emit in
       @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
       send(["status": "The push refers to repository [\(destination.domain)/\(destination.path)]"])
-      let done = DispatchSemaphore(value: 0)
-      let outcome = ImageEndpoints.Outcome()
-      let digest = Box<Digest>()
-      Task {
-        do {
-          digest.value = try await engine.store.push(
-            image, to: destination, options: options, progress: { line in send(["status": line]) })
-        } catch {
-          outcome.error = (error as? BerthError)?.description ?? "\(error)"
-        }
-        done.signal()
+      let pushed = awaitTask {
+        try await engine.store.push(
+          image, to: destination, options: options, progress: { line in send(["status": line]) })
       }
-      done.wait()
-      if let error = outcome.error {
-        emit(Router.json(Failure(error: error, errorDetail: ["message": error])))
+      let manifest: Digest
+      switch pushed {
+      case .failure(let error):
+        emit(Router.json(Failure(describe(error))))
         return
+      case .success(let digest): manifest = digest
       }
-      guard let manifest = digest.value else { return }
       let size = (try? engine.store.blobSize(manifest)) ?? 0
       let tag = destination.tag ?? "latest"
       send(["status": "\(tag): digest: \(manifest) size: \(size)"])
@@ -97,13 +89,14 @@ enum ImageTransferEndpoints {
     return .json(.ok, output)
   }
 
+  /// docker's JSONError at the end of a stream.
   struct Failure: Encodable {
     var error: String
     var errorDetail: [String: String]
-  }
 
-  /// A value an async task hands back to the pool thread waiting for it.
-  final class Box<T>: @unchecked Sendable {
-    var value: T?
+    init(_ message: String) {
+      error = message
+      errorDetail = ["message": message]
+    }
   }
 }

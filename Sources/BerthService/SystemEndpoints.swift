@@ -5,7 +5,6 @@
 import BerthEngine
 import BerthImage
 import BerthSystem
-import Dispatch
 import FoundationEssentials
 import Glibc
 
@@ -123,8 +122,8 @@ extension SystemEndpoints {
     let filters = try Filters(
       request,
       allowed: ["type", "event", "container", "volume", "network", "label", "image", "scope"])
-    let since = try request.query["since"].flatMap { try eventTime($0) }
-    let until = try request.query["until"].flatMap { try eventTime($0) }
+    let since = try request.query["since"].flatMap { try Filters.nanoseconds($0) }
+    let until = try request.query["until"].flatMap { try Filters.nanoseconds($0) }
     let engine = try state.engine()
     // Without since, only what happens from now on, as docker streams.
     let start = since == nil ? (try engine.events(afterSeq: 0, since: nil).last?.seq ?? 0) : 0
@@ -157,11 +156,6 @@ extension SystemEndpoints {
           || event.type == key
             && filters.matches(key, { $0 == event.name || event.id.hasPrefix($0) })
       }
-  }
-
-  /// Docker's `since`/`until`: Unix seconds (with a fraction), or RFC 3339.
-  static func eventTime(_ text: String) throws(BerthError) -> Int64 {
-    try Filters.nanoseconds(text)
   }
 
   struct Message: Encodable {
@@ -278,26 +272,19 @@ extension SystemEndpoints {
     var options = RegistryOptions()
     options.credentials = Credentials(username: user, password: body.password ?? "")
     if ImageEndpoints.isLoopback(domain) { options.tlsVerify = false }
-    let checked = Outcome()
-    let done = DispatchSemaphore(value: 0)
     let settings = options
     let registry = domain
-    Task {
+    let checked = awaitTask {
+      let client = try RegistryClient(domain: registry, options: settings)
       do {
-        let client = try RegistryClient(domain: registry, options: settings)
-        do {
-          try await client.ping()
-        } catch {
-          checked.error = error
-        }
-        await client.shutdown()
+        try await client.ping()
       } catch {
-        checked.error = error
+        await client.shutdown()
+        throw error
       }
-      done.signal()
+      await client.shutdown()
     }
-    done.wait()
-    if let error = checked.error {
+    if case .failure(let error) = checked {
       throw BerthError(
         .permissionDenied, "login to \(domain) failed: \(error)",
         hint: "check the user name and password")
@@ -305,7 +292,4 @@ extension SystemEndpoints {
     return .json(.ok, Router.json(["Status": "Login Succeeded", "IdentityToken": ""]))
   }
 
-  final class Outcome: @unchecked Sendable {
-    var error: (any Error)?
-  }
 }
