@@ -11,6 +11,7 @@ import Glibc
 
 struct Build: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "build",
     abstract: "Build an image from a Containerfile or Dockerfile.", helpNames: [.long])
 
   @OptionGroup var global: GlobalOptions

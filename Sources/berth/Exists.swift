@@ -6,6 +6,7 @@ import BerthSystem
 /// not, as podman's does for scripts.
 struct Exists: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "exists",
     abstract: "Check whether an image is in local storage (exit 0) or not (exit 1).")
 
   @OptionGroup var global: GlobalOptions

@@ -3,7 +3,8 @@ import BerthImage
 import Foundation
 
 struct History: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show the history of an image.")
+  static let configuration = CommandConfiguration(
+    commandName: "history", abstract: "Show the history of an image.")
 
   @OptionGroup var global: GlobalOptions
 

@@ -5,7 +5,8 @@ import BerthSystem
 import Foundation
 
 struct Inspect: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show details of images as JSON.")
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Show details of images as JSON.")
 
   @OptionGroup var global: GlobalOptions
 

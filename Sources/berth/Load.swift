@@ -5,6 +5,7 @@ import Glibc
 
 struct Load: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "load",
     abstract: "Load images from a docker-archive, oci-archive or oci-dir (detected).")
 
   @OptionGroup var global: GlobalOptions

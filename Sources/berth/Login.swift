@@ -4,7 +4,8 @@ import BerthOCI
 import Glibc
 
 struct Login: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Log in to a registry.")
+  static let configuration = CommandConfiguration(
+    commandName: "login", abstract: "Log in to a registry.")
 
   @OptionGroup var global: GlobalOptions
 
@@ -83,7 +84,8 @@ private func readSecret(_ prompt: String) -> String? {
 }
 
 struct Logout: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Log out of a registry.")
+  static let configuration = CommandConfiguration(
+    commandName: "logout", abstract: "Log out of a registry.")
 
   @OptionGroup var global: GlobalOptions
 

@@ -4,6 +4,7 @@ import BerthImage
 /// `berth image mount IMAGE`: a read-only view of the image's filesystem.
 struct Mount: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "mount",
     abstract: "Mount an image's root filesystem read-only and print where.")
 
   @OptionGroup var global: GlobalOptions

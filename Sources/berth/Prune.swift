@@ -4,6 +4,7 @@ import BerthImage
 
 struct Prune: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "prune",
     abstract: "Remove unnamed images (all unused ones with --all) and unreferenced content.")
 
   @OptionGroup var global: GlobalOptions

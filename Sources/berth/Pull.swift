@@ -3,7 +3,8 @@ import BerthImage
 import BerthOCI
 
 struct Pull: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Pull an image from a registry.")
+  static let configuration = CommandConfiguration(
+    commandName: "pull", abstract: "Pull an image from a registry.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var registry: RegistryFlags

@@ -3,7 +3,8 @@ import BerthImage
 import BerthOCI
 
 struct Push: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Push an image to a registry.")
+  static let configuration = CommandConfiguration(
+    commandName: "push", abstract: "Push an image to a registry.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var registry: RegistryFlags

@@ -4,7 +4,8 @@ import BerthSystem
 import Glibc
 
 struct Save: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Save images to an archive.")
+  static let configuration = CommandConfiguration(
+    commandName: "save", abstract: "Save images to an archive.")
 
   @OptionGroup var global: GlobalOptions
 

@@ -11,6 +11,7 @@ struct SnapshotCommand: ParsableCommand {
 
   struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "create",
       abstract: "Create and mount a writable snapshot; print its rootfs path.")
 
     @OptionGroup var global: GlobalOptions

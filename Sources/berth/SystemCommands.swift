@@ -11,7 +11,8 @@ import Glibc
 let berthVersion = "0.1.0"
 
 struct Version: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show berth's version.")
+  static let configuration = CommandConfiguration(
+    commandName: "version", abstract: "Show berth's version.")
   @OptionGroup var global: GlobalOptions
   @Option(name: .shortAndLong, help: "json or a Go template.") var format: String?
 
@@ -33,7 +34,8 @@ struct Version: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show the host and the store.")
+  static let configuration = CommandConfiguration(
+    commandName: "info", abstract: "Show the host and the store.")
   @OptionGroup var global: GlobalOptions
   @Option(name: .shortAndLong, help: "json or a Go template such as {{.Store.GraphRoot}}.")
   var format: String?
@@ -193,6 +195,7 @@ struct SystemReset: ParsableCommand {
 
 struct Events: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "events",
     abstract: "Show events: container and volume changes.")
   @OptionGroup var global: GlobalOptions
   @Option(help: "Only events since this time (RFC 3339, Unix time or a duration such as 10m).")
@@ -306,6 +309,7 @@ struct HealthcheckRun: ParsableCommand {
 
 struct Completion: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "completion",
     abstract: "Print a shell completion script (bash, zsh or fish).")
   @Argument(help: "bash, zsh or fish.") var shell: String
 

@@ -3,7 +3,8 @@ import BerthImage
 import BerthOCI
 
 struct Tag: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Add names to a local image.")
+  static let configuration = CommandConfiguration(
+    commandName: "tag", abstract: "Add names to a local image.")
 
   @OptionGroup var global: GlobalOptions
 

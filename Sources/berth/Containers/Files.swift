@@ -7,7 +7,8 @@ import Foundation
 import Glibc
 
 struct Diff: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show a container's changed files.")
+  static let configuration = CommandConfiguration(
+    commandName: "diff", abstract: "Show a container's changed files.")
   @OptionGroup var global: GlobalOptions
   @Option(help: "json or a Go template.") var format: String?
   @Argument(help: "Container.") var container: String
@@ -31,6 +32,7 @@ struct Diff: ParsableCommand {
 
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "export",
     abstract: "Write a container's filesystem as a tar.")
   @OptionGroup var global: GlobalOptions
   @Option(name: .shortAndLong, help: "Write to this file (default: standard output).") var output:
@@ -55,6 +57,7 @@ struct Export: ParsableCommand {
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "import",
     abstract: "Make an image from a root filesystem tarball.")
   @OptionGroup var global: GlobalOptions
   @Option(
@@ -85,6 +88,7 @@ struct Import: ParsableCommand {
 
 struct Commit: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "commit",
     abstract: "Make an image from a container's changes.")
   @OptionGroup var global: GlobalOptions
   @Option(
@@ -105,6 +109,7 @@ struct Commit: ParsableCommand {
 
 struct Cp: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "cp",
     abstract: "Copy files between a container and the host (CONTAINER:PATH; - is a tar stream).")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Keep the files' owners (uid and gid).") var archive = false

@@ -6,7 +6,8 @@ import Foundation
 import Glibc
 
 struct Top: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show the processes of a container.")
+  static let configuration = CommandConfiguration(
+    commandName: "top", abstract: "Show the processes of a container.")
   @OptionGroup var global: GlobalOptions
   @Argument(help: "Container.") var container: String
   @Argument(help: "ps(1) fields, e.g. pid,args (default user,pid,ppid,pcpu,etime,tty,time,args).")
@@ -24,7 +25,8 @@ struct Top: ParsableCommand {
 }
 
 struct Stats: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show containers' resource use.")
+  static let configuration = CommandConfiguration(
+    commandName: "stats", abstract: "Show containers' resource use.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .customLong("no-stream"), help: "Print one sample and exit.") var noStream = false
   @Flag(name: .shortAndLong, help: "All containers (default: running).") var all = false
@@ -88,7 +90,8 @@ struct Stats: ParsableCommand {
 }
 
 struct Port: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "List a container's published ports.")
+  static let configuration = CommandConfiguration(
+    commandName: "port", abstract: "List a container's published ports.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "All containers.") var all = false
   @Argument(help: "Container.") var container: String?

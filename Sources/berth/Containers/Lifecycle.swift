@@ -33,7 +33,8 @@ func allOrNamed(_ engine: Engine, all: Bool, names: [String], running: Bool = fa
 }
 
 struct Start: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Start one or more containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "start", abstract: "Start one or more containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Attach to the container's output and exit with its status.")
   var attach = false
@@ -65,7 +66,8 @@ struct Start: ParsableCommand {
 }
 
 struct Stop: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Stop one or more containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "stop", abstract: "Stop one or more containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Stop all running containers.") var all = false
   @Option(
@@ -83,7 +85,8 @@ struct Stop: ParsableCommand {
 }
 
 struct Restart: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Restart one or more containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "restart", abstract: "Restart one or more containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Restart all containers.") var all = false
   @Option(name: [.short, .customLong("time")], help: "Seconds before SIGKILL.") var time: Int?
@@ -100,7 +103,8 @@ struct Restart: ParsableCommand {
 }
 
 struct Kill: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Send a signal to containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "kill", abstract: "Send a signal to containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Signal all running containers.") var all = false
   @Option(name: .shortAndLong, help: "Signal to send (default KILL).") var signal = "KILL"
@@ -117,7 +121,8 @@ struct Kill: ParsableCommand {
 }
 
 struct Rm: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Remove one or more containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "rm", abstract: "Remove one or more containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Remove running containers too (they are killed).") var force =
     false
@@ -148,6 +153,7 @@ struct Rm: ParsableCommand {
 
 struct Wait: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "wait",
     abstract: "Wait for containers to stop; print their exit codes.")
   @OptionGroup var global: GlobalOptions
   @Option(help: "Condition: stopped (default), exited, running, healthy, unhealthy, removed.")
@@ -163,7 +169,8 @@ struct Wait: ParsableCommand {
 }
 
 struct Pause: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Freeze the processes of containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "pause", abstract: "Freeze the processes of containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Pause all running containers.") var all = false
   @Argument(help: "Containers.") var containers: [String] = []
@@ -178,7 +185,8 @@ struct Pause: ParsableCommand {
 }
 
 struct Unpause: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Thaw paused containers.")
+  static let configuration = CommandConfiguration(
+    commandName: "unpause", abstract: "Thaw paused containers.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Unpause all paused containers.") var all = false
   @Argument(help: "Containers.") var containers: [String] = []
@@ -193,7 +201,8 @@ struct Unpause: ParsableCommand {
 }
 
 struct Rename: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Rename a container.")
+  static let configuration = CommandConfiguration(
+    commandName: "rename", abstract: "Rename a container.")
   @OptionGroup var global: GlobalOptions
   @Argument(help: "Container.") var container: String
   @Argument(help: "New name.") var name: String
@@ -204,7 +213,8 @@ struct Rename: ParsableCommand {
 }
 
 struct Attach: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Attach to a running container.")
+  static let configuration = CommandConfiguration(
+    commandName: "attach", abstract: "Attach to a running container.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .customLong("no-stdin"), help: "Do not attach stdin.") var noStdin = false
   @Option(name: .customLong("detach-keys"), help: "Keys that detach.") var detachKeys =

@@ -4,7 +4,8 @@ import BerthSystem
 import Glibc
 
 struct Logs: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Print a container's log.")
+  static let configuration = CommandConfiguration(
+    commandName: "logs", abstract: "Print a container's log.")
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Follow the log until the container stops.") var follow = false
   @Option(help: "Only lines since this time (RFC 3339, Unix time, or a duration such as 10m).")
@@ -28,6 +29,7 @@ struct Logs: ParsableCommand {
 
 struct Exec: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "exec",
     abstract: "Run a process in a running container.", helpNames: [.long])
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Keep stdin open.") var interactive = false

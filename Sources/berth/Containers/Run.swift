@@ -12,6 +12,7 @@ import Glibc
 
 struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "run",
     abstract: "Run a command in a new container.", helpNames: [.long])
 
   @OptionGroup var global: GlobalOptions
@@ -62,6 +63,7 @@ struct Run: AsyncParsableCommand {
 
 struct Create: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "create",
     abstract: "Create a container without starting it.", helpNames: [.long])
 
   @OptionGroup var global: GlobalOptions
