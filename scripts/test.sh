@@ -34,6 +34,9 @@ if [ "$(id -u)" = 0 ]; then
   id berth-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh berth-test
   grep -q '^berth-test:' /etc/subuid || echo "berth-test:300000:65536" >> /etc/subuid
   grep -q '^berth-test:' /etc/subgid || echo "berth-test:300000:65536" >> /etc/subgid
+  # `--userns auto` as root takes its ranges from the user "containers", as podman's does.
+  grep -q '^containers:' /etc/subuid || echo "containers:1000000:1048576" >> /etc/subuid
+  grep -q '^containers:' /etc/subgid || echo "containers:1000000:1048576" >> /etc/subgid
 fi
 echo "== tests"
 if [ "$(id -u)" = 0 ]; then

@@ -429,6 +429,7 @@ extension ContentStore {
         try removeOwnedTree(doomed)
       }
     }
+    try collectMappedLayers(live: layers)
     for name in try Sys.listDirectory(root + "/ingest") { unlink("\(root)/ingest/\(name)") }
   }
 }

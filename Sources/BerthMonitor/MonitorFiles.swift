@@ -67,6 +67,11 @@ public struct MonitorConfig: Codable, Sendable {
   /// Rootless: the overlay the monitor mounts in its own mount namespace
   /// (kernel overlay with userxattr), since only there may it mount.
   public var overlayOptions: String?
+  /// Rootless, a container in its own user namespace: the overlay's upper
+  /// directory is given to the container's root (uid, gid in the monitor's
+  /// namespace) before the mount, which only root of that namespace may do.
+  public var upperDirectory: String?
+  public var upperOwner: [UInt32]?
   /// The container's network namespace file (a bind mount the engine
   /// made): unmounted and removed when the container is done for good, which
   /// frees its veth ends.

@@ -12,9 +12,11 @@ struct UnpackLayerHelper: ParsableCommand {
   @Argument var blob: String
   @Argument var directory: String
   @Argument var result: String
+  /// A container's id maps as JSON, for a mapped copy of the layer.
+  @Argument var maps: String?
 
   func run() throws {
-    try ContentStore.helperUnpack(blob: blob, into: directory, result: result)
+    try ContentStore.helperUnpack(blob: blob, into: directory, result: result, maps: maps)
   }
 }
 

@@ -54,6 +54,24 @@ struct PodmanComparisonTests {
     }
   }
 
+  @Test func aUidmapContainerSeesWhatPodmansSees() {
+    let box = EngineSandbox("pmuserns")
+    let podman = Podman(box)
+    defer {
+      podman.cleanUp()
+      box.finish()
+    }
+    let command = [
+      "sh", "-c",
+      "cat /proc/self/uid_map /proc/self/gid_map; id; stat -c '%u:%g %n' / /bin /etc/passwd",
+    ]
+    let flags = ["--uidmap", "0:400000:65536", "--gidmap", "0:500000:65536"]
+    let ours = box.berth(["run", "--rm", "--network", "none"] + flags + ["busybox"] + command)
+    let theirs = podman(["run", "--rm"] + podman.runOptions + flags + ["busybox"] + command)
+    #expect(ours.status == 0 && theirs.status == 0, "\(ours.combined) \(theirs.combined)")
+    #expect(ours.stdout == theirs.stdout)
+  }
+
   @Test func exitCodesMatch() {
     let box = EngineSandbox("pmcodes")
     let podman = Podman(box)

@@ -135,6 +135,43 @@ struct RootlessEngineTests {
     #expect(box.berth(["run", "--rm", "busybox", "no-such-command"]).status == 127)
   }
 
+  @Test func keepIDRunsAsTheUserAndNomapLeavesTheUserOut() {
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    func columns(_ text: String) -> [String] {
+      text.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+    }
+    let uid = TestUser.uid
+    let keep = box.berth([
+      "run", "--rm", "--network", "none", "--userns", "keep-id", "busybox", "sh", "-c",
+      "id -u; id -g; cat /proc/self/uid_map; stat -c %u /bin/busybox",
+    ])
+    #expect(keep.status == 0, "\(keep.combined)")
+    // Maps relative to the monitor's namespace (0 = the user), as podman's.
+    #expect(
+      columns(keep.stdout) == [
+        "\(uid)", "\(TestUser.gid)", "0 1 \(uid)", "\(uid) 0 1",
+        "\(uid + 1) \(uid + 1) \(65536 - uid)",
+        "0",
+      ])
+    // nomap's root must pass the directories above the store: a clear
+    // error while the sandbox's home is 0700, a container once it is 0711.
+    let refused = box.berth([
+      "run", "--rm", "--network", "none", "--userns", "nomap", "busybox", "true",
+    ])
+    #expect(refused.status == 125)
+    #expect(refused.stderr.contains("chmod o+x"), "\(refused.stderr)")
+    #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+    sh(["chmod", "0711", box.dir + "/home", box.dir + "/home/data"])
+    let nomap = box.berth([
+      "run", "--rm", "--network", "none", "--userns", "nomap", "busybox", "sh", "-c",
+      "cat /proc/self/uid_map; touch /made && stat -c %u /made",
+    ])
+    #expect(nomap.status == 0, "\(nomap.combined)")
+    #expect(columns(nomap.stdout) == ["0 1 65536", "0"])
+  }
+
   @Test func aRootlessDetachedContainerIsManagedAsRootsIs() {
     let box = UserBox()
     defer { box.finish() }

@@ -2,6 +2,7 @@
 // flags (and the Docker API's create body later), kept as given so that
 // `inspect` shows them and `start` can build the OCI spec again.
 import BerthMonitor
+import BerthOCI
 import BerthSystem
 
 public struct MountRequest: Codable, Sendable, Equatable {
@@ -116,6 +117,13 @@ public struct ContainerConfig: Codable, Sendable {
   /// nil: BerthRuntime in process; else runc, crun, berth-runtime or a path.
   public var runtime: String?
   public var initProcess = false
+  /// `--userns` as given (nil: the host's), and `--uidmap`/`--gidmap`.
+  public var userns: String?
+  public var uidMap: [IDMapping]?
+  public var gidMap: [IDMapping]?
+  /// What they resolved to at create: the container's own user namespace
+  /// (outside ids are the store's), nil when it has none.
+  public var idMaps: IDMaps?
 
   public init() {}
 

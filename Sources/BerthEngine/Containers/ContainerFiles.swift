@@ -131,7 +131,7 @@ extension Engine {
       return try store.withStagingPath("commit") { path in
         try LayerWriter.write(
           directory: snapshot.upper, to: path, overlayUpper: true, rootless: rootless,
-          exclude: engineMountPoints)
+          exclude: engineMountPoints, idMaps: snapshot.maps)
         return try addLayerImage(
           parent: parent, layerTar: path, name: name, changes: changes,
           history: ImageConfig.History(

@@ -3,6 +3,7 @@
 // NetworkSettings, a volume's inspect, and the PascalCase JSON encoder
 // that spells their keys as Go does.
 import BerthMonitor
+import BerthOCI
 import BerthSystem
 import FoundationEssentials
 
@@ -124,6 +125,14 @@ public struct InspectedContainer: Encodable {
     var logConfig: LogConfig
     var devices: [String]
     var tmpfs: [String: String]
+    /// "" for the host's, else --userns as given ("private" for --uidmap).
+    var usernsMode: String
+    struct IDMappings: Encodable {
+      var uidMap: [String]
+      var gidMap: [String]
+    }
+    /// Encoded as podman's "IDMappings" (the keys get a capital first letter).
+    var iDMappings: IDMappings?
   }
 
   var id: String
@@ -229,7 +238,12 @@ public struct InspectedContainer: Encodable {
         logConfig: .init(
           type: config.logDriver, size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B"),
         devices: config.devices,
-        tmpfs: tmpfs),
+        tmpfs: tmpfs,
+        usernsMode: config.userns.flatMap { $0 == "host" ? "" : $0 }
+          ?? (config.idMaps != nil ? "private" : ""),
+        iDMappings: config.idMaps.map {
+          .init(uidMap: IDMaps.describe($0.uid), gidMap: IDMaps.describe($0.gid))
+        }),
       networkSettings: try NetworkSettings(engine, container, config))
   }
 }

@@ -44,6 +44,18 @@ extension Engine {
     where !config.mounts.contains(where: { $0.destination == path }) {
       config.mounts.append(MountRequest(kind: .volume, source: "", destination: path))
     }
+    // Held until the record is in: two auto containers never get one range.
+    let autoLock = config.userns?.hasPrefix("auto") == true ? try autoRangeLock() : nil
+    defer { withExtendedLifetime(autoLock) {} }
+    config.idMaps = try resolveIDMaps(config)
+    if rootless, config.userns?.hasPrefix("keep-id") == true, config.user == nil,
+      let maps = config.idMaps
+    {
+      // Podman's keep-id runs as you (or uid=/gid=): the ids mapped to the namespace's 0.
+      let uid = maps.uid.first { $0.hostID == 0 }?.containerID ?? getuid()
+      let gid = maps.gid.first { $0.hostID == 0 }?.containerID ?? getgid()
+      config.user = "\(uid):\(gid)"
+    }
     var createdVolumes: [String] = []
     do {
       for index in config.mounts.indices where config.mounts[index].kind == .volume {
@@ -61,7 +73,7 @@ extension Engine {
       }
       Trace.mark("create: volumes done")
       do {
-        _ = try store.createSnapshot(id: id, image: image)
+        _ = try store.createSnapshot(id: id, image: image, maps: config.idMaps)
       } catch {
         throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
       }
@@ -189,6 +201,9 @@ extension Engine {
         rootless
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
+      if let maps = config.idMaps {
+        try openPathsForMappedRoot(container, maps: maps, snapshot: snapshot, volumes: volumes)
+      }
       var joins = try namespacePaths(config)
       let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
       switch config.network {
@@ -258,6 +273,12 @@ extension Engine {
         monitorConfig.uidMappings = maps.uid
         monitorConfig.gidMappings = maps.gid
         monitorConfig.overlayOptions = snapshot.overlayOptions(rootless: true)
+        if let maps = snapshot.maps, let uid = IDMaps.outside(0, in: maps.uid),
+          let gid = IDMaps.outside(0, in: maps.gid)
+        {
+          monitorConfig.upperDirectory = snapshot.upper
+          monitorConfig.upperOwner = [uid, gid]
+        }
       }
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil

@@ -241,6 +241,18 @@ public enum SpecBuilder {
       }
     }
     if config.utsMode == "host" { spec.hostname = nil }
+    if let maps = config.idMaps {
+      // Its own user namespace (nested in the monitor's, rootless). The
+      // kernel lets only the host's root mount cgroup v1 hierarchies, and
+      // cgroup2 only from a cgroup namespace of this user namespace, so
+      // otherwise, as rootless, /sys/fs/cgroup is left out.
+      namespaces.append(Spec.Namespace(type: "user"))
+      linux.uidMappings = maps.uid
+      linux.gidMappings = maps.gid
+      if config.cgroupns == "host" || !CgroupLayout.current().isUnified {
+        spec.mounts?.removeAll { $0.destination == "/sys/fs/cgroup" }
+      }
+    }
     linux.namespaces = namespaces
     linux.cgroupsPath = paths.cgroupsPath
 
@@ -262,8 +274,11 @@ public enum SpecBuilder {
     // Podman's default (containers.conf default_sysctls): ping works without
     // CAP_NET_RAW, through ICMP datagram sockets, in the container's own
     // network namespace.
+    // In its own user namespace a container may write only the sysctls of
+    // a network namespace made with it (--network none), not the engine's.
     if config.network != "host" && !config.sharesMonitorNetwork
       && !config.network.hasPrefix("container:")
+      && (config.idMaps == nil || config.network == "none")
       && sysctls["net.ipv4.ping_group_range"] == nil
     {
       sysctls["net.ipv4.ping_group_range"] = "0 0"

@@ -248,13 +248,17 @@ extension Engine {
   }
 
   /// The bridge, its addresses and firewall rules: made once (the `ready`
-  /// file, on the run root's tmpfs, says so; a reboot clears both).
+  /// file, on the run root's tmpfs, says so; a reboot clears both). A
+  /// bridge deleted behind berth's back (`ip link del`) is made again.
   func ensureBridge(_ network: Network) throws(BerthError) {
     let directory = networksRunRoot + "/" + network.name
-    if fileExists(directory + "/ready") { return }
+    func ready() -> Bool {
+      fileExists(directory + "/ready") && fileExists("/sys/class/net/" + network.interface)
+    }
+    if ready() { return }
     let lock = try ObjectLock(locksRoot + "/networks", what: "the networks")
     defer { withExtendedLifetime(lock) {} }
-    if fileExists(directory + "/ready") { return }
+    if ready() { return }
     try mkdirAll(directory, mode: 0o700)
     let netlink = try RouteNetlink()
     if try netlink.linkIndex(network.interface) == nil {

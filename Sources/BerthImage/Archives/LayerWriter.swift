@@ -20,7 +20,7 @@ public enum LayerWriter {
   @discardableResult
   public static func write(
     directory: String, to output: String, overlayUpper: Bool, rootless: Bool,
-    exclude: Set<String> = [], mtime: Int? = nil
+    exclude: Set<String> = [], mtime: Int? = nil, idMaps: IDMaps? = nil
   ) throws -> Int64 {
     guard let archive = archive_write_new() else {
       throw BerthError(.internalError, "libarchive: cannot allocate a writer")
@@ -37,6 +37,7 @@ public enum LayerWriter {
       archive: archive, overlayUpper: overlayUpper,
       opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude,
       mtime: mtime)
+    writer.idMaps = idMaps
     try writer.walk(root, prefix: "")
     guard archive_write_close(archive) == ARCHIVE_OK else {
       throw BerthError(
@@ -52,6 +53,9 @@ public enum LayerWriter {
     let exclude: Set<String>
     let mtime: Int?
     var contentBytes: Int64 = 0
+    /// A container in its own user namespace: owners are written as its
+    /// processes see them (outside → inside), 65534 when unmapped.
+    var idMaps: IDMaps?
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
     init(
@@ -133,6 +137,10 @@ public enum LayerWriter {
       defer { archive_entry_free(entry) }
       var copy = st
       archive_entry_copy_stat(entry, &copy)
+      if let idMaps {
+        archive_entry_set_uid(entry, Int64(IDMaps.inside(copy.st_uid, in: idMaps.uid) ?? 65534))
+        archive_entry_set_gid(entry, Int64(IDMaps.inside(copy.st_gid, in: idMaps.gid) ?? 65534))
+      }
       archive_entry_set_pathname(entry, path)
       if let mtime {
         archive_entry_set_mtime(entry, time_t(mtime), 0)

@@ -4,6 +4,7 @@
 // upper and work directories.
 import BerthOCI
 import BerthSystem
+import Foundation
 import Glibc
 import SystemPackage
 
@@ -21,6 +22,8 @@ public struct Snapshot: Sendable {
   public var directory: String
   /// Lower directories, topmost first, as overlayfs's lowerdir lists them.
   public var lowerDirectories: [String]
+  /// The user namespace's maps its layers were copied with, if any.
+  public var maps: IDMaps?
   public var upper: String { directory + "/upper" }
   public var work: String { directory + "/work" }
   /// Where the root filesystem is mounted: the OCI bundle's `root.path`.
@@ -42,7 +45,12 @@ extension ContentStore {
 
   /// Creates the directories of a container snapshot of `image` (not yet
   /// mounted) and records which image it uses, so `rmi` keeps the image.
-  public func createSnapshot(id: String, image: ImageRecord) throws -> Snapshot {
+  /// With `maps` (a container in its own user namespace) the lower layers
+  /// are copies owned as the maps say, and the upper directory belongs to
+  /// the container's root (rootless, the monitor gives it, in its namespace).
+  public func createSnapshot(id: String, image: ImageRecord, maps: IDMaps? = nil) throws
+    -> Snapshot
+  {
     guard !id.isEmpty,
       id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
       !id.hasPrefix(".")
@@ -50,7 +58,10 @@ extension ContentStore {
       throw BerthError(
         .invalidArgument, "invalid snapshot id \"\(id)\"", hint: "use [A-Za-z0-9_.-]")
     }
-    let lowers = Array(try layerPaths(of: image).reversed())
+    let maps = maps?.isIdentity == true ? nil : maps
+    let lowers = Array(
+      try (maps.map { try mappedLayerPaths(of: image, maps: $0) } ?? layerPaths(of: image))
+        .reversed())
     guard !lowers.isEmpty else {
       throw BerthError(.invalidArgument, "image \(image.id.short) has no layers")
     }
@@ -73,11 +84,22 @@ extension ContentStore {
       // that loses it in a crash belongs to no committed container record.
       try Sys.writeFileAtomically(
         directory + "/image", Array(image.id.description.utf8), durable: false)
+      if let maps {
+        try Sys.writeFileAtomically(
+          directory + "/idmaps", Array(try JSONEncoder().encode(maps)), durable: false)
+        if !rootless, let uid = IDMaps.outside(0, in: maps.uid),
+          let gid = IDMaps.outside(0, in: maps.gid)
+        {
+          try Sys.check("give \(directory)/upper to the container's root") {
+            chown(directory + "/upper", uid, gid)
+          }
+        }
+      }
     } catch {
       try? Sys.removeTree(directory)
       throw error
     }
-    return Snapshot(id: id, directory: directory, lowerDirectories: lowers)
+    return Snapshot(id: id, directory: directory, lowerDirectories: lowers, maps: maps)
   }
 
   /// The snapshot `id`, recomputing its lower directories from its image.
@@ -85,8 +107,14 @@ extension ContentStore {
     let directory = snapshotDirectory(id)
     let bytes = try Sys.readFile(directory + "/image")
     let image = try resolveImage(String(decoding: bytes, as: UTF8.self))
-    return Snapshot(
+    var snapshot = Snapshot(
       id: id, directory: directory, lowerDirectories: Array(try layerPaths(of: image).reversed()))
+    if let data = try? Sys.readFile(directory + "/idmaps") {
+      let maps = try JSONDecoder().decode(IDMaps.self, from: Data(data))
+      snapshot.maps = maps
+      snapshot.lowerDirectories = Array(try mappedLayerPaths(of: image, maps: maps).reversed())
+    }
+    return snapshot
   }
 
   /// Mounts the snapshot's overlay on `merged` and returns that path.

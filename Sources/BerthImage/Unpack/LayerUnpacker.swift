@@ -41,6 +41,11 @@ public struct UnpackOptions: Sendable {
   /// Refuse an entry that would replace a directory with a non-directory
   /// or the reverse (docker's noOverwriteDirNonDir, which `docker cp` sets).
   public var keepDirectoryKinds = false
+  /// Owners are translated through these maps (inside → outside), for a
+  /// container whose user namespace is not the store's: the copy of a
+  /// layer its files must have to show the image's owners inside. An
+  /// owner the maps leave out becomes 65534, as the kernel shows it.
+  public var idMaps: IDMaps?
 
   public init(rootless: Bool, name: String, xattrWhiteouts: Bool = false, chown: Bool? = nil) {
     self.rootless = rootless
@@ -591,7 +596,11 @@ private struct TreeWriter {
     guard (0..<Int64(UInt32.max)).contains(uid), (0..<Int64(UInt32.max)).contains(gid) else {
       throw refuse(display, "has an invalid owner \(uid):\(gid)")
     }
-    return (uid_t(uid), gid_t(gid))
+    guard let maps = options.idMaps else { return (uid_t(uid), gid_t(gid)) }
+    return (
+      IDMaps.outside(UInt32(uid), in: maps.uid) ?? 65534,
+      IDMaps.outside(UInt32(gid), in: maps.gid) ?? 65534
+    )
   }
 
   func chownAt(_ parent: Int32, _ name: [CChar], entry: OpaquePointer, display: String) throws {

@@ -96,16 +96,21 @@ extension ContentStore {
 
   /// Unpacks a layer with real owners (in the namespace) when rootless and
   /// possible; as the plain user otherwise.
-  func unpackAsOwner(blob: Digest, into directory: String) throws -> UnpackResult {
+  func unpackAsOwner(blob: Digest, into directory: String, maps: IDMaps? = nil) throws
+    -> UnpackResult
+  {
     guard namespaceHelper != nil else {
-      return try LayerUnpacker.unpack(
-        blob: blobPath(blob), into: directory,
-        options: UnpackOptions(rootless: rootless, name: blob.short))
+      var options = UnpackOptions(rootless: rootless, name: blob.short)
+      options.idMaps = maps
+      return try LayerUnpacker.unpack(blob: blobPath(blob), into: directory, options: options)
     }
     let resultPath = "\(root)/ingest/unpack-\(Sys.randomHex(6)).json"
     defer { unlink(resultPath) }
-    try runHelper(
-      ["__unpack-layer", blobPath(blob), directory, resultPath], what: "unpack layer \(blob.short)")
+    var arguments = ["__unpack-layer", blobPath(blob), directory, resultPath]
+    if let maps {
+      arguments.append(String(decoding: try JSONEncoder().encode(maps), as: UTF8.self))
+    }
+    try runHelper(arguments, what: "unpack layer \(blob.short)")
     let result = try JSONDecoder().decode(
       HelperResult.self, from: Data(try Sys.readFile(resultPath)))
     return UnpackResult(
@@ -122,11 +127,13 @@ extension ContentStore {
   }
 
   /// The helper side of `__unpack-layer`: runs as root of the namespace.
-  public static func helperUnpack(blob: String, into directory: String, result: String) throws {
-    let unpacked = try LayerUnpacker.unpack(
-      blob: blob, into: directory,
-      options: UnpackOptions(
-        rootless: true, name: Sys.lastComponent(blob).prefix(12).description, chown: true))
+  public static func helperUnpack(
+    blob: String, into directory: String, result: String, maps: String? = nil
+  ) throws {
+    var options = UnpackOptions(
+      rootless: true, name: Sys.lastComponent(blob).prefix(12).description, chown: true)
+    if let maps { options.idMaps = try JSONDecoder().decode(IDMaps.self, from: Data(maps.utf8)) }
+    let unpacked = try LayerUnpacker.unpack(blob: blob, into: directory, options: options)
     let data = try JSONEncoder().encode(
       HelperResult(
         diffID: unpacked.diffID, tarSize: unpacked.tarSize, contentSize: unpacked.contentSize))

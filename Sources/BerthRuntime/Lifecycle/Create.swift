@@ -130,11 +130,29 @@ extension Runtime {
     let (parentSock, childSock) = try seqpacketPair()
     defer { close(parentSock) }
 
+    // A new user namespace owns nothing made before it: from inside, init
+    // could not join a network, ipc or uts namespace of the host's user
+    // namespace (EPERM). We join those ourselves around the clone, which
+    // then inherits them, and go back to ours after (runc's nsexec joins
+    // them before it unshares the user namespace, to the same effect).
+    let parentJoins =
+      plan.new.contains(.user)
+      ? joins.filter { [.network, .ipc, .uts].contains($0.kind) } : []
+    var restore: [(kind: NamespaceKind, fd: Int32)] = []
+    defer { for saved in restore { close(saved.fd) } }
+    for join in parentJoins {
+      restore.append(
+        (join.kind, try openNamespace("/proc/self/ns/\(join.kind.procName)", join.kind)))
+      try setns(join.fd, join.kind, path: join.path)
+    }
     var config = InitConfig(
       id: id, bundle: bundle.path, spec: spec, process: spec.process!, setup: setup,
       rootfs: bundle.rootfs,
       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
-      newNamespaces: plan.new, joinNamespaces: joins.filter { $0.kind != .pid },
+      newNamespaces: plan.new,
+      joinNamespaces: joins.filter { join in
+        join.kind != .pid && !parentJoins.contains { $0.kind == join.kind }
+      },
       cgroupPaths: cgroupPaths, cgroupLayout: layout, syncFD: childSock, fifoFD: fifoFD,
       consoleSocketFD: consoleFD)
     config.seccomp = seccomp
@@ -143,6 +161,9 @@ extension Runtime {
     if pid == 0 {
       close(parentSock)
       ContainerInit.run(config)
+    }
+    for saved in restore {
+      try setns(saved.fd, saved.kind, path: "/proc/self/ns/\(saved.kind.procName)")
     }
     close(childSock)
     guard pid > 0 else { throw .system("cannot clone the container's init", currentErrno) }

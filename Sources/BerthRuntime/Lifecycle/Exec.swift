@@ -165,7 +165,15 @@ enum ExecProcess {
       // Not dumpable: container processes cannot open /proc/PID/exe or
       // ptrace us while we still run the runtime's code (CVE-2019-5736).
       _ = berth_set_dumpable(0)
-      for join in joins {
+      // As root, namespaces the container's user namespace may not own
+      // (the engine's network namespace) are joined before it: from inside,
+      // joining them is EPERM. Unprivileged, the user namespace comes first.
+      let early: Set<NamespaceKind> = geteuid() == 0 ? [.network, .ipc, .uts, .cgroup] : []
+      for join in joins.filter({ early.contains($0.kind) })
+        + joins.filter({
+          !early.contains($0.kind)
+        })
+      {
         try setns(join.fd, join.kind, path: join.path)
         if join.kind == .user { ContainerInit.becomeNamespaceRoot() }
       }

@@ -106,7 +106,12 @@ struct CreateFlags: ParsableArguments {
   @Option(help: "PID namespace: host, private or container:NAME.") var pid: String?
   @Option(help: "IPC namespace: host, private, shareable or container:NAME.") var ipc: String?
   @Option(help: "UTS namespace: host or private.") var uts: String?
-  @Option(help: "User namespace: host (others are not supported yet).") var userns: String?
+  @Option(help: "User namespace: host, keep-id[:uid=U,gid=G], nomap or auto[:size=N].")
+  var userns: String?
+  @Option(help: "A uid range of a new user namespace: CONTAINER:HOST:SIZE (repeatable).")
+  var uidmap: [String] = []
+  @Option(help: "A gid range of a new user namespace: CONTAINER:HOST:SIZE (repeatable).")
+  var gidmap: [String] = []
   @Option(name: .customLong("cgroup-parent"), help: "Parent cgroup.") var cgroupParent: String?
   @Option(help: "Cgroup namespace: host or private.") var cgroupns: String?
   @Option(
@@ -273,10 +278,9 @@ struct CreateFlags: ParsableArguments {
     config.ipcMode = try namespaceMode(
       ipc, what: "--ipc", allowed: ["host", "private", "shareable", "none"])
     config.utsMode = try namespaceMode(uts, what: "--uts", allowed: ["host", "private"])
-    if let userns, userns != "host", !userns.isEmpty {
-      throw BerthError(
-        .unsupported, "--userns \(userns) is not supported yet", hint: "use --userns host")
-    }
+    config.userns = userns
+    config.uidMap = try IDMaps.parse(uidmap, flag: "--uidmap")
+    config.gidMap = try IDMaps.parse(gidmap, flag: "--gidmap")
     config.cgroupParent = cgroupParent
     if let cgroupns {
       guard cgroupns == "host" || cgroupns == "private" else {
