@@ -21,7 +21,9 @@ struct HookTests {
     defer { box.finish() }
     let out = box.dir + "/out"
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    var spec = box.spec(["true"])
+    // Alive past poststart: a `true` that already exited (a loaded CI
+    // machine) gives that hook a stopped state with pid 0.
+    var spec = box.spec(["sleep", "1"])
     spec.mounts?.append(
       Spec.Mount(destination: "/hooks", type: "bind", source: out, options: ["rbind"]))
     var hooks = Spec.Hooks()
