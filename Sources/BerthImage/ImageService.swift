@@ -31,13 +31,7 @@ extension ContentStore {
       let record = LayerRecord(
         chainID: chainID, diffID: diffID, parent: parent, size: result.contentSize)
       try Sys.writeFileAtomically(temp + "/layer.json", Array(try JSONEncoder().encode(record)))
-      if let error = Sys.attempt({ rename(temp, layerPath(chainID)) }) {
-        // Another berth unpacked the same layer meanwhile: keep theirs.
-        guard error == .directoryNotEmpty || error == .fileExists else {
-          throw BerthError.system("store layer \(chainID.short)", error)
-        }
-        try removeOwnedTree(temp)
-      }
+      try install(temp, as: layerPath(chainID), what: "store layer \(chainID.short)")
       try Sys.fsyncDirectory(root + "/layers")
     } catch {
       try? removeOwnedTree(temp)
@@ -59,16 +53,21 @@ extension ContentStore {
       try Sys.check("move \(directory) into the layer store") { rename(directory, temp + "/diff") }
       let record = LayerRecord(chainID: chainID, diffID: diffID, parent: parent, size: size)
       try Sys.writeFileAtomically(temp + "/layer.json", Array(try JSONEncoder().encode(record)))
-      if let error = Sys.attempt({ rename(temp, layerPath(chainID)) }) {
-        guard error == .directoryNotEmpty || error == .fileExists else {
-          throw BerthError.system("store layer \(chainID.short)", error)
-        }
-        try removeOwnedTree(temp)
-      }
+      try install(temp, as: layerPath(chainID), what: "store layer \(chainID.short)")
     } catch {
       try? removeOwnedTree(temp)
       throw error
     }
+  }
+
+  /// Renames a finished temp directory to its name. When another berth
+  /// finished the same one meanwhile, theirs is kept and ours removed.
+  func install(_ temp: String, as path: String, what: String) throws {
+    guard let error = Sys.attempt({ rename(temp, path) }) else { return }
+    guard error == .directoryNotEmpty || error == .fileExists else {
+      throw BerthError.system(what, error)
+    }
+    try removeOwnedTree(temp)
   }
 
   /// Unpacks every layer of an image (in order; each only once).

@@ -68,10 +68,9 @@ public struct MonitorConfig: Codable, Sendable {
   /// (kernel overlay with userxattr), since only there may it mount.
   public var overlayOptions: String?
   /// Rootless, a container in its own user namespace: the overlay's upper
-  /// directory is given to the container's root (uid, gid in the monitor's
+  /// directory is given to the container's root (ids of the monitor's
   /// namespace) before the mount, which only root of that namespace may do.
-  public var upperDirectory: String?
-  public var upperOwner: [UInt32]?
+  public var upperOwner: DirectoryOwner?
   /// The container's network namespace file (a bind mount the engine
   /// made): unmounted and removed when the container is done for good, which
   /// frees its veth ends.
@@ -222,5 +221,18 @@ public enum EngineExit {
       return cannotInvoke
     }
     return engineError
+  }
+}
+
+/// A directory and the owner it is to be given.
+public struct DirectoryOwner: Codable, Sendable {
+  public var path: String
+  public var uid: UInt32
+  public var gid: UInt32
+
+  public init(path: String, uid: UInt32, gid: UInt32) {
+    self.path = path
+    self.uid = uid
+    self.gid = gid
   }
 }

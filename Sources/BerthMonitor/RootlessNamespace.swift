@@ -58,8 +58,10 @@ public enum RootlessNamespace {
     try check("cannot become root in the user namespace") { berth_setresuid(0) }
     try check("cannot make a mount namespace") { berth_unshare(Int32(BERTH_CLONE_NEWNS)) }
     try check("cannot make mounts private") { mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) }
-    if let upper = config.upperDirectory, let owner = config.upperOwner, owner.count == 2 {
-      try check("cannot give \(upper) to the container's root") { chown(upper, owner[0], owner[1]) }
+    if let owner = config.upperOwner {
+      try check("cannot give \(owner.path) to the container's root") {
+        chown(owner.path, owner.uid, owner.gid)
+      }
     }
     if let options = config.overlayOptions {
       let target = config.rootfsMount ?? ""

@@ -26,6 +26,18 @@ struct APIRequest: Sendable {
     guard let value = query[name] else { return false }
     return value == "1" || value.lowercased() == "true"
   }
+
+  /// `?h=ROWS&w=COLUMNS` of a container's or an exec's resize.
+  func terminalSize() throws(BerthError) -> (rows: UInt16, columns: UInt16) {
+    guard let rows = query["h"].flatMap({ UInt16($0) }),
+      let columns = query["w"].flatMap({ UInt16($0) })
+    else {
+      throw BerthError(
+        .invalidArgument, "invalid resize: h and w must be numbers of rows and columns",
+        hint: "send ?h=ROWS&w=COLUMNS")
+    }
+    return (rows, columns)
+  }
 }
 
 enum APIResponse {

@@ -310,7 +310,9 @@ extension ContainerCreateBody {
     }
     if let shares = positive(host.CpuShares) {
       guard shares >= 2 else {
-        throw BerthError(.invalidArgument, "CpuShares must be at least 2")
+        throw BerthError(
+          .invalidArgument, "CpuShares must be at least 2",
+          hint: "give 2 or more, or 0 for the default")
       }
       config.cpuShares = UInt64(shares)
     }
@@ -405,13 +407,17 @@ extension ContainerCreateBody {
 
   static func mount(_ mount: Host.Mount) throws(BerthError) -> MountRequest {
     guard let target = mount.Target, target.hasPrefix("/") else {
-      throw BerthError(.invalidArgument, "a mount needs an absolute Target")
+      throw BerthError(
+        .invalidArgument, "a mount needs an absolute Target",
+        hint: "give the path inside the container, starting with /")
     }
     var request: MountRequest
     switch mount.Type ?? "volume" {
     case "bind":
       guard let source = mount.Source, source.hasPrefix("/") else {
-        throw BerthError(.invalidArgument, "a bind mount needs an absolute Source")
+        throw BerthError(
+          .invalidArgument, "a bind mount needs an absolute Source",
+          hint: "give the host path, starting with /")
       }
       request = MountRequest(kind: .bind, source: source, destination: target)
     case "volume":

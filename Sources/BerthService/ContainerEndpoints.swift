@@ -40,13 +40,8 @@ enum ContainerEndpoints {
     case (.POST, 2, "attach"): return try attach(path[0], request, state)
     case (.GET, 2, "logs"): return try logs(path[0], request, state)
     case (.POST, 2, "resize"):
-      guard let rows = request.query["h"].flatMap(UInt16.init),
-        let columns = request.query["w"].flatMap(UInt16.init)
-      else {
-        throw BerthError(
-          .invalidArgument, "invalid resize: h and w must be numbers of rows and columns")
-      }
-      try state.engine().resizeTerminal(path[0], rows: rows, columns: columns)
+      let size = try request.terminalSize()
+      try state.engine().resizeTerminal(path[0], rows: size.rows, columns: size.columns)
       return .empty(.ok)
     case (.GET, 3, "ws") where path[1] == "attach":
       throw BerthError(

@@ -110,16 +110,10 @@ enum ExecEndpoints {
       }
       return .hijack(ExecStream(record: record, state: state))
     case (.POST, "resize"):
-      guard let rows = request.query["h"].flatMap({ UInt16($0) }),
-        let columns = request.query["w"].flatMap({ UInt16($0) })
-      else {
-        throw BerthError(
-          .invalidArgument, "invalid resize: h and w must be numbers of rows and columns",
-          hint: "send ?h=ROWS&w=COLUMNS")
-      }
+      let size = try request.terminalSize()
       if record.tty {
-        record.consoleSize = [rows, columns]
-        try record.terminal?.resize(rows: rows, columns: columns)
+        record.consoleSize = [size.rows, size.columns]
+        try record.terminal?.resize(rows: size.rows, columns: size.columns)
       }
       return .empty(.ok)
     case (.GET, "json"):

@@ -103,7 +103,9 @@ enum ImageEndpoints {
     let engine = try state.engine()
     let image = try resolve(name, engine)
     guard let repo = request.query["repo"], !repo.isEmpty else {
-      throw BerthError(.invalidArgument, "repository name must have at least one component")
+      throw BerthError(
+        .invalidArgument, "repository name must have at least one component",
+        hint: "give the new name as ?repo=NAME (and ?tag=TAG)")
     }
     let tag = request.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
     try engine.store.tag(image, as: try Reference(parsing: repo + ":" + tag))

@@ -73,7 +73,9 @@ enum ImageTransferEndpoints {
   /// POST /images/load: the body is a docker-archive (or OCI archive) tar.
   static func load(_ request: APIRequest, _ state: ServiceState) throws -> APIResponse {
     guard let body = request.spooled, body.size > 0 else {
-      throw BerthError(.invalidArgument, "no image archive in the request body")
+      throw BerthError(
+        .invalidArgument, "no image archive in the request body",
+        hint: "send a docker-archive or OCI archive tar as the body")
     }
     let engine = try state.engine()
     let loaded = try engine.store.load(from: body.path)

@@ -14,8 +14,6 @@ import Testing
 struct ServiceContainerTests {
   typealias Service = ServiceTests.Service
 
-  static let hasDockerPy = sh(["python3", "-c", "import docker"]).status == 0
-
   /// The HTTP status of a request to the service (curl).
   func status(_ service: Service, _ method: String, _ path: String) -> String {
     // curl reads no body after a HEAD only when asked with --head.
@@ -39,10 +37,7 @@ struct ServiceContainerTests {
   @Test func topStatsDiffExportRenamePauseUpdateAndPrune() throws {
     let box = EngineSandbox("svcctl")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let started = service.docker([
       "run", "-d", "--network", "none", "--name", "work", "busybox", "sh", "-c",
       "echo hi > /newfile; rm /etc/group; exec sleep 120",
@@ -173,10 +168,7 @@ struct ServiceContainerTests {
   @Test func dockerCpCopiesBothWays() throws {
     let box = EngineSandbox("svccp")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     #expect(
       service.docker(["run", "-d", "--network", "none", "--name", "box", "busybox", "sleep", "120"])
         .status == 0)
@@ -253,8 +245,7 @@ struct ServiceContainerTests {
     func screen() -> String { tmux(["capture-pane", "-p", "-t", "run"]).stdout }
     defer {
       _ = tmux(["kill-server"])
-      service.stop()
-      box.finish()
+      service.finish()
     }
     _ = tmux([
       "new-session", "-d", "-s", "run", "-x", "90", "-y", "25",
@@ -283,8 +274,7 @@ struct ServiceContainerTests {
     func screen() -> String { tmux(["capture-pane", "-p", "-t", "exec"]).stdout }
     defer {
       _ = tmux(["kill-server"])
-      service.stop()
-      box.finish()
+      service.finish()
     }
     #expect(
       service.docker(["run", "-d", "--network", "none", "--name", "tty", "busybox", "sleep", "120"])
@@ -318,14 +308,11 @@ struct ServiceContainerTests {
     #expect(service.docker(["rm", "-f", "tty"]).status == 0)
   }
 
-  @Test(.enabled(if: hasDockerPy, "needs the Python docker package"))
+  @Test(.enabled(if: EngineEnvironment.hasDockerPy, "needs the Python docker package"))
   func dockerPyStatsAndArchivesAndNoEscapeFromTheRootfs() throws {
     let box = EngineSandbox("svcpy")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let outside = box.dir + "/outside"
     try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
     let script = """

@@ -21,10 +21,7 @@ struct ServiceImageTests {
   @Test func dockerTagsSavesLoadsRemovesAndPrunesImages() {
     let box = EngineSandbox("svcimg")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     #expect(service.docker(["tag", "busybox", "localhost/mine:1"]).status == 0)
     // The docker CLI sorts rows by creation time, unstably for one image's names.
     #expect(
@@ -62,10 +59,7 @@ struct ServiceImageTests {
   @Test func aTarBombOrEscapingArchiveIsRefusedAndChangesNothing() throws {
     let box = EngineSandbox("svcbomb")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     // An archive whose entries climb out of the extraction directory.
     let staging = box.dir + "/staging"
     try FileManager.default.createDirectory(
@@ -144,10 +138,7 @@ struct ServiceImageTests {
   @Test func dockerBuildsThroughTheService() throws {
     let box = EngineSandbox("svcbuild")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let context = makeContext(
       box, "ctx",
       files: [
@@ -211,10 +202,7 @@ struct ServiceImageTests {
   @Test func aBuildWhoseClientGoesAwayIsCancelled() throws {
     let box = EngineSandbox("svcbuildgone")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let context = makeContext(
       box, "slow", files: ["Dockerfile": "FROM busybox\nRUN echo started; sleep 300\n"])
     let tar = box.dir + "/slow.tar"
@@ -240,8 +228,7 @@ struct ServiceImageTests {
     let registryPid = try box.startRegistry(port: port)
     defer {
       kill(registryPid, SIGKILL)
-      service.stop()
-      box.finish()
+      service.finish()
     }
     let config = box.dir + "/docker-config"
     func docker(_ args: [String]) -> Output { service.docker(args, config: config) }
@@ -278,8 +265,7 @@ struct ServiceImageTests {
       port: port, auth: "  htpasswd:\n    realm: berth-test\n    path: \(auth)/htpasswd\n")
     defer {
       kill(registryPid, SIGKILL)
-      service.stop()
-      box.finish()
+      service.finish()
     }
     let config = box.dir + "/docker-config"
     func docker(_ args: [String]) -> Output { service.docker(args, config: config) }
@@ -297,14 +283,11 @@ struct ServiceImageTests {
 
   @Test(
     .enabled(
-      if: sh(["python3", "-c", "import docker"]).status == 0, "needs the Python docker package"))
+      if: EngineEnvironment.hasDockerPy, "needs the Python docker package"))
   func eventsDiskUsageFiltersAndNetworkConnect() {
     let box = EngineSandbox("svcevents")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let script = """
       import docker, time
       c = docker.DockerClient(base_url="unix://\(service.socket)")
@@ -371,10 +354,7 @@ struct ServiceImageTests {
   func composeBringsUpTwoServicesWithANetworkAVolumeAndAPort() throws {
     let box = EngineSandbox("svccompose")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let project = makeContext(
       box, "project",
       files: [

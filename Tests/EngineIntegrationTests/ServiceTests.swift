@@ -43,15 +43,18 @@ struct ServiceTests {
       kill(pid, SIGKILL)
       _ = box.eventually { kill(self.pid, 0) != 0 }
     }
+
+    /// Stops the service, then checks and removes its sandbox.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+      stop()
+      box.finish(sourceLocation: sourceLocation)
+    }
   }
 
   @Test func dockerRunsContainersThroughTheService() {
     let box = EngineSandbox("service")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let version = service.docker(["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"])
     #expect(version.stdout == "1.47 linux\n", "\(version.combined)")
     let hello = service.docker(["run", "--rm", "--network", "none", "busybox", "echo", "hello"])
@@ -92,10 +95,7 @@ struct ServiceTests {
   @Test func logsFollowExecVolumesAndNetworks() {
     let box = EngineSandbox("service4")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     #expect(
       service.docker([
         "run", "-d", "--network", "none", "--name", "ticks", "busybox", "sh", "-c",
@@ -122,14 +122,11 @@ struct ServiceTests {
 
   @Test(
     .enabled(
-      if: sh(["python3", "-c", "import docker"]).status == 0, "needs the Python docker package"))
+      if: EngineEnvironment.hasDockerPy, "needs the Python docker package"))
   func dockerPyCreatesRunsWaitsReadsLogsAndExecs() {
     let box = EngineSandbox("dockerpy")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let script = """
       import docker
       c = docker.DockerClient(base_url="unix://\(service.socket)")
@@ -162,8 +159,7 @@ struct ServiceTests {
     let registryPid = try box.startRegistry(port: 15001)
     defer {
       kill(registryPid, SIGKILL)
-      service.stop()
-      box.finish()
+      service.finish()
     }
     #expect(
       box.eventually {
@@ -184,10 +180,7 @@ struct ServiceTests {
   @Test func theCLIAndTheAPISeeTheSameContainers() {
     let box = EngineSandbox("service2")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     #expect(
       box.berth(["run", "-d", "--network", "none", "--name", "fromcli", "busybox", "sleep", "60"])
         .status == 0)
@@ -208,10 +201,7 @@ struct ServiceTests {
   @Test func logsTakeSinceUntilTailAndTimestamps() {
     let box = EngineSandbox("svclogs")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let ran = service.docker([
       "run", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
       "echo one; echo two; sleep 2; echo three",
@@ -236,10 +226,7 @@ struct ServiceTests {
   @Test func aServiceKilledMidRequestLeavesItsContainersAndStateIntact() {
     let box = EngineSandbox("svckill")
     var service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     // An attached `docker run` and a pending `docker wait` are in flight.
     let log = box.dir + "/client.log"
     _ = box.background(
@@ -273,14 +260,11 @@ struct ServiceTests {
 
   @Test(
     .enabled(
-      if: sh(["python3", "-c", "import docker"]).status == 0, "needs the Python docker package"))
+      if: EngineEnvironment.hasDockerPy, "needs the Python docker package"))
   func dockerPyAttachesToARunningContainer() {
     let box = EngineSandbox("svcpyattach")
     let service = Service(box)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let script = """
       import docker
       c = docker.DockerClient(base_url="unix://\(service.socket)")
@@ -298,10 +282,7 @@ struct ServiceTests {
   @Test func theSocketIsPrivateNothingListensOnTCPAndIdleServicesExit() throws {
     let box = EngineSandbox("service3")
     let service = Service(box, idle: 1)
-    defer {
-      service.stop()
-      box.finish()
-    }
+    defer { service.finish() }
     let attributes = try FileManager.default.attributesOfItem(atPath: service.socket)
     #expect((attributes[.posixPermissions] as? Int) == 0o660)
     let listening = box.inNetwork(["ss", "-ltnp"]).stdout

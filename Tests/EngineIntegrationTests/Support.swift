@@ -26,6 +26,10 @@ enum EngineEnvironment {
     if !isRoot { return "needs root (run scripts/test.sh as root)" }
     return "needs \(busyboxArchive) and \(berth) (scripts/test.sh makes them)"
   }
+
+  /// The Python docker package (docker-py), which some service tests drive.
+  static let hasDockerPy = sh(["python3", "-c", "import docker"]).status == 0
+
   static func hasCommand(_ name: String) -> Bool {
     ["/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"].contains {
       FileManager.default.isExecutableFile(atPath: $0 + name)

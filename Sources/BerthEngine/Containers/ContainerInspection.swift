@@ -131,8 +131,7 @@ public struct InspectedContainer: Encodable {
       var uidMap: [String]
       var gidMap: [String]
     }
-    /// Encoded as podman's "IDMappings" (the keys get a capital first letter).
-    var iDMappings: IDMappings?
+    var idMappings: IDMappings?
   }
 
   var id: String
@@ -241,7 +240,7 @@ public struct InspectedContainer: Encodable {
         tmpfs: tmpfs,
         usernsMode: config.userns.flatMap { $0 == "host" ? "" : $0 }
           ?? (config.idMaps != nil ? "private" : ""),
-        iDMappings: config.idMaps.map {
+        idMappings: config.idMaps.map {
           .init(uidMap: IDMaps.describe($0.uid), gidMap: IDMaps.describe($0.gid))
         }),
       networkSettings: try NetworkSettings(engine, container, config))
@@ -346,7 +345,7 @@ struct NetworkSettings: Encodable {
 public struct PascalCaseKey: CodingKey {
   static let initialisms = [
     "rw": "RW", "utsMode": "UTSMode", "oomKilled": "OOMKilled", "ipAddress": "IPAddress",
-    "ipPrefixLen": "IPPrefixLen", "ipv6Gateway": "IPv6Gateway",
+    "ipPrefixLen": "IPPrefixLen", "ipv6Gateway": "IPv6Gateway", "idMappings": "IDMappings",
   ]
   public var stringValue: String
   public var intValue: Int? { nil }

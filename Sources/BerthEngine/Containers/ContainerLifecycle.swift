@@ -48,6 +48,8 @@ extension Engine {
     let autoLock = config.userns?.hasPrefix("auto") == true ? try autoRangeLock() : nil
     defer { withExtendedLifetime(autoLock) {} }
     config.idMaps = try resolveIDMaps(config)
+    let mapped = config.idMaps.flatMap { $0.isIdentity ? nil : $0 }
+    if let mapped { try checkMappedRootCanReachStore(mapped) }
     if rootless, config.userns?.hasPrefix("keep-id") == true, config.user == nil,
       let maps = config.idMaps
     {
@@ -72,13 +74,15 @@ extension Engine {
         }
       }
       Trace.mark("create: volumes done")
+      let snapshot: Snapshot
       do {
-        _ = try store.createSnapshot(id: id, image: image, maps: config.idMaps)
+        snapshot = try store.createSnapshot(id: id, image: image, maps: config.idMaps)
       } catch {
         throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
       }
       Trace.mark("create: snapshot made")
       try mkdirAll(containerDirectory(id) + "/userdata", mode: 0o700)
+      if mapped != nil { try openStoreToMappedRoot(id, snapshot: snapshot) }
       var container = Container(
         id: id, name: name, imageID: image.id.description, imageName: imageName,
         created: rfc3339Now(), state: .created, config: try Container.encode(config))
@@ -201,8 +205,8 @@ extension Engine {
         rootless
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
       let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
-      if let maps = config.idMaps {
-        try openPathsForMappedRoot(container, maps: maps, snapshot: snapshot, volumes: volumes)
+      if let maps = config.idMaps, !maps.isIdentity {
+        try giveEmptyVolumesToMappedRoot(maps, volumes: volumes)
       }
       var joins = try namespacePaths(config)
       let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
@@ -276,8 +280,7 @@ extension Engine {
         if let maps = snapshot.maps, let uid = IDMaps.outside(0, in: maps.uid),
           let gid = IDMaps.outside(0, in: maps.gid)
         {
-          monitorConfig.upperDirectory = snapshot.upper
-          monitorConfig.upperOwner = [uid, gid]
+          monitorConfig.upperOwner = DirectoryOwner(path: snapshot.upper, uid: uid, gid: gid)
         }
       }
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)

@@ -92,9 +92,16 @@ public enum SpecBuilder {
     // container needs no user namespace of its own: root's spec, without
     // what only the host's root may have (cgroup limits, a cgroup mount).
     var spec = Spec.runtimeDefault(rootless: false)
-    if paths.rootless {
+    if paths.rootless { spec.linux?.resources = nil }
+    // The kernel lets only the host's root mount cgroup v1 hierarchies, and
+    // cgroup2 only from a cgroup namespace of the mounting user namespace:
+    // rootless, and in a container's own user namespace unless cgroup2
+    // alone and a private cgroup namespace, /sys/fs/cgroup is left out.
+    if paths.rootless
+      || (config.idMaps != nil
+        && (config.cgroupns == "host" || !CgroupLayout.current().isUnified))
+    {
       spec.mounts?.removeAll { $0.destination == "/sys/fs/cgroup" }
-      spec.linux?.resources = nil
     }
     spec.root = Spec.Root(path: paths.rootfs, readonly: config.readOnly)
     spec.hostname = config.hostname ?? container.shortID
@@ -242,16 +249,10 @@ public enum SpecBuilder {
     }
     if config.utsMode == "host" { spec.hostname = nil }
     if let maps = config.idMaps {
-      // Its own user namespace (nested in the monitor's, rootless). The
-      // kernel lets only the host's root mount cgroup v1 hierarchies, and
-      // cgroup2 only from a cgroup namespace of this user namespace, so
-      // otherwise, as rootless, /sys/fs/cgroup is left out.
+      // Its own user namespace (nested in the monitor's, rootless).
       namespaces.append(Spec.Namespace(type: "user"))
       linux.uidMappings = maps.uid
       linux.gidMappings = maps.gid
-      if config.cgroupns == "host" || !CgroupLayout.current().isUnified {
-        spec.mounts?.removeAll { $0.destination == "/sys/fs/cgroup" }
-      }
     }
     linux.namespaces = namespaces
     linux.cgroupsPath = paths.cgroupsPath

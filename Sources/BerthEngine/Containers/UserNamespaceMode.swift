@@ -132,13 +132,7 @@ extension Engine {
       pool = [SubordinateIDs(start: 1, count: min(uids, gids))]
     } else {
       let text = (try? readFile("/etc/subuid")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-      pool = text.split(separator: "\n").compactMap { line in
-        let fields = line.split(separator: ":")
-        guard fields.count == 3, fields[0] == "containers", let start = UInt32(fields[1]),
-          let count = UInt32(fields[2])
-        else { return nil }
-        return SubordinateIDs(start: start, count: count)
-      }
+      pool = BerthImage.UserNamespace.ranges(in: text, user: "containers")
       guard !pool.isEmpty else {
         throw BerthError(
           .notFound, "--userns auto needs ranges for the user \"containers\" in /etc/subuid",
@@ -178,45 +172,48 @@ extension Engine {
 }
 
 extension Engine {
-  /// Root of a user namespace is nobody to the host, so it could not reach
-  /// its rootfs or the files bound into it through the store's 0700
-  /// directories. As podman does, those directories become 0711: passable,
-  /// not listable (the names below are random ids). An empty volume's top
-  /// directory, still the host root's, goes to the container's root.
-  func openPathsForMappedRoot(
-    _ container: Container, maps: IDMaps, snapshot: Snapshot, volumes: [String: String]
-  ) throws(BerthError) {
-    let directories = [
-      root, root + "/snapshots", snapshot.directory, root + "/containers",
-      containerDirectory(container.id), containerDirectory(container.id) + "/userdata",
-    ]
-    // Rootless, the directories above the store are yours to open up, not
-    // berth's: unless the namespace maps you (keep-id), its root must pass them.
-    if rootless && IDMaps.inside(0, in: maps.uid) == nil {
-      var path = parentPath(root)
-      while path != "/" && !path.isEmpty {
-        var info = stat()
-        if stat(path, &info) == 0 && info.st_mode & 0o001 == 0 {
-          throw BerthError(
-            .permissionDenied,
-            "the container's root cannot pass \(path) on the way to its rootfs under \(root)",
-            hint:
-              "chmod o+x \(path) (others may then pass it, not list it), or use --userns keep-id"
-          )
-        }
-        path = parentPath(path)
-      }
-    }
-    for directory in directories {
+  // Root of a user namespace is nobody to the host, so it could not reach
+  // its rootfs or the files bound into it through the store's 0700
+  // directories.
+
+  /// Rootless, the directories above the store are yours to open up, not
+  /// berth's: unless the namespace maps you (keep-id), its root must pass
+  /// them. Checked before anything is created.
+  func checkMappedRootCanReachStore(_ maps: IDMaps) throws(BerthError) {
+    guard rootless && IDMaps.inside(0, in: maps.uid) == nil else { return }
+    var path = parentPath(root)
+    while path != "/" && !path.isEmpty {
       var info = stat()
-      guard stat(directory, &info) == 0 else { continue }
-      if info.st_mode & 0o011 != 0o011 {
-        try check("make \(directory) passable") {
-          chmod(directory, (info.st_mode & 0o7777) | 0o011)
-        }
+      if stat(path, &info) == 0 && info.st_mode & 0o001 == 0 {
+        throw BerthError(
+          .permissionDenied,
+          "the container's root cannot pass \(path) on the way to its rootfs under \(root)",
+          hint: "chmod o+x \(path) (others may then pass it, not list it), or use --userns keep-id")
       }
+      path = parentPath(path)
     }
-    // Rootless, the CLI cannot give away a directory (an empty volume stays yours).
+  }
+
+  /// The store's directories on the way to the container's rootfs and
+  /// userdata become 0711, as podman's do: passable, not listable (the
+  /// names below are random ids). Once, at create.
+  func openStoreToMappedRoot(_ id: String, snapshot: Snapshot) throws(BerthError) {
+    for directory in [
+      store.root, parentPath(snapshot.directory), snapshot.directory, root,
+      parentPath(containerDirectory(id)), containerDirectory(id),
+      containerDirectory(id) + "/userdata",
+    ] {
+      try makePassable(directory)
+    }
+  }
+
+  /// An empty volume's top directory, still the host root's, goes to the
+  /// container's root, with the volume's directories made passable. At
+  /// start, after the volume is filled. Rootless the CLI cannot give a
+  /// directory away: an empty volume stays yours.
+  func giveEmptyVolumesToMappedRoot(_ maps: IDMaps, volumes: [String: String])
+    throws(BerthError)
+  {
     guard !rootless, let uid = IDMaps.outside(0, in: maps.uid),
       let gid = IDMaps.outside(0, in: maps.gid)
     else { return }
@@ -226,13 +223,15 @@ extension Engine {
         (try? directoryEntries(path))?.isEmpty == true
       else { continue }
       try check("give the volume \(path) to the container's root") { chown(path, uid, gid) }
-      for parent in [parentPath(path), parentPath(parentPath(path))] {
-        var info = stat()
-        if stat(parent, &info) == 0, info.st_mode & 0o011 != 0o011 {
-          try check("make \(parent) passable") { chmod(parent, (info.st_mode & 0o7777) | 0o011) }
-        }
-      }
+      try makePassable(parentPath(path))
+      try makePassable(parentPath(parentPath(path)))
     }
+  }
+
+  func makePassable(_ directory: String) throws(BerthError) {
+    var info = stat()
+    guard stat(directory, &info) == 0, info.st_mode & 0o011 != 0o011 else { return }
+    try check("make \(directory) passable") { chmod(directory, (info.st_mode & 0o7777) | 0o011) }
   }
 }
 

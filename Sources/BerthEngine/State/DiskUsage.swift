@@ -30,7 +30,7 @@ extension Engine {
     do {
       images = try store.images()
     } catch {
-      throw BerthError(.system, "cannot list images: \(error)")
+      throw BerthError.wrapping(error, "cannot list images")
     }
     let containers = try containers()
     var volumes: [DiskUsage.VolumeUsage] = []

@@ -61,13 +61,7 @@ extension ContentStore {
             "layer \(blob.short): uncompressed digest \(result.diffID) does not match the config's \(diffIDs[index])",
             hint: "the image is corrupt or was tampered with")
         }
-        if let error = Sys.attempt({ rename(temp, path) }) {
-          // Another berth made the same copy meanwhile: keep theirs.
-          guard error == .directoryNotEmpty || error == .fileExists else {
-            throw BerthError.system("store the mapped copy of layer \(chain.short)", error)
-          }
-          try removeOwnedTree(temp)
-        }
+        try install(temp, as: path, what: "store the mapped copy of layer \(chain.short)")
       } catch {
         try? removeOwnedTree(temp)
         throw error

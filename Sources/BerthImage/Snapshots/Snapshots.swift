@@ -107,14 +107,12 @@ extension ContentStore {
     let directory = snapshotDirectory(id)
     let bytes = try Sys.readFile(directory + "/image")
     let image = try resolveImage(String(decoding: bytes, as: UTF8.self))
-    var snapshot = Snapshot(
-      id: id, directory: directory, lowerDirectories: Array(try layerPaths(of: image).reversed()))
-    if let data = try? Sys.readFile(directory + "/idmaps") {
-      let maps = try JSONDecoder().decode(IDMaps.self, from: Data(data))
-      snapshot.maps = maps
-      snapshot.lowerDirectories = Array(try mappedLayerPaths(of: image, maps: maps).reversed())
+    let maps = try (try? Sys.readFile(directory + "/idmaps")).map {
+      try JSONDecoder().decode(IDMaps.self, from: Data($0))
     }
-    return snapshot
+    let lowers = try maps.map { try mappedLayerPaths(of: image, maps: $0) } ?? layerPaths(of: image)
+    return Snapshot(
+      id: id, directory: directory, lowerDirectories: Array(lowers.reversed()), maps: maps)
   }
 
   /// Mounts the snapshot's overlay on `merged` and returns that path.

@@ -22,14 +22,19 @@ public struct SubordinateIDs: Sendable, Equatable {
 public enum UserNamespace {
   /// The first range for `user` (by name or numeric id) in a subid file.
   public static func range(in text: String, user: String, id: UInt32) -> SubordinateIDs? {
-    for line in text.split(separator: "\n") {
+    ranges(in: text, user: user, id: id).first
+  }
+
+  /// Every range for `user` (by name, or by numeric id when given) in a
+  /// subid file, in its order.
+  public static func ranges(in text: String, user: String, id: UInt32? = nil) -> [SubordinateIDs] {
+    text.split(separator: "\n").compactMap { line in
       let fields = line.split(separator: ":").map(String.init)
-      guard fields.count == 3, fields[0] == user || fields[0] == String(id),
+      guard fields.count == 3, fields[0] == user || id.map(String.init) == fields[0],
         let start = UInt32(fields[1]), let count = UInt32(fields[2]), count > 0
-      else { continue }
+      else { return nil }
       return SubordinateIDs(start: start, count: count)
     }
-    return nil
   }
 
   /// The `unshare` command that runs a program in such a namespace, or nil

@@ -110,16 +110,12 @@ public enum Cgroups {
   /// (cgroup-v1 cpusets.rst: the root's domain already spans every CPU).
   static func seedCpuset(_ dir: String, depth: Int = 0) {
     let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
-    if let cpus = try? readFile(dir + "/cpuset.cpus"),
-      String(decoding: cpus, as: UTF8.self).trimmed.isEmpty
-    {
-      try? writeKnob(dir + "/cpuset.sched_load_balance", "0")
-    }
     for file in ["cpuset.cpus", "cpuset.mems"] {
       func value(_ path: String) -> String? {
         (try? readFile(path + "/" + file)).map { String(decoding: $0, as: UTF8.self).trimmed }
       }
       guard value(dir)?.isEmpty == true, !parent.isEmpty else { continue }
+      if file == "cpuset.cpus" { try? writeKnob(dir + "/cpuset.sched_load_balance", "0") }
       if value(parent)?.isEmpty == true && depth < 16 { seedCpuset(parent, depth: depth + 1) }
       if let inherited = value(parent), !inherited.isEmpty {
         try? writeKnob(dir + "/" + file, inherited)

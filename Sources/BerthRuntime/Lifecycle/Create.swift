@@ -138,10 +138,21 @@ extension Runtime {
     let parentJoins =
       plan.new.contains(.user)
       ? joins.filter { [.network, .ipc, .uts].contains($0.kind) } : []
-    var restore: [(kind: NamespaceKind, fd: Int32)] = []
-    defer { for saved in restore { close(saved.fd) } }
+    var home: [(kind: NamespaceKind, fd: Int32)] = []
+    // Back into our own namespaces: right after the clone, or on the way
+    // out of a failure before it.
+    func goHome() throws(BerthError) {
+      defer {
+        for saved in home { close(saved.fd) }
+        home = []
+      }
+      for saved in home {
+        try setns(saved.fd, saved.kind, path: "/proc/\(getpid())/ns/\(saved.kind.procName)")
+      }
+    }
+    defer { try? goHome() }
     for join in parentJoins {
-      restore.append(
+      home.append(
         (join.kind, try openNamespace("/proc/self/ns/\(join.kind.procName)", join.kind)))
       try setns(join.fd, join.kind, path: join.path)
     }
@@ -158,16 +169,15 @@ extension Runtime {
     config.seccomp = seccomp
 
     let pid = berth_clone(plan.cloneFlags)
+    let cloneError = currentErrno
     if pid == 0 {
       close(parentSock)
       ContainerInit.run(config)
     }
-    for saved in restore {
-      try setns(saved.fd, saved.kind, path: "/proc/self/ns/\(saved.kind.procName)")
-    }
     close(childSock)
-    guard pid > 0 else { throw .system("cannot clone the container's init", currentErrno) }
+    guard pid > 0 else { throw .system("cannot clone the container's init", cloneError) }
     cleanup.pid = pid
+    try goHome()
 
     if let scope {
       // systemd makes the cgroups when it moves init into the scope.
