@@ -21,7 +21,8 @@ enum ContainerControlEndpoints {
   {
     let pids = Set(try state.engine().containerProcesses(reference).map(String.init))
     let psArgs = request.query["ps_args"].flatMap { $0.isEmpty ? nil : $0 } ?? "-ef"
-    let (status, output) = try capture(["ps"] + psArgs.split(separator: " ").map(String.init))
+    let (status, output) = try ChildProcess.capture(
+      ["ps"] + psArgs.split(separator: " ").map(String.init), path: "/bin/ps", mergeStderr: true)
     guard status == 0 else {
       throw BerthError(
         .system, "Error running ps: exit status \(status): \(output)",
@@ -50,33 +51,6 @@ enum ContainerControlEndpoints {
       var Processes: [[String]]
     }
     return .json(.ok, Router.json(Top(Titles: titles, Processes: processes)))
-  }
-
-  /// Runs a helper (posix_spawn) and returns its status and standard output.
-  static func capture(_ arguments: [String]) throws(BerthError) -> (Int32, String) {
-    let pipe = try makePipe()
-    let pid: pid_t
-    do {
-      pid = try ChildProcess.spawn(
-        arguments, path: "/bin/" + arguments[0], stdin: .file("/dev/null", O_RDONLY),
-        stdout: .fd(pipe.write), stderr: .fd(pipe.write))
-    } catch {
-      close(pipe.read)
-      close(pipe.write)
-      throw error
-    }
-    close(pipe.write)
-    var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let got = read(pipe.read, &buffer, buffer.count)
-      if got < 0 && currentErrno == .interrupted { continue }
-      if got <= 0 { break }
-      output += buffer[0..<got]
-    }
-    close(pipe.read)
-    let status = exitCode(fromWaitStatus: try waitForExit(pid))
-    return (status, String(decoding: output, as: UTF8.self))
   }
 
   // MARK: stats

@@ -99,7 +99,7 @@ enum ContainerFileEndpoints {
     var target = stat.linkTarget
     if !target.isEmpty && !target.hasPrefix("/") {
       // docker reports where the link leads, as an absolute path.
-      target = Engine.cleanPath(Engine.cleanPath(path) + "/../" + target)
+      target = RootFS.clean(RootFS.clean(path) + "/../" + target)
     }
     let shape = Shape(
       name: stat.name, size: stat.size, mode: goFileMode(stat.mode),

@@ -54,13 +54,8 @@ struct Filters: Sendable {
   /// Every `label` filter (`key` or `key=value`) holds for `labels`;
   /// `label!` filters must not.
   func matchesLabels(_ labels: [String: String]) -> Bool {
-    func holds(_ filter: String) -> Bool {
-      let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-      guard let key = parts.first, let value = labels[key] else { return false }
-      return parts.count == 1 || value == parts[1]
-    }
-    return (values["label"] ?? []).allSatisfy(holds)
-      && !(values["label!"] ?? []).contains(where: holds)
+    (values["label"] ?? []).allSatisfy(labels.satisfies(labelFilter:))
+      && !(values["label!"] ?? []).contains(where: labels.satisfies(labelFilter:))
   }
 
   /// `dangling=true|false`, nil when not asked.

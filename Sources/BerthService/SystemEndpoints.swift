@@ -126,7 +126,7 @@ extension SystemEndpoints {
     let until = try request.query["until"].flatMap { try Filters.nanoseconds($0) }
     let engine = try state.engine()
     // Without since, only what happens from now on, as docker streams.
-    let start = since == nil ? (try engine.events(afterSeq: 0, since: nil).last?.seq ?? 0) : 0
+    let start = since == nil ? (try engine.lastEventSeq()) : 0
     return .streaming(.ok, contentType: "application/json") { emit in
       guard let engine = try? state.engine() else { return }
       var last = start

@@ -73,4 +73,27 @@ public enum ChildProcess {
     let pid = try spawn(args, path: path, env: env, stdin: stdin, stdout: stdout, stderr: stderr)
     return exitCode(fromWaitStatus: try waitForExit(pid))
   }
+
+  /// Runs `args` to completion with stdin from /dev/null; returns the exit
+  /// code and what it wrote on stdout (and stderr, with `mergeStderr`).
+  public static func capture(_ args: [String], path: String? = nil, mergeStderr: Bool = false)
+    throws(BerthError) -> (status: Int32, output: String)
+  {
+    let (readEnd, writeEnd) = try makePipe()
+    defer { Glibc.close(readEnd) }
+    let pid: pid_t
+    do throws(BerthError) {
+      pid = try spawn(
+        args, path: path, stdin: .file("/dev/null", O_RDONLY), stdout: .fd(writeEnd),
+        stderr: mergeStderr ? .fd(writeEnd) : .inherit)
+    } catch {
+      Glibc.close(writeEnd)
+      throw error
+    }
+    Glibc.close(writeEnd)
+    let bytes = try FileDescriptor(rawValue: readEnd).readToEnd(
+      what: "cannot read the output of \(args[0])")
+    let status = exitCode(fromWaitStatus: try waitForExit(pid))
+    return (status, String(decoding: bytes, as: UTF8.self))
+  }
 }

@@ -64,7 +64,7 @@ public final class RootFS {
         fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
       var errno = currentErrno
       if next < 0, errno == .noSuchFileOrDirectory, linksLeft > 0,
-        let target = readLink(at: current, String(component))
+        let target = Self.readLink(at: current, String(component))
       {
         // A dangling symlink: create what it points to, inside the root.
         let resolved = target.hasPrefix("/") ? target : parentPrefix + "/" + target
@@ -86,11 +86,27 @@ public final class RootFS {
     return current
   }
 
-  func readLink(at dir: Int32, _ name: String) -> String? {
+  /// The target of the symlink `name` in the directory `dir`, nil when
+  /// unreadable.
+  public static func readLink(at dir: Int32, _ name: String) -> String? {
     var buf = [CChar](repeating: 0, count: 4097)
     let n = readlinkat(dir, name, &buf, 4096)
     guard n > 0 else { return nil }
     return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// `path` made absolute with `.` and `..` resolved by name (`..` at the
+  /// top stays there), as Go's filepath.Clean does: `a/./b/../c` → `/a/c`.
+  public static func clean(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") where part != "." {
+      if part == ".." {
+        _ = parts.popLast()
+      } else {
+        parts.append(part)
+      }
+    }
+    return "/" + parts.joined(separator: "/")
   }
 
   /// Splits "/a/b/c" into ("/a/b", "c").

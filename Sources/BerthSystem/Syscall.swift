@@ -167,14 +167,18 @@ public func removeTree(_ path: String) throws(BerthError) {
   try check("cannot remove \(path)") { rmdir(path) }
 }
 
-/// Empties the directory open at `fd`, recursively, by fd.
-public func removeContents(_ fd: Int32, what: String) throws(BerthError) {
+/// The entries of the directory open at `fd` (no . and ..), with their
+/// d_type; `fd` stays open and is not moved.
+public func directoryEntries(fd: Int32, what: String) throws(BerthError) -> [(
+  name: String, isDirectory: Bool
+)] {
   let dupfd = try check("cannot duplicate the fd of \(what)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
   guard let dir = fdopendir(dupfd) else {
     let errno = currentErrno
     Glibc.close(dupfd)
     throw .system("cannot list \(what)", errno)
   }
+  defer { closedir(dir) }
   var entries: [(name: String, isDirectory: Bool)] = []
   while let entry = readdir(dir) {
     let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -182,8 +186,12 @@ public func removeContents(_ fd: Int32, what: String) throws(BerthError) {
     }
     if name != "." && name != ".." { entries.append((name, entry.pointee.d_type == DT_DIR)) }
   }
-  closedir(dir)
-  for entry in entries {
+  return entries
+}
+
+/// Empties the directory open at `fd`, recursively, by fd.
+public func removeContents(_ fd: Int32, what: String) throws(BerthError) {
+  for entry in try directoryEntries(fd: fd, what: what) {
     if entry.isDirectory {
       let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
       if child >= 0 {

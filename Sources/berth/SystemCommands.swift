@@ -221,7 +221,7 @@ struct Events: ParsableCommand {
     }
     // Without --since, only what happens from now on, as podman streams.
     var last: Int64 =
-      since == nil && follow ? (try engine.events(afterSeq: 0, since: nil).last?.seq ?? 0) : 0
+      since == nil && follow ? (try engine.lastEventSeq()) : 0
     while true {
       for event in try engine.events(afterSeq: last, since: sinceTime) {
         last = event.seq

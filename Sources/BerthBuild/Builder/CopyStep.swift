@@ -30,7 +30,7 @@ extension StageBuilder {
     let intoDirectory =
       destination.hasSuffix("/") || destination == "." || destination.hasSuffix("/.")
     if !destination.hasPrefix("/") { destination = state.workingDir + "/" + destination }
-    destination = normalize(destination)
+    destination = RootFS.clean(destination)
     let chmodFlag = try instruction.flagValues("chmod").last.map { value throws(BerthError) in
       guard let mode = mode_t(try expand(value), radix: 8), mode <= 0o7777 else {
         throw located(
@@ -165,7 +165,7 @@ extension StageBuilder {
       try CopyWriter(
         root: work.root, tree: tree, owner: owner, mode: modeOverride,
         timestamp: options.timestamp
-      ).write(plan.entries, to: normalize(target))
+      ).write(plan.entries, to: RootFS.clean(target))
     }
     try work.finish(engine.store)
     try commitLayer(
@@ -309,7 +309,7 @@ extension StageBuilder {
           hint: "a COPY source must stay inside the context directory")
       }
     }
-    let cleaned = String(normalize(source).dropFirst())
+    let cleaned = String(RootFS.clean(source).dropFirst())
     guard cleaned.contains(where: { "*?[".contains($0) }) else {
       if tree.isContext && !cleaned.isEmpty && builder.ignore.excludes(cleaned) { return [] }
       let fd = tree.open(cleaned, flags: O_PATH)

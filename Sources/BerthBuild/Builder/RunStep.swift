@@ -180,7 +180,7 @@ extension StageBuilder {
     else {
       throw located(instruction, "--mount=\(text) needs target=", hint: "e.g. target=/root/.cache")
     }
-    let target = normalize(
+    let target = RootFS.clean(
       rawTarget.hasPrefix("/") ? rawTarget : state.workingDir + "/" + rawTarget)
     switch kind {
     case "cache":
@@ -270,7 +270,7 @@ extension StageBuilder {
     do {
       let tree = try SourceTree(
         path: try engine.store.mountSnapshot(snapshot, readOnly: true), isContext: false)
-      let fd = tree.open(String(normalize(path).dropFirst()), flags: O_PATH)
+      let fd = tree.open(String(RootFS.clean(path).dropFirst()), flags: O_PATH)
       guard fd >= 0 else {
         throw BerthError(
           .notFound, "\(fileName):\(instruction.line): \(path) is not in \(from)",

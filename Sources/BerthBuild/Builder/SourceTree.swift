@@ -48,7 +48,7 @@ extension SourceTree {
   func resolve(_ source: String, instruction: Instruction, fileName: String) throws(BerthError)
     -> (relative: String, hostPath: String)
   {
-    let relative = String(normalize(source).dropFirst())
+    let relative = String(RootFS.clean(source).dropFirst())
     let object = open(relative, flags: O_PATH)
     guard object >= 0 else {
       let error = currentErrno
@@ -228,7 +228,7 @@ extension BuildOptions {
   {
     let tree = try SourceTree(context)
     // Non-blocking: a FIFO named Dockerfile must not hang the reader.
-    let fd = tree.open(String(normalize(relative).dropFirst()), flags: O_RDONLY | O_NONBLOCK)
+    let fd = tree.open(String(RootFS.clean(relative).dropFirst()), flags: O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else {
       let error = currentErrno
       if error == .improperLink || error.rawValue == EXDEV {

@@ -146,7 +146,7 @@ struct StageBuilder {
     case .workdir(let raw):
       let path = try expand(raw)
       let absolute = path.hasPrefix("/") ? path : state.workingDir + "/" + path
-      state.config.workingDir = normalize(absolute)
+      state.config.workingDir = RootFS.clean(absolute)
       try await makeWorkdir(instruction)
     case .user(let raw):
       state.config.user = try expand(raw)
@@ -272,20 +272,6 @@ struct StageBuilder {
     }
     return check
   }
-}
-
-/// `a/./b/../c` → `/a/c`, absolute.
-func normalize(_ path: String) -> String {
-  var parts: [Substring] = []
-  for part in path.split(separator: "/") {
-    if part == "." { continue }
-    if part == ".." {
-      if !parts.isEmpty { parts.removeLast() }
-      continue
-    }
-    parts.append(part)
-  }
-  return "/" + parts.joined(separator: "/")
 }
 
 /// The host's platform and the ARGs docker predefines from it.

@@ -392,7 +392,7 @@ extension Engine {
         let root = try RootFS(path: rootfs)
         // Lexically first: a `..` handed to fstatat at the rootfs's top
         // would look above it.
-        let (parentPath, name) = RootFS.split(Self.cleanPath(path))
+        let (parentPath, name) = RootFS.split(RootFS.clean(path))
         guard let parent = try? root.open(parentPath, flags: O_PATH | O_DIRECTORY) else {
           return nil
         }
@@ -401,37 +401,15 @@ extension Engine {
         let atRoot = name == "."
         let found = atRoot ? fstat(parent, &st) : fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW)
         guard found == 0 else { return nil }
-        var target = ""
-        if (st.st_mode & S_IFMT) == S_IFLNK {
-          var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-          let count = readlinkat(parent, name, &buffer, buffer.count - 1)
-          if count > 0 {
-            target = String(
-              decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-          }
-        }
+        let isLink = (st.st_mode & S_IFMT) == S_IFLNK
         return PathStat(
           name: atRoot ? "/" : name, size: Int64(st.st_size), mode: st.st_mode,
           mtimeSeconds: Int64(st.st_mtim.tv_sec), mtimeNanoseconds: Int(st.st_mtim.tv_nsec),
-          linkTarget: target)
+          linkTarget: isLink ? RootFS.readLink(at: parent, name) ?? "" : "")
       }
     } catch {
       throw BerthError.wrapping(error, "cannot look up \(path) in \(container.name)")
     }
-  }
-
-  /// `path` made absolute with `.` and `..` resolved by name (`..` at the
-  /// top stays there), as Go's filepath.Clean does.
-  public static func cleanPath(_ path: String) -> String {
-    var parts: [Substring] = []
-    for part in path.split(separator: "/") where part != "." {
-      if part == ".." {
-        _ = parts.popLast()
-      } else {
-        parts.append(part)
-      }
-    }
-    return "/" + parts.joined(separator: "/")
   }
 
   /// Unpacks a tar from a container onto the host directory `directory`.

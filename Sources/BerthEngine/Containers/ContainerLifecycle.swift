@@ -772,7 +772,7 @@ extension Engine {
     do {
       try store.removeSnapshot(id: container.id)
     } catch {
-      if fileExists(root + "/snapshots/" + container.id) {
+      if fileExists(store.snapshotDirectory(container.id)) {
         throw BerthError.wrapping(error, "cannot remove the rootfs of \(container.name)")
       }
     }

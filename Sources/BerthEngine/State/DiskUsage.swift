@@ -43,7 +43,7 @@ extension Engine {
     return DiskUsage(
       images: images, imagesInUse: Set(containers.map(\.imageID)),
       containers: containers.map {
-        .init(container: $0, size: Self.allocatedSize(root + "/snapshots/\($0.id)/upper"))
+        .init(container: $0, size: Self.allocatedSize(store.snapshotDirectory($0.id) + "/upper"))
       },
       volumes: volumes)
   }
@@ -53,29 +53,23 @@ extension Engine {
   static func allocatedSize(_ path: String) -> Int64 {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
     guard fd >= 0 else { return 0 }
+    defer { close(fd) }
     return allocatedSize(directory: fd, depth: 0)
   }
 
-  /// Walks the directory `fd` (closed on return); deeper than 256 levels
-  /// is not descended (a hostile tree must not exhaust the stack).
+  /// Walks the directory `fd`; deeper than 256 levels is not descended (a
+  /// hostile tree must not exhaust the stack).
   private static func allocatedSize(directory fd: Int32, depth: Int) -> Int64 {
-    guard let dir = fdopendir(fd) else {
-      close(fd)
-      return 0
-    }
-    defer { closedir(dir) }
     var total: Int64 = 0
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) {
-        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      if name == "." || name == ".." { continue }
+    for entry in (try? directoryEntries(fd: fd, what: "a directory")) ?? [] {
       var st = stat()
-      guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+      guard fstatat(fd, entry.name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
       total += Int64(st.st_blocks) * 512
       if (st.st_mode & S_IFMT) == S_IFDIR && depth < 256 {
-        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if child >= 0 { total += allocatedSize(directory: child, depth: depth + 1) }
+        let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard child >= 0 else { continue }
+        defer { close(child) }
+        total += allocatedSize(directory: child, depth: depth + 1)
       }
     }
     return total

@@ -47,4 +47,10 @@ extension Engine {
         arguments: [afterSeq, since ?? 0])
     }
   }
+
+  /// The newest event's sequence number (0 for none): where a stream of
+  /// what happens from now on starts.
+  public func lastEventSeq() throws(BerthError) -> Int64 {
+    try database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM event") ?? 0 }
+  }
 }

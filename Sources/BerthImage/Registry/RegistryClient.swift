@@ -282,18 +282,24 @@ public final class RegistryClient: Sendable {
     return (scheme, params)
   }
 
-  /// Maps an unexpected status to a message a user can act on.
-  /// `drained`: the body, when the caller has read it already (a body
-  /// can be read once; reading it twice traps).
-  func statusError(_ response: Response, drained: ByteBuffer?? = nil, what: String) async
-    -> BerthError
-  {
-    let buffer: ByteBuffer?
-    if let drained {
-      buffer = drained
-    } else {
-      buffer = try? await response.body.collect(upTo: 1 << 16)
+  /// Maps an unexpected status to a message a user can act on, reading
+  /// the body for the registry's own words.
+  func statusError(_ response: Response, what: String) async -> BerthError {
+    statusError(response, body: try? await response.body.collect(upTo: 1 << 16), what: what)
+  }
+
+  /// Reads the body of a response whose status is all that matters (a
+  /// body can be read once: reading it twice traps) and throws the
+  /// registry's error unless the status is `expected`.
+  func expect(_ response: Response, _ expected: HTTPResponseStatus, what: String) async throws {
+    let body = try? await response.body.collect(upTo: 1 << 16)
+    guard response.status == expected else {
+      throw statusError(response, body: body, what: what)
     }
+  }
+
+  /// The same for a body already read.
+  func statusError(_ response: Response, body buffer: ByteBuffer?, what: String) -> BerthError {
     let body = buffer.map { String(buffer: $0) } ?? ""
     var detail = ""
     struct Errors: Decodable {
@@ -417,11 +423,11 @@ public final class RegistryClient: Sendable {
     let what = "check blob \(digest.short) in \(domain)/\(path)"
     let response = try await send(
       .HEAD, "/v2/\(path)/blobs/\(digest)", scope: Self.pushScope(path), what: what)
-    let drained = try? await response.body.collect(upTo: 1 << 16)
+    let body = try? await response.body.collect(upTo: 1 << 16)
     switch response.status.code {
     case 200: return true
     case 404: return false
-    default: throw await statusError(response, drained: drained, what: what)
+    default: throw statusError(response, body: body, what: what)
     }
   }
 
@@ -451,11 +457,8 @@ public final class RegistryClient: Sendable {
       let start = try await send(
         .POST, "/v2/\(path)/blobs/uploads/", scope: scope, headers: [("Content-Length", "0")],
         what: what)
-      let drained = try? await start.body.collect(upTo: 1 << 16)
-      guard start.status == .accepted, let value = start.headers.first(name: "Location") else {
-        throw await statusError(start, drained: drained, what: what)
-      }
-      location = value
+      try await expect(start, .accepted, what: what)
+      location = try uploadLocation(start, what: what)
     }
     var url = try await absolute(location!)
     if size > chunkSize {
@@ -469,20 +472,14 @@ public final class RegistryClient: Sendable {
             ("Content-Range", "\(offset)-\(offset + length - 1)"),
             ("Content-Length", "\(length)"),
           ], body: .file(FileChunks(path: file, offset: offset, length: length)), what: what)
-        let drained = try? await patch.body.collect(upTo: 1 << 16)
-        guard patch.status == .accepted, let next = patch.headers.first(name: "Location") else {
-          throw await statusError(patch, drained: drained, what: what)
-        }
-        url = try await absolute(next)
+        try await expect(patch, .accepted, what: what)
+        url = try await absolute(try uploadLocation(patch, what: what))
         offset += length
       }
       url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
       let put = try await send(
         .PUT, url, scope: scope, headers: [("Content-Length", "0")], what: what)
-      let drained = try? await put.body.collect(upTo: 1 << 16)
-      guard put.status == .created else {
-        throw await statusError(put, drained: drained, what: what)
-      }
+      try await expect(put, .created, what: what)
       return
     }
     url += (url.contains("?") ? "&" : "?") + "digest=\(digest)"
@@ -490,8 +487,17 @@ public final class RegistryClient: Sendable {
       .PUT, url, scope: scope,
       headers: [("Content-Type", "application/octet-stream"), ("Content-Length", "\(size)")],
       body: .file(FileChunks(path: file, offset: 0, length: size)), what: what)
-    let drained = try? await put.body.collect(upTo: 1 << 16)
-    guard put.status == .created else { throw await statusError(put, drained: drained, what: what) }
+    try await expect(put, .created, what: what)
+  }
+
+  /// The upload's next URL, which a 202 must carry.
+  private func uploadLocation(_ response: Response, what: String) throws -> String {
+    guard let location = response.headers.first(name: "Location") else {
+      throw BerthError(
+        .system, "\(what): \(domain) accepted the upload but sent no Location",
+        hint: "the registry does not follow the distribution spec; report it to its operator")
+    }
+    return location
   }
 
   private func absolute(_ location: String) async throws -> String {
@@ -508,19 +514,13 @@ public final class RegistryClient: Sendable {
       headers: [("Content-Type", mediaType), ("Content-Length", "\(bytes.count)")],
       body: .bytes(bytes),
       what: what)
-    let drained = try? await response.body.collect(upTo: 1 << 16)
-    guard response.status == .created else {
-      throw await statusError(response, drained: drained, what: what)
-    }
+    try await expect(response, .created, what: what)
   }
 
   /// Checks that credentials work (`GET /v2/`), for `berth login`.
   public func ping() async throws {
     let what = "log in to \(domain)"
     let response = try await send(.GET, "/v2/", scope: "", what: what)
-    let drained = try? await response.body.collect(upTo: 1 << 16)
-    guard response.status == .ok else {
-      throw await statusError(response, drained: drained, what: what)
-    }
+    try await expect(response, .ok, what: what)
   }
 }

@@ -41,7 +41,7 @@ public struct Snapshot: Sendable {
 }
 
 extension ContentStore {
-  func snapshotDirectory(_ id: String) -> String { "\(root)/snapshots/\(id)" }
+  public func snapshotDirectory(_ id: String) -> String { "\(root)/snapshots/\(id)" }
 
   /// Creates the directories of a container snapshot of `image` (not yet
   /// mounted) and records which image it uses, so `rmi` keeps the image.

@@ -38,18 +38,5 @@ struct PsCommand: ParsableCommand {
 /// Runs a host command (looked up in PATH) and returns its standard output.
 func captureOutput(_ args: [String]) throws(BerthError) -> String {
   let path = try lookupExecutable(args[0], env: currentEnvironment()).get()
-  let (readEnd, writeEnd) = try makePipe()
-  defer { close(readEnd) }
-  let pid: pid_t
-  do throws(BerthError) {
-    pid = try ChildProcess.spawn(args, path: path, stdout: .fd(writeEnd))
-  } catch {
-    close(writeEnd)
-    throw error
-  }
-  close(writeEnd)
-  let bytes = try FileDescriptor(rawValue: readEnd).readToEnd(
-    what: "cannot read the output of \(args[0])")
-  _ = try waitForExit(pid)
-  return String(decoding: bytes, as: UTF8.self)
+  return try ChildProcess.capture(args, path: path).output
 }

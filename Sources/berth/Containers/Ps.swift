@@ -82,10 +82,7 @@ enum ContainerFilter {
             || container.imageName.hasSuffix("/" + value)
             || container.imageName.hasSuffix("/" + value + ":latest")
             || container.imageName.hasSuffix("/library/" + value + ":latest")
-        case "label":
-          let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-          guard let labelValue = config?.labels[parts[0]] else { return false }
-          return parts.count == 1 || labelValue == parts[1]
+        case "label": return config?.labels.satisfies(labelFilter: value) == true
         default: return false
         }
       }

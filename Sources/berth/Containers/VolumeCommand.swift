@@ -50,11 +50,7 @@ struct VolumeList: ParsableCommand {
       }
       switch parts[0] {
       case "name": volumes = volumes.filter { $0.name.contains(parts[1]) }
-      case "label":
-        let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
-        volumes = volumes.filter {
-          $0.labelMap[kv[0]] != nil && (kv.count == 1 || $0.labelMap[kv[0]] == kv[1])
-        }
+      case "label": volumes = volumes.filter { $0.labelMap.satisfies(labelFilter: parts[1]) }
       case "dangling":
         volumes = try volumes.filter {
           try engine.volumeUsers($0.name).isEmpty == (parts[1] == "true")

@@ -146,11 +146,7 @@ struct NetworkList: ParsableCommand {
       case "name": networks = networks.filter { $0.name.contains(parts[1]) }
       case "id": networks = networks.filter { $0.id.hasPrefix(parts[1]) }
       case "driver": networks = networks.filter { $0.driver == parts[1] }
-      case "label":
-        let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
-        networks = networks.filter {
-          $0.labelMap[kv[0]] != nil && (kv.count == 1 || $0.labelMap[kv[0]] == kv[1])
-        }
+      case "label": networks = networks.filter { $0.labelMap.satisfies(labelFilter: parts[1]) }
       default:
         throw BerthError(
           .invalidArgument, "invalid filter \"\(item)\"", hint: "use name=, id=, driver= or label=")
