@@ -258,7 +258,10 @@ struct ServiceContainerTests {
     #expect(screen().contains("25 90"), "\(screen())")
     // The CLI sends the new size through POST /containers/{id}/resize.
     _ = tmux(["resize-window", "-t", "run", "-x", "71", "-y", "19"])
-    usleep(500_000)
+    keepTyping(
+      "stty size", until: "19 71", in: box,
+      type: { _ = tmux(["send-keys", "-t", "run", $0, "Enter"]) },
+      screen: screen)
     _ = tmux(["send-keys", "-t", "run", "stty size; exit 3", "Enter"])
     #expect(box.eventually { screen().contains("run-exit-3") }, "\(screen())")
     #expect(screen().contains("19 71"), "\(screen())")
@@ -291,7 +294,10 @@ struct ServiceContainerTests {
     #expect(first.contains("/dev/pts/"), "\(first)")
     #expect(first.contains("30 100"), "\(first)")
     _ = tmux(["resize-window", "-t", "exec", "-x", "77", "-y", "22"])
-    usleep(500_000)
+    keepTyping(
+      "stty size", until: "22 77", in: box,
+      type: { _ = tmux(["send-keys", "-t", "exec", $0, "Enter"]) },
+      screen: screen)
     _ = tmux(["send-keys", "-t", "exec", "stty size; exit 7", "Enter"])
     #expect(box.eventually { screen().contains("exec-exit-7") }, "\(screen())")
     #expect(screen().contains("22 77"), "\(screen())")

@@ -179,3 +179,18 @@ final class EngineSandbox: @unchecked Sendable {
     try? FileManager.default.removeItem(atPath: dir)
   }
 }
+
+/// Types `command` into a terminal until its screen shows `text`: a new
+/// window size reaches the container when the client gets to it, which a
+/// fixed sleep misses on a loaded machine.
+@discardableResult
+func keepTyping(
+  _ command: String, until text: String, in box: EngineSandbox, type: (String) -> Void,
+  screen: () -> String
+) -> Bool {
+  box.eventually {
+    type(command)
+    usleep(200_000)
+    return screen().contains(text)
+  }
+}

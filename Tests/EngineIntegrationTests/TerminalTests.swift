@@ -57,9 +57,11 @@ struct TerminalTests {
     #expect(box.eventually { screen("exec").contains("/ #") }, "\(screen("exec"))")
     // The window size follows the terminal's (the relay copies it on SIGWINCH).
     tmux(["resize-window", "-t", "exec", "-x", "81", "-y", "23"])
-    usleep(300_000)
-    tmux(["send-keys", "-t", "exec", "stty size", "Enter"])
-    #expect(box.eventually { screen("exec").contains("23 81") }, "\(screen("exec"))")
+    #expect(
+      keepTyping(
+        "stty size", until: "23 81", in: box,
+        type: { _ = tmux(["send-keys", "-t", "exec", $0, "Enter"]) },
+        screen: { screen("exec") }), "\(screen("exec"))")
     tmux(["send-keys", "-t", "exec", "tty; exit 9", "Enter"])
     #expect(box.eventually { screen("exec").contains("exec-exit-9") }, "\(screen("exec"))")
     #expect(screen("exec").contains("/dev/pts/"))
