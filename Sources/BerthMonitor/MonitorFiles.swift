@@ -93,6 +93,10 @@ public struct MonitorConfig: Codable, Sendable {
   /// the monitor's network namespace the same way, ended by an exit pipe
   /// the monitor holds.
   public var slirp4netns: SlirpConfig?
+  /// Rootless bridge networks: the monitor joins the user's network host
+  /// instead of making a user namespace, and wires the network namespace
+  /// it makes for the container to the bridges there.
+  public var rootlessBridge: RootlessBridge?
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id
@@ -234,5 +238,48 @@ public struct DirectoryOwner: Codable, Sendable {
     self.path = path
     self.uid = uid
     self.gid = gid
+  }
+}
+
+/// A rootless container's bridge networks. The bridges live in the user's
+/// network host (`berth-monitor nethost`), a process holding one user
+/// namespace and one network namespace for all the user's bridge-network
+/// containers, as podman's pause process and rootless netns do: a veth
+/// needs CAP_NET_ADMIN over both its namespaces, so the container's network
+/// namespace must belong to the same user namespace as the bridges.
+public struct RootlessBridge: Codable, Sendable {
+  /// The network host's pid and run root (its command line is checked, so a
+  /// reused pid is never joined).
+  public var hostPid: Int32
+  public var runRoot: String
+  public var links: [Link]
+  public var interfaces: [InterfaceSettings]
+  public var defaultRoutes: [[UInt8]]
+
+  /// One veth: `hostName` on `bridge` in the network host, `name` inside.
+  public struct Link: Codable, Sendable {
+    public var hostName: String
+    public var bridge: String
+    public var name: String
+    public var mtu: UInt32?
+    public var mac: [UInt8]?
+    public init(hostName: String, bridge: String, name: String, mtu: UInt32?, mac: [UInt8]?) {
+      self.hostName = hostName
+      self.bridge = bridge
+      self.name = name
+      self.mtu = mtu
+      self.mac = mac
+    }
+  }
+
+  public init(
+    hostPid: Int32, runRoot: String, links: [Link], interfaces: [InterfaceSettings],
+    defaultRoutes: [[UInt8]]
+  ) {
+    self.hostPid = hostPid
+    self.runRoot = runRoot
+    self.links = links
+    self.interfaces = interfaces
+    self.defaultRoutes = defaultRoutes
   }
 }

@@ -20,8 +20,11 @@ public enum RootlessNamespace {
     guard read(ready, &byte, 1) == 1 else {
       throw BerthError(.system, "the monitor could not make its user namespace")
     }
-    try UserNamespace.writeMaps(
-      pid: child, uid: config.uidMappings ?? [], gid: config.gidMappings ?? [])
+    // A monitor joining the network host's user namespace finds it mapped.
+    if config.rootlessBridge == nil {
+      try UserNamespace.writeMaps(
+        pid: child, uid: config.uidMappings ?? [], gid: config.gidMappings ?? [])
+    }
     if let pasta = config.pasta, let path = pasta.first {
       // pasta configures the namespace, then goes to the background and
       // exits when the namespace is gone; its first process returns then.
@@ -40,11 +43,21 @@ public enum RootlessNamespace {
     _ = write(go, &byte, 1)
   }
 
-  /// In the monitor: a new user namespace (mapped by the starter), then a
-  /// private mount namespace with the container's overlay mounted.
+  /// In the monitor: a new user namespace (mapped by the starter), or the
+  /// network host's for bridge networks, then a private mount namespace
+  /// with the container's overlay mounted.
   public static func enter(config: MonitorConfig, ready: Int32, go: Int32) throws(BerthError) {
-    try check("cannot make a user namespace") { berth_unshare(Int32(BERTH_CLONE_NEWUSER)) }
-    if config.pasta != nil || config.slirp4netns != nil {
+    var hostNetwork: Int32 = -1
+    defer { if hostNetwork >= 0 { close(hostNetwork) } }
+    if let bridge = config.rootlessBridge {
+      let host = try NetworkHost.openNamespaces(pid: bridge.hostPid, runRoot: bridge.runRoot)
+      hostNetwork = host.network
+      defer { close(host.user) }
+      try setns(host.user, .user, path: "the rootless network host's user namespace")
+    } else {
+      try check("cannot make a user namespace") { berth_unshare(Int32(BERTH_CLONE_NEWUSER)) }
+    }
+    if config.pasta != nil || config.slirp4netns != nil || config.rootlessBridge != nil {
       try check("cannot make a network namespace") { berth_unshare(Int32(BERTH_CLONE_NEWNET)) }
     }
     var byte: UInt8 = 1
@@ -56,6 +69,9 @@ public enum RootlessNamespace {
     }
     try check("cannot become root in the user namespace") { berth_setresgid(0) }
     try check("cannot become root in the user namespace") { berth_setresuid(0) }
+    if let bridge = config.rootlessBridge {
+      try NetworkHost.wire(bridge, hostNetwork: hostNetwork)
+    }
     try check("cannot make a mount namespace") { berth_unshare(Int32(BERTH_CLONE_NEWNS)) }
     try check("cannot make mounts private") { mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) }
     if let owner = config.upperOwner {

@@ -6,6 +6,10 @@
 //   berth-monitor dns RECORDS_FILE LISTEN_ADDRS UPSTREAM_ADDRS
 //       a network's DNS responder on port 53 (comma-separated addresses,
 //       UPSTREAM_ADDRS may be ""); it exits 0 once RECORDS_FILE is deleted
+//   berth-monitor nethost RUNROOT READY_FD GO_FD
+//       the user's rootless network host (BerthMonitor/NetworkHost.swift)
+//   berth-monitor nsexec PID RUNROOT PROGRAM ARGS...
+//       PROGRAM in that network host's user and network namespaces
 import BerthMonitor
 import BerthOCI
 import BerthRuntime
@@ -32,6 +36,20 @@ if arguments.count == 5 && arguments[1] == "dns" {
   exit(
     DNSResponder.run(
       records: arguments[2], listen: list(arguments[3]), upstream: list(arguments[4])))
+}
+
+// The rootless network host and what runs in it never enter a container
+// either.
+if arguments.count == 5 && arguments[1] == "nethost" {
+  NetworkHost.run(ready: Int32(arguments[3]) ?? -1, go: Int32(arguments[4]) ?? -1)
+}
+if arguments.count >= 5 && arguments[1] == "nsexec" {
+  do {
+    try NetworkHost.exec(
+      pid: pid_t(arguments[2]) ?? -1, runRoot: arguments[3], arguments: Array(arguments[4...]))
+  } catch {
+    fail(error.description)
+  }
 }
 
 // Every process that enters a container runs from a binary nothing can

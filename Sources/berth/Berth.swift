@@ -23,7 +23,7 @@ struct Berth: AsyncParsableCommand {
       Pull.self, Push.self, Images.self, Rmi.self, Tag.self, ImageCommand.self, History.self,
       Save.self, Load.self, Login.self, Logout.self, SnapshotCommand.self, Build.self,
       BuilderCommand.self,
-      UnpackLayerHelper.self, RemoveTreeHelper.self,
+      UnpackLayerHelper.self, RemoveTreeHelper.self, NetworkHostBridgeHelper.self,
     ]
   )
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 
 /// Hidden helpers that rootless berth runs in a user namespace (through
@@ -17,6 +18,22 @@ struct UnpackLayerHelper: ParsableCommand {
 
   func run() throws {
     try ContentStore.helperUnpack(blob: blob, into: directory, result: result, maps: maps)
+  }
+}
+
+/// Run inside the rootless network host (through `berth-monitor nsexec`):
+/// a network's bridge, sysctls and firewall table there.
+struct NetworkHostBridgeHelper: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "__network-host-bridge", shouldDisplay: false)
+
+  @OptionGroup var global: GlobalOptions
+
+  @Flag var remove = false
+  @Argument var network: String
+
+  func run() throws {
+    try Engine(root: global.root, runRoot: global.runroot).bridgeHere(network, remove: remove)
   }
 }
 

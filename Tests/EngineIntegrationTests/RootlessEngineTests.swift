@@ -221,6 +221,48 @@ struct RootlessEngineTests {
     #expect(
       eventually(5) { sh(["pgrep", "-f", "pasta.*18090"]).stdout.isEmpty }, "pasta still runs")
   }
+  @Test func rootlessContainersOnAUserNetworkReachEachOtherByNameAndAlias() throws {
+    try #require(
+      FileManager.default.isExecutableFile(atPath: "/usr/bin/pasta"),
+      "needs pasta (Debian's passt; scripts/deps.sh installs it)")
+    let box = UserBox()
+    defer { box.finish() }
+    func networkHost() -> String {
+      sh(["pgrep", "-f", "berth-monitor nethost \(box.dir)/"]).stdout
+    }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    #expect(box.berth(["network", "create", "apps"]).status == 0)
+    let web = box.berth([
+      "run", "-d", "--name", "web", "--network", "apps", "--network-alias", "www", "busybox",
+      "sh", "-c", "echo served-by-web > /tmp/index.html; httpd -f -p 80 -h /tmp",
+    ])
+    #expect(web.status == 0, "\(web.combined)")
+    #expect(!networkHost().isEmpty, "the first container starts the user's network host")
+    let fetch = box.berth([
+      "run", "--rm", "--network", "apps", "busybox", "sh", "-c",
+      "nslookup web >/dev/null && wget -q -O - http://web/ && wget -q -O - http://www/",
+    ])
+    #expect(fetch.stdout == "served-by-web\nserved-by-web\n", "\(fetch.combined)")
+    // The way out is pasta's: the host's loopback answers on the network
+    // host's gateway (pasta maps it), through the bridge's masquerade.
+    let route = box.berth(["run", "--rm", "--network", "apps", "busybox", "ip", "route"])
+    #expect(route.stdout.contains("default via 10."), "\(route.combined)")
+    // Bad input changes nothing: ports are refused before anything is made.
+    let published = box.berth(["run", "--rm", "--network", "apps", "-p", "18092:80", "busybox"])
+    #expect(published.status == 125)
+    #expect(published.stderr.contains("cannot publish ports"), "\(published.stderr)")
+    #expect(box.berth(["rm", "-f", "web"]).status == 0)
+    // The last container takes the network host, its pasta and the names with it.
+    #expect(eventually(5) { networkHost().isEmpty }, "network host left: \(networkHost())")
+    #expect(
+      eventually(5) { sh(["pgrep", "-f", "pasta.*nethost-pasta.pid"]).stdout.isEmpty },
+      "the network host's pasta still runs")
+    #expect(
+      eventually(5) { sh(["pgrep", "-f", "monitor dns \(box.dir)/"]).stdout.isEmpty },
+      "the network's DNS responder still runs")
+    #expect(box.berth(["network", "rm", "apps"]).status == 0)
+  }
+
   @Test func slirp4netnsIsTheFallbackWithPublishedPortsToo() throws {
     try #require(
       FileManager.default.isExecutableFile(atPath: "/usr/bin/slirp4netns"),

@@ -197,6 +197,16 @@ extension Engine {
     var network: NetworkState? = nil
     var pasta: [String]? = nil
     var slirp: SlirpConfig? = nil
+    var rootlessBridge: RootlessBridge? = nil
+    var networkHostLock: ObjectLock? = nil
+    defer {
+      // Released first: a start that failed leaves the host to nobody
+      // (a container that started counts itself, so it keeps it).
+      if networkHostLock != nil {
+        networkHostLock = nil
+        stopNetworkHostIfUnused(except: nil)
+      }
+    }
     Trace.mark("start: mounted")
     do {
       let image = try store.resolveImage(container.imageID)
@@ -211,12 +221,12 @@ extension Engine {
       var joins = try namespacePaths(config)
       let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
       switch config.network {
+      case "bridge" where rootless:
+        let wired = try setUpRootlessNetworks(container, config)
+        network = wired.state
+        rootlessBridge = wired.bridge
+        networkHostLock = wired.lock
       case "bridge":
-        guard !rootless else {
-          throw BerthError(
-            .unsupported, "rootless containers cannot join bridge networks yet",
-            hint: "use --network pasta (the default), slirp4netns, none or host")
-        }
         network = try setUpNetworks(container, config, exposed: exposed)
         joins["bridge"] = network?.namespace
       case "pasta": pasta = try pastaArguments(container, config, exposed: exposed)
@@ -265,7 +275,10 @@ extension Engine {
       monitorConfig.removePaths = [snapshot.directory, bundle]
       monitorConfig.pasta = pasta
       monitorConfig.slirp4netns = slirp
-      if let network {
+      if let rootlessBridge {
+        monitorConfig.rootlessBridge = rootlessBridge
+        monitorConfig.exitCommand = cleanupCommand(container.id)
+      } else if let network {
         monitorConfig.networkNamespace = network.namespace
         monitorConfig.hostInterfaces = network.attachments.map {
           Self.hostVethName(container.id, $0.attachment.ordinal)

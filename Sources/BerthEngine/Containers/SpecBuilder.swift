@@ -230,10 +230,12 @@ public enum SpecBuilder {
         }
       }
     }
+    // Rootless bridge networks too: the monitor makes the namespace.
+    let monitorNetwork =
+      config.sharesMonitorNetwork || paths.rootless && config.network == "bridge"
     try setNamespace(
       "network",
-      mode: config.sharesMonitorNetwork
-        ? "host" : config.network == "none" ? "private" : config.network)
+      mode: monitorNetwork ? "host" : config.network == "none" ? "private" : config.network)
     try setNamespace("pid", mode: config.pidMode)
     try setNamespace("ipc", mode: config.ipcMode)
     try setNamespace("uts", mode: config.utsMode)
@@ -277,7 +279,7 @@ public enum SpecBuilder {
     // network namespace.
     // In its own user namespace a container may write only the sysctls of
     // a network namespace made with it (--network none), not the engine's.
-    if config.network != "host" && !config.sharesMonitorNetwork
+    if config.network != "host" && !monitorNetwork
       && !config.network.hasPrefix("container:")
       && (config.idMaps == nil || config.network == "none")
       && sysctls["net.ipv4.ping_group_range"] == nil

@@ -99,10 +99,14 @@ extension Engine {
   /// What the monitor runs when a container with ports or DNS names ends:
   /// this same `berth`, with this engine's roots.
   func cleanupCommand(_ id: String) -> [String] {
+    [Self.berthExecutable(), "container", "cleanup", "--root", root, "--runroot", runRoot, id]
+  }
+
+  /// This berth binary, for the commands it leaves for others to run.
+  static func berthExecutable() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let count = readlink("/proc/self/exe", &buffer, 4095)
-    let exe = count > 0 ? String(cString: buffer) : "/usr/local/bin/berth"
-    return [exe, "container", "cleanup", "--root", root, "--runroot", runRoot, id]
+    return count > 0 ? String(cString: buffer) : "/usr/local/bin/berth"
   }
 
   /// `berth container cleanup ID`: the monitor's last word, once it is gone.

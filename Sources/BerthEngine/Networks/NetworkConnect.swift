@@ -37,6 +37,14 @@ extension Engine {
     requests.append(request)
     config.networks = requests
     let running = container.state == .running || container.state == .paused
+    if running && rootless {
+      // The veth would be plugged by the monitor, which has no request
+      // channel for it: a stopped container takes the network at start.
+      throw BerthError(
+        .unsupported,
+        "rootless containers join networks at start; \(container.name) is running",
+        hint: "stop it, connect it, and start it again")
+    }
     if running {
       try ensureBridge(network)
       let all = try requests.map { (r) throws(BerthError) in try self.network(r.name) }

@@ -165,6 +165,11 @@ public struct NetworkFlags: Sendable {
         throw BerthError(.invalidArgument, "invalid network alias \"\(alias)\"")
       }
     }
+    if rootless && (!ports.isEmpty || publishAll) {
+      throw BerthError(
+        .unsupported, "rootless containers on bridge networks cannot publish ports yet",
+        hint: "publish from the default rootless network (pasta), or run as root")
+    }
     config.network = "bridge"
     config.networks = requests
     var parsed: [PortRequest] = []

@@ -91,8 +91,16 @@ extension Engine {
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let listen = network.subnetList.map(\.gateway).joined(separator: ",")
     let upstream = Self.hostResolvers().joined(separator: ",")
+    var arguments = ["berth-monitor", "dns", directory + "/records", listen, upstream]
+    if rootless {
+      // In the network host, where the bridge (and its address) is.
+      guard let host = NetworkHost.livePid(runRoot: runRoot) else {
+        throw BerthError(.notFound, "the rootless network host is gone")
+      }
+      arguments = ["berth-monitor", "nsexec", "\(host)", runRoot, binary] + arguments.dropFirst()
+    }
     let pid = try ChildProcess.spawn(
-      ["berth-monitor", "dns", directory + "/records", listen, upstream], path: binary,
+      arguments, path: binary,
       stdin: .file("/dev/null", O_RDONLY),
       stdout: .file("/dev/null", O_WRONLY),
       stderr: .file(directory + "/dns.log", O_WRONLY | O_CREAT | O_APPEND))

@@ -137,43 +137,43 @@ extension Engine {
     defer { close(namespaceFD) }
     for (network, attachment) in state.attachments {
       let name = Self.hostVethName(container.id, attachment.ordinal)
-      try host.createVeth(
-        name, peer: attachment.interfaceName, peerNamespace: namespaceFD, mtu: network.mtu,
-        peerMAC: MACAddress.bytes(attachment.mac))
-      guard let index = try host.linkIndex(name),
-        let bridge = try host.linkIndex(network.interface)
-      else {
-        throw BerthError(.system, "the veth \(name) or bridge \(network.interface) vanished")
-      }
-      try host.setUp(index, master: bridge, what: name)
+      try host.plugVeth(
+        name, into: network.interface, peer: attachment.interfaceName,
+        peerNamespace: namespaceFD, mtu: network.mtu, peerMAC: MACAddress.bytes(attachment.mac))
     }
     let inside = try RouteNetlink(namespace: state.namespace)
-    try inside.setUp(1, what: "lo")  // lo is always index 1 in a new namespace
+    let settings = Self.containerSide(state.attachments)
+    try inside.configureContainerSide(settings.interfaces, defaultRoutes: settings.routes)
+  }
+
+  /// What the container's side of its networks gets: each interface's
+  /// addresses, and a default route per family from the first network that
+  /// is not internal (internal networks get no route out).
+  static func containerSide(_ attachments: [(network: Network, attachment: Attachment)])
+    -> (interfaces: [InterfaceSettings], routes: [[UInt8]])
+  {
+    var interfaces: [InterfaceSettings] = []
+    var routes: [[UInt8]] = []
     var routed = (v4: false, v6: false)
-    for (network, attachment) in state.attachments {
-      guard let index = try inside.linkIndex(attachment.interfaceName) else {
-        throw BerthError(.system, "\(attachment.interfaceName) is missing in the container")
-      }
+    for (network, attachment) in attachments {
+      var addresses: [InterfaceSettings.AddressPrefix] = []
       for subnet in network.subnetList {
         guard let text = subnet.isIPv6 ? attachment.ipv6 : attachment.ipv4,
           let address = IPAddress(text)
         else { continue }
-        try inside.addAddress(
-          address.bytes, prefix: UInt8(subnet.prefixLength), link: index,
-          what: attachment.interfaceName)
+        addresses.append(.init(bytes: address.bytes, prefix: UInt8(subnet.prefixLength)))
       }
-      try inside.setUp(index, what: attachment.interfaceName)
-      // Internal networks get no route out; the first other network gives
-      // the default route of each family.
+      interfaces.append(InterfaceSettings(name: attachment.interfaceName, addresses: addresses))
       guard !network.isInternal else { continue }
       for subnet in network.subnetList {
         let v6 = subnet.isIPv6
         if v6 ? routed.v6 : routed.v4 { continue }
         guard let gateway = IPAddress(subnet.gateway) else { continue }
-        try inside.addDefaultRoute(via: gateway.bytes)
+        routes.append(gateway.bytes)
         if v6 { routed.v6 = true } else { routed.v4 = true }
       }
     }
+    return (interfaces, routes)
   }
 
   /// The host end of a container's veth: "bv", 10 id digits, the ordinal.
@@ -326,7 +326,7 @@ extension Engine {
       Firewall.unpublish(elements)
     }
     for attachment in rows.1 { removeNames(id, network: attachment.network) }
-    if !monitorDone {
+    if !monitorDone && !rootless {
       NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
       NetworkNamespace.remove(at: networkNamespacePath(id))
       stopPasta(id)
@@ -337,6 +337,7 @@ extension Engine {
         try db.execute(sql: "DELETE FROM attachment WHERE container = ?", arguments: [id])
       }
     }
+    stopNetworkHostIfUnused(except: id)
   }
 }
 

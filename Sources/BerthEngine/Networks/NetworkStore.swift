@@ -225,7 +225,7 @@ extension Engine {
         db, type: "network", action: "remove", id: network.id, name: network.name,
         attributes: [:])
     }
-    if !(try networks().contains { isBridgeUp($0) }) {
+    if !rootless, !(try networks().contains { isBridgeUp($0) }) {
       Firewall.removeNetwork(network, last: true)
     }
     return network
@@ -252,8 +252,13 @@ extension Engine {
   /// bridge deleted behind berth's back (`ip link del`) is made again.
   func ensureBridge(_ network: Network) throws(BerthError) {
     let directory = networksRunRoot + "/" + network.name
+    // The link is asked of netlink, not /sys/class/net: in the rootless
+    // network host, sysfs still shows the host's links.
     func ready() -> Bool {
-      fileExists(directory + "/ready") && fileExists("/sys/class/net/" + network.interface)
+      guard fileExists(directory + "/ready"), let netlink = try? RouteNetlink() else {
+        return false
+      }
+      return (try? netlink.linkIndex(network.interface)).flatMap { $0 } != nil
     }
     if ready() { return }
     let lock = try ObjectLock(locksRoot + "/networks", what: "the networks")
@@ -287,6 +292,7 @@ extension Engine {
   }
 
   func tearDownBridge(_ network: Network) throws(BerthError) {
+    if rootless { return tearDownRootlessBridge(network) }
     let directory = networksRunRoot + "/" + network.name
     stopDNS(network)
     if let netlink = try? RouteNetlink(), let index = try? netlink.linkIndex(network.interface) {

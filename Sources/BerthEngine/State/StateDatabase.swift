@@ -21,6 +21,13 @@ public final class StateDatabase: @unchecked Sendable {
       // (ext4 inode allocation on every `ps`).
       var persist: Int32 = 1
       _ = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+      // A command is usually the only connection, so it rebuilds the WAL
+      // index by reading every frame in the -wal file (SQLite's recovery).
+      // At the default of 1000 pages that is up to 4 MB read on every
+      // command (measured: 2.8 ms of `ps` at 600 frames); a run writes
+      // about 20 frames, so checkpointing at 64 keeps recovery short at
+      // the price of a checkpoint every few runs.
+      try db.execute(sql: "PRAGMA wal_autocheckpoint = 64")
     }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
