@@ -91,16 +91,24 @@ public enum NetworkHost {
   public static func exec(pid: pid_t, runRoot: String, arguments: [String]) throws(BerthError)
     -> Never
   {
-    let (user, network) = try openNamespaces(pid: pid, runRoot: runRoot)
-    try setns(user, .user, path: "the rootless network host's user namespace")
-    try setns(network, .network, path: "the rootless network host's network namespace")
-    close(user)
-    close(network)
-    try check("cannot become root in the user namespace") { berth_setresgid(0) }
-    try check("cannot become root in the user namespace") { berth_setresuid(0) }
+    try join(pid: pid, runRoot: runRoot)
     let argv = arguments.map { strdup($0) } + [nil]
     execv(arguments[0], argv)
     throw BerthError.system("cannot run \(arguments[0])", Errno(rawValue: errno))
+  }
+
+  /// Moves this (single-threaded) process into the host's user and network
+  /// namespaces, as root there.
+  public static func join(pid: pid_t, runRoot: String) throws(BerthError) {
+    let (user, network) = try openNamespaces(pid: pid, runRoot: runRoot)
+    defer {
+      close(user)
+      close(network)
+    }
+    try setns(user, .user, path: "the rootless network host's user namespace")
+    try setns(network, .network, path: "the rootless network host's network namespace")
+    try check("cannot become root in the user namespace") { berth_setresgid(0) }
+    try check("cannot become root in the user namespace") { berth_setresuid(0) }
   }
 
   /// In the monitor, in the host's user namespace and the container's new

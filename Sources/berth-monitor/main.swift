@@ -8,6 +8,8 @@
 //       UPSTREAM_ADDRS may be ""); it exits 0 once RECORDS_FILE is deleted
 //   berth-monitor nethost RUNROOT READY_FD GO_FD
 //       the user's rootless network host (BerthMonitor/NetworkHost.swift)
+//   berth-monitor portproxy PID RUNROOT ID MONITOR_PID TARGET...
+//       a rootless bridge container's published TCP ports (PortProxy.swift)
 //   berth-monitor nsexec PID RUNROOT PROGRAM ARGS...
 //       PROGRAM in that network host's user and network namespaces
 import BerthMonitor
@@ -42,6 +44,18 @@ if arguments.count == 5 && arguments[1] == "dns" {
 // either.
 if arguments.count == 5 && arguments[1] == "nethost" {
   NetworkHost.run(ready: Int32(arguments[3]) ?? -1, go: Int32(arguments[4]) ?? -1)
+}
+if arguments.count >= 7 && arguments[1] == "portproxy" {
+  // portproxy HOST_PID RUNROOT ID MONITOR_PID TARGET..., listeners on 3...
+  let targets = Array(arguments[6...])
+  do {
+    try NetworkHost.join(pid: pid_t(arguments[2]) ?? -1, runRoot: arguments[3])
+  } catch {
+    fail(error.description)
+  }
+  PortProxy.run(
+    listeners: targets.indices.map { Int32(3 + $0) }, targets: targets,
+    monitor: pid_t(arguments[5]) ?? -1)
 }
 if arguments.count >= 5 && arguments[1] == "nsexec" {
   do {

@@ -94,6 +94,10 @@ struct NetworkTests {
     #expect(Int(randomPort).map { $0 >= 32768 } == true, "\(random)")
     #expect(fetch(box, "http://127.0.0.1:\(randomPort)/hostname").stdout == hostname)
     #expect(box.berth(["port", "web", "80/tcp"]).stdout.contains("0.0.0.0:8080"))
+    // ps's PORTS column, podman's HOST->CONTAINER/PROTO list.
+    let column = box.berth(["ps", "--format", "{{.Ports}}", "--filter", "name=^web$"]).stdout
+    #expect(column.contains("0.0.0.0:8080->80/tcp"), "\(column)")
+    #expect(column.contains("127.0.0.1:8081->80/tcp"), "\(column)")
     // stats counts the traffic of the container's own interfaces.
     let netIO = box.berth(["stats", "--no-stream", "--format", "{{.NetIO}}", "web"]).stdout
     #expect(!netIO.hasPrefix("--") && netIO.contains(" / "), "\(netIO)")

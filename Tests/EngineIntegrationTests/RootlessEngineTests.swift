@@ -247,10 +247,23 @@ struct RootlessEngineTests {
     // host's gateway (pasta maps it), through the bridge's masquerade.
     let route = box.berth(["run", "--rm", "--network", "apps", "busybox", "ip", "route"])
     #expect(route.stdout.contains("default via 10."), "\(route.combined)")
-    // Bad input changes nothing: ports are refused before anything is made.
-    let published = box.berth(["run", "--rm", "--network", "apps", "-p", "18092:80", "busybox"])
-    #expect(published.status == 125)
-    #expect(published.stderr.contains("cannot publish ports"), "\(published.stderr)")
+    // A published port: the host's socket, relayed into the network host.
+    let relayed = box.berth([
+      "run", "-d", "--name", "front", "--network", "apps", "-p", "18092:80", "busybox", "sh",
+      "-c", "echo served-by-front > /tmp/index.html; httpd -f -p 80 -h /tmp",
+    ])
+    #expect(relayed.status == 0, "\(relayed.combined)")
+    let viaHost = ["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18092/"]
+    #expect(eventually(5) { sh(viaHost).stdout == "served-by-front\n" })
+    #expect(box.berth(["port", "front"]).stdout == "80/tcp -> 0.0.0.0:18092\n")
+    // UDP is not relayed: refused before anything is made.
+    let udp = box.berth(["run", "--rm", "--network", "apps", "-p", "18093:53/udp", "busybox"])
+    #expect(udp.status == 125)
+    #expect(udp.stderr.contains("TCP ports only"), "\(udp.stderr)")
+    #expect(box.berth(["rm", "-f", "front"]).status == 0)
+    #expect(
+      eventually(5) { sh(["pgrep", "-f", "portproxy.*\(box.dir)/"]).stdout.isEmpty },
+      "the port relay still runs")
     #expect(box.berth(["rm", "-f", "web"]).status == 0)
     // The last container takes the network host, its pasta and the names with it.
     #expect(eventually(5) { networkHost().isEmpty }, "network host left: \(networkHost())")

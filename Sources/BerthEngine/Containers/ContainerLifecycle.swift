@@ -198,6 +198,7 @@ extension Engine {
     var pasta: [String]? = nil
     var slirp: SlirpConfig? = nil
     var rootlessBridge: RootlessBridge? = nil
+    var rootlessPorts: PortListeners? = nil
     var networkHostLock: ObjectLock? = nil
     defer {
       // Released first: a start that failed leaves the host to nobody
@@ -222,10 +223,11 @@ extension Engine {
       let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
       switch config.network {
       case "bridge" where rootless:
-        let wired = try setUpRootlessNetworks(container, config)
+        let wired = try setUpRootlessNetworks(container, config, exposed: exposed)
         network = wired.state
         rootlessBridge = wired.bridge
         networkHostLock = wired.lock
+        rootlessPorts = wired.ports
       case "bridge":
         network = try setUpNetworks(container, config, exposed: exposed)
         joins["bridge"] = network?.namespace
@@ -310,6 +312,11 @@ extension Engine {
       Trace.mark("start: monitor reported \(report)")
       if report.hasPrefix("ok") {
         let status = MonitorStatus.load(runDirectory + "/" + RunFiles.status)
+        if let rootlessPorts, let rootlessBridge {
+          try startPortProxy(
+            container.id, rootlessPorts, host: rootlessBridge.hostPid,
+            monitor: status?.monitorPid ?? 0)
+        }
         container.state = .running
         container.pid = status?.pid ?? 0
         container.startedAt = status?.startedAt

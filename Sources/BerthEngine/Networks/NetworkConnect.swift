@@ -167,10 +167,18 @@ extension Engine {
           attachments[row.container, default: []].append((network, row))
         }
       }
-      let ports = Dictionary(
-        grouping: try PublishedPort.order(Column("hostPort")).fetchAll(db), by: \.container)
-      return (attachments, ports)
+      return (attachments, try Self.publishedByContainer(db))
     }
+  }
+
+  /// Every running container's published ports in one query (`ps`).
+  public func allPublishedPorts() throws(BerthError) -> [String: [PublishedPort]] {
+    try database.read { db in try Self.publishedByContainer(db) }
+  }
+
+  static func publishedByContainer(_ db: Database) throws -> [String: [PublishedPort]] {
+    Dictionary(
+      grouping: try PublishedPort.order(Column("hostPort")).fetchAll(db), by: \.container)
   }
 
   public func publishedPorts(of id: String) throws(BerthError) -> [PublishedPort] {

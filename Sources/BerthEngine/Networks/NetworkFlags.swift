@@ -165,15 +165,13 @@ public struct NetworkFlags: Sendable {
         throw BerthError(.invalidArgument, "invalid network alias \"\(alias)\"")
       }
     }
-    if rootless && (!ports.isEmpty || publishAll) {
-      throw BerthError(
-        .unsupported, "rootless containers on bridge networks cannot publish ports yet",
-        hint: "publish from the default rootless network (pasta), or run as root")
-    }
     config.network = "bridge"
     config.networks = requests
     var parsed: [PortRequest] = []
     for text in ports { parsed += try PortRequest.parse(text) }
+    if rootless, let port = parsed.first(where: { $0.protocol != "tcp" }) {
+      throw Engine.rootlessBridgeTCPOnly(port.containerPort, port.protocol)
+    }
     config.ports = parsed.isEmpty ? nil : parsed
     config.publishAll = publishAll ? true : nil
   }

@@ -272,11 +272,18 @@ extension Engine {
 
   /// Whether a socket can bind the port now (nothing on the host holds it).
   static func hostPortIsFree(_ port: PublishedPort) -> Bool {
+    guard let fd = boundSocket(port) else { return false }
+    if fd >= 0 { close(fd) }
+    return true
+  }
+
+  /// A socket bound to the host port; nil when something holds it, -1
+  /// when no socket could be made at all.
+  static func boundSocket(_ port: PublishedPort) -> Int32? {
     let v6 = port.hostIP.contains(":")
     let type = port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM
     let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return true }
-    defer { close(fd) }
+    guard fd >= 0 else { return -1 }
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     let bytes = IPAddress(port.hostIP.isEmpty ? (v6 ? "::" : "0.0.0.0") : port.hostIP)?.bytes ?? []
@@ -287,18 +294,22 @@ extension Engine {
         }
       }
     }
+    let bound: Bool
     if v6 {
       var address = sockaddr_in6()
       address.sin6_family = sa_family_t(AF_INET6)
       address.sin6_port = UInt16(port.hostPort).bigEndian
       withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: bytes) }
-      return binds(&address)
+      bound = binds(&address)
+    } else {
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_port = UInt16(port.hostPort).bigEndian
+      withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: bytes) }
+      bound = binds(&address)
     }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port.hostPort).bigEndian
-    withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: bytes) }
-    return binds(&address)
+    if !bound { close(fd) }
+    return bound ? fd : nil
   }
 
   // MARK: Teardown
@@ -315,7 +326,8 @@ extension Engine {
           try Attachment.filter(Column("container") == id).fetchAll(db)
         )
       }) ?? ([], [])
-    if !rows.0.isEmpty {
+    // A rootless container's ports are its relay's sockets, not rules.
+    if !rows.0.isEmpty && !rootless {
       var elements: [(PublishedPort, IPAddress)] = []
       let addresses = rows.1.flatMap {
         [$0.ipv4, $0.ipv6].compactMap { $0 }.compactMap(IPAddress.init)
@@ -326,11 +338,16 @@ extension Engine {
       Firewall.unpublish(elements)
     }
     for attachment in rows.1 { removeNames(id, network: attachment.network) }
-    if !monitorDone && !rootless {
-      NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
-      NetworkNamespace.remove(at: networkNamespacePath(id))
+    if !monitorDone {
+      // A rootless container's veths and namespace are not the host's:
+      // they go with its monitor.
+      if !rootless {
+        NetworkNamespace.removeInterfaces(rows.1.map { Self.hostVethName(id, $0.ordinal) })
+        NetworkNamespace.remove(at: networkNamespacePath(id))
+      }
       stopPasta(id)
     }
+    stopPortProxy(id)
     _ = try? database.write { db in
       try db.execute(sql: "DELETE FROM published WHERE container = ?", arguments: [id])
       if release {

@@ -6,7 +6,8 @@
 // stays libnftables in process, as rootful); its DNS responder runs there
 // too. The container's veths are plugged in by its monitor, which joins
 // the host's user namespace (see MonitorConfig.rootlessBridge). Published
-// ports are not forwarded into the network host yet: they are refused.
+// TCP ports are host sockets bound here and relayed into the network host
+// by `berth-monitor portproxy` (BerthMonitor/PortProxy.swift).
 import BerthMonitor
 import BerthRuntime
 import BerthSystem
@@ -22,8 +23,9 @@ extension Engine {
 
   /// A rootless container's bridge networks: the network host, each
   /// network's bridge in it, the leases and names; what the monitor plugs in.
-  func setUpRootlessNetworks(_ container: Container, _ config: ContainerConfig)
-    throws(BerthError) -> (state: NetworkState, bridge: RootlessBridge, lock: ObjectLock)
+  func setUpRootlessNetworks(_ container: Container, _ config: ContainerConfig, exposed: [String])
+    throws(BerthError)
+    -> (state: NetworkState, bridge: RootlessBridge, lock: ObjectLock, ports: PortListeners?)
   {
     let requests = config.networks ?? [NetworkRequest(name: Self.defaultNetwork)]
     let lock = try networkHostLock()
@@ -36,10 +38,13 @@ extension Engine {
     }
     Trace.mark("start: bridges ready")
     let attachments = try lease(container, requests: requests, networks: networks)
-    let state = NetworkState(
+    var state = NetworkState(
       namespace: "", attachments: Array(zip(networks, attachments)), published: [],
       needsCleanup: true)
+    var ports: PortListeners? = nil
     do {
+      ports = try bindRootlessPorts(container, config, exposed: exposed, state)
+      state.published = ports?.published ?? []
       try addNames(container, state)
     } catch {
       tearDownNetworks(container.id, release: false)
@@ -54,7 +59,77 @@ extension Engine {
     let bridge = RootlessBridge(
       hostPid: host, runRoot: runRoot, links: links, interfaces: side.interfaces,
       defaultRoutes: side.routes)
-    return (state, bridge, lock)
+    return (state, bridge, lock, ports)
+  }
+
+  static func rootlessBridgeTCPOnly(_ port: Int, _ proto: String) -> BerthError {
+    BerthError(
+      .unsupported,
+      "rootless containers on bridge networks publish TCP ports only, not \(port)/\(proto)",
+      hint: "publish it from the default rootless network (pasta), or run as root")
+  }
+
+  /// The published ports of a rootless bridge container: claimed, and
+  /// their host sockets bound and listening now, so a port in use fails
+  /// the start before anything runs. The relay starts with the monitor.
+  func bindRootlessPorts(
+    _ container: Container, _ config: ContainerConfig, exposed: [String], _ state: NetworkState
+  ) throws(BerthError) -> PortListeners? {
+    let requests = PortRequest.requested(config, exposed: exposed)
+    guard !requests.isEmpty else { return nil }
+    if let port = requests.first(where: { $0.protocol != "tcp" }) {
+      throw Self.rootlessBridgeTCPOnly(port.containerPort, port.protocol)
+    }
+    guard let target = state.attachments.first(where: { !$0.network.isInternal }),
+      let address = target.attachment.ipv4 ?? target.attachment.ipv6
+    else {
+      throw BerthError(
+        .invalidArgument, "ports cannot be published from internal networks only",
+        hint: "add a non-internal --network")
+    }
+    let published = try claimPorts(container, requests)
+    let listeners = PortListeners(published: published)
+    for port in published {
+      guard let fd = Self.boundSocket(port), fd >= 0 else {
+        throw BerthError(
+          .alreadyExists, "port \(port.hostPort)/tcp is already in use on the host",
+          hint: "choose another host port")
+      }
+      listeners.sockets.append(fd)
+      guard listen(fd, 128) == 0 else {
+        throw .system("cannot listen on port \(port.hostPort)", currentErrno)
+      }
+      listeners.targets.append("\(address) \(port.containerPort)")
+    }
+    return listeners
+  }
+
+  /// The relay of a started container's ports, gone with its monitor.
+  func startPortProxy(_ id: String, _ ports: PortListeners, host: pid_t, monitor: pid_t)
+    throws(BerthError)
+  {
+    let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
+    let pid = try ChildProcess.spawn(
+      ["berth-monitor", "portproxy", "\(host)", runRoot, id, "\(monitor)"] + ports.targets,
+      path: binary, stdin: .file("/dev/null", O_RDONLY), stdout: .file("/dev/null", O_WRONLY),
+      stderr: .file(runDirectory(id) + "/portproxy.log", O_WRONLY | O_CREAT | O_APPEND),
+      extraFDs: ports.sockets)
+    try writeFileAtomically(
+      runDirectory(id) + "/" + Self.portProxyPidFile, Array("\(pid)\n".utf8), mode: 0o600,
+      durable: false)
+  }
+
+  static let portProxyPidFile = "portproxy.pid"
+
+  /// Ends a container's relay if it still runs (it ends itself with the
+  /// monitor; this is for a monitor that was killed).
+  func stopPortProxy(_ id: String) {
+    let file = runDirectory(id) + "/" + Self.portProxyPidFile
+    let pid = livePid(fromFile: file) { argv in
+      argv.count > 4 && argv[1] == "portproxy" && argv[4] == id
+    }
+    if let pid { kill(pid, SIGTERM) }
+    unlink(file)
   }
 
   /// The network host's pid, started (user namespace mapped, network
@@ -205,4 +280,16 @@ extension Engine {
       }) ?? 1
     if others == 0 { stopNetworkHost() }
   }
+}
+
+/// A rootless bridge container's bound host sockets, closed with this value
+/// (the relay has its own copies by then).
+final class PortListeners {
+  let published: [PublishedPort]
+  var sockets: [Int32] = []
+  var targets: [String] = []
+
+  init(published: [PublishedPort]) { self.published = published }
+
+  deinit { for fd in sockets { close(fd) } }
 }

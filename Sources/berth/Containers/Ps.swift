@@ -48,7 +48,12 @@ struct Ps: ParsableCommand {
       return
     }
     var images: [String: ImageConfig.Config] = [:]
-    let rows = try containers.map { try ContainerRow($0, engine: engine, images: &images) }
+    let published = try engine.allPublishedPorts()
+    let rows = try containers.map { container in
+      var row = try ContainerRow(container, engine: engine, images: &images)
+      row.ports = published[container.id] ?? []
+      return row
+    }
     switch format {
     case "json":
       print(String(decoding: try JSONEncoder.docker.encode(rows.map(\.json)), as: UTF8.self))
@@ -97,7 +102,15 @@ struct ContainerRow {
   var container: Container
   var config: ContainerConfig
   var command: [String]
+  var ports: [PublishedPort] = []
   var id: String { container.id }
+
+  /// podman's PORTS column: 0.0.0.0:8080->80/tcp, comma-separated.
+  var portsText: String {
+    ports.map { port in
+      "\(port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP):\(port.hostPort)->\(port.containerPort)/\(port.protocol)"
+    }.joined(separator: ", ")
+  }
 
   init(_ container: Container, engine: Engine, images: inout [String: ImageConfig.Config]) throws {
     self.container = container
@@ -123,7 +136,7 @@ struct ContainerRow {
       "Created": goTime(container.created), "CreatedAt": goTime(container.created),
       "RunningFor": humanDuration(Date().timeIntervalSince(created)) + " ago",
       "Status": status, "State": Self.podmanState(container), "Names": container.name,
-      "Ports": "", "Labels": goMap(config.labels),
+      "Ports": portsText, "Labels": goMap(config.labels),
       "Pid": "\(container.pid)", "ExitCode": "\(container.exitCode ?? 0)",
       "Mounts": config.mounts.map(\.destination).joined(separator: ","),
       "AutoRemove": "\(config.autoRemove)", "Size": "", "Networks": "",
