@@ -69,6 +69,14 @@ struct RootlessEngineTests {
         usleep(50_000)
       }
       #expect(processes.isEmpty, "monitors left: \(processes)")
+      // Nor the network host, a port relay or a DNS responder.
+      var helpers = ""
+      for _ in 0..<100 {
+        helpers = sh(["pgrep", "-af", "berth-monitor (nethost|portproxy|dns) .*\(dir)/"]).stdout
+        if helpers.isEmpty { break }
+        usleep(50_000)
+      }
+      #expect(helpers.isEmpty, "network helpers left: \(helpers)")
       berth(["system", "reset", "-f"])
       sh(["rm", "-rf", dir])
     }
