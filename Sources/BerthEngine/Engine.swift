@@ -43,6 +43,8 @@ public final class Engine: @unchecked Sendable {
   }
 
   var containersRunRoot: String { runRoot + "/containers" }
+  /// `--rm` containers' directories on their way out (BerthMonitor's Trash).
+  var trashDirectory: String { root + "/trash" }
   var locksRoot: String { runRoot + "/locks" }
   /// BerthRuntime's --root for the engine's containers.
   public var runtimeRoot: String { runRoot + "/runtime" }

@@ -26,6 +26,8 @@ public struct Monitor {
   var stdinFD: Int32 = -1
   var master: Int32 = -1
   var containerPidFD: Int32 = -1
+  /// What create returned, deleted from memory when the container ends.
+  var record: ContainerRecord?
   var health: HealthRun?
   var nextHealthCheck: Int64 = 0
   var launchedAt: Int64 = 0
@@ -66,12 +68,15 @@ public struct Monitor {
     }
   }
 
-  func deleteContainer() {
+  mutating func deleteContainer() {
     if let external {
       try? external.delete(config.id)
+    } else if let record {
+      try? runtime.delete(record, force: true)
     } else {
       try? runtime.delete(config.id, force: true)
     }
+    record = nil
   }
 
   public init(runDirectory: String) throws(BerthError) {
@@ -130,6 +135,7 @@ public struct Monitor {
       options.relayTerminal = true
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
+        self.record = record
         guard let terminal else {
           throw BerthError(.internalError, "the runtime returned no terminal")
         }
@@ -143,6 +149,7 @@ public struct Monitor {
         devNull: devNull, childEnds: &childEnds)
       try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
         let record = try runtime.create(CreateOptions(id: config.id, bundle: config.bundle))
+        self.record = record
         status.pid = record.pid
       }
     }
@@ -502,8 +509,15 @@ public struct Monitor {
       NetworkNamespace.remove(at: namespace)
     }
     if config.pasta != nil { PastaProcess.stop(pidFile: runDirectory + "/" + RunFiles.pasta) }
+    var trashed: [String] = []
     if config.autoRemove {
-      for path in config.removePaths { try? removeTree(path) }
+      for path in config.removePaths {
+        if let moved = config.trashDirectory.flatMap({ Trash.move(path, into: $0) }) {
+          trashed.append(moved)
+        } else {
+          try? removeTree(path)
+        }
+      }
       status.removed = true
     }
     Trace.mark("monitor: unmounted and removed")
@@ -521,6 +535,7 @@ public struct Monitor {
     if let command = config.exitCommand, let path = command.first {
       _ = try? ChildProcess.spawn(command, path: path)
     }
+    for path in trashed { try? removeTree(path) }
     Trace.mark("monitor: exit")
     exit(0)
   }

@@ -58,8 +58,12 @@ public struct MonitorConfig: Codable, Sendable {
   public var rootfsMount: String?
   /// Also unmounted at the end (a shareable container's /dev/shm).
   public var extraMounts: [String] = []
-  /// Removed with `--rm`, after the unmount.
+  /// Removed with `--rm`, after the unmount: first renamed into
+  /// `trashDirectory` (on the same file system), so the exit is told at
+  /// once, then deleted; what a monitor killed in between leaves there is
+  /// swept by `container prune` (Trash).
   public var removePaths: [String] = []
+  public var trashDirectory: String?
   /// Rootless: the monitor makes a user namespace with these maps (its
   /// user as 0, the subordinate ids above) and runs the container in it.
   public var uidMappings: [IDMapping]?
@@ -97,6 +101,11 @@ public struct MonitorConfig: Codable, Sendable {
   /// instead of making a user namespace, and wires the network namespace
   /// it makes for the container to the bridges there.
   public var rootlessBridge: RootlessBridge?
+  /// Rootless: new named volumes to fill from the image once the overlay is
+  /// mounted (the CLI cannot read the subordinate ids' files), then trees
+  /// to give to the container's user (`:U`), both inside the namespace.
+  public var volumeFills: [VolumeFill] = []
+  public var chownTrees: [DirectoryOwner] = []
 
   public init(id: String, bundle: String, runtimeRoot: String, logPath: String) {
     self.id = id
@@ -238,6 +247,20 @@ public struct DirectoryOwner: Codable, Sendable {
     self.path = path
     self.uid = uid
     self.gid = gid
+  }
+}
+
+/// A new volume filled from the image's `path`; `marker` is written after,
+/// so a volume is filled once.
+public struct VolumeFill: Codable, Sendable {
+  public var path: String
+  public var target: String
+  public var marker: String
+
+  public init(path: String, target: String, marker: String) {
+    self.path = path
+    self.target = target
+    self.marker = marker
   }
 }
 

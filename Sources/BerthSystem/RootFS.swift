@@ -163,3 +163,33 @@ public func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
   (dev_t(major & 0xfff) << 8) | (dev_t(major & ~0xfff) << 32) | dev_t(minor & 0xff)
     | (dev_t(minor & ~0xff) << 12)
 }
+
+extension RootFS {
+  /// Copies the rootfs's `path` (resolved in the rootfs by fd, so a
+  /// symlink in the image cannot point the copy at the host) into `target`
+  /// when `target` is empty, owners and modes kept: docker's fill of a new
+  /// volume from the image. Nothing at `path` leaves `target` as it is.
+  public static func fillEmpty(_ target: String, from rootfs: String, path: String)
+    throws(BerthError)
+  {
+    guard let entries = try? directoryEntries(target), entries.isEmpty else { return }
+    let root = try RootFS(path: rootfs)
+    guard let fd = try? root.open(path, flags: O_RDONLY | O_DIRECTORY) else { return }
+    defer { close(fd) }
+    let status = try ChildProcess.run(
+      ["cp", "-a", "--", "/proc/\(getpid())/fd/\(fd)/.", target + "/"], path: "/bin/cp",
+      stdout: .file("/dev/null", O_WRONLY))
+    guard status == 0 else {
+      throw BerthError(.system, "cannot copy the image's \(path) into the volume at \(target)")
+    }
+  }
+
+  /// `chown -R -h uid:gid path` (the `:U` volume option).
+  public static func chownTree(_ path: String, uid: UInt32, gid: UInt32) throws(BerthError) {
+    let status = try ChildProcess.run(
+      ["chown", "-R", "-h", "\(uid):\(gid)", "--", path], path: "/bin/chown")
+    guard status == 0 else {
+      throw BerthError(.system, "cannot give \(path) to \(uid):\(gid) (:U)")
+    }
+  }
+}

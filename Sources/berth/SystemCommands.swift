@@ -183,6 +183,7 @@ struct SystemReset: ParsableCommand {
     for container in try engine.containers() {
       _ = try engine.removeContainer(container.id, force: true, volumes: true)
     }
+    engine.sweepTrash()
     for volume in try engine.volumes() { try engine.removeVolume(volume.name, force: true) }
     // Bridges, firewall table and DNS responders go with the networks.
     for network in try engine.networks() { _ = try engine.removeNetwork(network.name, force: true) }

@@ -229,6 +229,35 @@ struct RootlessEngineTests {
     #expect(
       eventually(5) { sh(["pgrep", "-f", "pasta.*18090"]).stdout.isEmpty }, "pasta still runs")
   }
+  @Test func aRootlessVolumeIsFilledFromTheImageAndChownedWithU() {
+    let box = UserBox()
+    defer { box.finish() }
+    #expect(box.berth(["load", "-q", "-i", box.dir + "/busybox.tar"]).status == 0)
+    // Filled once, inside the user's namespace (the image's files belong to
+    // subordinate ids the user cannot read from outside).
+    let filled = box.berth(["run", "--rm", "-v", "etc:/etc", "busybox", "cat", "/etc/group"])
+    #expect(filled.stdout.contains("root:x:0:"), "\(filled.combined)")
+    let kept = box.berth([
+      "run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "rm /etc/group; ls /etc | wc -l",
+    ])
+    #expect(kept.status == 0, "\(kept.combined)")
+    let again = box.berth(["run", "--rm", "-v", "etc:/etc", "busybox", "ls", "/etc/group"])
+    #expect(again.status != 0, "a filled volume is not filled again: \(again.combined)")
+    // :U gives the volume to the container's user, as the namespace numbers it.
+    let owned = box.berth([
+      "run", "--rm", "-u", "1000:1000", "-v", "mine:/data:U", "busybox", "stat", "-c", "%u:%g",
+      "/data",
+    ])
+    #expect(owned.stdout == "1000:1000\n", "\(owned.combined)")
+    // As the host numbers it: the user's 1000th subordinate uid (the first
+    // berth-test range in /etc/subuid is its namespace's 1, 2, ...).
+    let subuid = (try? String(contentsOfFile: "/etc/subuid", encoding: .utf8)) ?? ""
+    let start = subuid.split(separator: "\n").first { $0.hasPrefix("berth-test:") }?
+      .split(separator: ":").dropFirst().first.flatMap { Int($0) }
+    let onHost = sh(["stat", "-c", "%u", box.dir + "/home/data/berth/volumes/mine/_data"]).stdout
+    #expect(onHost == "\((start ?? -1) + 999)\n", "\(onHost)")
+  }
+
   @Test func rootlessContainersOnAUserNetworkReachEachOtherByNameAndAlias() throws {
     try #require(
       FileManager.default.isExecutableFile(atPath: "/usr/bin/pasta"),

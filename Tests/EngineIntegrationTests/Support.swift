@@ -146,6 +146,9 @@ final class EngineSandbox: @unchecked Sendable {
     #expect(
       snapshots.filter { !$0.hasPrefix(".") }.isEmpty, "snapshots left: \(snapshots)",
       sourceLocation: sourceLocation)
+    // --rm trees are deleted before their monitor exits.
+    let trash = (try? FileManager.default.contentsOfDirectory(atPath: root + "/trash")) ?? []
+    #expect(trash.isEmpty, "trash left: \(trash)", sourceLocation: sourceLocation)
     for controller in ["memory", "pids", "cpu,cpuacct", "unified"] {
       let path = "/sys/fs/cgroup/\(controller)\(cgroupParent)"
       let children = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter {

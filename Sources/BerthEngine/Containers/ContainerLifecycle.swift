@@ -215,7 +215,7 @@ extension Engine {
       let lookupRoot =
         rootless
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
-      let volumes = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
+      let (volumes, volumeFills) = try prepareVolumes(config, rootfs: rootless ? nil : rootfs)
       if let maps = config.idMaps, !maps.isIdentity {
         try giveEmptyVolumesToMappedRoot(maps, volumes: volumes)
       }
@@ -246,7 +246,7 @@ extension Engine {
         container: container, config: config, image: imageConfig, paths: paths,
         joinNamespaces: joins)
       Trace.mark("start: spec built")
-      try chownMounts(config, volumes: volumes, user: spec.process?.user)
+      let chownTrees = try chownMounts(config, volumes: volumes, user: spec.process?.user)
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
       if config.runtime != nil { spec.ociVersion = "1.0.2" }
       let bundle = containerDirectory(container.id)
@@ -275,6 +275,9 @@ extension Engine {
         monitorConfig.extraMounts = [containerDirectory(container.id) + "/userdata/shm"]
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
+      monitorConfig.trashDirectory = trashDirectory
+      monitorConfig.volumeFills = volumeFills
+      monitorConfig.chownTrees = chownTrees
       monitorConfig.pasta = pasta
       monitorConfig.slirp4netns = slirp
       if let rootlessBridge {
@@ -373,21 +376,35 @@ extension Engine {
 
   /// `:U`: the mount's source is given to the container's user, as podman
   /// does (chown -R -h: symlinks themselves, never what they point at).
+  /// `:U`: each such mount's source given to the container's user, as
+  /// the host (or, rootless, the monitor's namespace) numbers its ids.
+  /// Rootless, only the monitor may chown to subordinate ids: the trees are
+  /// returned for it.
   func chownMounts(_ config: ContainerConfig, volumes: [String: String], user: Spec.User?)
-    throws(BerthError)
+    throws(BerthError) -> [DirectoryOwner]
   {
+    var trees: [DirectoryOwner] = []
     for mount in config.mounts where mount.chown {
-      guard !rootless else {
-        throw BerthError(.unsupported, "the :U volume option is not supported rootless yet")
-      }
       let source = mount.kind == .volume ? volumes[mount.destination] : mount.source
       guard let source, let user else { continue }
-      let status = try ChildProcess.run(
-        ["chown", "-R", "-h", "\(user.uid):\(user.gid)", "--", source], path: "/bin/chown")
-      guard status == 0 else {
-        throw BerthError(.system, "cannot give \(source) to \(user.uid):\(user.gid) (:U)")
+      var owner = DirectoryOwner(path: source, uid: user.uid, gid: user.gid)
+      if let maps = config.idMaps, !maps.isIdentity {
+        guard let uid = IDMaps.outside(user.uid, in: maps.uid),
+          let gid = IDMaps.outside(user.gid, in: maps.gid)
+        else {
+          throw BerthError(
+            .invalidArgument, "\(user.uid):\(user.gid) is not mapped for :U on \(source)")
+        }
+        owner.uid = uid
+        owner.gid = gid
+      }
+      if rootless {
+        trees.append(owner)
+      } else {
+        try RootFS.chownTree(source, uid: owner.uid, gid: owner.gid)
       }
     }
+    return trees
   }
 
   func cgroupsPath(_ container: Container, _ config: ContainerConfig) -> String? {

@@ -151,6 +151,9 @@ extension Engine {
     return warnings
   }
 
+  /// Deletes what a `--rm` monitor killed mid-removal left aside.
+  public func sweepTrash() { Trash.sweep(trashDirectory) }
+
   /// Removes every stopped (exited or created) container `include` accepts;
   /// returns the ids removed and the bytes their writable
   /// layers held.
@@ -159,6 +162,7 @@ extension Engine {
   {
     var removed: [String] = []
     var bytes: Int64 = 0
+    sweepTrash()
     for container in try containers()
     where container.state == .exited || container.state == .created {
       guard let config = try? container.decodedConfig(), include(container, config) else {

@@ -3,6 +3,7 @@
 // mount point the first time it is mounted (docker's rule; `nocopy` skips
 // it). `o=`, `type=` and `device=` options mount a filesystem instead.
 import BerthImage
+import BerthMonitor
 import BerthSystem
 import FoundationEssentials
 import GRDB
@@ -135,10 +136,14 @@ extension Engine {
   /// volume gets the image's content at its mount point first.
   /// `rootfs` nil (rootless: the rootfs is mounted only in the monitor's
   /// namespace): new volumes start empty.
-  func prepareVolumes(_ config: ContainerConfig, rootfs: String?) throws(BerthError) -> [String:
-    String]
-  {
+  /// Each named volume's path, mounted (device volumes) and, when new,
+  /// filled from the image at `rootfs`; with no rootfs (rootless: the
+  /// monitor mounts the overlay), the fills are returned for the monitor.
+  func prepareVolumes(_ config: ContainerConfig, rootfs: String?) throws(BerthError) -> (
+    paths: [String: String], fills: [VolumeFill]
+  ) {
     var paths: [String: String] = [:]
+    var fills: [VolumeFill] = []
     for mount in config.mounts where mount.kind == .volume {
       // Held while the volume is mounted and filled: a concurrent `volume
       // rm` waits, then sees the container using it.
@@ -154,30 +159,18 @@ extension Engine {
         }
       }
       let marker = volumeDirectory(volume.name) + "/.populated"
-      if let rootfs, !mount.noCopy && options["nocopy"] == nil && !fileExists(marker) {
-        try copyImageContent(rootfs: rootfs, path: mount.destination, into: volume.mountpoint)
-      }
-      if !fileExists(marker) {
-        try writeFileAtomically(marker, [], mode: 0o600, durable: false)
-      }
       paths[mount.destination] = volume.mountpoint
+      guard !fileExists(marker) else { continue }
+      if !mount.noCopy && options["nocopy"] == nil {
+        guard let rootfs else {
+          fills.append(
+            VolumeFill(path: mount.destination, target: volume.mountpoint, marker: marker))
+          continue
+        }
+        try RootFS.fillEmpty(volume.mountpoint, from: rootfs, path: mount.destination)
+      }
+      try writeFileAtomically(marker, [], mode: 0o600, durable: false)
     }
-    return paths
-  }
-
-  /// Copies the rootfs's `path` (resolved in the rootfs by fd, so a
-  /// symlink in the image cannot point the copy at the host) into an
-  /// empty volume, owners and modes kept.
-  func copyImageContent(rootfs: String, path: String, into target: String) throws(BerthError) {
-    guard let entries = try? directoryEntries(target), entries.isEmpty else { return }
-    let root = try RootFS(path: rootfs)
-    guard let fd = try? root.open(path, flags: O_RDONLY | O_DIRECTORY) else { return }
-    defer { close(fd) }
-    let status = try ChildProcess.run(
-      ["cp", "-a", "--", "/proc/\(getpid())/fd/\(fd)/.", target + "/"], path: "/bin/cp",
-      stdout: .file("/dev/null", O_WRONLY))
-    guard status == 0 else {
-      throw BerthError(.system, "cannot copy the image's \(path) into the volume at \(target)")
-    }
+    return (paths, fills)
   }
 }

@@ -37,6 +37,7 @@ extension Runtime {
   ) {
     try StateStore.validate(id: options.id)
     let bundle = try Bundle.load(options.bundle)
+    Trace.mark("runtime: bundle loaded")
     let spec = bundle.spec
     guard let process = spec.process else {
       throw BerthError(.invalidArgument, "config.json has no process to run")
@@ -58,6 +59,7 @@ extension Runtime {
     let seccomp = try SeccompProgram.prepare(
       spec.linux?.seccomp, noNewPrivileges: process.noNewPrivileges == true,
       effectiveCapabilities: setup.capabilities.effective, cacheRoot: store.root)
+    Trace.mark("runtime: seccomp ready")
 
     // Nothing inherited beyond stdio and --preserve-fds may reach the container.
     try closeOnExecFrom(3 + Int32(options.preserveFDs))
@@ -103,6 +105,7 @@ extension Runtime {
       cleanup.cgroupPaths = cgroupPaths
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
     }
+    Trace.mark("runtime: cgroups made")
 
     var consoleFD: Int32? = nil
     var relayFD: Int32? = nil
@@ -193,6 +196,7 @@ extension Runtime {
         pid: pid, uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [])
     }
     try sendMessage(parentSock, "go")
+    Trace.mark("runtime: cloned, joined, go")
 
     var record = ContainerRecord(
       id: id, bundle: bundle.path, rootfs: bundle.rootfs, pid: pid,
@@ -207,7 +211,10 @@ extension Runtime {
         cleanup.pid = nil
         throw BerthError(.system, "the container's init exited during setup (status \(status))")
       }
-      if message == "ready" { break }
+      if message == "ready" {
+        Trace.mark("runtime: init ready")
+        break
+      }
       if message == "hooks" {
         // The environment exists and init waits: hooks see "created", as
         // crun reports it and runtime-tools checks (runc says "creating").

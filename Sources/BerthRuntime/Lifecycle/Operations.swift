@@ -89,8 +89,9 @@ extension Runtime {
     try delete(record, force: force)
   }
 
-  /// `delete` of a record already in hand.
-  func delete(_ record: ContainerRecord, force: Bool) throws(BerthError) {
+  /// `delete` of a record already in hand (a monitor keeps the one create
+  /// returned: reading state.json back means decoding the whole spec again).
+  public func delete(_ record: ContainerRecord, force: Bool) throws(BerthError) {
     let id = record.id
     let status = record.status(store: store)
     // The spec: deleting a container that is not stopped MUST fail; a

@@ -20,6 +20,7 @@ enum ContainerInit {
   static func initialize(_ config: InitConfig) throws(BerthError) {
     // Wait until the parent has put us in our cgroups and written id maps.
     guard try receiveMessage(config.syncFD) == "go" else { _exit(1) }
+    Trace.mark("init: go")
     // Our pid as the host sees it, for the state hooks get: the host's
     // /proc is still mounted, and /proc/self there names the host pid.
     hostPid = hostPidFromProc()
@@ -45,6 +46,7 @@ enum ContainerInit {
     var consoleSlave: Int32? = nil
     if config.newNamespaces.contains(.mount) {
       consoleSlave = try prepareRootfs(config)
+      Trace.mark("init: rootfs ready")
     } else {
       try check("cannot enter rootfs \(config.rootfs)") { chdir(config.rootfs) }
       try check("cannot chroot into \(config.rootfs)") { chroot(".") }
