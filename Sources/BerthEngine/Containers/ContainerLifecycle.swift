@@ -570,7 +570,8 @@ extension Engine {
       // `removed` is the monitor's last word: it has cleaned up and is exiting.
       if status.state == .exited && (status.removed || !alive) {
         if status.removed {
-          _ = waitForMonitor(id, seconds: 2)
+          // The monitor may still be deleting the trees it moved aside; it
+          // has nothing left in the run directory or the database.
           let config = try container.decodedConfig()
           if config.hasNetworkState { tearDownNetworks(id, release: true, monitorDone: true) }
           try database.write { db in
