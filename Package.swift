@@ -26,6 +26,22 @@ let staticLinkerSettings: [LinkerSetting] =
       .when(platforms: [.linux]))
   ] : []
 
+// The monitor: static too, but not a PIE. A PIE relocates itself at start
+// and so dirties every page of pointers it has (about 520 KB), which stays
+// private for as long as its container runs; without relocations those
+// pages stay clean and are shared by every monitor. (Debian builds runc
+// and podman as non-PIE executables as well.)
+let monitorLinkerSettings: [LinkerSetting] =
+  staticRuntime
+  ? [
+    .unsafeFlags(
+      [
+        "-static-executable", "-use-ld=lld",
+        "-l_FoundationCollections", "-l_FoundationCShims",
+      ],
+      .when(platforms: [.linux]))
+  ] : []
+
 let package = Package(
   name: "berth",
   platforms: [.macOS(.v15)],
@@ -116,7 +132,7 @@ let package = Package(
     .executableTarget(
       name: "berth-monitor",
       dependencies: ["BerthMonitor", "CBerth"],
-      linkerSettings: staticLinkerSettings
+      linkerSettings: monitorLinkerSettings
     ),
     // `berth run --init`'s PID 1, in C and static: it runs inside the
     // container, where an image may have no libraries at all.

@@ -118,6 +118,17 @@ public struct Monitor {
     trimsLeft = again ? 1 : 0
   }
 
+  /// Keeps what deleting the container needs (its pid, cgroups, poststop
+  /// hooks and annotations), not the whole spec: a monitor's heap is what
+  /// it costs for as long as its container runs.
+  mutating func keep(_ created: ContainerRecord) {
+    var kept = created
+    kept.spec.process = nil
+    kept.spec.mounts = nil
+    kept.spec.linux = nil
+    record = kept
+  }
+
   /// Creates and starts the container with fresh stdio.
   mutating func launch() throws(BerthError) {
     Trace.mark("monitor: launch")
@@ -135,7 +146,7 @@ public struct Monitor {
       options.relayTerminal = true
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
-        self.record = record
+        keep(record)
         guard let terminal else {
           throw BerthError(.internalError, "the runtime returned no terminal")
         }
@@ -149,7 +160,7 @@ public struct Monitor {
         devNull: devNull, childEnds: &childEnds)
       try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
         let record = try runtime.create(CreateOptions(id: config.id, bundle: config.bundle))
-        self.record = record
+        keep(record)
         status.pid = record.pid
       }
     }
@@ -225,7 +236,9 @@ public struct Monitor {
   // MARK: The loop
 
   mutating func loop() -> Never {
-    var buffer = [UInt8](repeating: 0, count: 65536)
+    // conmon reads 8 KiB at a time; 16 KiB keeps a busy container's output
+    // at a few reads per pipe-full, for a quarter of the resident buffer.
+    var buffer = [UInt8](repeating: 0, count: 16384)
     while true {
       var fds: [pollfd] = []
       let events = Int16(POLLIN)

@@ -99,7 +99,9 @@ public func sendMessage(_ fd: Int32, _ text: String) throws(BerthError) {
 
 /// Receives one message; nil when the peer closed its end.
 public func receiveMessage(_ fd: Int32) throws(BerthError) -> String? {
-  var buf = [UInt8](repeating: 0, count: 65536)
+  // Messages are words and one-line errors; 16 KiB is ample (a seqpacket
+  // message longer than the buffer would be cut, not split).
+  var buf = [UInt8](repeating: 0, count: 16384)
   let n = try check("cannot read from the container's init") {
     buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
   }

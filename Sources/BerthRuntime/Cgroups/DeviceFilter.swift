@@ -126,24 +126,26 @@ public enum DeviceFilter {
   public static func attach(_ rules: [Spec.Resources.DeviceRule], to dir: String) throws(BerthError)
   {
     let bytes = try program(rules).flatMap(\.bytes)
-    var log = [CChar](repeating: 0, count: 65536)
-    func load(withLog: Bool) -> Int32 {
+    func load(_ log: UnsafeMutableBufferPointer<CChar>?) -> Int32 {
       bytes.withUnsafeBytes { raw in
-        log.withUnsafeMutableBufferPointer { buffer in
-          berth_bpf_load_device_program(
-            raw.baseAddress, UInt32(bytes.count / 8), withLog ? buffer.baseAddress : nil,
-            withLog ? UInt32(buffer.count) : 0)
-        }
+        berth_bpf_load_device_program(
+          raw.baseAddress, UInt32(bytes.count / 8), log?.baseAddress, UInt32(log?.count ?? 0))
       }
     }
     // Without a log first: a verbose verifier log can overflow (ENOSPC)
     // even when the program is fine. Only a failure is loaded again to
-    // learn why.
-    var prog = load(withLog: false)
-    if prog < 0 && currentErrno != .notPermitted { prog = load(withLog: true) }
+    // learn why (the 64 KiB log is not allocated otherwise: a monitor
+    // keeps what its heap grew to).
+    var prog = load(nil)
+    var errno = currentErrno
+    var verifier = ""
+    if prog < 0 && errno != .notPermitted {
+      var log = [CChar](repeating: 0, count: 65536)
+      prog = log.withUnsafeMutableBufferPointer { load($0) }
+      errno = currentErrno
+      verifier = String(cString: log).trimmed
+    }
     if prog < 0 {
-      let errno = currentErrno
-      let verifier = String(cString: log).trimmed
       throw .system(
         "cannot load the device filter for \(dir)\(verifier.isEmpty ? "" : " (verifier: \(verifier.split(separator: "\n").prefix(3).joined(separator: "; ")))")",
         errno,
