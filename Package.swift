@@ -127,8 +127,9 @@ let package = Package(
       ]
     ),
     // Layer 7: the monitor's executable: single-threaded, started by exec.
-    // Linked as berth-runtime is (a static PIE, see above): one idle monitor
-    // per container maps no shared libraries and binds no symbols at start.
+    // Static, as berth-runtime is, but not a PIE (see monitorLinkerSettings):
+    // one idle monitor per container maps no shared libraries, binds no
+    // symbols and relocates nothing at start.
     .executableTarget(
       name: "berth-monitor",
       dependencies: ["BerthMonitor", "CBerth"],
