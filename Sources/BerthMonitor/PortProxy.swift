@@ -1,10 +1,11 @@
-// Published TCP ports of a rootless container on bridge networks. The
+// Published ports of a rootless container on bridge networks. The
 // engine binds the host's ports in the host's network namespace and hands
 // the listening sockets over; this process (`berth-monitor portproxy`)
 // joins the network host, where the container's address is reachable over
 // the bridge, and relays each accepted connection to it. Podman's
 // rootlessport does the same; as there, the container sees connections
-// come from the bridge's gateway, not from the client. pasta cannot take
+// come from the bridge's gateway, not from the client. UDP is relayed per
+// client address: a connected socket each, forgotten after a minute idle. pasta cannot take
 // ports once it runs, and the network host's pasta serves every network.
 import BerthSystem
 import Glibc
@@ -22,6 +23,16 @@ public enum PortProxy {
     var shutServer = false
     var shutClient = false
   }
+
+  /// One UDP client: its address on the host, its socket to the container.
+  struct Datagrams {
+    var client: SocketAddress
+    var listener: Int32
+    var server: Int32
+    var lastUsed: Int64
+  }
+
+  static let udpIdleMilliseconds: Int64 = 60_000
 
   /// Relays `listeners[i]` to `targets[i]` ("ADDRESS PORT") until the
   /// container's monitor exits (or SIGTERM).
@@ -43,11 +54,21 @@ public enum PortProxy {
       destinations.append(address)
     }
     for fd in listeners { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    let datagram = listeners.map { fd in
+      var type: Int32 = 0
+      var size = socklen_t(MemoryLayout<Int32>.size)
+      return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0
+        && type == Int32(SOCK_DGRAM.rawValue)
+    }
     var flows: [Flow] = []
+    var sessions: [Datagrams] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
       var polled: [pollfd] = listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
       polled.append(pollfd(fd: monitorFD, events: Int16(POLLIN), revents: 0))
+      for session in sessions {
+        polled.append(pollfd(fd: session.server, events: Int16(POLLIN), revents: 0))
+      }
       for flow in flows {
         var client: Int16 = 0
         var server: Int16 = 0
@@ -62,13 +83,24 @@ public enum PortProxy {
         polled.append(pollfd(fd: flow.client, events: client, revents: 0))
         polled.append(pollfd(fd: flow.server, events: server, revents: 0))
       }
-      if poll(&polled, nfds_t(polled.count), -1) < 0 {
+      if poll(&polled, nfds_t(polled.count), sessions.isEmpty ? -1 : 10_000) < 0 {
         if errno == EINTR { continue }
         exit(125)
       }
       if polled[listeners.count].revents != 0 { exit(0) }
-      // The flows that were polled, then the new ones.
+      // Replies first, then idle sessions forgotten.
+      let now = monotonicMilliseconds()
       var index = listeners.count + 1
+      for position in sessions.indices {
+        if polled[index].revents != 0 { reply(&sessions[position], buffer: &buffer, now: now) }
+        index += 1
+      }
+      sessions.removeAll { session in
+        let idle = now - session.lastUsed > udpIdleMilliseconds
+        if idle { close(session.server) }
+        return idle
+      }
+      // The flows that were polled, then the new ones.
       for position in flows.indices {
         let client = polled[index].revents
         let server = polled[index + 1].revents
@@ -76,7 +108,11 @@ public enum PortProxy {
         step(&flows[position], client: client, server: server, buffer: &buffer)
       }
       for (index, listener) in listeners.enumerated() where polled[index].revents != 0 {
-        if let flow = accept(listener, to: destinations[index]) { flows.append(flow) }
+        if datagram[index] {
+          forward(from: listener, to: destinations[index], &sessions, buffer: &buffer, now: now)
+        } else if let flow = accept(listener, to: destinations[index]) {
+          flows.append(flow)
+        }
       }
       flows.removeAll { flow in
         let finished =
@@ -87,6 +123,59 @@ public enum PortProxy {
           close(flow.server)
         }
         return finished
+      }
+    }
+  }
+
+  /// The datagrams waiting on a UDP listener, each sent on its client's
+  /// session (made on its first datagram).
+  static func forward(
+    from listener: Int32, to destination: SocketAddress, _ sessions: inout [Datagrams],
+    buffer: inout [UInt8], now: Int64
+  ) {
+    while true {
+      var client = SocketAddress()
+      let count = buffer.withUnsafeMutableBytes { raw in
+        client.withMutablePointer { pointer, length in
+          recvfrom(listener, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), pointer, length)
+        }
+      }
+      guard count >= 0 else { return }
+      var position = sessions.firstIndex {
+        $0.listener == listener && $0.client.samePeer(as: client)
+      }
+      if position == nil {
+        let type = SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue
+        let server = socket(destination.family, Int32(type), 0)
+        guard server >= 0 else { continue }
+        var address = destination
+        guard address.withMutablePointer({ connect(server, $0, $1.pointee) }) == 0 else {
+          close(server)
+          continue
+        }
+        sessions.append(
+          Datagrams(client: client, listener: listener, server: server, lastUsed: now))
+        position = sessions.count - 1
+      }
+      guard let position else { continue }
+      sessions[position].lastUsed = now
+      _ = buffer.withUnsafeBytes { Glibc.send(sessions[position].server, $0.baseAddress, count, 0) }
+    }
+  }
+
+  /// The container's answers on one session, back to its client.
+  static func reply(_ session: inout Datagrams, buffer: inout [UInt8], now: Int64) {
+    while true {
+      let count = buffer.withUnsafeMutableBytes {
+        recv(session.server, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+      }
+      guard count >= 0 else { return }
+      session.lastUsed = now
+      var client = session.client
+      _ = buffer.withUnsafeBytes { raw in
+        client.withMutablePointer { pointer, length in
+          sendto(session.listener, raw.baseAddress, count, 0, pointer, length.pointee)
+        }
       }
     }
   }

@@ -293,11 +293,26 @@ struct RootlessEngineTests {
     let viaHost = ["timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18092/"]
     #expect(eventually(5) { sh(viaHost).stdout == "served-by-front\n" })
     #expect(box.berth(["port", "front"]).stdout == "80/tcp -> 0.0.0.0:18092\n")
-    // UDP is not relayed: refused before anything is made.
-    let udp = box.berth(["run", "--rm", "--network", "apps", "-p", "18093:53/udp", "busybox"])
-    #expect(udp.status == 125)
-    #expect(udp.stderr.contains("TCP ports only"), "\(udp.stderr)")
-    #expect(box.berth(["rm", "-f", "front"]).status == 0)
+    // UDP too: an echo server (the host's python3, bound in read-only: busybox
+    // has no UDP server) answers a client on the host's loopback.
+    let echo = box.berth([
+      "run", "-d", "--name", "echo", "--network", "apps", "-p", "18093:7/udp", "-v", "/usr:/usr:ro",
+      "-v", "/usr/lib:/lib:ro", "-v", "/usr/lib64:/lib64:ro", "busybox", "/usr/bin/python3", "-c",
+      "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('', 7))\n"
+        + "while True:\n    data, peer = s.recvfrom(512)\n    s.sendto(b'echo:' + data, peer)\n",
+    ])
+    #expect(echo.status == 0, "\(echo.combined)")
+    let client = [
+      "python3", "-c",
+      "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(1)\n"
+        + "s.sendto(b'ping', ('127.0.0.1', 18093))\nprint(s.recvfrom(512)[0].decode())\n",
+    ]
+    #expect(eventually(5) { sh(client).stdout == "echo:ping\n" }, "\(sh(client).combined)")
+    // SCTP is not relayed: refused before anything is made.
+    let sctp = box.berth(["run", "--rm", "--network", "apps", "-p", "18095:9/sctp", "busybox"])
+    #expect(sctp.status == 125)
+    #expect(sctp.stderr.contains("TCP and UDP ports"), "\(sctp.stderr)")
+    #expect(box.berth(["rm", "-f", "front", "echo"]).status == 0)
     #expect(
       eventually(5) { sh(["pgrep", "-f", "portproxy.*\(box.dir)/"]).stdout.isEmpty },
       "the port relay still runs")

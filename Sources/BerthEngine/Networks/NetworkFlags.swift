@@ -169,8 +169,8 @@ public struct NetworkFlags: Sendable {
     config.networks = requests
     var parsed: [PortRequest] = []
     for text in ports { parsed += try PortRequest.parse(text) }
-    if rootless, let port = parsed.first(where: { $0.protocol != "tcp" }) {
-      throw Engine.rootlessBridgeTCPOnly(port.containerPort, port.protocol)
+    if rootless, let port = parsed.first(where: { $0.protocol != "tcp" && $0.protocol != "udp" }) {
+      throw Engine.rootlessBridgeTCPOrUDP(port.containerPort, port.protocol)
     }
     config.ports = parsed.isEmpty ? nil : parsed
     config.publishAll = publishAll ? true : nil

@@ -6,7 +6,7 @@
 // stays libnftables in process, as rootful); its DNS responder runs there
 // too. The container's veths are plugged in by its monitor, which joins
 // the host's user namespace (see MonitorConfig.rootlessBridge). Published
-// TCP ports are host sockets bound here and relayed into the network host
+// TCP and UDP ports are host sockets bound here and relayed into the network host
 // by `berth-monitor portproxy` (BerthMonitor/PortProxy.swift).
 import BerthMonitor
 import BerthRuntime
@@ -62,10 +62,10 @@ extension Engine {
     return (state, bridge, lock, ports)
   }
 
-  static func rootlessBridgeTCPOnly(_ port: Int, _ proto: String) -> BerthError {
+  static func rootlessBridgeTCPOrUDP(_ port: Int, _ proto: String) -> BerthError {
     BerthError(
       .unsupported,
-      "rootless containers on bridge networks publish TCP ports only, not \(port)/\(proto)",
+      "rootless containers on bridge networks publish TCP and UDP ports, not \(port)/\(proto)",
       hint: "publish it from the default rootless network (pasta), or run as root")
   }
 
@@ -77,8 +77,8 @@ extension Engine {
   ) throws(BerthError) -> PortListeners? {
     let requests = PortRequest.requested(config, exposed: exposed)
     guard !requests.isEmpty else { return nil }
-    if let port = requests.first(where: { $0.protocol != "tcp" }) {
-      throw Self.rootlessBridgeTCPOnly(port.containerPort, port.protocol)
+    if let port = requests.first(where: { $0.protocol != "tcp" && $0.protocol != "udp" }) {
+      throw Self.rootlessBridgeTCPOrUDP(port.containerPort, port.protocol)
     }
     guard let target = state.attachments.first(where: { !$0.network.isInternal }),
       let address = target.attachment.ipv4 ?? target.attachment.ipv6
@@ -92,11 +92,11 @@ extension Engine {
     for port in published {
       guard let fd = Self.boundSocket(port), fd >= 0 else {
         throw BerthError(
-          .alreadyExists, "port \(port.hostPort)/tcp is already in use on the host",
+          .alreadyExists, "port \(port.hostPort)/\(port.protocol) is already in use on the host",
           hint: "choose another host port")
       }
       listeners.sockets.append(fd)
-      guard listen(fd, 128) == 0 else {
+      guard port.protocol == "udp" || listen(fd, 128) == 0 else {
         throw .system("cannot listen on port \(port.hostPort)", currentErrno)
       }
       listeners.targets.append("\(address) \(port.containerPort)")
