@@ -939,15 +939,23 @@ extension Engine {
   public func containerCommand(
     _ container: Container, config: ContainerConfig, images: inout [String: ImageConfig.Config]
   ) throws(BerthError) -> [String] {
+    try containerCommand(
+      container, entrypoint: config.entrypoint, command: config.command, images: &images)
+  }
+
+  public func containerCommand(
+    _ container: Container, entrypoint: [String]?, command: [String]?,
+    images: inout [String: ImageConfig.Config]
+  ) throws(BerthError) -> [String] {
     if let image = images[container.imageID] {
-      return SpecBuilder.arguments(config: config, image: image)
+      return SpecBuilder.arguments(entrypoint: entrypoint, command: command, image: image)
     }
     guard let image = try? store.resolveImage(container.imageID) else {
-      return (config.entrypoint ?? []) + (config.command ?? [])
+      return (entrypoint ?? []) + (command ?? [])
     }
     let imageConfig = try imageConfiguration(image)
     images[container.imageID] = imageConfig
-    return SpecBuilder.arguments(config: config, image: imageConfig)
+    return SpecBuilder.arguments(entrypoint: entrypoint, command: command, image: imageConfig)
   }
 }
 

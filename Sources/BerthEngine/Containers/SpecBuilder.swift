@@ -24,9 +24,16 @@ public enum SpecBuilder {
   /// The process's argv as docker composes it: Entrypoint then Cmd, where
   /// an --entrypoint given on the command line drops the image's Cmd.
   public static func arguments(config: ContainerConfig, image: ImageConfig.Config) -> [String] {
-    let entrypoint = config.entrypoint ?? image.entrypoint ?? []
-    let command = config.command ?? (config.entrypoint == nil ? image.cmd ?? [] : [])
-    return entrypoint + command
+    arguments(entrypoint: config.entrypoint, command: config.command, image: image)
+  }
+
+  /// Docker's rule: the container's entrypoint and command over the
+  /// image's; an entrypoint given alone drops the image's command.
+  public static func arguments(
+    entrypoint given: [String]?, command: [String]?, image: ImageConfig.Config
+  ) -> [String] {
+    let entrypoint = given ?? image.entrypoint ?? []
+    return entrypoint + (command ?? (given == nil ? image.cmd ?? [] : []))
   }
 
   /// Capabilities after --cap-add/--cap-drop ("ALL" allowed in both).

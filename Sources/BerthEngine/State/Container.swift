@@ -72,6 +72,16 @@ public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
     }
   }
 
+  /// The parts of the config a list shows, decoded alone (`ps` decodes one
+  /// per row: the whole config was a fifth of a `ps -a` of 100).
+  public func listing() throws(BerthError) -> ContainerListing {
+    do {
+      return try JSONDecoder().decode(ContainerListing.self, from: config)
+    } catch {
+      throw BerthError(.invalidState, "container \(shortID) has an unreadable config: \(error)")
+    }
+  }
+
   public static func encode(_ config: ContainerConfig) throws(BerthError) -> Data {
     do {
       let encoder = JSONEncoder()
@@ -99,5 +109,27 @@ public struct Volume: Codable, Sendable, FetchableRecord, PersistableRecord {
   }
   public var optionMap: [String: String] {
     (try? JSONDecoder().decode([String: String].self, from: options)) ?? [:]
+  }
+}
+
+/// What `ps` shows of a container's config (ContainerConfig's own keys).
+public struct ContainerListing: Decodable, Sendable {
+  public var labels: [String: String]
+  public var mountDestinations: [String]
+  public var autoRemove: Bool
+  public var entrypoint: [String]?
+  public var command: [String]?
+
+  enum CodingKeys: String, CodingKey { case labels, mounts, autoRemove, entrypoint, command }
+  struct Mount: Decodable { var destination: String }
+
+  public init(from decoder: any Decoder) throws {
+    let values = try decoder.container(keyedBy: CodingKeys.self)
+    labels = try values.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+    mountDestinations =
+      try values.decodeIfPresent([Mount].self, forKey: .mounts)?.map(\.destination) ?? []
+    autoRemove = try values.decodeIfPresent(Bool.self, forKey: .autoRemove) ?? false
+    entrypoint = try values.decodeIfPresent([String].self, forKey: .entrypoint)
+    command = try values.decodeIfPresent([String].self, forKey: .command)
   }
 }

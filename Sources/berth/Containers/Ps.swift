@@ -74,7 +74,7 @@ enum ContainerFilter {
     // Filters of one key are alternatives; different keys must all match.
     let grouped = Dictionary(grouping: filters, by: \.0)
     // Only a label filter needs the config (decoding it is most of a row's cost).
-    let config = grouped["label"] == nil ? nil : try container.decodedConfig()
+    let config = grouped["label"] == nil ? nil : try container.listing()
     for (key, values) in grouped {
       let ok = values.contains { _, value in
         switch key {
@@ -100,7 +100,7 @@ enum ContainerFilter {
 /// One container as ps prints it.
 struct ContainerRow {
   var container: Container
-  var config: ContainerConfig
+  var config: ContainerListing
   var command: [String]
   var ports: [PublishedPort] = []
   var id: String { container.id }
@@ -114,9 +114,10 @@ struct ContainerRow {
 
   init(_ container: Container, engine: Engine, images: inout [String: ImageConfig.Config]) throws {
     self.container = container
-    self.config = try container.decodedConfig()
+    self.config = try container.listing()
     self.command =
-      (try? engine.containerCommand(container, config: config, images: &images)) ?? []
+      (try? engine.containerCommand(
+        container, entrypoint: config.entrypoint, command: config.command, images: &images)) ?? []
   }
 
   /// podman's state words: created, running, paused, exited.
@@ -138,7 +139,7 @@ struct ContainerRow {
       "Status": status, "State": Self.podmanState(container), "Names": container.name,
       "Ports": portsText, "Labels": goMap(config.labels),
       "Pid": "\(container.pid)", "ExitCode": "\(container.exitCode ?? 0)",
-      "Mounts": config.mounts.map(\.destination).joined(separator: ","),
+      "Mounts": config.mountDestinations.joined(separator: ","),
       "AutoRemove": "\(config.autoRemove)", "Size": "", "Networks": "",
     ]
   }
@@ -154,7 +155,7 @@ struct ContainerRow {
       exitCode: container.exitCode ?? 0, id: container.id, image: container.imageName,
       imageID: String(container.imageID.split(separator: ":").last ?? ""),
       labels: config.labels.isEmpty ? nil : config.labels,
-      mounts: config.mounts.map(\.destination), names: [container.name], pid: container.pid,
+      mounts: config.mountDestinations, names: [container.name], pid: container.pid,
       startedAt: Int64(container.startedAt.flatMap(parseRFC3339)?.timeIntervalSince1970 ?? 0),
       state: container.state.rawValue, status: container.state == .running ? status : "")
   }
