@@ -53,6 +53,20 @@ import Testing
       subnet: "10.2.0.0/24", gateway: "10.2.0.1", leaseRange: "10.2.0.128/25")
     #expect(try Engine.allocate(ranged, used: [], wanted: nil, network: "n") == "10.2.0.128")
   }
+
+  @Test func leasesGoRoundRobinSoAnAddressJustGivenBackWaits() throws {
+    let subnet = NetworkSubnet(subnet: "10.2.0.0/29", gateway: "10.2.0.1")
+    func next(after last: String?, used: Set<String> = []) throws -> String {
+      try Engine.allocate(subnet, used: used, wanted: nil, network: "n", after: last)
+    }
+    // .2 was given and given back: the next lease is .3, not .2 again.
+    #expect(try next(after: "10.2.0.2") == "10.2.0.3")
+    // After the last usable one it wraps, skipping the used.
+    #expect(try next(after: "10.2.0.6") == "10.2.0.2")
+    #expect(try next(after: "10.2.0.6", used: ["10.2.0.2"]) == "10.2.0.3")
+    // A cursor outside the pool (the subnet changed) starts from the beginning.
+    #expect(try next(after: "10.9.0.9") == "10.2.0.2")
+  }
 }
 
 @Suite struct PortRequestTests {

@@ -151,8 +151,16 @@ extension Engine {
     return warnings
   }
 
-  /// Deletes what a `--rm` monitor killed mid-removal left aside.
-  public func sweepTrash() { Trash.sweep(trashDirectory) }
+  /// Deletes what a `--rm` monitor killed mid-removal left: the trees it
+  /// moved aside, and the network namespace (with its veths) of a container
+  /// that is gone.
+  public func sweepTrash() {
+    Trash.sweep(trashDirectory)
+    let known = Set((try? containers().map(\.id)) ?? [])
+    for id in listDirectory(runRoot + "/netns") where !known.contains(id) {
+      NetworkNamespace.remove(at: networkNamespacePath(id))
+    }
+  }
 
   /// Removes every stopped (exited or created) container `include` accepts;
   /// returns the ids removed and the bytes their writable

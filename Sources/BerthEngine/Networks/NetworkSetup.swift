@@ -81,8 +81,17 @@ extension Engine {
             try String.fetchAll(
               db, sql: "SELECT \(v6 ? "ipv6" : "ipv4") FROM attachment WHERE network = ?",
               arguments: [network.name]))
+          let wanted = v6 ? request.ipv6 : request.ipv4
+          let cursor = try String.fetchOne(
+            db, sql: "SELECT address FROM lease_cursor WHERE network = ? AND v6 = ?",
+            arguments: [network.name, v6])
           let address = try Self.allocate(
-            subnet, used: used, wanted: v6 ? request.ipv6 : request.ipv4, network: network.name)
+            subnet, used: used, wanted: wanted, network: network.name, after: cursor)
+          if wanted == nil {
+            try db.execute(
+              sql: "INSERT OR REPLACE INTO lease_cursor (network, v6, address) VALUES (?, ?, ?)",
+              arguments: [network.name, v6, address])
+          }
           if v6 { attachment.ipv6 = address } else { attachment.ipv4 = address }
         }
         try attachment.insert(db)
@@ -92,9 +101,12 @@ extension Engine {
     }
   }
 
-  static func allocate(_ subnet: NetworkSubnet, used: Set<String>, wanted: String?, network: String)
-    throws(BerthError) -> String
-  {
+  /// The asked-for address, or the first free one after `after` (the last
+  /// given out), wrapping around the pool.
+  static func allocate(
+    _ subnet: NetworkSubnet, used: Set<String>, wanted: String?, network: String,
+    after: String? = nil
+  ) throws(BerthError) -> String {
     let range = try Subnet(parsing: subnet.subnet)
     if let wanted {
       guard let address = IPAddress(wanted), range.contains(address) else {
@@ -111,17 +123,21 @@ extension Engine {
       try subnet.leaseRange.map { (text) throws(BerthError) in try Subnet(parsing: text) }
       ?? range
     let last = pool.usableCount + 2
-    var offset: UInt64 = pool == range ? 2 : 0
+    let first: UInt64 = pool == range ? 2 : 0
+    let start =
+      after.flatMap(IPAddress.init).flatMap { pool.offset(of: $0) }
+      .map { min(max($0 + 1, first), last) } ?? first
     // A set of the used ones: one pass however full the subnet is.
-    while offset < last {
-      guard let candidate = pool.address(at: offset) else { break }
-      offset += 1
-      let text = "\(candidate)"
-      if used.contains(text) || text == subnet.gateway || candidate == range.address { continue }
-      if range.isIPv4, range.address(at: (UInt64(1) << (32 - range.prefix)) - 1) == candidate {
-        continue  // broadcast
+    for part in [start..<last, first..<start] {
+      for offset in part {
+        guard let candidate = pool.address(at: offset) else { break }
+        let text = "\(candidate)"
+        if used.contains(text) || text == subnet.gateway || candidate == range.address { continue }
+        if range.isIPv4, range.address(at: (UInt64(1) << (32 - range.prefix)) - 1) == candidate {
+          continue  // broadcast
+        }
+        return text
       }
-      return text
     }
     throw BerthError(
       .alreadyExists, "network \(network) has no free address left in \(pool)",

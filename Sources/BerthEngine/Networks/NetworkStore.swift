@@ -221,6 +221,7 @@ extension Engine {
     try tearDownBridge(network)
     try database.write { db in
       _ = try Network.deleteOne(db, key: network.name)
+      try db.execute(sql: "DELETE FROM lease_cursor WHERE network = ?", arguments: [network.name])
       try EventLog.record(
         db, type: "network", action: "remove", id: network.id, name: network.name,
         attributes: [:])

@@ -116,6 +116,16 @@ public struct Subnet: Hashable, Sendable, CustomStringConvertible {
     return contains(result) ? result : nil
   }
 
+  /// How far above the network address `other` is (its low 64 bits), if
+  /// inside: the inverse of address(at:).
+  public func offset(of other: IPAddress) -> UInt64? {
+    guard contains(other) else { return nil }
+    func low(_ bytes: [UInt8]) -> UInt64 {
+      bytes.suffix(8).reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
+    }
+    return low(other.bytes) &- low(address.bytes)
+  }
+
   /// How many addresses a container may get: all but the network address,
   /// the gateway and (IPv4) the broadcast address; capped for IPv6.
   public var usableCount: UInt64 {

@@ -63,7 +63,7 @@ public final class StateDatabase: @unchecked Sendable {
     }
   }
 
-  static let schemaVersion = 2
+  static let schemaVersion = 3
 
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
@@ -143,6 +143,20 @@ public final class StateDatabase: @unchecked Sendable {
             hostPort INTEGER NOT NULL,
             containerPort INTEGER NOT NULL,
             PRIMARY KEY (protocol, hostIP, hostPort)
+          );
+          """)
+    }
+    // The last address given out on each network and family: the next
+    // lease starts after it (round-robin, as docker's IPAM), so an address a
+    // removed container just gave back is not handed out again at once.
+    migrator.registerMigration("v3") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE lease_cursor (
+            network TEXT NOT NULL,
+            v6 INTEGER NOT NULL,
+            address TEXT NOT NULL,
+            PRIMARY KEY (network, v6)
           );
           """)
     }
