@@ -61,22 +61,14 @@ struct RootlessEngineTests {
       let ids = berth(["ps", "-a", "-q"]).stdout.split(separator: "\n").map(String.init)
       if !ids.isEmpty { berth(["rm", "-f", "-v"] + ids) }
       #expect(berth(["ps", "-a", "-q"]).stdout.isEmpty)
-      // A monitor may still be on its way out right after the last command.
-      var processes = ""
-      for _ in 0..<100 {
-        processes = sh(["pgrep", "-f", "berth-monitor start \(dir)/"]).stdout
-        if processes.isEmpty { break }
-        usleep(50_000)
+      // A monitor may still be on its way out right after the last command;
+      // then no network host, port relay or DNS responder may stay either.
+      for pattern in [
+        "berth-monitor start \(dir)/", "berth-monitor (nethost|portproxy|dns) .*\(dir)/",
+      ] {
+        let left = { sh(["pgrep", "-af", pattern]).stdout }
+        #expect(eventually(5) { left().isEmpty }, "left running: \(left())")
       }
-      #expect(processes.isEmpty, "monitors left: \(processes)")
-      // Nor the network host, a port relay or a DNS responder.
-      var helpers = ""
-      for _ in 0..<100 {
-        helpers = sh(["pgrep", "-af", "berth-monitor (nethost|portproxy|dns) .*\(dir)/"]).stdout
-        if helpers.isEmpty { break }
-        usleep(50_000)
-      }
-      #expect(helpers.isEmpty, "network helpers left: \(helpers)")
       berth(["system", "reset", "-f"])
       sh(["rm", "-rf", dir])
     }

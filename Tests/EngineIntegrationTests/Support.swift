@@ -156,7 +156,13 @@ final class EngineSandbox: @unchecked Sendable {
       }
       #expect(
         children.isEmpty, "cgroups left under \(path): \(children)", sourceLocation: sourceLocation)
-      rmdir(path)
+    }
+    // The sandbox's own parent goes from every hierarchy the runtime made
+    // it in (cpuset, devices, freezer... too: CI runs left 230 a run).
+    for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+    {
+      let path = "/sys/fs/cgroup/\(controller)\(cgroupParent)"
+      _ = eventually(2) { rmdir(path) == 0 || errno == ENOENT || errno == ENOTDIR }
     }
     // Containers gone, their network state must be too: veths, leases,
     // published ports (the bridge and the table stay with the network).
