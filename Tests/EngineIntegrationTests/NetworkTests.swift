@@ -201,6 +201,16 @@ struct NetworkTests {
     let table = box.inNetwork(["nft", "list", "set", "inet", "berth", "nat4"]).stdout
     #expect(!table.contains("10.57.0.0"), "\(table)")
     #expect(box.berth(["network", "ls", "-q"]).stdout == "berth\n")
+    // A namespace whose container is gone (a --rm monitor killed after it
+    // told the exit, before it deleted its veths) is swept by network prune.
+    let orphan = box.runRoot + "/netns/" + String(repeating: "e", count: 64)
+    let made = sh([
+      "sh", "-c",
+      "mkdir -p \(box.runRoot)/netns && touch \(orphan) && unshare --net=\(orphan) true",
+    ])
+    #expect(made.status == 0, "\(made.combined)")
+    #expect(box.berth(["network", "prune", "-f"]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: orphan), "the orphaned namespace stayed")
   }
 
   @Test func anInternalNetworkHasNoRouteOut() {

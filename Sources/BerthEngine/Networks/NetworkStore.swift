@@ -234,6 +234,7 @@ extension Engine {
 
   /// Networks no container uses (the default network stays, as podman's).
   public func pruneNetworks() throws(BerthError) -> [String] {
+    sweepTrash()  // a namespace a killed --rm monitor left, with its veths
     var removed: [String] = []
     for network in try networks() where network.name != Self.defaultNetwork {
       if try containers(on: network).isEmpty {
