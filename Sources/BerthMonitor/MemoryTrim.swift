@@ -14,11 +14,23 @@ enum MemoryTrim {
   static let pageOut: Int32 = 21  // MADV_PAGEOUT, Linux 5.4
 
   static func trim() {
+    // Parsed first, in a scope of its own: its buffers (a 64 KiB read chunk
+    // among them) are freed before malloc_trim, or they would stay resident
+    // (measured: the trim's own chunk was the heap's last 64 KiB). The
+    // madvise calls come last: parsing runs a good deal of the standard
+    // library, which would fault back the very pages just paged out.
+    let (files, stack) = mappings()
     _ = berth_malloc_trim()
-    guard let bytes = try? readFile("/proc/self/maps", limit: 1 << 20) else { return }
-    // Ranges first, madvise after: parsing the text runs a good deal of
-    // the standard library, which would fault back the very pages just
-    // paged out (measured: 1.3 MB of text stayed resident that way).
+    if let stack { trimStack(lowest: stack) }
+    for (start, end) in files {
+      _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), pageOut)
+    }
+  }
+
+  /// The ranges of this process's file mappings, and the lowest address of
+  /// its stack.
+  static func mappings() -> (files: [(start: UInt, end: UInt)], stack: UInt?) {
+    guard let bytes = try? readFile("/proc/self/maps", limit: 1 << 20) else { return ([], nil) }
     var files: [(start: UInt, end: UInt)] = []
     var stack: UInt? = nil
     for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
@@ -31,10 +43,7 @@ enum MemoryTrim {
       // Only mappings of files: anonymous memory and the vdso stay.
       if fields[5].hasPrefix("/") { files.append((start, end)) }
     }
-    if let stack { trimStack(lowest: stack) }
-    for (start, end) in files {
-      _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), pageOut)
-    }
+    return (files, stack)
   }
 
   /// The stack pages well below where the loop runs were touched once, by
