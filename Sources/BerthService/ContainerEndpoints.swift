@@ -128,7 +128,7 @@ enum ContainerEndpoints {
     let (allAttachments, allPorts) = try engine.allAttachments()
     var images: [String: ImageConfig.Config] = [:]
     for container in containers {
-      let config = try? container.decodedConfig()
+      let config = try? container.listing()
       let attachments = allAttachments[container.id] ?? []
       guard filters.matches("id", { container.id.hasPrefix($0) }),
         filters.matches("name", { container.name.contains($0.trimmingPrefix("/")) }),
@@ -143,7 +143,8 @@ enum ContainerEndpoints {
         filters.matchesLabels(config?.labels ?? [:])
       else { continue }
       let command = config.flatMap {
-        try? engine.containerCommand(container, config: $0, images: &images)
+        try? engine.containerCommand(
+          container, entrypoint: $0.entrypoint, command: $0.command, images: &images)
       }
       summaries.append(
         summary(
@@ -154,7 +155,7 @@ enum ContainerEndpoints {
   }
 
   static func summary(
-    _ container: Container, config: ContainerConfig?, command: [String],
+    _ container: Container, config: ContainerListing?, command: [String],
     attachments: [(Network, Attachment)], ports: [PublishedPort]
   ) -> Summary {
     let ports = ports.map {

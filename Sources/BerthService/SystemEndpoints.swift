@@ -232,7 +232,7 @@ extension SystemEndpoints {
           },
           Containers: usage.containers.map { item in
             var summary = ContainerEndpoints.summary(
-              item.container, config: try? item.container.decodedConfig(),
+              item.container, config: try? item.container.listing(),
               command: (try? engine.containerCommand(item.container)) ?? [], attachments: [],
               ports: [])
             summary.SizeRw = item.size

@@ -112,24 +112,29 @@ public struct Volume: Codable, Sendable, FetchableRecord, PersistableRecord {
   }
 }
 
-/// What `ps` shows of a container's config (ContainerConfig's own keys).
+/// What a list of containers shows of each config (`ps`, the API's
+/// container list), under ContainerConfig's own keys.
 public struct ContainerListing: Decodable, Sendable {
   public var labels: [String: String]
-  public var mountDestinations: [String]
+  public var mounts: [MountRequest]
   public var autoRemove: Bool
   public var entrypoint: [String]?
   public var command: [String]?
+  public var network: String
 
-  enum CodingKeys: String, CodingKey { case labels, mounts, autoRemove, entrypoint, command }
-  struct Mount: Decodable { var destination: String }
+  public var mountDestinations: [String] { mounts.map(\.destination) }
+
+  enum CodingKeys: String, CodingKey {
+    case labels, mounts, autoRemove, entrypoint, command, network
+  }
 
   public init(from decoder: any Decoder) throws {
     let values = try decoder.container(keyedBy: CodingKeys.self)
     labels = try values.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
-    mountDestinations =
-      try values.decodeIfPresent([Mount].self, forKey: .mounts)?.map(\.destination) ?? []
+    mounts = try values.decodeIfPresent([MountRequest].self, forKey: .mounts) ?? []
     autoRemove = try values.decodeIfPresent(Bool.self, forKey: .autoRemove) ?? false
     entrypoint = try values.decodeIfPresent([String].self, forKey: .entrypoint)
     command = try values.decodeIfPresent([String].self, forKey: .command)
+    network = try values.decodeIfPresent(String.self, forKey: .network) ?? "none"
   }
 }
