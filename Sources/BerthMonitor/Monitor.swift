@@ -522,10 +522,13 @@ public struct Monitor {
     // again under the same names and MACs. A --rm container's go after its
     // exit is told, as nothing will start it again (and the engine hands
     // out addresses round-robin, so its address is not reused at once).
+    func removeNetworkNamespace(_ path: String) {
+      NetworkNamespace.removeInterfaces(config.hostInterfaces)
+      NetworkNamespace.remove(at: path)
+    }
     let lateNamespace = config.autoRemove ? config.networkNamespace : nil
     if let namespace = config.networkNamespace, lateNamespace == nil {
-      NetworkNamespace.removeInterfaces(config.hostInterfaces)
-      NetworkNamespace.remove(at: namespace)
+      removeNetworkNamespace(namespace)
     }
     if config.pasta != nil { PastaProcess.stop(pidFile: runDirectory + "/" + RunFiles.pasta) }
     var trashed: [String] = []
@@ -554,10 +557,7 @@ public struct Monitor {
     if let command = config.exitCommand, let path = command.first {
       _ = try? ChildProcess.spawn(command, path: path)
     }
-    if let lateNamespace {
-      NetworkNamespace.removeInterfaces(config.hostInterfaces)
-      NetworkNamespace.remove(at: lateNamespace)
-    }
+    if let lateNamespace { removeNetworkNamespace(lateNamespace) }
     for path in trashed { try? removeTree(path) }
     Trace.mark("monitor: exit")
     exit(0)

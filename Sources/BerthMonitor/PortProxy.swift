@@ -5,8 +5,9 @@
 // the bridge, and relays each accepted connection to it. Podman's
 // rootlessport does the same; as there, the container sees connections
 // come from the bridge's gateway, not from the client. UDP is relayed per
-// client address: a connected socket each, forgotten after a minute idle. pasta cannot take
-// ports once it runs, and the network host's pasta serves every network.
+// client address: a connected socket each, forgotten after a minute idle.
+// (pasta cannot take ports once it runs, and the network host's pasta
+// serves every network, so it cannot do this.)
 import BerthSystem
 import Glibc
 
@@ -182,6 +183,8 @@ public enum PortProxy {
 
   /// A new client, and a non-blocking connect to the container for it.
   static func accept(_ listener: Int32, to destination: SocketAddress) -> Flow? {
+    // Glibc's module has no accept4; this process never execs, so the
+    // moment without FD_CLOEXEC leaks nothing.
     let client = Glibc.accept(listener, nil, nil)
     guard client >= 0 else { return nil }
     _ = fcntl(client, F_SETFL, O_NONBLOCK)

@@ -200,12 +200,12 @@ extension Engine {
     var rootlessBridge: RootlessBridge? = nil
     var rootlessPorts: PortListeners? = nil
     var networkHostLock: ObjectLock? = nil
+    var started = false
     defer {
-      // Released first: a start that failed leaves the host to nobody
-      // (a container that started counts itself, so it keeps it).
+      // Released first: a start that failed may leave the host to nobody.
       if networkHostLock != nil {
         networkHostLock = nil
-        stopNetworkHostIfUnused(except: nil)
+        if !started { stopNetworkHostIfUnused(except: nil) }
       }
     }
     Trace.mark("start: mounted")
@@ -334,6 +334,7 @@ extension Engine {
             attributes: ["image": container.imageName])
         }
         Trace.mark("start: recorded")
+        started = true
         return StartOutcome(container: container, attach: attachOurs)
       }
       let message =

@@ -95,7 +95,8 @@ extension Engine {
     if rootless {
       // In the network host, where the bridge (and its address) is.
       guard let host = NetworkHost.livePid(runRoot: runRoot) else {
-        throw BerthError(.notFound, "the rootless network host is gone")
+        throw BerthError(
+          .notFound, "the rootless network host is gone", hint: "start the container again")
       }
       arguments = ["berth-monitor", "nsexec", "\(host)", runRoot, binary] + arguments.dropFirst()
     }

@@ -6,8 +6,8 @@
 // stays libnftables in process, as rootful); its DNS responder runs there
 // too. The container's veths are plugged in by its monitor, which joins
 // the host's user namespace (see MonitorConfig.rootlessBridge). Published
-// TCP and UDP ports are host sockets bound here and relayed into the network host
-// by `berth-monitor portproxy` (BerthMonitor/PortProxy.swift).
+// TCP and UDP ports are host sockets bound here and relayed into the
+// network host by `berth-monitor portproxy` (BerthMonitor/PortProxy.swift).
 import BerthMonitor
 import BerthRuntime
 import BerthSystem
@@ -186,10 +186,9 @@ extension Engine {
       // Nothing forwarded either way: the bridges' traffic goes out
       // through pasta's interface, masqueraded by the network's rules.
       let status = try ChildProcess.run(
-        [
-          pasta, "--config-net", "--quiet", "-T", "none", "-U", "none", "-t", "none", "-u",
-          "none", "--pid", NetworkHost.pastaPidFile(runRoot: runRoot), "\(pid)",
-        ], path: pasta, stdin: .file("/dev/null", O_RDONLY))
+        Self.pastaCommand(pasta, pidFile: NetworkHost.pastaPidFile(runRoot: runRoot))
+          + ["-t", "none", "-u", "none", "\(pid)"], path: pasta,
+        stdin: .file("/dev/null", O_RDONLY))
       guard status == 0 else {
         throw BerthError(
           .system, "pasta could not connect the rootless network host (exit \(status))",
@@ -261,9 +260,9 @@ extension Engine {
     }
   }
 
-  /// After container `id` left its networks (or a start, nil): the network
-  /// host goes when no other running container has a lease. A start holding the lock keeps
-  /// it (that container will stop it in turn).
+  /// After container `id` left its networks (or a start failed, nil): the
+  /// network host goes when no other running container has a lease. A start
+  /// holding the lock keeps it (that container will stop it in turn).
   func stopNetworkHostIfUnused(except id: String?) {
     guard rootless, NetworkHost.livePid(runRoot: runRoot) != nil,
       let lock = try? networkHostLock(timeout: 0)

@@ -49,6 +49,13 @@ extension Engine {
     }
   }
 
+  /// pasta configuring a namespace with routes like the host's, forwarding
+  /// nothing from it to the host's own ports, and writing its pid to
+  /// `pidFile`; the caller adds the ports and the target pid.
+  static func pastaCommand(_ path: String, pidFile: String) -> [String] {
+    [path, "--config-net", "--quiet", "-T", "none", "-U", "none", "--pid", pidFile]
+  }
+
   /// pasta's argv for the container (the monitor's starter adds the pid).
   func pastaArguments(_ container: Container, _ config: ContainerConfig, exposed: [String])
     throws(BerthError) -> [String]
@@ -62,10 +69,8 @@ extension Engine {
     // no traffic from the namespace to the host's own ports.
     // Its pid file: pasta given a pid (not a namespace path) does not see
     // the namespace go, so the monitor ends it (the engine, after a crash).
-    var arguments = [
-      path, "--config-net", "--quiet", "-T", "none", "-U", "none", "--pid",
-      runDirectory(container.id) + "/" + RunFiles.pasta,
-    ]
+    var arguments = Self.pastaCommand(
+      path, pidFile: runDirectory(container.id) + "/" + RunFiles.pasta)
     for proto in ["tcp", "udp"] {
       let ports = published.filter { $0.protocol == proto }
       if ports.isEmpty {
