@@ -131,6 +131,18 @@ struct SystemCommandTests {
 
 @Suite("berth review fixes", .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
 struct ReviewFixTests {
+  @Test func helpBeforeTheImageIsTheVerbsAndAfterItTheContainers() {
+    let box = EngineSandbox("help")
+    defer { box.finish() }
+    for verb in [["run"], ["create"], ["container", "exec"], ["run", "-d"]] {
+      let help = box.berth(verb + ["--help"])
+      #expect(help.status == 0, "\(verb)")
+      #expect(help.stdout.contains("USAGE: berth "), "\(verb)")
+    }
+    let passed = box.berth(["run", "--rm", "busybox", "echo", "--help"])
+    #expect(passed.stdout == "--help\n")
+  }
+
   @Test func execKeepsTheEnvironmentOffCommandLines() {
     let box = EngineSandbox("secret")
     defer { box.finish() }

@@ -26,8 +26,9 @@ struct ContainerInspect: ParsableCommand {
 
 /// `berth inspect`: containers first, then images, unless --type says.
 struct GenericInspect: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "inspect", abstract: "Show details of containers, images or volumes.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "inspect", abstract: "Show details of containers, images or volumes."))
   @OptionGroup var global: GlobalOptions
   @Option(name: .shortAndLong, help: "Go template; JSON by default.") var format: String?
   @Option(name: .shortAndLong, help: "container, image, volume or all.") var type = "all"

@@ -33,8 +33,9 @@ func allOrNamed(_ engine: Engine, all: Bool, names: [String], running: Bool = fa
 }
 
 struct Start: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "start", abstract: "Start one or more containers.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "start", abstract: "Start one or more containers."))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Attach to the container's output and exit with its status.")
   var attach = false
@@ -66,8 +67,9 @@ struct Start: ParsableCommand {
 }
 
 struct Stop: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "stop", abstract: "Stop one or more containers.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "stop", abstract: "Stop one or more containers."))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Stop all running containers.") var all = false
   @Option(
@@ -103,8 +105,9 @@ struct Restart: ParsableCommand {
 }
 
 struct Kill: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "kill", abstract: "Send a signal to containers.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "kill", abstract: "Send a signal to containers."))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Signal all running containers.") var all = false
   @Option(name: .shortAndLong, help: "Signal to send (default KILL).") var signal = "KILL"
@@ -121,8 +124,9 @@ struct Kill: ParsableCommand {
 }
 
 struct Rm: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "rm", abstract: "Remove one or more containers.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "rm", abstract: "Remove one or more containers."))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Remove running containers too (they are killed).") var force =
     false
@@ -152,9 +156,10 @@ struct Rm: ParsableCommand {
 }
 
 struct Wait: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "wait",
-    abstract: "Wait for containers to stop; print their exit codes.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "wait",
+      abstract: "Wait for containers to stop; print their exit codes."))
   @OptionGroup var global: GlobalOptions
   @Option(help: "Condition: stopped (default), exited, running, healthy, unhealthy, removed.")
   var condition = "stopped"

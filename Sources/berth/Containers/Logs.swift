@@ -4,8 +4,9 @@ import BerthSystem
 import Glibc
 
 struct Logs: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "logs", abstract: "Print a container's log.")
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "logs", abstract: "Print a container's log."))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Follow the log until the container stops.") var follow = false
   @Option(help: "Only lines since this time (RFC 3339, Unix time, or a duration such as 10m).")
@@ -28,9 +29,10 @@ struct Logs: ParsableCommand {
 }
 
 struct Exec: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "exec",
-    abstract: "Run a process in a running container.", helpNames: [.long])
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "exec",
+      abstract: "Run a process in a running container.", helpNames: [.long]))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Keep stdin open.") var interactive = false
   @Flag(name: .shortAndLong, help: "Allocate a pseudo-terminal.") var tty = false

@@ -6,8 +6,9 @@ import BerthSystem
 import Foundation
 
 struct Ps: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "ps", abstract: "List containers.", aliases: ["list", "ls"])
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "ps", abstract: "List containers.", aliases: ["list", "ls"]))
   @OptionGroup var global: GlobalOptions
   @Flag(name: .shortAndLong, help: "Show all containers (default: running only).") var all = false
   @Flag(name: .shortAndLong, help: "Print only the ids.") var quiet = false

@@ -11,9 +11,10 @@ import Foundation
 import Glibc
 
 struct Run: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "run",
-    abstract: "Run a command in a new container.", helpNames: [.long])
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "run",
+      abstract: "Run a command in a new container.", helpNames: [.long]))
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var registry: RegistryFlags
@@ -62,9 +63,10 @@ struct Run: AsyncParsableCommand {
 }
 
 struct Create: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "create",
-    abstract: "Create a container without starting it.", helpNames: [.long])
+  static let configuration = directVerb(
+    CommandConfiguration(
+      commandName: "create",
+      abstract: "Create a container without starting it.", helpNames: [.long]))
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var registry: RegistryFlags
