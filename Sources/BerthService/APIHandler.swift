@@ -218,6 +218,7 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
         promise: nil)
       let allocator = context.channel.allocator
       state.pool.runIfActive(eventLoop: context.eventLoop, body).whenComplete { result in
+        Trace.mark("api: deferred answer \(request.uri)")
         if case .success(let bytes) = result {
           context.write(
             self.wrapOutboundOut(.body(.byteBuffer(allocator.buffer(bytes: bytes)))), promise: nil)

@@ -327,11 +327,18 @@ extension Engine {
         container.finishedAt = nil
         container.reason = nil
         container.health = status?.health
+        let recorded = container
         try database.write { db in
-          try container.update(db)
+          // A waiter's refresh (another Engine's, in this process or not)
+          // may already have folded in this run and its exit, and deleted
+          // the row of a --rm container: that account stands.
+          guard let current = try Container.fetchOne(db, key: recorded.id),
+            !(current.state == .exited && current.startedAt == recorded.startedAt)
+          else { return }
+          try recorded.update(db)
           try EventLog.record(
-            db, type: "container", action: "start", id: container.id, name: container.name,
-            attributes: ["image": container.imageName])
+            db, type: "container", action: "start", id: recorded.id, name: recorded.name,
+            attributes: ["image": recorded.imageName])
         }
         Trace.mark("start: recorded")
         started = true
