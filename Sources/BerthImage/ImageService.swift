@@ -104,16 +104,25 @@ extension ContentStore {
   }
 
   /// Records an image whose manifest, config and layer blobs are stored.
+  /// Its layers are unpacked now, or with `unpack: false` (a build's own
+  /// layers, which nothing may ever run) when a snapshot first needs them.
   @discardableResult
   public func commitImage(
     manifestBytes: [UInt8], mediaType: String, extraDigests: [Digest] = [], names: [String],
-    intermediate: Bool = false
+    intermediate: Bool = false, unpack: Bool = true
   ) throws -> ImageRecord {
     let manifestDigest = try writeBlob(manifestBytes)
     let manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes))
     let config = try readJSON(ImageConfig.self, manifest.config.digest)
     try ContentStore.validate(manifest: manifest, config: config, name: names.first ?? "image")
-    try unpackLayers(manifest: manifest, config: config)
+    if unpack {
+      try unpackLayers(manifest: manifest, config: config)
+    } else {
+      for layer in manifest.layers where !hasBlob(layer.digest) {
+        throw BerthError(
+          .notFound, "layer \(layer.digest.short) of image \(manifestDigest.short) is not stored")
+      }
+    }
     var record = ImageRecord(
       id: manifest.config.digest, manifest: manifestDigest, manifestMediaType: mediaType,
       digests: [manifestDigest] + extraDigests, names: names, created: config.created,

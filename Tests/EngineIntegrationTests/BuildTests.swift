@@ -119,6 +119,43 @@ struct BuildTests {
     #expect(!box.berth(build).stdout.contains("Using cache"))
   }
 
+  @Test func aFileRewrittenWithItsOldTimeAndSizeIsStillAChange() throws {
+    let box = EngineSandbox("digests")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "src/a.txt": "one\n", "src/b.txt": "two\n",
+        "Containerfile": """
+        FROM busybox
+        COPY src /app/src
+        """,
+      ])
+    // Digests are kept only for files that were older than a second when
+    // they were hashed.
+    sleep(2)
+    let build = ["build", "--network", "none", "-t", "localhost/digests", context]
+    #expect(box.berth(build).status == 0)
+    let kept = try FileManager.default.contentsOfDirectory(
+      atPath: box.root + "/build-cache/contexts")
+    #expect(kept.count == 1)
+    #expect(box.berth(build).stdout.contains("Using cache"))
+    // The same size and modification time, new content, same inode.
+    let path = context + "/src/b.txt"
+    let old = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as! Date
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.write(contentsOf: Data("TWO\n".utf8))
+    try handle.close()
+    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+    let rebuilt = box.berth(build)
+    #expect(rebuilt.status == 0, "\(rebuilt.combined)")
+    #expect(!rebuilt.stdout.contains("Using cache"), "\(rebuilt.stdout)")
+    // The image ends with its COPY, whose layer is unpacked on first use.
+    #expect(
+      box.berth(["run", "--rm", "--network", "none", "localhost/digests", "cat", "/app/src/b.txt"])
+        .stdout == "TWO\n")
+  }
+
   @Test func argScopingUserAndWorkdirReachLaterSteps() {
     let box = EngineSandbox("args")
     defer { box.finish() }

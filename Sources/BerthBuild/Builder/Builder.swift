@@ -24,6 +24,8 @@ public final class Builder: @unchecked Sendable {
   let print: @Sendable (String) -> Void
   let ignore: IgnorePatterns
   let cache: BuildCache
+  /// The context's file digests, kept between builds.
+  let digests: ContextDigests
   /// Values of the ARGs before the first FROM (build args applied).
   let globalArgs: [String: String]
   /// Build args some ARG declared (the rest are reported unused).
@@ -57,6 +59,7 @@ public final class Builder: @unchecked Sendable {
     }
     ignore = try Self.ignorePatterns(options)
     cache = BuildCache(store: engine.store)
+    digests = ContextDigests(storeRoot: engine.store.root, context: options.context)
     var args: [String: String] = Platforms.predefinedArgs
     for definition in file.globalArgs {
       if let value = options.buildArgs[definition.name] {
@@ -86,6 +89,7 @@ public final class Builder: @unchecked Sendable {
   public func build() async throws -> ImageRecord {
     let target = try targetStage()
     let needed = try stagesNeeded(by: target)
+    defer { digests.save() }
     let total = needed.count
     // Independent stages start together; each awaits what it uses.
     for index in needed {
@@ -217,7 +221,7 @@ public final class Builder: @unchecked Sendable {
     if !options.noCache, let (cached, _) = cache.lookup(key) {
       record = try engine.store.commitImage(
         manifestBytes: try engine.store.readBlob(cached.manifest),
-        mediaType: cached.manifestMediaType, names: names)
+        mediaType: cached.manifestMediaType, names: names, unpack: false)
     } else {
       record = try makeImage(state, names: names)
       if options.layers { cache.record(key, image: record, history: ImageConfig.History()) }
@@ -273,6 +277,7 @@ public final class Builder: @unchecked Sendable {
     let manifestBytes = Array(try encoder.encode(manifest))
     return try engine.store.commitImage(
       manifestBytes: manifestBytes,
-      mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest, names: names)
+      mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest, names: names,
+      unpack: false)
   }
 }

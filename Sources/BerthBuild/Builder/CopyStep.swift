@@ -117,7 +117,7 @@ extension StageBuilder {
         var entries: [PlannedEntry] = []
         try SourcePlanner.list(
           tree: tree, relative: real, named: named, target: "", ignore: builder.ignore,
-          into: &entries)
+          digests: builder.digests, into: &entries)
         let isDirectory = entries.first?.kind == .directory
         let name = named.split(separator: "/").last.map(String.init) ?? named
         var archive = false
@@ -152,20 +152,37 @@ extension StageBuilder {
     let work = try openWorkingRoot()
     defer { closeWorkingRoot(work) }
     if let chownText { owner = try Self.owner(chownText, rootfs: work.path) }
+    // A directory source copies its contents to the destination; anything
+    // else lands inside it when it is (or is to be) a directory.
+    func target(_ plan: (entries: [PlannedEntry], isDirectory: Bool, name: String, archive: Bool))
+      -> String
+    {
+      guard plan.entries.first?.kind != .directory else { return destination }
+      let existingDirectory = work.root.fileType(destination) == S_IFDIR
+      return RootFS.clean(
+        intoDirectory || existingDirectory ? destination + "/" + plan.name : destination)
+    }
+    if !plans.contains(where: \.archive),
+      let direct = DirectCopy.plan(
+        plans.map { ($0.entries, target($0)) }, lower: work.root, owner: owner,
+        mode: modeOverride, timestamp: options.timestamp)
+    {
+      let timestamp = options.timestamp
+      try commitLayer(key: key, createdBy: createdBy) { path in
+        _ = try direct.write(to: path, tree: tree, timestamp: timestamp)
+        return nil
+      }
+      return
+    }
     for plan in plans {
       if plan.archive {
         try Self.unpack(tree, plan.entries[0].source, into: destination, root: work.root)
         continue
       }
-      var target = destination
-      if plan.entries.first?.kind != .directory {
-        let existingDirectory = work.root.fileType(destination) == S_IFDIR
-        if intoDirectory || existingDirectory { target = destination + "/" + plan.name }
-      }
       try CopyWriter(
         root: work.root, tree: tree, owner: owner, mode: modeOverride,
         timestamp: options.timestamp
-      ).write(plan.entries, to: RootFS.clean(target))
+      ).write(plan.entries, to: target(plan))
     }
     try work.finish(engine.store)
     try commitLayer(

@@ -324,15 +324,27 @@ extension StageBuilder {
     from directory: String, overlay: Bool, exclude: Set<String>, key: String, createdBy: String
   ) throws {
     let excluded = engineMountPoints.union(exclude)
+    let adoptable = overlay && options.timestamp == nil && !engine.rootless
+    let rootless = engine.rootless
+    let timestamp = options.timestamp
+    try commitLayer(key: key, createdBy: createdBy) { path in
+      let size = try LayerWriter.write(
+        directory: directory, to: path, overlayUpper: overlay, rootless: rootless,
+        exclude: excluded, mtime: timestamp)
+      return adoptable ? (directory, excluded, size) : nil
+    }
+  }
+
+  /// Records the layer tar `write` makes at the path it is given (and the
+  /// directory that holds its files unpacked, if any) as the next layer.
+  mutating func commitLayer(
+    key: String, createdBy: String,
+    write: (String) throws -> (directory: String, excluded: Set<String>, size: Int64)?
+  ) throws {
     let history = ImageConfig.History(created: createdTime(), createdBy: createdBy)
     let image = try engine.store.withStagingPath("layer") { path in
-      let size = try LayerWriter.write(
-        directory: directory, to: path, overlayUpper: overlay, rootless: engine.rootless,
-        exclude: excluded, mtime: options.timestamp)
-      return try addIntermediate(
-        layerTar: path, history: history,
-        adopting: overlay && options.timestamp == nil && !engine.rootless
-          ? (directory, excluded, size) : nil)
+      let adopting = try write(path)
+      return try addIntermediate(layerTar: path, history: history, adopting: adopting)
     }
     if options.layers { builder.cache.record(key, image: image, history: history) }
     state.layers = image
@@ -383,9 +395,11 @@ extension StageBuilder {
       config: Descriptor(
         mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
       layers: layers)
+    // A layer not adopted is unpacked when a later step or a container
+    // first needs it.
     return try engine.store.commitImage(
       manifestBytes: Array(try encoder.encode(manifest)), mediaType: MediaType.ociManifest,
-      names: [], intermediate: true)
+      names: [], intermediate: true, unpack: false)
   }
 }
 

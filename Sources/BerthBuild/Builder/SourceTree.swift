@@ -151,53 +151,108 @@ enum ContentDigest {
 enum SourcePlanner {
   /// Lists `relative` (a real path in `tree`) and, for a directory,
   /// everything below it, in name order. `named` is the path as the
-  /// Containerfile named it, which ignore patterns match.
+  /// Containerfile named it, which ignore patterns match. The top is
+  /// resolved in the tree; what is below it is reached one name at a time
+  /// from its directory's fd, never following a symlink. With `digests`,
+  /// a file unchanged since a build hashed it is not read again.
   static func list(
     tree: SourceTree, relative: String, named: String, target: String, ignore: IgnorePatterns?,
-    into entries: inout [PlannedEntry]
+    digests: ContextDigests? = nil, into entries: inout [PlannedEntry]
   ) throws(BerthError) {
     let fd = tree.open(relative, flags: O_PATH | O_NOFOLLOW)
     guard fd >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw BerthError.system("stat \(named)", currentErrno) }
-    var entry = PlannedEntry(
-      kind: .file, source: relative, target: target, mode: st.st_mode & 0o7777, uid: st.st_uid,
-      gid: st.st_gid, mtime: st.st_mtim)
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR:
-      entry.kind = .directory
-      entries.append(entry)
-      let names = try directoryEntries("/proc/self/fd/\(fd)").sorted()
+    let walker = Walker(
+      tree: tree, ignore: tree.isContext ? ignore : nil, digests: tree.isContext ? digests : nil,
+      hashedAt: Int(Glibc.time(nil)))
+    try walker.add(
+      st, source: relative, named: named, target: target, into: &entries,
+      open: { flags in tree.open(relative, flags: flags | O_NOFOLLOW) },
+      readLink: { () throws(BerthError) in try readLinkAt(tree, relative) })
+  }
+
+  private struct Walker {
+    let tree: SourceTree
+    let ignore: IgnorePatterns?
+    let digests: ContextDigests?
+    let hashedAt: Int
+
+    /// Adds the object `st` describes; `open` opens it (without following
+    /// a symlink), `readLink` reads it as a symlink.
+    func add(
+      _ st: stat, source: String, named: String, target: String,
+      into entries: inout [PlannedEntry], open: (Int32) -> Int32,
+      readLink: () throws(BerthError) -> String
+    ) throws(BerthError) {
+      var entry = PlannedEntry(
+        kind: .file, source: source, target: target, mode: st.st_mode & 0o7777, uid: st.st_uid,
+        gid: st.st_gid, mtime: st.st_mtim)
+      switch st.st_mode & S_IFMT {
+      case S_IFDIR:
+        entry.kind = .directory
+        entries.append(entry)
+        let directory = open(O_RDONLY | O_DIRECTORY)
+        guard directory >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
+        defer { close(directory) }
+        try walk(directory, source: source, named: named, target: target, into: &entries)
+      case S_IFLNK:
+        entry.kind = .symlink
+        entry.link = try readLink()
+        entries.append(entry)
+      case S_IFREG:
+        if let known = digests?.digest(source, st) {
+          entry.digest = known
+        } else {
+          let file = open(O_RDONLY)
+          guard file >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
+          defer { close(file) }
+          let digest = try ContentDigest.file(file)
+          digests?.record(source, st, digest: digest, hashedAt: hashedAt)
+          entry.digest = digest
+        }
+        entries.append(entry)
+      case S_IFIFO:
+        entry.kind = .fifo
+        entries.append(entry)
+      default:
+        // Sockets and devices are not copied, as docker skips them.
+        break
+      }
+    }
+
+    func walk(
+      _ directory: Int32, source: String, named: String, target: String,
+      into entries: inout [PlannedEntry]
+    ) throws(BerthError) {
+      let names = try directoryEntries(fd: directory, what: named.isEmpty ? "." : named)
+        .map(\.name).sorted()
       for name in names {
         let childNamed = named.isEmpty ? name : named + "/" + name
         // An excluded directory is still walked when a `!` pattern may
         // re-include something below it.
-        if let ignore, tree.isContext, ignore.excludes(childNamed),
-          !ignore.mayReinclude(under: childNamed)
-        {
+        if let ignore, ignore.excludes(childNamed), !ignore.mayReinclude(under: childNamed) {
           continue
         }
-        try list(
-          tree: tree, relative: relativeJoin(relative, name), named: childNamed,
-          target: relativeJoin(target, name), ignore: ignore, into: &entries)
+        var st = stat()
+        guard fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+          throw BerthError.system("stat \(childNamed)", currentErrno)
+        }
+        try add(
+          st, source: relativeJoin(source, name), named: childNamed,
+          target: relativeJoin(target, name), into: &entries,
+          open: { flags in openat(directory, name, flags | O_NOFOLLOW | O_CLOEXEC) },
+          readLink: { () throws(BerthError) in
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let count = readlinkat(directory, name, &buffer, buffer.count - 1)
+            guard count >= 0 else {
+              throw BerthError.system("readlink \(childNamed)", currentErrno)
+            }
+            buffer[count] = 0
+            return String(cString: buffer)
+          })
       }
-    case S_IFLNK:
-      entry.kind = .symlink
-      entry.link = try readLinkAt(tree, relative)
-      entries.append(entry)
-    case S_IFREG:
-      let file = tree.open(relative, flags: O_RDONLY | O_NOFOLLOW)
-      guard file >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
-      defer { close(file) }
-      entry.digest = try ContentDigest.file(file)
-      entries.append(entry)
-    case S_IFIFO:
-      entry.kind = .fifo
-      entries.append(entry)
-    default:
-      // Sockets and devices are not copied, as docker skips them.
-      break
     }
   }
 

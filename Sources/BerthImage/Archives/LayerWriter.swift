@@ -131,31 +131,116 @@ public enum LayerWriter {
     }
 
     func header(_ path: String, stat st: stat, link: String? = nil) throws {
-      guard let entry = archive_entry_new() else {
-        throw BerthError(.internalError, "libarchive: cannot allocate an entry")
+      try LayerWriter.header(
+        archive, path, stat: st, link: link, mtime: mtime, idMaps: idMaps)
+    }
+  }
+
+  /// One tar header. With `mtime`, that time and no others (reproducible);
+  /// with `idMaps`, owners as the container's processes see them.
+  static func header(
+    _ archive: OpaquePointer, _ path: String, stat st: stat, link: String?, mtime: Int?,
+    idMaps: IDMaps?
+  ) throws {
+    guard let entry = archive_entry_new() else {
+      throw BerthError(.internalError, "libarchive: cannot allocate an entry")
+    }
+    defer { archive_entry_free(entry) }
+    var copy = st
+    archive_entry_copy_stat(entry, &copy)
+    if let idMaps {
+      archive_entry_set_uid(entry, Int64(IDMaps.inside(copy.st_uid, in: idMaps.uid) ?? 65534))
+      archive_entry_set_gid(entry, Int64(IDMaps.inside(copy.st_gid, in: idMaps.gid) ?? 65534))
+    }
+    archive_entry_set_pathname(entry, path)
+    if let mtime {
+      archive_entry_set_mtime(entry, time_t(mtime), 0)
+      archive_entry_unset_atime(entry)
+      archive_entry_unset_ctime(entry)
+      archive_entry_unset_birthtime(entry)
+    }
+    if let link { archive_entry_set_symlink(entry, link) }
+    if (st.st_mode & S_IFMT) != S_IFREG { archive_entry_set_size(entry, 0) }
+    guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+      throw BerthError(
+        .system,
+        "cannot write the tar header of \(path): \(String(cString: archive_error_string(archive)))"
+      )
+    }
+  }
+}
+
+/// A layer tar written entry by entry, in `LayerWriter`'s format: a build's
+/// COPY writes the files it copies straight from the build context, with
+/// no overlay to create them in first. The caller gives entries in the
+/// order `LayerWriter` would (parents first, names sorted).
+public final class LayerTarWriter {
+  let archive: OpaquePointer
+  let output: String
+  let mtime: Int?
+  /// Bytes of regular file content written.
+  public private(set) var contentBytes: Int64 = 0
+  var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+  /// A tar at `output`; with `mtime`, every entry gets that time only.
+  public init(output: String, mtime: Int?) throws {
+    guard let archive = archive_write_new() else {
+      throw BerthError(.internalError, "libarchive: cannot allocate a writer")
+    }
+    archive_write_set_format_pax_restricted(archive)
+    guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
+      let message = String(cString: archive_error_string(archive))
+      archive_write_free(archive)
+      throw BerthError(.system, "cannot write \(output): \(message)")
+    }
+    self.archive = archive
+    self.output = output
+    self.mtime = mtime
+  }
+
+  deinit { archive_write_free(archive) }
+
+  /// An entry (a directory's path ends in `/`); a regular file's content
+  /// is read from `content`, which must hold `st.st_size` bytes.
+  public func add(_ path: String, stat st: stat, link: String? = nil, content: Int32? = nil)
+    throws
+  {
+    try LayerWriter.header(archive, path, stat: st, link: link, mtime: mtime, idMaps: nil)
+    guard (st.st_mode & S_IFMT) == S_IFREG else { return }
+    var left = Int64(st.st_size)
+    while left > 0, let content {
+      let got = read(content, &buffer, min(buffer.count, Int(left)))
+      if got < 0 && currentErrno == .interrupted { continue }
+      guard got >= 0 else { throw BerthError.system("read \(path)", currentErrno) }
+      guard got > 0 else {
+        throw BerthError(.system, "\(path) shrank while it was copied", hint: "build again")
       }
-      defer { archive_entry_free(entry) }
-      var copy = st
-      archive_entry_copy_stat(entry, &copy)
-      if let idMaps {
-        archive_entry_set_uid(entry, Int64(IDMaps.inside(copy.st_uid, in: idMaps.uid) ?? 65534))
-        archive_entry_set_gid(entry, Int64(IDMaps.inside(copy.st_gid, in: idMaps.gid) ?? 65534))
-      }
-      archive_entry_set_pathname(entry, path)
-      if let mtime {
-        archive_entry_set_mtime(entry, time_t(mtime), 0)
-        archive_entry_unset_atime(entry)
-        archive_entry_unset_ctime(entry)
-        archive_entry_unset_birthtime(entry)
-      }
-      if let link { archive_entry_set_symlink(entry, link) }
-      if (st.st_mode & S_IFMT) != S_IFREG { archive_entry_set_size(entry, 0) }
-      guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+      guard archive_write_data(archive, buffer, got) == got else {
         throw BerthError(
-          .system,
-          "cannot write the tar header of \(path): \(String(cString: archive_error_string(archive)))"
-        )
+          .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
       }
+      left -= Int64(got)
+    }
+    contentBytes += Int64(st.st_size)
+  }
+
+  /// A regular file entry whose content is `data`.
+  public func add(_ path: String, stat st: stat, data: [UInt8]) throws {
+    var st = st
+    st.st_size = Int(data.count)
+    try LayerWriter.header(archive, path, stat: st, link: nil, mtime: mtime, idMaps: nil)
+    guard data.isEmpty || archive_write_data(archive, data, data.count) == data.count else {
+      throw BerthError(
+        .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
+    }
+    contentBytes += Int64(data.count)
+  }
+
+  /// Writes the end of the archive.
+  public func finish() throws {
+    guard archive_write_close(archive) == ARCHIVE_OK else {
+      throw BerthError(
+        .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
     }
   }
 }

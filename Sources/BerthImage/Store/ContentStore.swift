@@ -415,17 +415,30 @@ public final class ContentStore: @unchecked Sendable {
     return total
   }
 
-  /// Paths of an image's unpacked layers, lowest first.
+  /// Paths of an image's unpacked layers, lowest first. A layer a build
+  /// committed without unpacking it is unpacked from its blob now.
   public func layerPaths(of image: ImageRecord) throws -> [String] {
     let config = try config(of: image)
-    return try Self.chainIDs(config.rootfs.diffIDs).map { chain in
-      guard hasLayer(chain) else {
+    let chains = Self.chainIDs(config.rootfs.diffIDs)
+    if let missing = chains.firstIndex(where: { !hasLayer($0) }) {
+      let manifest = try manifest(of: image)
+      guard manifest.layers.count == chains.count,
+        manifest.layers[missing...].allSatisfy({ hasBlob($0.digest) })
+      else {
         throw BerthError(
-          .notFound, "layer \(chain) of image \(image.id.short) is not unpacked",
+          .notFound, "layer \(chains[missing]) of image \(image.id.short) is not unpacked",
           hint: "pull the image again")
       }
-      return layerDiffPath(chain)
+      // Shared: garbage collection (exclusive) must not take a layer half made.
+      let lock = try lockContent()
+      defer { withExtendedLifetime(lock) {} }
+      for index in missing..<chains.count {
+        try unpackLayer(
+          blob: manifest.layers[index].digest, diffID: config.rootfs.diffIDs[index],
+          chainID: chains[index], parent: index > 0 ? chains[index - 1] : nil)
+      }
     }
+    return chains.map(layerDiffPath)
   }
 
   static func now() -> String { Date.now.formatted(.iso8601) }
