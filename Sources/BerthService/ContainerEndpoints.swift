@@ -202,6 +202,8 @@ enum ContainerEndpoints {
         .notFound, "No such image: \(imageName)", hint: "pull it first (docker pull, berth pull)")
     }
     let config = try body.containerConfig(rootless: engine.rootless)
+    // docker run creates, attaches, waits, then starts: a start follows.
+    Engine.startFollows()
     let container = try engine.createContainer(
       name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
       imageName: imageName, config: config)

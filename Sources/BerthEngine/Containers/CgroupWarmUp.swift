@@ -7,13 +7,28 @@
 // write): its grace period runs while the monitor starts, and the
 // container's move into its own cgroup finds the lock's fast path warm or
 // waits only for what is left.
+//
+// The write holds cgroup_mutex through its wait, so a cgroup mkdir (the
+// monitor's, for the container) made meanwhile waits too: `run` starts the
+// warm-up as early as it knows it will start a container, which leaves
+// the grace period done before the monitor's mkdir and still recent at its
+// join. `start` finds it begun and starts no second one.
 import BerthRuntime
 import BerthSystem
 import Dispatch
 import Glibc
+import Synchronization
 
 enum CgroupWarmUp {
+  /// When the last warm-up began (monotonic ms): one per start is enough.
+  static let lastStart = Atomic<Int64>(0)
+
   static func start() {
+    let now = monotonicMilliseconds()
+    let last = lastStart.load(ordering: .relaxed)
+    guard now - last > 100,
+      lastStart.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+    else { return }
     guard geteuid() == 0, let path = ownCgroupProcs() else { return }
     DispatchQueue.global().async {
       let fd = open(path, O_WRONLY | O_CLOEXEC)

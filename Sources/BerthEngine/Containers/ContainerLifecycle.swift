@@ -150,6 +150,10 @@ extension Engine {
 
   // MARK: Start
 
+  /// Tells the engine a start follows soon (`run`), so that it begins what
+  /// a start waits for in the kernel now (see CgroupWarmUp).
+  public static func startFollows() { CgroupWarmUp.start() }
+
   /// Starts a created or exited container under a new monitor. With
   /// `attach`, the returned connection carries its output from the first byte.
   public func startContainer(_ reference: String, attach: Bool) throws(BerthError) -> StartOutcome {

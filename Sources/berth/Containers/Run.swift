@@ -39,6 +39,7 @@ struct Run: AsyncParsableCommand {
         .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
     }
     let detachKeys = try AttachOptions.parseDetachKeys(self.detachKeys)
+    Engine.startFollows()
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)
