@@ -10,7 +10,8 @@
 //
 // The write holds cgroup_mutex through its wait, so a cgroup mkdir (the
 // monitor's, for the container) made meanwhile waits too: `run` starts the
-// warm-up as early as it knows it will start a container, which leaves
+// warm-up as early as it knows it will start a container (the API service
+// at docker's create, which docker run follows with a start), which leaves
 // the grace period done before the monitor's mkdir and still recent at its
 // join. `start` finds it begun and starts no second one.
 import BerthRuntime
@@ -20,13 +21,16 @@ import Glibc
 import Synchronization
 
 enum CgroupWarmUp {
-  /// When the last warm-up began (monotonic ms): one per start is enough.
+  /// When the last warm-up began (monotonic ms). One begun less than
+  /// 25 ms ago serves this start as well: its grace period is still under
+  /// way or just over, and the kernel keeps the fast path for about 15 ms
+  /// after a move.
   static let lastStart = Atomic<Int64>(0)
 
   static func start() {
     let now = monotonicMilliseconds()
     let last = lastStart.load(ordering: .relaxed)
-    guard now - last > 100,
+    guard now - last > 25,
       lastStart.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
     else { return }
     guard geteuid() == 0, let path = ownCgroupProcs() else { return }
