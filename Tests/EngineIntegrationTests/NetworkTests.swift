@@ -309,6 +309,12 @@ struct NetworkTests {
     #expect(route.status == 125)
     #expect(route.stderr.contains("overlaps the host's route"), "\(route.stderr)")
     #expect(box.berth(["network", "create", "a"]).stderr.contains("already exists"))
+    // A bridge name the host already has (another store's) is skipped.
+    box.inNetwork(["ip", "link", "add", "berth2", "type", "veth", "peer", "name", "berth2p"])
+    #expect(box.berth(["network", "create", "d"]).status == 0)
+    #expect(
+      box.berth(["network", "inspect", "d", "--format", "{{.NetworkInterface}}"]).stdout
+        == "berth3\n")
     // The addresses are the asked ones; a taken one is refused.
     let fixed = box.berth([
       "run", "-d", "--name", "fixed", "--network", "a", "--ip", "10.77.3.3", "--mac-address",

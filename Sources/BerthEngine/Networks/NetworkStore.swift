@@ -182,10 +182,15 @@ extension Engine {
       .alreadyExists, "no free subnet is left for a new network", hint: "give one with --subnet")
   }
 
+  /// A bridge name no network of this store uses and no interface of the
+  /// host has: another store's (another --root's) berth0 is not ours to
+  /// add addresses to. (Rootless bridges live in the network host, so the
+  /// host's names only narrow the choice.)
   func freeBridgeName(_ networks: [Network], preferred: String?) throws(BerthError) -> String {
     let used = Set(networks.map(\.interface))
-    if let preferred, !used.contains(preferred) { return preferred }
-    for n in 1..<10000 where !used.contains("berth\(n)") { return "berth\(n)" }
+    func free(_ name: String) -> Bool { !used.contains(name) && if_nametoindex(name) == 0 }
+    if let preferred, free(preferred) { return preferred }
+    for n in 1..<10000 where free("berth\(n)") { return "berth\(n)" }
     throw BerthError(.alreadyExists, "no free bridge name is left")
   }
 
