@@ -42,19 +42,17 @@ let monitorLinkerSettings: [LinkerSetting] =
       .when(platforms: [.linux]))
   ] : []
 
-// The CLI stays a dynamic PIE (libnftables has no static library in Debian),
-// its 130,000 relative relocations packed as DT_RELR: less to read at every
-// start. Nothing loads into it that would bind to its symbols, so it exports
-// none: 40,000 fewer dynamic symbols to map, and dladdr (the Swift runtime's
-// start asks it) no longer walks them. About 1 ms of every command.
+// The CLI links Debian's shared libraries (libnftables has no static one)
+// but is itself not a PIE, as the monitor is not, and as Debian builds
+// runc, podman and docker: a PIE of this size relocates 130,000 pointers at
+// every start, about 2 ms of each command. Nothing loads into it that would
+// bind to its symbols, so it exports none: 40,000 fewer dynamic symbols to
+// map, and dladdr (the Swift runtime's start asks it) no longer walks them.
 let cliLinkerSettings: [LinkerSetting] =
   staticRuntime
   ? [
     .unsafeFlags(
-      [
-        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-        "-Xlinker", "--no-export-dynamic",
-      ],
+      ["-use-ld=lld", "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"],
       .when(platforms: [.linux]))
   ] : []
 

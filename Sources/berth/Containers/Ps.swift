@@ -62,10 +62,10 @@ struct Ps: ParsableCommand {
       let table =
         "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedHuman}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
       try printTemplate(
-        table, rows.map { $0.fields(truncate: !noTrunc) },
+        table, rows.map { $0.fields(truncate: !noTrunc, for: table) },
         headers: ["CreatedHuman": "CREATED", "ID": "CONTAINER ID"])
     default:
-      try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc) })
+      try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc, for: format) })
     }
   }
 }
@@ -126,23 +126,38 @@ struct ContainerRow {
 
   var status: String { container.statusText() }
 
-  func fields(truncate: Bool) -> [String: String] {
+  /// The fields a template may name. Only those `template` names are
+  /// computed (a name it merely contains as a prefix counts too): the
+  /// times cost most, and the default table shows none of them.
+  func fields(truncate: Bool, for template: String) -> [String: String] {
+    var fields: [String: String] = [:]
+    func put(_ key: String, _ value: @autoclosure () -> String) {
+      if template.contains("." + key) { fields[key] = value() }
+    }
     let created = parseRFC3339(container.created) ?? Date()
     let commandText = command.joined(separator: " ")
-    return [
-      "ID": truncate ? String(container.id.prefix(12)) : container.id,
-      "Image": container.imageName, "ImageID": container.imageID,
-      "Command": truncate && commandText.count > 20
-        ? String(commandText.prefix(17)) + "..." : commandText,
-      "CreatedHuman": humanDuration(Date().timeIntervalSince(created)) + " ago",
-      "Created": goTime(container.created), "CreatedAt": goTime(container.created),
-      "RunningFor": humanDuration(Date().timeIntervalSince(created)) + " ago",
-      "Status": status, "State": Self.podmanState(container), "Names": container.name,
-      "Ports": portsText, "Labels": goMap(config.labels),
-      "Pid": "\(container.pid)", "ExitCode": "\(container.exitCode ?? 0)",
-      "Mounts": config.mountDestinations.joined(separator: ","),
-      "AutoRemove": "\(config.autoRemove)", "Size": "", "Networks": "",
-    ]
+    put("ID", truncate ? String(container.id.prefix(12)) : container.id)
+    put("Image", container.imageName)
+    put("ImageID", container.imageID)
+    put(
+      "Command",
+      truncate && commandText.count > 20 ? String(commandText.prefix(17)) + "..." : commandText)
+    put("CreatedHuman", humanDuration(Date().timeIntervalSince(created)) + " ago")
+    put("Created", goTime(container.created))
+    put("CreatedAt", goTime(container.created))
+    put("RunningFor", humanDuration(Date().timeIntervalSince(created)) + " ago")
+    put("Status", status)
+    put("State", Self.podmanState(container))
+    put("Names", container.name)
+    put("Ports", portsText)
+    put("Labels", goMap(config.labels))
+    put("Pid", "\(container.pid)")
+    put("ExitCode", "\(container.exitCode ?? 0)")
+    put("Mounts", config.mountDestinations.joined(separator: ","))
+    put("AutoRemove", "\(config.autoRemove)")
+    put("Size", "")
+    put("Networks", "")
+    return fields
   }
 
   var json: PsJSON {
@@ -190,23 +205,19 @@ func goMap(_ map: [String: String]) -> String {
 /// An RFC 3339 time as Go's time.String prints it (podman's .Created).
 func goTime(_ text: String) -> String {
   guard let nanos = LogParser.nanoseconds(rfc3339: text) else { return text }
-  let seconds = nanos / 1_000_000_000
-  let fraction = nanos % 1_000_000_000
+  let seconds = Int(nanos / 1_000_000_000)
+  let fraction = Int(nanos % 1_000_000_000)
   let day = Int(floor(Double(seconds) / 86400))
-  let date = Date(timeIntervalSince1970: Double(day) * 86400)
-  let calendar = Calendar(identifier: .gregorian)
-  var utc = calendar
-  utc.timeZone = TimeZone(identifier: "UTC")!
-  let parts = utc.dateComponents([.year, .month, .day], from: date)
-  let rest = Int(seconds) - day * 86400
+  let (year, month, dayOfMonth) = civilDate(daysSinceEpoch: day)
+  let rest = seconds - day * 86400
   func pad(_ value: Int, _ width: Int = 2) -> String {
     let text = String(value)
     return String(repeating: "0", count: max(0, width - text.count)) + text
   }
   var out =
-    "\(parts.year!)-\(pad(parts.month!))-\(pad(parts.day!)) \(pad(rest / 3600)):\(pad(rest / 60 % 60)):\(pad(rest % 60))"
+    "\(year)-\(pad(month))-\(pad(dayOfMonth)) \(pad(rest / 3600)):\(pad(rest / 60 % 60)):\(pad(rest % 60))"
   if fraction > 0 {
-    var digits = pad(Int(fraction), 9)
+    var digits = pad(fraction, 9)
     while digits.hasSuffix("0") { digits.removeLast() }
     out += "." + digits
   }
