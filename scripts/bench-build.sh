@@ -4,9 +4,9 @@
 # context of 2,000 files: a cold build (nothing cached), a rebuild with no
 # change, and a rebuild after one source file changed (which reruns the RUN
 # steps after the COPY that takes it: 1.5 s of them on the critical path,
-# for both builders). Then the same one-file rebuild of a Containerfile
-# that copies its sources last, as dependency-first files do, where only
-# the build machinery is left to time. Also times the RUN
+# for both builders). Then the same one-file rebuild of a multi-stage
+# Containerfile that copies its sources last, as dependency-first files
+# do, where only the build machinery is left to time. Also times the RUN
 # steps' commands by themselves (the same shell commands on the host), the
 # floor a cold build approaches. Prints medians of RUNS runs (default 3).
 #
@@ -46,8 +46,10 @@ step1='sleep 1 && echo deps > /deps'
 step2='sleep 1 && find /src -type f | wc -l > /count'
 step3='sleep 0.5 && cat /count'
 cat > "$ctx/Sourcelast" <<CF
-FROM busybox
+FROM busybox AS deps
 RUN $step1
+FROM busybox
+COPY --from=deps /deps /deps
 COPY src /app/src
 CMD ["ls", "/app/src"]
 CF
