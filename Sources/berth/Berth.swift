@@ -53,10 +53,6 @@ struct Berth: AsyncParsableCommand {
         break
       }
     }
-    if let type = passthroughHelp(arguments, from: index) {
-      print(helpMessage(for: type))
-      throw ExitCode.success
-    }
     guard index < arguments.count, let type = directVerbs[arguments[index]],
       !arguments.contains("--help")
     else {
@@ -65,25 +61,6 @@ struct Berth: AsyncParsableCommand {
     var rest = arguments
     rest.remove(at: index)
     return try type.parseAsRoot(rest)
-  }
-
-  /// `run`, `create` and `exec` capture their trailing arguments for the
-  /// container's command, and swift-argument-parser's capture takes `--help`
-  /// along. Before the first positional argument it asks for the verb's help,
-  /// as it does in podman; after it, it is the container's.
-  static func passthroughHelp(_ arguments: [String], from index: Int) -> (any ParsableCommand.Type)?
-  {
-    let capturing: [String: any ParsableCommand.Type] = [
-      "run": Run.self, "create": Create.self, "exec": Exec.self,
-    ]
-    var index = index
-    if index < arguments.count, arguments[index] == "container" { index += 1 }
-    guard index < arguments.count, let type = capturing[arguments[index]] else { return nil }
-    for argument in arguments[(index + 1)...] {
-      if argument == "--help" { return type }
-      if !argument.hasPrefix("-") || argument == "--" { return nil }
-    }
-    return nil
   }
 
   static func main() async {
@@ -117,6 +94,19 @@ func directVerb(_ configuration: CommandConfiguration) -> CommandConfiguration {
   var configuration = configuration
   configuration._superCommandName = "berth"
   return configuration
+}
+
+extension ParsableCommand {
+  /// `run`, `create` and `exec` capture their trailing arguments for the
+  /// container's command, and swift-argument-parser's capture takes a
+  /// `--help` along. Captured first, before any image or container, it
+  /// asks for this verb's help, as in podman; after one, it is the
+  /// container's.
+  func printsHelp(_ captured: [String]) -> Bool {
+    guard captured.first == "--help" else { return false }
+    print(Self.helpMessage())
+    return true
+  }
 }
 
 /// Options every subcommand accepts, before or after its name.

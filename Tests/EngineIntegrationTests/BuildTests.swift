@@ -156,6 +156,31 @@ struct BuildTests {
         .stdout == "TWO\n")
   }
 
+  /// A new path (written straight as a tar) and one that exists (written
+  /// through the overlay) alike.
+  @Test func aCopiedHostsFileIsKeptWhereARunsMountPointIsNot() {
+    let box = EngineSandbox("hostsfile")
+    defer { box.finish() }
+    let context = makeContext(
+      box, "ctx",
+      files: [
+        "hosts": "10.1.2.3 first\n", "hosts2": "10.1.2.3 pinned\n",
+        "Containerfile": """
+        FROM busybox
+        RUN mkdir -p /etc
+        COPY hosts /etc/hosts
+        COPY hosts2 /etc/hosts
+        """,
+      ])
+    let out = box.dir + "/out"
+    let built = box.berth([
+      "build", "--network", "none", "-o", "type=local,dest=" + out, context,
+    ])
+    #expect(built.status == 0, "\(built.combined)")
+    #expect(
+      (try? String(contentsOfFile: out + "/etc/hosts", encoding: .utf8)) == "10.1.2.3 pinned\n")
+  }
+
   @Test func argScopingUserAndWorkdirReachLaterSteps() {
     let box = EngineSandbox("args")
     defer { box.finish() }

@@ -134,7 +134,9 @@ struct ReviewFixTests {
   @Test func helpBeforeTheImageIsTheVerbsAndAfterItTheContainers() {
     let box = EngineSandbox("help")
     defer { box.finish() }
-    for verb in [["run"], ["create"], ["container", "exec"], ["run", "-d"]] {
+    for verb in [
+      ["run"], ["create"], ["container", "exec"], ["run", "-d"], ["run", "-e", "A=1"],
+    ] {
       let help = box.berth(verb + ["--help"])
       #expect(help.status == 0, "\(verb)")
       #expect(help.stdout.contains("USAGE: berth "), "\(verb)")

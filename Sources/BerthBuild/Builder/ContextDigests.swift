@@ -41,7 +41,12 @@ final class ContextDigests: Sendable {
     free(real)
     // A context sent as a tar (stdin, the API) is unpacked afresh under the
     // store's ingest directory for every build: nothing to keep for it.
-    guard !name.hasPrefix(storeRoot + "/ingest/") else {
+    let ingest =
+      (realpath(storeRoot, nil).map { root in
+        defer { free(root) }
+        return String(cString: root)
+      } ?? storeRoot) + "/ingest/"
+    guard !name.hasPrefix(ingest) else {
       path = nil
       entries = Mutex([:])
       return

@@ -162,10 +162,12 @@ struct DirectCopy {
         try tar.add(item.path, stat: item.stat, data: Array(text.utf8))
       case .tree(let source), .host(let source):
         let fd: Int32
+        // Non-blocking: a file swapped for a FIFO must not hang the build
+        // (it is refused below).
         if case .host = item.content {
-          fd = open(source, O_RDONLY | O_CLOEXEC)
+          fd = open(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         } else {
-          fd = tree.open(source, flags: O_RDONLY | O_NOFOLLOW)
+          fd = tree.open(source, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
         }
         guard fd >= 0 else { throw BerthError.system("open \(source)", currentErrno) }
         defer { close(fd) }

@@ -130,8 +130,11 @@ extension StageBuilder {
         exitCode: code, outputTail: (try? engine.logTail(container.id, lines: 10)) ?? [])
     }
     let snapshot = try engine.store.snapshot(id: container.id)
+    // The engine's mount points (/etc/hosts and the rest) are the container's,
+    // not the step's; a COPY of the same paths keeps them, as docker does.
     try commitLayer(
-      from: snapshot.upper, overlay: true, exclude: Set(stubs), key: key, createdBy: createdBy)
+      from: snapshot.upper, overlay: true, exclude: engineMountPoints.union(stubs), key: key,
+      createdBy: createdBy)
   }
 
   /// Starts the container with its output on ours and returns its exit status.
@@ -323,15 +326,14 @@ extension StageBuilder {
   mutating func commitLayer(
     from directory: String, overlay: Bool, exclude: Set<String>, key: String, createdBy: String
   ) throws {
-    let excluded = engineMountPoints.union(exclude)
     let adoptable = overlay && options.timestamp == nil && !engine.rootless
     let rootless = engine.rootless
     let timestamp = options.timestamp
     try commitLayer(key: key, createdBy: createdBy) { path in
       let size = try LayerWriter.write(
         directory: directory, to: path, overlayUpper: overlay, rootless: rootless,
-        exclude: excluded, mtime: timestamp)
-      return adoptable ? (directory, excluded, size) : nil
+        exclude: exclude, mtime: timestamp)
+      return adoptable ? (directory, exclude, size) : nil
     }
   }
 

@@ -205,9 +205,16 @@ enum SourcePlanner {
         if let known = digests?.digest(source, st) {
           entry.digest = known
         } else {
-          let file = open(O_RDONLY)
+          // Non-blocking: a file swapped for a FIFO since the stat must not
+          // hang the build.
+          let file = open(O_RDONLY | O_NONBLOCK)
           guard file >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
           defer { close(file) }
+          var opened = stat()
+          guard fstat(file, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
+            throw BerthError(
+              .invalidArgument, "\(named) changed while it was read", hint: "build again")
+          }
           let digest = try ContentDigest.file(file)
           digests?.record(source, st, digest: digest, hashedAt: hashedAt)
           entry.digest = digest

@@ -334,11 +334,14 @@ extension Engine {
         let recorded = container
         try database.write { db in
           // A waiter's refresh (another Engine's, in this process or not)
-          // may already have folded in this run and its exit, and deleted
-          // the row of a --rm container: that account stands.
-          guard let current = try Container.fetchOne(db, key: recorded.id),
-            !(current.state == .exited && current.startedAt == recorded.startedAt)
-          else { return }
+          // may already have folded in this run (and recorded its start
+          // event), its exit, even the deletion of a --rm container's row:
+          // that account stands.
+          guard let current = try Container.fetchOne(db, key: recorded.id) else { return }
+          let foldedIn =
+            current.state != .created && recorded.startedAt != nil
+            && current.startedAt == recorded.startedAt
+          if foldedIn { return }
           try recorded.update(db)
           try EventLog.record(
             db, type: "container", action: "start", id: recorded.id, name: recorded.name,
@@ -568,6 +571,8 @@ extension Engine {
       }
     }
     var changed = false
+    // A run the start has not recorded yet: its event comes first.
+    var startSeen = false
     if container.state == .created || container.state == .exited {
       // A start killed after its monitor started the container, before it
       // recorded so: the monitor's account is the truth.
@@ -577,6 +582,7 @@ extension Engine {
       container.finishedAt = nil
       container.reason = nil
       changed = true
+      startSeen = true
     }
     if let status {
       // `removed` is the monitor's last word: it has cleaned up and is exiting.
@@ -586,7 +592,14 @@ extension Engine {
           // has nothing left in the run directory or the database.
           let config = try container.decodedConfig()
           if config.hasNetworkState { tearDownNetworks(id, release: true, monitorDone: true) }
+          let name = container.name
+          let image = container.imageName
           try database.write { db in
+            if startSeen {
+              try EventLog.record(
+                db, type: "container", action: "start", id: id, name: name,
+                attributes: ["image": image])
+            }
             _ = try Container.deleteOne(db, key: id)
             try EventLog.record(
               db, type: "container", action: "remove", id: id, name: container.name, attributes: [:]
@@ -641,6 +654,11 @@ extension Engine {
       let updated = container
       try database.write { db in
         try updated.update(db)
+        if startSeen {
+          try EventLog.record(
+            db, type: "container", action: "start", id: id, name: updated.name,
+            attributes: ["image": updated.imageName])
+        }
         if updated.state == .exited {
           try EventLog.record(
             db, type: "container", action: "died", id: id, name: updated.name,

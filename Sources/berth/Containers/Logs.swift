@@ -45,6 +45,7 @@ struct Exec: ParsableCommand {
     [String] = []
 
   func run() throws {
+    if printsHelp(arguments) { return }
     guard arguments.count >= 2 else {
       throw BerthError(
         .invalidArgument, "exec needs a container and a command", hint: "e.g. berth exec NAME ps")

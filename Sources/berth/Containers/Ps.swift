@@ -61,11 +61,13 @@ struct Ps: ParsableCommand {
     case "table":
       let table =
         "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedHuman}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
+      let names = ContainerRow.fieldsNamed(by: table)
       try printTemplate(
-        table, rows.map { $0.fields(truncate: !noTrunc, for: table) },
+        table, rows.map { $0.fields(truncate: !noTrunc, names: names) },
         headers: ["CreatedHuman": "CREATED", "ID": "CONTAINER ID"])
     default:
-      try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc, for: format) })
+      let names = ContainerRow.fieldsNamed(by: format)
+      try printTemplate(format, rows.map { $0.fields(truncate: !noTrunc, names: names) })
     }
   }
 }
@@ -126,13 +128,31 @@ struct ContainerRow {
 
   var status: String { container.statusText() }
 
-  /// The fields a template may name. Only those `template` names are
-  /// computed (a name it merely contains as a prefix counts too): the
-  /// times cost most, and the default table shows none of them.
-  func fields(truncate: Bool, for template: String) -> [String: String] {
+  static let fieldNames: Set<String> = [
+    "ID", "Image", "ImageID", "Command", "CreatedHuman", "Created", "CreatedAt", "RunningFor",
+    "Status", "State", "Names", "Ports", "Labels", "Pid", "ExitCode", "Mounts", "AutoRemove",
+    "Size", "Networks",
+  ]
+
+  /// The fields `template` names, or nil (all of them) when it names one
+  /// that is not a field, so that the error lists them all.
+  static func fieldsNamed(by template: String) -> Set<String>? {
+    var named: Set<String> = []
+    var rest = Substring(template)
+    while let dot = rest.firstIndex(of: ".") {
+      rest = rest[rest.index(after: dot)...]
+      let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+      if !name.isEmpty { named.insert(String(name)) }
+    }
+    return named.isSubset(of: fieldNames) ? named : nil
+  }
+
+  /// The fields a template shows; only those in `names` (all when nil) are
+  /// computed: the times cost most, and the default table shows none.
+  func fields(truncate: Bool, names: Set<String>?) -> [String: String] {
     var fields: [String: String] = [:]
     func put(_ key: String, _ value: @autoclosure () -> String) {
-      if template.contains("." + key) { fields[key] = value() }
+      if names?.contains(key) ?? true { fields[key] = value() }
     }
     let created = parseRFC3339(container.created) ?? Date()
     let commandText = command.joined(separator: " ")

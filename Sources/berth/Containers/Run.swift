@@ -32,6 +32,7 @@ struct Run: AsyncParsableCommand {
   var imageAndCommand: [String] = []
 
   func run() async throws {
+    if printsHelp(imageAndCommand) { return }
     // Bad -a is refused before anything is created.
     let streams = Set(attach.flatMap { $0.split(separator: ",") }.map { $0.uppercased() })
     for stream in streams where !["STDIN", "STDOUT", "STDERR"].contains(stream) {
@@ -76,6 +77,7 @@ struct Create: AsyncParsableCommand {
   var imageAndCommand: [String] = []
 
   func run() async throws {
+    if printsHelp(imageAndCommand) { return }
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)
