@@ -104,6 +104,8 @@ struct BuildahComparisonTests {
     COPY src/sub /opt/subcontents
     COPY src /opt/whole/
     ADD archive.tar /unpacked/
+    COPY --chown=1000:1000 src/a /chowned/deep/
+    COPY --chown=1000:1000 src/sub src /merged/deep/
     RUN ln -s /opt/files/a /abs-link && rm -rf /opt/whole/sub && touch -d @0 /opt/files/a
     CMD ["sh"]
     """,

@@ -403,8 +403,26 @@ struct CopyWriter {
     defer { for fd in parents.values { close(fd) } }
     func parentDirectory(_ path: String) throws -> Int32 {
       if let fd = parents[path] { return fd }
+      // Directories made on the way get --chown's owner, as buildah and
+      // BuildKit give them; ones that exist keep theirs.
+      var made: [String] = []
+      if let owner, owner != (0, 0) {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+          prefix += "/" + component
+          if root.fileType(prefix) == nil { made.append(prefix) }
+        }
+      }
       let fd = try root.mkdirAll(path)
       parents[path] = fd
+      for directory in made {
+        let (parentPath, name) = RootFS.split(directory)
+        let parent = try root.open(parentPath, flags: O_PATH | O_DIRECTORY, noSymlinks: true)
+        defer { close(parent) }
+        try check("chown \(directory)") {
+          fchownat(parent, name, owner!.0, owner!.1, AT_SYMLINK_NOFOLLOW)
+        }
+      }
       return fd
     }
     for entry in entries {

@@ -57,7 +57,7 @@ struct DirectCopy {
       targets.append(components)
       guard case .absent = probe(lower, plan.target) else { return nil }
       // The directories above: as they are in the state (an overlay copies
-      // them up), or as mkdir -p makes them (0755, root).
+      // them up), or as mkdir -p makes them (0755, root or --chown's owner).
       for depth in 1..<components.count {
         let prefix = Array(components[0..<depth])
         let key = prefix.joined(separator: "/")
@@ -69,7 +69,9 @@ struct DirectCopy {
           st.st_uid = existing.st_uid
           st.st_gid = existing.st_gid
         case .absent:
+          // As made on the way: --chown's owner, as buildah and BuildKit.
           st.st_mode = S_IFDIR | 0o755
+          (st.st_uid, st.st_gid) = owner ?? (0, 0)
         case .other:
           return nil
         }
