@@ -262,6 +262,13 @@ public struct VolumeFill: Codable, Sendable {
     self.target = target
     self.marker = marker
   }
+
+  /// Fills the volume from the rootfs mounted at `rootfs`, unless done.
+  public func perform(rootfs: String) throws(BerthError) {
+    guard !fileExists(marker) else { return }
+    try RootFS.fillEmpty(target, from: rootfs, path: path)
+    try writeFileAtomically(marker, [], mode: 0o600, durable: false)
+  }
 }
 
 /// A rootless container's bridge networks. The bridges live in the user's

@@ -84,10 +84,7 @@ public enum RootlessNamespace {
       try check("cannot mount the container's overlay on \(target)") {
         mount("overlay", target, "overlay", 0, options)
       }
-      for fill in config.volumeFills where !fileExists(fill.marker) {
-        try RootFS.fillEmpty(fill.target, from: target, path: fill.path)
-        try writeFileAtomically(fill.marker, [], mode: 0o600, durable: false)
-      }
+      for fill in config.volumeFills { try fill.perform(rootfs: target) }
     }
     for tree in config.chownTrees {
       try RootFS.chownTree(tree.path, uid: tree.uid, gid: tree.gid)

@@ -180,7 +180,9 @@ extension RootFS {
       ["cp", "-a", "--", "/proc/\(getpid())/fd/\(fd)/.", target + "/"], path: "/bin/cp",
       stdout: .file("/dev/null", O_WRONLY))
     guard status == 0 else {
-      throw BerthError(.system, "cannot copy the image's \(path) into the volume at \(target)")
+      throw BerthError(
+        .system, "cannot copy the image's \(path) into the volume at \(target)",
+        hint: "check the space left there, or mount the volume with nocopy")
     }
   }
 
@@ -189,7 +191,9 @@ extension RootFS {
     let status = try ChildProcess.run(
       ["chown", "-R", "-h", "\(uid):\(gid)", "--", path], path: "/bin/chown")
     guard status == 0 else {
-      throw BerthError(.system, "cannot give \(path) to \(uid):\(gid) (:U)")
+      throw BerthError(
+        .system, "cannot give \(path) to \(uid):\(gid) (:U)",
+        hint: "check that the path is yours to change, or drop :U")
     }
   }
 }

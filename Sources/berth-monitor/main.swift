@@ -9,7 +9,7 @@
 //   berth-monitor nethost RUNROOT READY_FD GO_FD
 //       the user's rootless network host (BerthMonitor/NetworkHost.swift)
 //   berth-monitor portproxy PID RUNROOT ID MONITOR_PID TARGET...
-//       a rootless bridge container's published TCP ports (PortProxy.swift)
+//       a rootless bridge container's published TCP and UDP ports (PortProxy.swift)
 //   berth-monitor nsexec PID RUNROOT PROGRAM ARGS...
 //       PROGRAM in that network host's user and network namespaces
 import BerthMonitor

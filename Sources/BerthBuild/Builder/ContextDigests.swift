@@ -10,7 +10,6 @@
 // than that is hashed again next time.
 import BerthSystem
 import Crypto
-import FoundationEssentials
 import Glibc
 import Synchronization
 
@@ -32,30 +31,23 @@ final class ContextDigests: Sendable {
   /// (`builder prune` removes them); none, and nothing saved, for a context
   /// that cannot be named or is a temporary one.
   init(storeRoot: String, context: String) {
-    guard let real = realpath(context, nil) else {
-      path = nil
-      entries = Mutex([:])
-      return
+    path = Self.cacheFile(storeRoot: storeRoot, context: context)
+    entries = Mutex(path.map(Self.load) ?? [:])
+  }
+
+  static func cacheFile(storeRoot: String, context: String) -> String? {
+    func real(_ path: String) -> String? {
+      guard let resolved = realpath(path, nil) else { return nil }
+      defer { free(resolved) }
+      return String(cString: resolved)
     }
-    let name = String(cString: real)
-    free(real)
     // A context sent as a tar (stdin, the API) is unpacked afresh under the
     // store's ingest directory for every build: nothing to keep for it.
-    let ingest =
-      (realpath(storeRoot, nil).map { root in
-        defer { free(root) }
-        return String(cString: root)
-      } ?? storeRoot) + "/ingest/"
-    guard !name.hasPrefix(ingest) else {
-      path = nil
-      entries = Mutex([:])
-      return
-    }
-    let key = SHA256.hash(data: Array(name.utf8)).prefix(12).map { String(format: "%02x", $0) }
-      .joined()
-    let path = storeRoot + "/build-cache/contexts/" + key
-    self.path = path
-    entries = Mutex(Self.load(path))
+    guard let name = real(context),
+      !name.hasPrefix((real(storeRoot) ?? storeRoot) + "/ingest/")
+    else { return nil }
+    let key = ContentDigest.hex(SHA256.hash(data: Array(name.utf8))).prefix(24)
+    return storeRoot + "/build-cache/contexts/" + key
   }
 
   /// The recorded digest of the file at `relative`, if `st` still matches.

@@ -156,31 +156,24 @@ struct DirectCopy {
   /// Writes the layer tar, reading each file from `tree` (or the host).
   func write(to output: String, tree: SourceTree, timestamp: Int?) throws -> Int64 {
     let tar = try LayerTarWriter(output: output, mtime: timestamp)
+    // Non-blocking opens: see stillRegular.
+    func addFile(_ item: Item, _ fd: Int32, _ source: String) throws {
+      guard fd >= 0 else { throw BerthError.system("open \(source)", currentErrno) }
+      defer { close(fd) }
+      var st = item.stat
+      st.st_size = try stillRegular(fd, source).st_size
+      try tar.add(item.path, stat: st, content: fd)
+    }
     for item in items {
       switch item.content {
       case .none:
         try tar.add(item.path, stat: item.stat, link: item.link)
       case .text(let text):
         try tar.add(item.path, stat: item.stat, data: Array(text.utf8))
-      case .tree(let source), .host(let source):
-        let fd: Int32
-        // Non-blocking: a file swapped for a FIFO must not hang the build
-        // (it is refused below).
-        if case .host = item.content {
-          fd = open(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        } else {
-          fd = tree.open(source, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
-        }
-        guard fd >= 0 else { throw BerthError.system("open \(source)", currentErrno) }
-        defer { close(fd) }
-        var current = stat()
-        guard fstat(fd, &current) == 0, (current.st_mode & S_IFMT) == S_IFREG else {
-          throw BerthError(
-            .invalidArgument, "\(source) changed while it was copied", hint: "build again")
-        }
-        var st = item.stat
-        st.st_size = current.st_size
-        try tar.add(item.path, stat: st, content: fd)
+      case .tree(let source):
+        try addFile(item, tree.open(source, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW), source)
+      case .host(let path):
+        try addFile(item, open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), path)
       }
     }
     try tar.finish()

@@ -205,16 +205,10 @@ enum SourcePlanner {
         if let known = digests?.digest(source, st) {
           entry.digest = known
         } else {
-          // Non-blocking: a file swapped for a FIFO since the stat must not
-          // hang the build.
           let file = open(O_RDONLY | O_NONBLOCK)
           guard file >= 0 else { throw BerthError.system("open \(named)", currentErrno) }
           defer { close(file) }
-          var opened = stat()
-          guard fstat(file, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
-            throw BerthError(
-              .invalidArgument, "\(named) changed while it was read", hint: "build again")
-          }
+          _ = try stillRegular(file, named)
           let digest = try ContentDigest.file(file)
           digests?.record(source, st, digest: digest, hashedAt: hashedAt)
           entry.digest = digest
@@ -275,6 +269,19 @@ enum SourcePlanner {
     buffer[count] = 0
     return String(cString: buffer)
   }
+}
+
+/// The stat of `fd`, a file the plan saw as regular and opened O_NONBLOCK,
+/// so that one swapped for a FIFO since cannot hang the build: it is
+/// refused here instead.
+func stillRegular(_ fd: Int32, _ name: String) throws(BerthError) -> stat {
+  var st = stat()
+  guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+    throw BerthError(
+      .invalidArgument, "\(name) in the build's sources changed while the build read it",
+      hint: "build again once nothing changes it")
+  }
+  return st
 }
 
 func relativeJoin(_ base: String, _ name: String) -> String {

@@ -343,9 +343,7 @@ extension Engine {
             && current.startedAt == recorded.startedAt
           if foldedIn { return }
           try recorded.update(db)
-          try EventLog.record(
-            db, type: "container", action: "start", id: recorded.id, name: recorded.name,
-            attributes: ["image": recorded.imageName])
+          try Self.recordStart(db, recorded)
         }
         Trace.mark("start: recorded")
         started = true
@@ -389,12 +387,11 @@ extension Engine {
     return true
   }
 
-  /// `:U`: the mount's source is given to the container's user, as podman
-  /// does (chown -R -h: symlinks themselves, never what they point at).
-  /// `:U`: each such mount's source given to the container's user, as
-  /// the host (or, rootless, the monitor's namespace) numbers its ids.
-  /// Rootless, only the monitor may chown to subordinate ids: the trees are
-  /// returned for it.
+  /// `:U`: each such mount's source is given to the container's user, as
+  /// podman does (chown -R -h: symlinks themselves, never what they point
+  /// at), numbered as the host (or, rootless, the monitor's namespace) sees
+  /// it. Rootless, only the monitor may chown to subordinate ids: the trees
+  /// are returned for it.
   func chownMounts(_ config: ContainerConfig, volumes: [String: String], user: Spec.User?)
     throws(BerthError) -> [DirectoryOwner]
   {
@@ -408,7 +405,8 @@ extension Engine {
           let gid = IDMaps.outside(user.gid, in: maps.gid)
         else {
           throw BerthError(
-            .invalidArgument, "\(user.uid):\(user.gid) is not mapped for :U on \(source)")
+            .invalidArgument, "\(user.uid):\(user.gid) is not mapped for :U on \(source)",
+            hint: "run as a user the --uidmap/--gidmap maps, or drop :U")
         }
         owner.uid = uid
         owner.gid = gid
@@ -592,17 +590,12 @@ extension Engine {
           // has nothing left in the run directory or the database.
           let config = try container.decodedConfig()
           if config.hasNetworkState { tearDownNetworks(id, release: true, monitorDone: true) }
-          let name = container.name
-          let image = container.imageName
+          let gone = container
           try database.write { db in
-            if startSeen {
-              try EventLog.record(
-                db, type: "container", action: "start", id: id, name: name,
-                attributes: ["image": image])
-            }
+            if startSeen { try Self.recordStart(db, gone) }
             _ = try Container.deleteOne(db, key: id)
             try EventLog.record(
-              db, type: "container", action: "remove", id: id, name: container.name, attributes: [:]
+              db, type: "container", action: "remove", id: id, name: gone.name, attributes: [:]
             )
           }
           try removeAnonymousVolumes(config)
@@ -654,11 +647,7 @@ extension Engine {
       let updated = container
       try database.write { db in
         try updated.update(db)
-        if startSeen {
-          try EventLog.record(
-            db, type: "container", action: "start", id: id, name: updated.name,
-            attributes: ["image": updated.imageName])
-        }
+        if startSeen { try Self.recordStart(db, updated) }
         if updated.state == .exited {
           try EventLog.record(
             db, type: "container", action: "died", id: id, name: updated.name,
@@ -667,6 +656,14 @@ extension Engine {
       }
     }
     return container
+  }
+
+  /// The `start` event of a container's run: recorded by the start, or by
+  /// the refresh that saw the run first.
+  static func recordStart(_ db: Database, _ container: Container) throws {
+    try EventLog.record(
+      db, type: "container", action: "start", id: container.id, name: container.name,
+      attributes: ["image": container.imageName])
   }
 
   public func monitorStatus(_ id: String) -> MonitorStatus? {

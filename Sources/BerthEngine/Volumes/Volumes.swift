@@ -161,15 +161,14 @@ extension Engine {
       let marker = volumeDirectory(volume.name) + "/.populated"
       paths[mount.destination] = volume.mountpoint
       guard !fileExists(marker) else { continue }
-      if !mount.noCopy && options["nocopy"] == nil {
-        guard let rootfs else {
-          fills.append(
-            VolumeFill(path: mount.destination, target: volume.mountpoint, marker: marker))
-          continue
-        }
-        try RootFS.fillEmpty(volume.mountpoint, from: rootfs, path: mount.destination)
+      let fill = VolumeFill(path: mount.destination, target: volume.mountpoint, marker: marker)
+      if mount.noCopy || options["nocopy"] != nil {
+        try writeFileAtomically(marker, [], mode: 0o600, durable: false)
+      } else if let rootfs {
+        try fill.perform(rootfs: rootfs)
+      } else {
+        fills.append(fill)
       }
-      try writeFileAtomically(marker, [], mode: 0o600, durable: false)
     }
     return (paths, fills)
   }

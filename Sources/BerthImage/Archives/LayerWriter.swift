@@ -22,54 +22,24 @@ public enum LayerWriter {
     directory: String, to output: String, overlayUpper: Bool, rootless: Bool,
     exclude: Set<String> = [], mtime: Int? = nil, idMaps: IDMaps? = nil
   ) throws -> Int64 {
-    guard let archive = archive_write_new() else {
-      throw BerthError(.internalError, "libarchive: cannot allocate a writer")
-    }
-    defer { archive_write_free(archive) }
-    archive_write_set_format_pax_restricted(archive)
-    guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
-      throw BerthError(
-        .system, "cannot write \(output): \(String(cString: archive_error_string(archive)))")
-    }
+    let tar = try LayerTarWriter(output: output, mtime: mtime, idMaps: idMaps)
     let root = try Sys.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
     defer { Sys.close(root) }
-    var writer = Writer(
-      archive: archive, overlayUpper: overlayUpper,
-      opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude,
-      mtime: mtime)
-    writer.idMaps = idMaps
+    let writer = Writer(
+      tar: tar, overlayUpper: overlayUpper,
+      opaqueXattr: rootless ? "user.overlay.opaque" : "trusted.overlay.opaque", exclude: exclude)
     try writer.walk(root, prefix: "")
-    guard archive_write_close(archive) == ARCHIVE_OK else {
-      throw BerthError(
-        .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
-    }
-    return writer.contentBytes
+    try tar.finish()
+    return tar.contentBytes
   }
 
   private struct Writer {
-    let archive: OpaquePointer
+    let tar: LayerTarWriter
     let overlayUpper: Bool
     let opaqueXattr: String
     let exclude: Set<String>
-    let mtime: Int?
-    var contentBytes: Int64 = 0
-    /// A container in its own user namespace: owners are written as its
-    /// processes see them (outside → inside), 65534 when unmapped.
-    var idMaps: IDMaps?
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
-    init(
-      archive: OpaquePointer, overlayUpper: Bool, opaqueXattr: String, exclude: Set<String>,
-      mtime: Int?
-    ) {
-      self.archive = archive
-      self.overlayUpper = overlayUpper
-      self.opaqueXattr = opaqueXattr
-      self.exclude = exclude
-      self.mtime = mtime
-    }
-
-    mutating func walk(_ dirFD: Int32, prefix: String) throws {
+    func walk(_ dirFD: Int32, prefix: String) throws {
       if overlayUpper && isOpaque(dirFD) && !prefix.isEmpty {
         try header(prefix + ".wh..wh..opq", stat: regularEmpty())
       }
@@ -99,18 +69,7 @@ public enum LayerWriter {
           let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
           guard fd >= 0 else { throw BerthError.system("open \(path)", currentErrno) }
           defer { close(fd) }
-          try header(path, stat: st)
-          contentBytes += Int64(st.st_size)
-          while true {
-            let got = read(fd, &buffer, buffer.count)
-            if got < 0 && currentErrno == .interrupted { continue }
-            guard got >= 0 else { throw BerthError.system("read \(path)", currentErrno) }
-            if got == 0 { break }
-            guard archive_write_data(archive, buffer, got) == got else {
-              throw BerthError(
-                .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
-            }
-          }
+          try tar.add(path, stat: st, content: fd)
         default:
           // Devices, fifos and sockets: the header is the whole entry.
           try header(path, stat: st)
@@ -131,17 +90,100 @@ public enum LayerWriter {
     }
 
     func header(_ path: String, stat st: stat, link: String? = nil) throws {
-      try LayerWriter.header(
-        archive, path, stat: st, link: link, mtime: mtime, idMaps: idMaps)
+      try tar.add(path, stat: st, link: link)
+    }
+  }
+}
+
+/// A layer tar written entry by entry: `LayerWriter` walks a directory
+/// into one, and a build's COPY writes the files it copies straight from
+/// the build context, with no overlay to create them in first. The caller
+/// gives entries in the order `LayerWriter` does (parents first, names
+/// sorted).
+public final class LayerTarWriter {
+  let archive: OpaquePointer
+  let output: String
+  let mtime: Int?
+  let idMaps: IDMaps?
+  /// Bytes of regular file content written.
+  public private(set) var contentBytes: Int64 = 0
+  var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+  /// A tar at `output`. With `mtime` (a reproducible build's timestamp)
+  /// every entry gets that time and no access or change time; with
+  /// `idMaps` (a container in its own user namespace) owners are written
+  /// as its processes see them, 65534 when unmapped.
+  public init(output: String, mtime: Int?, idMaps: IDMaps? = nil) throws {
+    guard let archive = archive_write_new() else {
+      throw BerthError(.internalError, "libarchive: cannot allocate a writer")
+    }
+    archive_write_set_format_pax_restricted(archive)
+    guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
+      let message = String(cString: archive_error_string(archive))
+      archive_write_free(archive)
+      throw BerthError(.system, "cannot write \(output): \(message)")
+    }
+    self.archive = archive
+    self.output = output
+    self.mtime = mtime
+    self.idMaps = idMaps
+  }
+
+  deinit { archive_write_free(archive) }
+
+  /// An entry with no content: a directory (its path ends in `/`), a
+  /// symlink, a device, a fifo, or an empty whiteout file.
+  public func add(_ path: String, stat st: stat, link: String? = nil) throws {
+    var st = st
+    if (st.st_mode & S_IFMT) == S_IFREG { st.st_size = 0 }
+    try header(path, st, link: link)
+  }
+
+  /// A regular file whose content is read from `content`, which must hold
+  /// `st.st_size` bytes (a file that shrank meanwhile is an error).
+  public func add(_ path: String, stat st: stat, content: Int32) throws {
+    try header(path, st, link: nil)
+    var left = Int64(st.st_size)
+    while left > 0 {
+      let got = read(content, &buffer, min(buffer.count, Int(left)))
+      if got < 0 && currentErrno == .interrupted { continue }
+      guard got >= 0 else { throw BerthError.system("read \(path)", currentErrno) }
+      guard got > 0 else {
+        throw BerthError(
+          .system, "\(path) shrank while it was written into a layer",
+          hint: "run the command again once nothing changes the file")
+      }
+      try write(path, buffer, count: got)
+      left -= Int64(got)
+    }
+    contentBytes += Int64(st.st_size)
+  }
+
+  /// A regular file whose content is `data`.
+  public func add(_ path: String, stat st: stat, data: [UInt8]) throws {
+    var st = st
+    st.st_size = Int(data.count)
+    try header(path, st, link: nil)
+    if !data.isEmpty { try write(path, data, count: data.count) }
+    contentBytes += Int64(data.count)
+  }
+
+  /// Writes the end of the archive.
+  public func finish() throws {
+    guard archive_write_close(archive) == ARCHIVE_OK else {
+      throw BerthError(
+        .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
     }
   }
 
-  /// One tar header. With `mtime`, that time and no others (reproducible);
-  /// with `idMaps`, owners as the container's processes see them.
-  static func header(
-    _ archive: OpaquePointer, _ path: String, stat st: stat, link: String?, mtime: Int?,
-    idMaps: IDMaps?
-  ) throws {
+  func write(_ path: String, _ bytes: [UInt8], count: Int) throws {
+    guard archive_write_data(archive, bytes, count) == count else {
+      throw BerthError(
+        .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
+    }
+  }
+
+  func header(_ path: String, _ st: stat, link: String?) throws {
     guard let entry = archive_entry_new() else {
       throw BerthError(.internalError, "libarchive: cannot allocate an entry")
     }
@@ -166,81 +208,6 @@ public enum LayerWriter {
         .system,
         "cannot write the tar header of \(path): \(String(cString: archive_error_string(archive)))"
       )
-    }
-  }
-}
-
-/// A layer tar written entry by entry, in `LayerWriter`'s format: a build's
-/// COPY writes the files it copies straight from the build context, with
-/// no overlay to create them in first. The caller gives entries in the
-/// order `LayerWriter` would (parents first, names sorted).
-public final class LayerTarWriter {
-  let archive: OpaquePointer
-  let output: String
-  let mtime: Int?
-  /// Bytes of regular file content written.
-  public private(set) var contentBytes: Int64 = 0
-  var buffer = [UInt8](repeating: 0, count: 1 << 16)
-
-  /// A tar at `output`; with `mtime`, every entry gets that time only.
-  public init(output: String, mtime: Int?) throws {
-    guard let archive = archive_write_new() else {
-      throw BerthError(.internalError, "libarchive: cannot allocate a writer")
-    }
-    archive_write_set_format_pax_restricted(archive)
-    guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
-      let message = String(cString: archive_error_string(archive))
-      archive_write_free(archive)
-      throw BerthError(.system, "cannot write \(output): \(message)")
-    }
-    self.archive = archive
-    self.output = output
-    self.mtime = mtime
-  }
-
-  deinit { archive_write_free(archive) }
-
-  /// An entry (a directory's path ends in `/`); a regular file's content
-  /// is read from `content`, which must hold `st.st_size` bytes.
-  public func add(_ path: String, stat st: stat, link: String? = nil, content: Int32? = nil)
-    throws
-  {
-    try LayerWriter.header(archive, path, stat: st, link: link, mtime: mtime, idMaps: nil)
-    guard (st.st_mode & S_IFMT) == S_IFREG else { return }
-    var left = Int64(st.st_size)
-    while left > 0, let content {
-      let got = read(content, &buffer, min(buffer.count, Int(left)))
-      if got < 0 && currentErrno == .interrupted { continue }
-      guard got >= 0 else { throw BerthError.system("read \(path)", currentErrno) }
-      guard got > 0 else {
-        throw BerthError(.system, "\(path) shrank while it was copied", hint: "build again")
-      }
-      guard archive_write_data(archive, buffer, got) == got else {
-        throw BerthError(
-          .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
-      }
-      left -= Int64(got)
-    }
-    contentBytes += Int64(st.st_size)
-  }
-
-  /// A regular file entry whose content is `data`.
-  public func add(_ path: String, stat st: stat, data: [UInt8]) throws {
-    var st = st
-    st.st_size = Int(data.count)
-    try LayerWriter.header(archive, path, stat: st, link: nil, mtime: mtime, idMaps: nil)
-    guard data.isEmpty || archive_write_data(archive, data, data.count) == data.count else {
-      throw BerthError(
-        .system, "cannot write \(path): \(String(cString: archive_error_string(archive)))")
-    }
-    contentBytes += Int64(data.count)
-  }
-
-  /// Writes the end of the archive.
-  public func finish() throws {
-    guard archive_write_close(archive) == ARCHIVE_OK else {
-      throw BerthError(
-        .system, "cannot finish \(output): \(String(cString: archive_error_string(archive)))")
     }
   }
 }

@@ -128,11 +128,31 @@ struct ContainerRow {
 
   var status: String { container.statusText() }
 
-  static let fieldNames: Set<String> = [
-    "ID", "Image", "ImageID", "Command", "CreatedHuman", "Created", "CreatedAt", "RunningFor",
-    "Status", "State", "Names", "Ports", "Labels", "Pid", "ExitCode", "Mounts", "AutoRemove",
-    "Size", "Networks",
-  ]
+  /// Each field a template may name, and how it is computed.
+  static let fieldMakers:
+    [(name: String, make: @Sendable (ContainerRow, _ truncate: Bool) -> String)] = [
+      ("ID", { row, truncate in truncate ? String(row.id.prefix(12)) : row.id }),
+      ("Image", { row, _ in row.container.imageName }),
+      ("ImageID", { row, _ in row.container.imageID }),
+      ("Command", { row, truncate in row.commandText(truncate: truncate) }),
+      ("CreatedHuman", { row, _ in row.createdAgo }),
+      ("Created", { row, _ in goTime(row.container.created) }),
+      ("CreatedAt", { row, _ in goTime(row.container.created) }),
+      ("RunningFor", { row, _ in row.createdAgo }),
+      ("Status", { row, _ in row.status }),
+      ("State", { row, _ in podmanState(row.container) }),
+      ("Names", { row, _ in row.container.name }),
+      ("Ports", { row, _ in row.portsText }),
+      ("Labels", { row, _ in goMap(row.config.labels) }),
+      ("Pid", { row, _ in "\(row.container.pid)" }),
+      ("ExitCode", { row, _ in "\(row.container.exitCode ?? 0)" }),
+      ("Mounts", { row, _ in row.config.mountDestinations.joined(separator: ",") }),
+      ("AutoRemove", { row, _ in "\(row.config.autoRemove)" }),
+      ("Size", { _, _ in "" }),
+      ("Networks", { _, _ in "" }),
+    ]
+
+  static let fieldNames = Set(fieldMakers.map(\.name))
 
   /// The fields `template` names, or nil (all of them) when it names one
   /// that is not a field, so that the error lists them all.
@@ -151,41 +171,26 @@ struct ContainerRow {
   /// computed: the times cost most, and the default table shows none.
   func fields(truncate: Bool, names: Set<String>?) -> [String: String] {
     var fields: [String: String] = [:]
-    func put(_ key: String, _ value: @autoclosure () -> String) {
-      if names?.contains(key) ?? true { fields[key] = value() }
+    for (name, make) in Self.fieldMakers where names?.contains(name) ?? true {
+      fields[name] = make(self, truncate)
     }
-    let created = parseRFC3339(container.created) ?? Date()
-    let commandText = command.joined(separator: " ")
-    put("ID", truncate ? String(container.id.prefix(12)) : container.id)
-    put("Image", container.imageName)
-    put("ImageID", container.imageID)
-    put(
-      "Command",
-      truncate && commandText.count > 20 ? String(commandText.prefix(17)) + "..." : commandText)
-    put("CreatedHuman", humanDuration(Date().timeIntervalSince(created)) + " ago")
-    put("Created", goTime(container.created))
-    put("CreatedAt", goTime(container.created))
-    put("RunningFor", humanDuration(Date().timeIntervalSince(created)) + " ago")
-    put("Status", status)
-    put("State", Self.podmanState(container))
-    put("Names", container.name)
-    put("Ports", portsText)
-    put("Labels", goMap(config.labels))
-    put("Pid", "\(container.pid)")
-    put("ExitCode", "\(container.exitCode ?? 0)")
-    put("Mounts", config.mountDestinations.joined(separator: ","))
-    put("AutoRemove", "\(config.autoRemove)")
-    put("Size", "")
-    put("Networks", "")
     return fields
+  }
+
+  func commandText(truncate: Bool) -> String {
+    let text = command.joined(separator: " ")
+    return truncate && text.count > 20 ? String(text.prefix(17)) + "..." : text
+  }
+
+  var createdAgo: String {
+    humanDuration(Date().timeIntervalSince(parseRFC3339(container.created) ?? Date())) + " ago"
   }
 
   var json: PsJSON {
     PsJSON(
       autoRemove: config.autoRemove, command: command,
       created: Int64(parseRFC3339(container.created)?.timeIntervalSince1970 ?? 0),
-      createdAt: humanDuration(Date().timeIntervalSince(parseRFC3339(container.created) ?? Date()))
-        + " ago",
+      createdAt: createdAgo,
       exited: container.state == .exited,
       exitedAt: Int64(container.finishedAt.flatMap(parseRFC3339)?.timeIntervalSince1970 ?? 0),
       exitCode: container.exitCode ?? 0, id: container.id, image: container.imageName,
