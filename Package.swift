@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Berth: a daemonless container engine and an OCI runtime, in layers that
 // depend only downward:
-//   CBerth, CSeccomp, CArchive, CNftables → BerthSystem → BerthOCI → BerthRuntime, BerthImage
+//   CBerth, CSeccomp, CArchive, CNftables (both loaded lazily, CLazyLibrary) → BerthSystem
+//   → BerthOCI → BerthRuntime, BerthImage
 //   → BerthMonitor (lean: runtime only) → BerthEngine → BerthBuild → CLIs.
 import PackageDescription
 
@@ -83,9 +84,12 @@ let package = Package(
     // Layer 1: libseccomp (Debian's libseccomp-dev) and the raw seccomp(2) load.
     .systemLibrary(
       name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
-    // Layer 1: Debian's libarchive-dev (tar, gzip, zstd, xz) through pkg-config.
-    .systemLibrary(
-      name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    // Layer 1: shared libraries loaded on first use (dlopen), so that a
+    // command that needs none of them does not map them at start.
+    .target(name: "CLazyLibrary"),
+    // Layer 1: Debian's libarchive (tar, gzip, zstd, xz; libarchive-dev),
+    // loaded on first use through CLazyLibrary.
+    .target(name: "CArchive", dependencies: ["CLazyLibrary"]),
     // Layer 2: typed system calls on swift-system, and the one error type.
     .target(
       name: "BerthSystem",
@@ -119,9 +123,9 @@ let package = Package(
     // and restarts, and the files it shares with the engine (status, attach
     // frames). No NIO, no database, no HTTP: a monitor lives as long as its
     // container, so its private memory is what it costs.
-    // Layer 1: Debian's libnftables, for the engine's firewall rules.
-    .systemLibrary(
-      name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+    // Layer 1: Debian's libnftables (libnftables-dev), for the engine's
+    // firewall rules, loaded on first use through CLazyLibrary.
+    .target(name: "CNftables", dependencies: ["CLazyLibrary"]),
     .target(
       name: "BerthMonitor",
       dependencies: [

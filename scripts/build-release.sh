@@ -6,8 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# -disable-concrete-type-metadata-mangled-name-accessors: the compiler then
+# reaches a concrete generic type (a Codable type's keyed container, say)
+# through an accessor that passes its conformances, not by demangling a name
+# at run time. Demangling looks each conformance up, and a first lookup scans
+# all 11,000 conformance records of the binary: half of the 97 such scans a
+# `berth run` made, about 1.3 ms, for 1% more code.
 if ! BERTH_STATIC_RUNTIME=1 swift build -c release --static-swift-stdlib --disable-local-rpath \
-  -Xswiftc -Osize >"$log" 2>&1; then
+  -Xswiftc -Osize \
+  -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+  >"$log" 2>&1; then
   cat "$log" >&2
   exit 1
 fi

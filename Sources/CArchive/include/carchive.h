@@ -1,4 +1,5 @@
-// libarchive for Swift, plus the few calls Swift cannot make directly
+// libarchive for Swift (its functions loaded on first use: libarchive.c),
+// plus the few calls Swift cannot make directly
 // (variadic `syscall`, macros), kept tiny and static inline.
 #pragma once
 // No _GNU_SOURCE here: clang builds each C module once, and modules that
