@@ -79,9 +79,11 @@ public struct Monitor {
     record = nil
   }
 
-  public init(runDirectory: String) throws(BerthError) {
+  /// The monitor for the container whose files are in `runDirectory`,
+  /// with the config loaded from there.
+  public init(runDirectory: String, config: MonitorConfig) throws(BerthError) {
     self.runDirectory = runDirectory
-    config = try MonitorConfig.load(runDirectory: runDirectory)
+    self.config = config
     runtime = Runtime(root: config.runtimeRoot, rootless: nil, systemdCgroup: false)
     let me = getpid()
     status = MonitorStatus(

@@ -203,7 +203,7 @@ enum ContainerEndpoints {
     }
     let config = try body.containerConfig(rootless: engine.rootless)
     // docker run creates, attaches, waits, then starts: a start follows.
-    Engine.startFollows()
+    Engine.startFollows(runRoot: engine.runRoot)
     let container = try engine.createContainer(
       name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
       imageName: imageName, config: config)

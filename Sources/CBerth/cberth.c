@@ -285,6 +285,27 @@ int berth_recv_fd(int sock, char *buf, size_t len) {
   return fd;
 }
 
+long berth_recv_message(int sock, char *buf, size_t len, int *fd) {
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  union {
+    char b[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                      .msg_controllen = sizeof u.b};
+  *fd = -1;
+  ssize_t r;
+  do {
+    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    memcpy(fd, CMSG_DATA(c), sizeof(int));
+  }
+  return r;
+}
+
 int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
 int berth_unshare(int flags) { return unshare(flags); }
 

@@ -2,6 +2,10 @@
 // the (possibly multithreaded) CLI. It is single-threaded from start to
 // exit, so it may clone containers through BerthRuntime in process.
 //   berth-monitor start RUNDIR SYNC_FD ATTACH_FD   watch one container
+//   berth-monitor start-when-told CHANNEL_FD SYNC_FD
+//       the same, started before the container's files exist: it readies
+//       itself, then takes RUNDIR (and an attach connection) from the
+//       channel, or exits if the channel closes first (MonitorLauncher.prestart)
 //   berth-monitor exec RUNTIME_ROOT ID PROCESS_JSON RUNDIR [--detach]
 //   berth-monitor dns RECORDS_FILE LISTEN_ADDRS UPSTREAM_ADDRS
 //       a network's DNS responder on port 53 (comma-separated addresses,
@@ -85,12 +89,31 @@ if !(geteuid() != 0 && onlyRootMayWrite("/proc/self/exe")) {
 
 Trace.mark("monitor: main")
 guard arguments.count >= 2 else { fail("usage: berth-monitor start|exec|dns ...") }
-switch arguments[1] {
-case "start" where arguments.count == 5:
-  let syncFD = Int32(arguments[3]) ?? -1
-  let attachFD = Int32(arguments[4]) ?? -1
-  let config = try? MonitorConfig.load(runDirectory: arguments[2])
+/// Its own session, the subreaper of what it starts, nothing blocked (the
+/// container inherits the signal mask), SIGPIPE ignored.
+func becomeMonitor() {
+  setsid()
+  _ = berth_set_child_subreaper()
+  var none = sigset_t()
+  sigemptyset(&none)
+  sigprocmask(SIG_SETMASK, &none, nil)
+  signal(SIGPIPE, SIG_IGN)
+}
+
+/// Watches the container whose files are in `runDirectory`. `detached`:
+/// this process already left its starter (a rootful monitor started ahead).
+func startMonitor(runDirectory: String, syncFD: Int32, attachFD: Int32, detached: Bool = false)
+  -> Never
+{
+  let loaded = Result { () throws(BerthError) in try MonitorConfig.load(runDirectory: runDirectory)
+  }
+  let config = try? loaded.get()
   let rootless = config?.uidMappings != nil
+  if detached && rootless {
+    let message = "error a rootless monitor cannot be started ahead as root\n"
+    _ = message.withCString { write(syncFD, $0, strlen($0)) }
+    exit(EngineExit.engineError)
+  }
   var ready: (read: Int32, write: Int32) = (-1, -1)
   var go: (read: Int32, write: Int32) = (-1, -1)
   // slirp4netns ends when the monitor's end of this pipe closes.
@@ -108,7 +131,7 @@ case "start" where arguments.count == 5:
   }
   // Away from the starter: it reaps this first process at once, and the
   // monitor lives on in its own session, the subreaper of what it starts.
-  let child = fork()
+  let child = detached ? 0 : fork()
   if child < 0 { fail("cannot fork the monitor") }
   if child > 0 {
     if rootless, let config {
@@ -127,19 +150,13 @@ case "start" where arguments.count == 5:
     }
     exit(0)
   }
-  setsid()
+  if !detached { becomeMonitor() }
   if slirpExit.read >= 0 { close(slirpExit.read) }
-  _ = berth_set_child_subreaper()
-  // The container inherits our signal mask: nothing blocked.
-  var none = sigset_t()
-  sigemptyset(&none)
-  sigprocmask(SIG_SETMASK, &none, nil)
-  signal(SIGPIPE, SIG_IGN)
   // Nothing of ours beyond stdio may reach a runtime we spawn (--runtime):
   // the sync pipe and attach socket are close-on-exec from here on.
   try? closeOnExecFrom(3)
   let logFD = open(
-    arguments[2] + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+    runDirectory + "/" + RunFiles.monitorLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
   let null = open("/dev/null", O_RDWR | O_CLOEXEC)
   dup2(null, 0)
   dup2(null, 1)
@@ -153,13 +170,41 @@ case "start" where arguments.count == 5:
       close(go.write)
       try RootlessNamespace.enter(config: config, ready: ready.write, go: go.read)
     }
-    var monitor = try Monitor(runDirectory: arguments[2])
+    var monitor = try Monitor(runDirectory: runDirectory, config: loaded.get())
     monitor.run(syncFD: syncFD, attachFD: attachFD)
   } catch {
     let message = "error \(error.description)\n"
     _ = message.withCString { write(syncFD, $0, strlen($0)) }
     exit(EngineExit.engineError)
   }
+}
+
+switch arguments[1] {
+case "start" where arguments.count == 5:
+  startMonitor(
+    runDirectory: arguments[2], syncFD: Int32(arguments[3]) ?? -1,
+    attachFD: Int32(arguments[4]) ?? -1)
+case "start-when-told" where arguments.count == 4:
+  let channel = Int32(arguments[2]) ?? -1
+  // As root the fork away from the starter needs nothing from the config,
+  // so it happens now (rootless, the first process maps the second's ids
+  // from the config, and forks when told).
+  let detached = geteuid() == 0
+  if detached {
+    let child = fork()
+    if child < 0 { fail("cannot fork the monitor") }
+    if child > 0 { exit(0) }
+    becomeMonitor()
+  }
+  // What the first decode of a monitor config and a runtime spec costs
+  // (type metadata, conformance lookups, code paged in) is paid now, while
+  // the engine still writes them.
+  DecoderWarmUp.run()
+  guard let told = PrestartChannel.receive(channel) else { exit(0) }
+  close(channel)
+  startMonitor(
+    runDirectory: told.runDirectory, syncFD: Int32(arguments[3]) ?? -1, attachFD: told.attachFD,
+    detached: detached)
 case "exec" where arguments.count >= 6:
   do {
     let bytes = try readFile(arguments[4], limit: 4 << 20)

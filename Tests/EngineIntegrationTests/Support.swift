@@ -115,7 +115,9 @@ final class EngineSandbox: @unchecked Sendable {
     BerthTestSupport.eventually(seconds, condition)
   }
 
-  /// Monitors started from this sandbox that are still alive.
+  /// Monitors started from this sandbox that are still alive: those that
+  /// name its directories, and those run from its copy of the binary (a
+  /// monitor `run` started ahead, which names none until it is told).
   func monitorPids() -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap(Int32.init).filter { pid in
@@ -123,7 +125,9 @@ final class EngineSandbox: @unchecked Sendable {
         return false
       }
       let text = String(decoding: cmdline, as: UTF8.self)
-      return text.contains("berth-monitor") && text.contains(dir + "/")
+      guard text.contains("berth-monitor") else { return false }
+      let binary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+      return text.contains(dir + "/") || binary?.hasPrefix(runRoot + "/") == true
     }
   }
 

@@ -150,9 +150,32 @@ extension Engine {
 
   // MARK: Start
 
-  /// Tells the engine a start follows soon (`run`), so that it begins what
-  /// a start waits for in the kernel now (see CgroupWarmUp).
-  public static func startFollows() { CgroupWarmUp.start() }
+  /// Tells the engine a start follows soon (`run`), so that it begins now
+  /// what a start waits for: the kernel's cgroup lock (CgroupWarmUp), and
+  /// the monitor's exec and start-up (PendingMonitor). `runRoot` is the
+  /// engine's (nil: the default), which need not be open yet.
+  public static func startFollows(runRoot: String?) {
+    CgroupWarmUp.start()
+    let rootless = geteuid() != 0
+    PrestartedMonitor.spawn(
+      runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless)
+  }
+
+  /// The monitor's report for the container in `runDirectory`: from the
+  /// prestarted monitor when there is one for `binary`, else a new one's.
+  func startMonitor(binary: String, runDirectory: String, attachFD: Int32?) throws(BerthError)
+    -> String
+  {
+    if let pending = PrestartedMonitor.take() {
+      if pending.binary == binary,
+        let report = MonitorLauncher.start(pending, runDirectory: runDirectory, attachFD: attachFD)
+      {
+        return report
+      }
+      if pending.binary != binary { MonitorLauncher.cancel(pending) }
+    }
+    return try MonitorLauncher.start(binary: binary, runDirectory: runDirectory, attachFD: attachFD)
+  }
 
   /// Starts a created or exited container under a new monitor. With
   /// `attach`, the returned connection carries its output from the first byte.
@@ -313,8 +336,7 @@ extension Engine {
         theirs = pair.1
       }
       Trace.mark("start: monitor files written")
-      let report = try MonitorLauncher.start(
-        binary: binary, runDirectory: runDirectory, attachFD: theirs)
+      let report = try startMonitor(binary: binary, runDirectory: runDirectory, attachFD: theirs)
       if let theirs { close(theirs) }
       Trace.mark("start: monitor reported \(report)")
       if report.hasPrefix("ok") {

@@ -7,6 +7,7 @@ import BerthMonitor
 import BerthSystem
 import CBerth
 import Glibc
+import Synchronization
 
 public enum MonitorLauncher {
   /// berth-monitor: $BERTH_MONITOR, or beside this executable.
@@ -93,10 +94,74 @@ public enum MonitorLauncher {
     }
     closeHigh()
     _ = try? waitForExit(pid)
+    return readReport(sync.read)
+  }
+
+  /// Spawns `berth-monitor start-when-told 4 3` before the container's
+  /// files exist, with the sync pipe's write end as fd 3 and its end of the
+  /// start channel as fd 4: its exec and start-up then overlap the
+  /// engine's create and start (see PendingMonitor).
+  static func prestart(binary: String) throws(BerthError) -> PendingMonitor {
+    let sync = try makePipe()
+    let channel: (engine: Int32, monitor: Int32)
+    do {
+      channel = try PrestartChannel.makePair()
+    } catch {
+      close(sync.read)
+      close(sync.write)
+      throw error
+    }
+    let null = ChildProcess.Stream.file("/dev/null", O_RDWR)
+    defer {
+      close(sync.write)
+      close(channel.monitor)
+    }
+    do {
+      let pid = try ChildProcess.spawn(
+        ["berth-monitor", "start-when-told", "4", "3"], path: binary,
+        stdin: null, stdout: null, stderr: null, extraFDs: [sync.write, channel.monitor])
+      return PendingMonitor(pid: pid, binary: binary, channel: channel.engine, sync: sync.read)
+    } catch {
+      close(sync.read)
+      close(channel.engine)
+      throw error
+    }
+  }
+
+  /// Tells a prestarted monitor its run directory and attach connection;
+  /// waits for its first process and returns the report line, as `start`
+  /// does. Nil when the monitor is gone before it was told (killed, say):
+  /// the caller spawns a new one.
+  static func start(
+    _ pending: PendingMonitor, runDirectory: String, attachFD: Int32?
+  ) -> String? {
+    guard
+      (try? PrestartChannel.send(pending.channel, runDirectory: runDirectory, attachFD: attachFD))
+        != nil
+    else {
+      cancel(pending)
+      return nil
+    }
+    close(pending.channel)
+    _ = try? waitForExit(pending.pid)
+    defer { close(pending.sync) }
+    return readReport(pending.sync)
+  }
+
+  /// A prestarted monitor not needed after all: closing its channel ends it.
+  static func cancel(_ pending: PendingMonitor) {
+    close(pending.channel)
+    close(pending.sync)
+    _ = try? waitForExit(pending.pid)
+  }
+
+  /// The monitor's report: one line on the sync pipe ("ok PID" or
+  /// "error MESSAGE"), or what it wrote before closing it.
+  static func readReport(_ fd: Int32) -> String {
     var report: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
-      let got = read(sync.read, &buffer, buffer.count)
+      let got = read(fd, &buffer, buffer.count)
       if got > 0 {
         report += buffer[0..<got]
         if report.contains(0x0A) { break }
@@ -143,4 +208,39 @@ enum BerthMonitorBinary {
     var info = statvfs()
     return statvfs(path, &info) == 0 && (info.f_flag & UInt(ST_RDONLY)) != 0
   }
+}
+
+/// A monitor spawned before its container exists (`berth-monitor
+/// start-when-told`), waiting to be told which container to watch. `run`
+/// starts one as soon as it has parsed its flags: the monitor's exec, its
+/// start-up and its first JSON decodes (about 3 ms) then run on the other
+/// CPU while the engine creates the container and writes its files.
+struct PendingMonitor: Sendable {
+  let pid: pid_t
+  /// The binary it runs: a start that would spawn another cancels it.
+  let binary: String
+  /// The engine's end of the start channel.
+  let channel: Int32
+  /// The read end of the sync pipe.
+  let sync: Int32
+}
+
+/// The process's one prestarted monitor, taken by the next start.
+enum PrestartedMonitor {
+  static let slot = Mutex<PendingMonitor?>(nil)
+
+  /// Spawns one for `runRoot` (replacing one not taken); a failure is left
+  /// for the start to meet and report.
+  static func spawn(runRoot: String, rootless: Bool) {
+    guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
+      let pending = try? MonitorLauncher.prestart(binary: binary)
+    else { return }
+    let replaced = slot.withLock { held in
+      defer { held = pending }
+      return held
+    }
+    if let replaced { MonitorLauncher.cancel(replaced) }
+  }
+
+  static func take() -> PendingMonitor? { slot.withLock { $0.take() } }
 }

@@ -67,6 +67,9 @@ int berth_pty_peer(int master);
 // fd passing over a unix socket
 int berth_send_fd(int sock, int fd, const char *msg, size_t msglen);
 int berth_recv_fd(int sock, char *buf, size_t len);
+// One message of up to `len` bytes, and the fd sent with it if any (else
+// *fd = -1, close-on-exec); the byte count, 0 at EOF, or -1.
+long berth_recv_message(int sock, char *buf, size_t len, int *fd);
 
 // constants that are macros in C
 extern const uint64_t BERTH_CLONE_NEWNS, BERTH_CLONE_NEWUTS, BERTH_CLONE_NEWIPC,

@@ -40,7 +40,7 @@ struct Run: AsyncParsableCommand {
         .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
     }
     let detachKeys = try AttachOptions.parseDetachKeys(self.detachKeys)
-    Engine.startFollows()
+    Engine.startFollows(runRoot: global.runroot)
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)

@@ -1,0 +1,45 @@
+import BerthSystem
+import CBerth
+import Glibc
+
+/// How the engine tells a monitor it started early (`berth-monitor
+/// start-when-told`) which container to watch: one message on a socket
+/// pair, the run directory, with the attach connection (if any) passed
+/// along as SCM_RIGHTS. A channel closed before the message means there is
+/// nothing to watch (the create failed, or the engine exited).
+public enum PrestartChannel {
+  /// A connected pair of SOCK_SEQPACKET sockets, close-on-exec: a message
+  /// arrives whole, or not at all.
+  public static func makePair() throws(BerthError) -> (engine: Int32, monitor: Int32) {
+    var fds: [Int32] = [-1, -1]
+    try check("cannot make the monitor's start channel") {
+      socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+    }
+    return (fds[0], fds[1])
+  }
+
+  public static func send(_ socket: Int32, runDirectory: String, attachFD: Int32?)
+    throws(BerthError)
+  {
+    try check("cannot tell the monitor its container") {
+      runDirectory.withCString { path in
+        if let attachFD { return berth_send_fd(socket, attachFD, path, strlen(path)) }
+        return Int32(Glibc.send(socket, path, strlen(path), Int32(MSG_NOSIGNAL)) < 0 ? -1 : 0)
+      }
+    }
+  }
+
+  /// The run directory and attach connection (-1 for none), or nil when the
+  /// channel closed (or failed) first.
+  public static func receive(_ socket: Int32) -> (runDirectory: String, attachFD: Int32)? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    var fd: Int32 = -1
+    let got = berth_recv_message(socket, &buffer, buffer.count - 1, &fd)
+    guard got > 0 else {
+      if fd >= 0 { close(fd) }
+      return nil
+    }
+    let path = String(decoding: buffer[0..<Int(got)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return (path, fd)
+  }
+}

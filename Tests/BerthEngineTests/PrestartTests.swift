@@ -1,0 +1,64 @@
+import BerthOCI
+import BerthSystem
+import Foundation
+import Testing
+
+@testable import BerthEngine
+@testable import BerthMonitor
+
+@Suite("a monitor started before its container")
+struct PrestartTests {
+  @Test func theWarmUpSamplesDecodeAsWhatTheEngineWrites() throws {
+    // A sample that stopped decoding would leave the warm-up half done, silently.
+    let config = try JSONDecoder().decode(
+      MonitorConfig.self, from: Data(DecoderWarmUp.monitorConfig.utf8))
+    #expect(config.autoRemove && config.trashDirectory == "/t")
+    let spec = try JSONDecoder().decode(Spec.self, from: Data(DecoderWarmUp.spec.utf8))
+    #expect(spec.process?.args == ["true"])
+    #expect(spec.linux?.seccomp?.syscalls?.first?.names == ["read"])
+  }
+
+  @Test func theChannelCarriesTheRunDirectoryAndTheAttachConnection() throws {
+    let channel = try PrestartChannel.makePair()
+    defer {
+      close(channel.engine)
+      close(channel.monitor)
+    }
+    let pipe = try makePipe()
+    defer { close(pipe.read) }
+    try PrestartChannel.send(
+      channel.engine, runDirectory: "/run/berth/containers/abc", attachFD: pipe.write)
+    close(pipe.write)
+    let told = try #require(PrestartChannel.receive(channel.monitor))
+    #expect(told.runDirectory == "/run/berth/containers/abc")
+    // The received fd is the pipe's write end: what it writes comes out of the read end.
+    #expect(write(told.attachFD, "x", 1) == 1)
+    close(told.attachFD)
+    var byte: UInt8 = 0
+    #expect(read(pipe.read, &byte, 1) == 1 && byte == UInt8(ascii: "x"))
+  }
+
+  @Test func aChannelWithoutAnAttachConnectionOrClosedEarlyTellsSo() throws {
+    let channel = try PrestartChannel.makePair()
+    defer { close(channel.monitor) }
+    try PrestartChannel.send(channel.engine, runDirectory: "/r", attachFD: nil)
+    let told = try #require(PrestartChannel.receive(channel.monitor))
+    #expect(told.runDirectory == "/r" && told.attachFD == -1)
+    close(channel.engine)
+    #expect(PrestartChannel.receive(channel.monitor) == nil, "a closed channel: nothing to watch")
+  }
+
+  @Test func aPrestartedMonitorGoneBeforeItIsToldIsNotUsed() throws {
+    // A stand-in that is gone at once, its end of the channel with it.
+    let channel = try PrestartChannel.makePair()
+    close(channel.monitor)
+    let sync = try makePipe()
+    close(sync.write)
+    let pid = try ChildProcess.spawn(["true"], path: "/bin/true")
+    let pending = PendingMonitor(
+      pid: pid, binary: "/bin/true", channel: channel.engine, sync: sync.read)
+    #expect(
+      MonitorLauncher.start(pending, runDirectory: "/r", attachFD: nil) == nil,
+      "the start spawns a monitor of its own instead")
+  }
+}
