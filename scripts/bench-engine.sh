@@ -55,7 +55,7 @@ echo "== memory of the per-container monitor while its container sleeps (smaps_r
 id=$($berth run -d --network none busybox sleep 600)
 # The monitor trims its memory 0.3 s and 2.3 s after the container starts.
 sleep 3
-monitor=$(pgrep -f "berth-monitor start $work/run/berth/containers/$id")
+monitor=$(pgrep -f "berth-monitor start(-when-told)? $work/run/berth/containers/$id")
 pid=$($podman run -d $podman_run busybox sleep 600)
 sleep 3
 conmon=$(pgrep -f "conmon.*$pid" | head -1)

@@ -2,10 +2,10 @@
 // the (possibly multithreaded) CLI. It is single-threaded from start to
 // exit, so it may clone containers through BerthRuntime in process.
 //   berth-monitor start RUNDIR SYNC_FD ATTACH_FD   watch one container
-//   berth-monitor start-when-told CHANNEL_FD SYNC_FD
+//   berth-monitor start-when-told RUNDIR CHANNEL_FD SYNC_FD
 //       the same, started before the container's files exist: it readies
-//       itself, then takes RUNDIR (and an attach connection) from the
-//       channel, or exits if the channel closes first (MonitorLauncher.prestart)
+//       itself, then starts when the channel says so (passing an attach
+//       connection), or exits if it closes first (MonitorLauncher.prestart)
 //   berth-monitor exec RUNTIME_ROOT ID PROCESS_JSON RUNDIR [--detach]
 //   berth-monitor dns RECORDS_FILE LISTEN_ADDRS UPSTREAM_ADDRS
 //       a network's DNS responder on port 53 (comma-separated addresses,
@@ -184,8 +184,9 @@ case "start" where arguments.count == 5:
   startMonitor(
     runDirectory: arguments[2], syncFD: Int32(arguments[3]) ?? -1,
     attachFD: Int32(arguments[4]) ?? -1)
-case "start-when-told" where arguments.count == 4:
-  let channel = Int32(arguments[2]) ?? -1
+case "start-when-told" where arguments.count == 5:
+  let runDirectory = arguments[2]
+  let channel = Int32(arguments[3]) ?? -1
   // As root the fork away from the starter needs nothing from the config,
   // so it happens now (rootless, the first process maps the second's ids
   // from the config, and forks when told).
@@ -200,10 +201,12 @@ case "start-when-told" where arguments.count == 4:
   // (type metadata, conformance lookups, code paged in) is paid now, while
   // the engine still writes them.
   DecoderWarmUp.run()
-  guard let told = PrestartChannel.receive(channel) else { exit(0) }
+  guard let told = PrestartChannel.receive(channel), told.runDirectory == runDirectory else {
+    exit(0)
+  }
   close(channel)
   startMonitor(
-    runDirectory: told.runDirectory, syncFD: Int32(arguments[3]) ?? -1, attachFD: told.attachFD,
+    runDirectory: runDirectory, syncFD: Int32(arguments[4]) ?? -1, attachFD: told.attachFD,
     detached: detached)
 case "exec" where arguments.count >= 6:
   do {

@@ -56,9 +56,28 @@ struct PrestartTests {
     close(sync.write)
     let pid = try ChildProcess.spawn(["true"], path: "/bin/true")
     let pending = PendingMonitor(
-      pid: pid, binary: "/bin/true", channel: channel.engine, sync: sync.read)
+      pid: pid, binary: "/bin/true", id: "abc", runDirectory: "/r", channel: channel.engine,
+      sync: sync.read)
     #expect(
-      MonitorLauncher.start(pending, runDirectory: "/r", attachFD: nil) == nil,
+      MonitorLauncher.start(pending, attachFD: nil) == nil,
       "the start spawns a monitor of its own instead")
+  }
+
+  @Test func theNextCreateTakesThePrestartedMonitorsIDOnce() throws {
+    let channel = try PrestartChannel.makePair()
+    close(channel.monitor)
+    let sync = try makePipe()
+    close(sync.write)
+    let pid = try ChildProcess.spawn(["true"], path: "/bin/true")
+    let pending = PendingMonitor(
+      pid: pid, binary: "/bin/true", id: "0123", runDirectory: "/r/containers/0123",
+      channel: channel.engine, sync: sync.read)
+    PrestartedMonitor.slot.withLock { $0 = PrestartedMonitor.Held(monitor: pending) }
+    #expect(PrestartedMonitor.claimID() == "0123")
+    #expect(PrestartedMonitor.claimID() == nil, "a second create draws an id of its own")
+    #expect(PrestartedMonitor.take(id: "4567") == nil, "another container's start spawns anew")
+    let taken = try #require(PrestartedMonitor.take(id: "0123"))
+    #expect(PrestartedMonitor.take(id: "0123") == nil)
+    MonitorLauncher.cancel(taken)
   }
 }

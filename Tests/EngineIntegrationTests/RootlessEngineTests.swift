@@ -64,7 +64,8 @@ struct RootlessEngineTests {
       // A monitor may still be on its way out right after the last command;
       // then no network host, port relay or DNS responder may stay either.
       for pattern in [
-        "berth-monitor start \(dir)/", "berth-monitor (nethost|portproxy|dns) .*\(dir)/",
+        "berth-monitor start(-when-told)? \(dir)/",
+        "berth-monitor (nethost|portproxy|dns) .*\(dir)/",
       ] {
         let left = { sh(["pgrep", "-af", pattern]).stdout }
         #expect(eventually(5) { left().isEmpty }, "left running: \(left())")

@@ -31,7 +31,7 @@ extension Engine {
     var config = config
     try validate(config)
     let imageConfig = try imageConfiguration(image)
-    let id = ContainerNames.randomID()
+    let id = PrestartedMonitor.claimID() ?? ContainerNames.randomID()
     // A generated name (20 x 20 x 90 of them) is drawn again while taken:
     // a hundred containers would otherwise collide one time in seven.
     var name = requested ?? ContainerNames.randomName()
@@ -161,15 +161,13 @@ extension Engine {
       runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless)
   }
 
-  /// The monitor's report for the container in `runDirectory`: from the
-  /// prestarted monitor when there is one for `binary`, else a new one's.
-  func startMonitor(binary: String, runDirectory: String, attachFD: Int32?) throws(BerthError)
-    -> String
+  /// The monitor's report for container `id`: from its prestarted monitor
+  /// when there is one for `binary`, else a new one's.
+  func startMonitor(id: String, binary: String, runDirectory: String, attachFD: Int32?)
+    throws(BerthError) -> String
   {
-    if let pending = PrestartedMonitor.take() {
-      if pending.binary == binary,
-        let report = MonitorLauncher.start(pending, runDirectory: runDirectory, attachFD: attachFD)
-      {
+    if let pending = PrestartedMonitor.take(id: id) {
+      if pending.binary == binary, let report = MonitorLauncher.start(pending, attachFD: attachFD) {
         return report
       }
       if pending.binary != binary { MonitorLauncher.cancel(pending) }
@@ -336,7 +334,8 @@ extension Engine {
         theirs = pair.1
       }
       Trace.mark("start: monitor files written")
-      let report = try startMonitor(binary: binary, runDirectory: runDirectory, attachFD: theirs)
+      let report = try startMonitor(
+        id: container.id, binary: binary, runDirectory: runDirectory, attachFD: theirs)
       if let theirs { close(theirs) }
       Trace.mark("start: monitor reported \(report)")
       if report.hasPrefix("ok") {

@@ -97,11 +97,13 @@ public enum MonitorLauncher {
     return readReport(sync.read)
   }
 
-  /// Spawns `berth-monitor start-when-told 4 3` before the container's
-  /// files exist, with the sync pipe's write end as fd 3 and its end of the
-  /// start channel as fd 4: its exec and start-up then overlap the
-  /// engine's create and start (see PendingMonitor).
-  static func prestart(binary: String) throws(BerthError) -> PendingMonitor {
+  /// Spawns `berth-monitor start-when-told RUNDIR 4 3` for the container
+  /// `id` before its files exist, with the sync pipe's write end as fd 3 and
+  /// its end of the start channel as fd 4: its exec and start-up then
+  /// overlap the engine's create and start (see PendingMonitor).
+  static func prestart(binary: String, id: String, runDirectory: String) throws(BerthError)
+    -> PendingMonitor
+  {
     let sync = try makePipe()
     let channel: (engine: Int32, monitor: Int32)
     do {
@@ -118,9 +120,11 @@ public enum MonitorLauncher {
     }
     do {
       let pid = try ChildProcess.spawn(
-        ["berth-monitor", "start-when-told", "4", "3"], path: binary,
+        ["berth-monitor", "start-when-told", runDirectory, "4", "3"], path: binary,
         stdin: null, stdout: null, stderr: null, extraFDs: [sync.write, channel.monitor])
-      return PendingMonitor(pid: pid, binary: binary, channel: channel.engine, sync: sync.read)
+      return PendingMonitor(
+        pid: pid, binary: binary, id: id, runDirectory: runDirectory, channel: channel.engine,
+        sync: sync.read)
     } catch {
       close(sync.read)
       close(channel.engine)
@@ -128,16 +132,14 @@ public enum MonitorLauncher {
     }
   }
 
-  /// Tells a prestarted monitor its run directory and attach connection;
+  /// Tells a prestarted monitor to start, with the attach connection;
   /// waits for its first process and returns the report line, as `start`
   /// does. Nil when the monitor is gone before it was told (killed, say):
   /// the caller spawns a new one.
-  static func start(
-    _ pending: PendingMonitor, runDirectory: String, attachFD: Int32?
-  ) -> String? {
+  static func start(_ pending: PendingMonitor, attachFD: Int32?) -> String? {
     guard
-      (try? PrestartChannel.send(pending.channel, runDirectory: runDirectory, attachFD: attachFD))
-        != nil
+      (try? PrestartChannel.send(
+        pending.channel, runDirectory: pending.runDirectory, attachFD: attachFD)) != nil
     else {
       cancel(pending)
       return nil
@@ -211,36 +213,64 @@ enum BerthMonitorBinary {
 }
 
 /// A monitor spawned before its container exists (`berth-monitor
-/// start-when-told`), waiting to be told which container to watch. `run`
-/// starts one as soon as it has parsed its flags: the monitor's exec, its
-/// start-up and its first JSON decodes (about 3 ms) then run on the other
-/// CPU while the engine creates the container and writes its files.
+/// start-when-told`), waiting to be told to start. `run` starts one as soon
+/// as it has parsed its flags, for the id its container will get: the
+/// monitor's exec, its start-up and its first JSON decodes (about 3 ms)
+/// then run on the other CPU while the engine creates the container and
+/// writes its files, and `ps` shows from the start which container it is for.
 struct PendingMonitor: Sendable {
   let pid: pid_t
   /// The binary it runs: a start that would spawn another cancels it.
   let binary: String
+  /// The id the next container created gets, and its run directory.
+  let id: String
+  let runDirectory: String
   /// The engine's end of the start channel.
   let channel: Int32
   /// The read end of the sync pipe.
   let sync: Int32
 }
 
-/// The process's one prestarted monitor, taken by the next start.
+/// The process's one prestarted monitor: the next create takes its id, and
+/// that container's start takes the monitor.
 enum PrestartedMonitor {
-  static let slot = Mutex<PendingMonitor?>(nil)
+  struct Held: Sendable {
+    var monitor: PendingMonitor
+    /// A create took its id (another create must not).
+    var claimed = false
+  }
+  static let slot = Mutex<Held?>(nil)
 
   /// Spawns one for `runRoot` (replacing one not taken); a failure is left
   /// for the start to meet and report.
   static func spawn(runRoot: String, rootless: Bool) {
+    let id = ContainerNames.randomID()
     guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
-      let pending = try? MonitorLauncher.prestart(binary: binary)
+      let pending = try? MonitorLauncher.prestart(
+        binary: binary, id: id, runDirectory: runRoot + "/containers/" + id)
     else { return }
     let replaced = slot.withLock { held in
-      defer { held = pending }
-      return held
+      defer { held = Held(monitor: pending) }
+      return held?.monitor
     }
     if let replaced { MonitorLauncher.cancel(replaced) }
   }
 
-  static func take() -> PendingMonitor? { slot.withLock { $0.take() } }
+  /// The id for a new container: the prestarted monitor's, once.
+  static func claimID() -> String? {
+    slot.withLock { held in
+      guard held != nil, held?.claimed == false else { return nil }
+      held?.claimed = true
+      return held?.monitor.id
+    }
+  }
+
+  /// The prestarted monitor for container `id`, if there is one.
+  static func take(id: String) -> PendingMonitor? {
+    slot.withLock { held in
+      guard let monitor = held?.monitor, monitor.id == id else { return nil }
+      held = nil
+      return monitor
+    }
+  }
 }
