@@ -62,8 +62,24 @@ conmon=$(pgrep -f "conmon.*$pid" | head -1)
 mem() { awk '/^(Pss|Private_Clean|Private_Dirty|Anonymous):/ {v[$1]=$2} END {printf "%d %d %d\n", v["Pss:"], v["Private_Clean:"]+v["Private_Dirty:"], v["Anonymous:"]}' /proc/$1/smaps_rollup; }
 read -r bpss bpriv banon < <(mem "$monitor")
 read -r cpss cpriv canon < <(mem "$conmon")
-$berth rm -f "$id" >/dev/null
-$podman rm -f -t 0 "$pid" >/dev/null
+# With one container, every page of a monitor's static binary counts as
+# private (no other process maps it), while conmon shares libc's with the
+# whole system. With ten idle containers each, the monitors share their
+# text as conmons do: the mean per monitor is what each further container costs.
+ids=$id
+pids=$pid
+for i in $(seq 9); do
+  ids="$ids $($berth run -d --network none busybox sleep 600)"
+  pids="$pids $($podman run -d $podman_run busybox sleep 600)"
+done
+sleep 3
+mean() { # pids...: mean Pss, private and anonymous KiB
+  for p in "$@"; do mem "$p"; done | awk '{a+=$1; b+=$2; c+=$3; n++} END {printf "%d %d %d\n", a/n, b/n, c/n}'
+}
+read -r bpss10 bpriv10 banon10 < <(mean $(for i in $ids; do pgrep -f "berth-monitor start(-when-told)? $work/run/berth/containers/$i"; done))
+read -r cpss10 cpriv10 canon10 < <(mean $(for p in $pids; do pgrep -f "conmon.*$p" | head -1; done))
+$berth rm -f $ids >/dev/null
+$podman rm -f -t 0 $pids >/dev/null
 
 echo "== ps -a with 100 containers"
 for i in $(seq 100); do $berth create --network none busybox true >/dev/null; done
@@ -71,10 +87,12 @@ for i in $(seq 100); do $podman create $podman_run busybox true >/dev/null; done
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/ps.json" \
   -n "berth ps -a" "$berth ps -a" -n "podman ps -a" "$podman ps -a" >/dev/null
 
-python3 - "$work" "$bpss" "$bpriv" "$banon" "$cpss" "$cpriv" "$canon" <<'PY'
+python3 - "$work" "$bpss" "$bpriv" "$banon" "$cpss" "$cpriv" "$canon" \
+  "$bpss10" "$bpriv10" "$banon10" "$cpss10" "$cpriv10" "$canon10" <<'PY'
 import json, sys
 work = sys.argv[1]
 b = list(map(int, sys.argv[2:5])); c = list(map(int, sys.argv[5:8]))
+b10 = list(map(int, sys.argv[8:11])); c10 = list(map(int, sys.argv[11:14]))
 def load(name):
     return {r["command"]: r for r in json.load(open(f"{work}/{name}.json"))["results"]}
 run, six, ps = load("run"), load("sixteen"), load("ps")
@@ -93,6 +111,10 @@ print()
 print(f"{'idle monitor KiB':<18}{'Pss':>8}{'private':>9}{'anon':>8}")
 print(f"{'berth-monitor':<18}{b[0]:>8}{b[1]:>9}{b[2]:>8}")
 print(f"{'conmon':<18}{c[0]:>8}{c[1]:>9}{c[2]:>8}")
+print("each of ten idle containers' (mean):")
+print(f"{'berth-monitor':<18}{b10[0]:>8}{b10[1]:>9}{b10[2]:>8}")
+print(f"{'conmon':<18}{c10[0]:>8}{c10[1]:>9}{c10[2]:>8}")
+print("target: a monitor's private memory under 512 KiB")
 print()
 print(f"{'100 containers':<18}{'median ms':>10}")
 for name in ["berth ps -a", "podman ps -a"]:
