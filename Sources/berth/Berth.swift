@@ -58,6 +58,8 @@ struct Berth: AsyncParsableCommand {
     else {
       return try parseAsRoot(arguments)
     }
+    // A run starts a container: the kernel's cgroup lock is warmed from now.
+    if type == Run.self { Engine.warmCgroupLock() }
     var rest = arguments
     rest.remove(at: index)
     return try type.parseAsRoot(rest)

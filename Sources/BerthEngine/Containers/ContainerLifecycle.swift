@@ -150,12 +150,17 @@ extension Engine {
 
   // MARK: Start
 
+  /// Begins the cgroup lock's warm-up (CgroupWarmUp) alone: `run` calls
+  /// this before it even parses its flags, the earliest it knows a start
+  /// follows, so that the warm-up's wait is over before the monitor's mkdir.
+  public static func warmCgroupLock() { CgroupWarmUp.start() }
+
   /// Tells the engine a start follows soon (`run`), so that it begins now
   /// what a start waits for: the kernel's cgroup lock (CgroupWarmUp), and
   /// the monitor's exec and start-up (PendingMonitor). `runRoot` is the
   /// engine's (nil: the default), which need not be open yet.
   public static func startFollows(runRoot: String?) {
-    CgroupWarmUp.start()
+    warmCgroupLock()
     let rootless = geteuid() != 0
     PrestartedMonitor.spawn(
       runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless)
