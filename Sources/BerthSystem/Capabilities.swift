@@ -22,6 +22,12 @@ public enum Capability {
   /// Every capability this kernel knows, by name.
   public static var allNames: [String] { Array(names.prefix(lastSupported + 1)) }
 
+  /// The capabilities this process may still give (its bounding set), by
+  /// name: one prctl per capability, no /proc parsing.
+  public static var boundingSet: [String] {
+    allNames.indices.filter { berth_capbset_read(Int32($0)) == 1 }.map { names[$0] }
+  }
+
   public static func number(_ name: String) -> Int? {
     let upper = name.uppercased()
     let full = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper

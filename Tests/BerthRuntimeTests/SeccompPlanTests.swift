@@ -226,4 +226,14 @@ struct SeccompPlanTests {
     #expect(clone.count == 1)
     #expect(clone.first?.conditions.isEmpty == capabilities.contains("CAP_SYS_ADMIN"))
   }
+
+  @Test func theDefaultProfileIsWhatConfigJSONCarries() throws {
+    // Built as values, it must survive the trip through a bundle's
+    // config.json unchanged: that is what the monitor compiles.
+    let profile = DefaultSeccompProfile.profile(capabilities: ["CAP_SYS_PTRACE"])
+    let carried = try JSONDecoder().decode(
+      Spec.Seccomp.self, from: JSONEncoder().encode(profile))
+    #expect(carried == profile)
+    #expect(profile.defaultAction == "SCMP_ACT_ERRNO" && profile.defaultErrnoRet == 1)
+  }
 }

@@ -38,7 +38,8 @@ public enum SpecBuilder {
 
   /// Capabilities after --cap-add/--cap-drop ("ALL" allowed in both).
   public static func capabilities(_ config: ContainerConfig) throws(BerthError) -> [String] {
-    let all = boundingSet()
+    // A host without CAP_SYS_RESOURCE, say, cannot grant it to a container.
+    let all = Capability.boundingSet
     if config.privileged { return all }
     func normalise(_ name: String) throws(BerthError) -> String {
       let upper = name.uppercased()
@@ -424,23 +425,5 @@ public enum SpecBuilder {
   /// `resolveUser` reads it.
   static func groupID(_ name: String, rootfs: String) -> UInt32? {
     (try? ContentStore.resolveUser("0:" + name, rootfs: rootfs))?.gid
-  }
-
-  /// The capabilities this process may still give (its bounding set): a
-  /// host without CAP_SYS_RESOURCE, say, cannot grant it to a container.
-  static func boundingSet() -> [String] {
-    guard let bytes = try? readFile("/proc/self/status", limit: 1 << 16) else {
-      return Capability.allNames
-    }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-    where line.hasPrefix("CapBnd:") {
-      guard let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
-      else {
-        break
-      }
-      return Capability.allNames.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(
-        \.element)
-    }
-    return Capability.allNames
   }
 }
