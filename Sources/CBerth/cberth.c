@@ -262,29 +262,6 @@ int berth_send_fd(int sock, int fd, const char *msg, size_t msglen) {
   return r < 0 ? -1 : 0;
 }
 
-int berth_recv_fd(int sock, char *buf, size_t len) {
-  struct iovec iov = {.iov_base = buf, .iov_len = len};
-  union {
-    char b[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-                      .msg_controllen = sizeof u.b};
-  ssize_t r;
-  do {
-    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  if (!c || c->cmsg_type != SCM_RIGHTS) {
-    errno = EBADMSG;
-    return -1;
-  }
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return fd;
-}
-
 long berth_recv_message(int sock, char *buf, size_t len, int *fd) {
   struct iovec iov = {.iov_base = buf, .iov_len = len};
   union {
@@ -304,6 +281,16 @@ long berth_recv_message(int sock, char *buf, size_t len, int *fd) {
     memcpy(fd, CMSG_DATA(c), sizeof(int));
   }
   return r;
+}
+
+int berth_recv_fd(int sock, char *buf, size_t len) {
+  int fd;
+  if (berth_recv_message(sock, buf, len, &fd) < 0) return -1;
+  if (fd < 0) {
+    errno = EBADMSG;
+    return -1;
+  }
+  return fd;
 }
 
 int berth_setns(int fd, int nstype) { return setns(fd, nstype); }

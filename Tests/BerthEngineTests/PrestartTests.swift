@@ -48,30 +48,28 @@ struct PrestartTests {
     #expect(PrestartChannel.receive(channel.monitor) == nil, "a closed channel: nothing to watch")
   }
 
-  @Test func aPrestartedMonitorGoneBeforeItIsToldIsNotUsed() throws {
-    // A stand-in that is gone at once, its end of the channel with it.
+  /// A pending monitor whose process (/bin/true) is gone at once, its end
+  /// of the channel with it.
+  func standIn(id: String, runDirectory: String) throws -> PendingMonitor {
     let channel = try PrestartChannel.makePair()
     close(channel.monitor)
     let sync = try makePipe()
     close(sync.write)
     let pid = try ChildProcess.spawn(["true"], path: "/bin/true")
-    let pending = PendingMonitor(
-      pid: pid, binary: "/bin/true", id: "abc", runDirectory: "/r", channel: channel.engine,
+    return PendingMonitor(
+      pid: pid, binary: "/bin/true", id: id, runDirectory: runDirectory, channel: channel.engine,
       sync: sync.read)
+  }
+
+  @Test func aPrestartedMonitorGoneBeforeItIsToldIsNotUsed() throws {
+    let pending = try standIn(id: "abc", runDirectory: "/r")
     #expect(
       MonitorLauncher.start(pending, attachFD: nil) == nil,
       "the start spawns a monitor of its own instead")
   }
 
   @Test func theNextCreateTakesThePrestartedMonitorsIDOnce() throws {
-    let channel = try PrestartChannel.makePair()
-    close(channel.monitor)
-    let sync = try makePipe()
-    close(sync.write)
-    let pid = try ChildProcess.spawn(["true"], path: "/bin/true")
-    let pending = PendingMonitor(
-      pid: pid, binary: "/bin/true", id: "0123", runDirectory: "/r/containers/0123",
-      channel: channel.engine, sync: sync.read)
+    let pending = try standIn(id: "0123", runDirectory: "/r/containers/0123")
     PrestartedMonitor.slot.withLock { $0 = PrestartedMonitor.Held(monitor: pending) }
     #expect(PrestartedMonitor.claimID() == "0123")
     #expect(PrestartedMonitor.claimID() == nil, "a second create draws an id of its own")

@@ -26,27 +26,26 @@ struct berth_lazy_library {
 /// nothing can go on without it.
 void *berth_lazy_symbol(struct berth_lazy_library *library, const char *name);
 
+/// Sets `function` to the library's own `name`, resolved at its first call.
+#define BERTH_LAZY_RESOLVE(library, name)                                          \
+  static __typeof__(&name) resolved;                                               \
+  __typeof__(&name) function = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);       \
+  if (!function) {                                                                 \
+    function = (__typeof__(&name))berth_lazy_symbol(&library, #name);              \
+    __atomic_store_n(&resolved, function, __ATOMIC_RELEASE);                       \
+  }
+
 /// Defines `ret name params` as a call of the library's own `name`; the
 /// prototype in the library's header must agree, or this does not compile.
 #define BERTH_LAZY_FUNCTION(library, ret, name, params, args)                      \
   ret name params {                                                                \
-    static __typeof__(&name) resolved;                                             \
-    __typeof__(&name) function = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);     \
-    if (!function) {                                                               \
-      function = (__typeof__(&name))berth_lazy_symbol(&library, #name);            \
-      __atomic_store_n(&resolved, function, __ATOMIC_RELEASE);                     \
-    }                                                                              \
+    BERTH_LAZY_RESOLVE(library, name)                                              \
     return function args;                                                          \
   }
 
 /// The same for a function that returns nothing.
 #define BERTH_LAZY_VOID_FUNCTION(library, name, params, args)                      \
   void name params {                                                               \
-    static __typeof__(&name) resolved;                                             \
-    __typeof__(&name) function = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);     \
-    if (!function) {                                                               \
-      function = (__typeof__(&name))berth_lazy_symbol(&library, #name);            \
-      __atomic_store_n(&resolved, function, __ATOMIC_RELEASE);                     \
-    }                                                                              \
+    BERTH_LAZY_RESOLVE(library, name)                                              \
     function args;                                                                 \
   }
