@@ -43,7 +43,11 @@ struct PodmanComparisonTests {
     func cleanUp() {
       sh(base + ["rm", "-af", "-t", "0"])
       sh(base + ["system", "reset", "-f"])
-      for controller in ["memory", "pids", "cpu,cpuacct", "unified", "systemd"] {
+      // Every hierarchy: runc makes the parent in all of them (blkio,
+      // cpuset, devices, freezer... were left behind before, a CI run's worth each time).
+      let controllers =
+        (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+      for controller in controllers {
         let parent = "/sys/fs/cgroup/\(controller)\(box.cgroupParent)-podman"
         for child in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
         where !child.contains(".") {
