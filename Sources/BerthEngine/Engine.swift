@@ -52,7 +52,12 @@ public final class Engine: @unchecked Sendable {
   /// The container's persistent directory (bundle, userdata, log).
   public func containerDirectory(_ id: String) -> String { root + "/containers/" + id }
   /// The container's run directory (monitor files, attach socket).
-  public func runDirectory(_ id: String) -> String { containersRunRoot + "/" + id }
+  public func runDirectory(_ id: String) -> String { Self.runDirectory(id, runRoot: runRoot) }
+
+  /// The same for an engine not open yet (a monitor started ahead).
+  static func runDirectory(_ id: String, runRoot: String) -> String {
+    runRoot + "/containers/" + id
+  }
 
   public func lock(container id: String) throws(BerthError) -> ObjectLock {
     try ObjectLock(locksRoot + "/" + id, what: "container \(id.prefix(12))")

@@ -44,7 +44,7 @@ enum MemoryTrim {
   /// relocated read-only-after-start pages) stays, as does any page the
   /// pagemap cannot be read for.
   static func dropUnwrittenPages(start: UInt, end: UInt, pagemap: Int32) {
-    let pageSize: UInt = 4096
+    let pageSize = UInt(getpagesize())
     let present: UInt64 = 1 << 63
     let fileBacked: UInt64 = 1 << 61
     let batch = 512
@@ -99,7 +99,7 @@ enum MemoryTrim {
     let here = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
     let keep: UInt = 16 << 10
     guard here > lowest + keep else { return }
-    let end = (here - keep) & ~UInt(4095)
+    let end = (here - keep) & ~(UInt(getpagesize()) - 1)
     _ = madvise(UnsafeMutableRawPointer(bitPattern: lowest), Int(end - lowest), MADV_DONTNEED)
   }
 }

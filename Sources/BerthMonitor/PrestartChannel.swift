@@ -11,11 +11,8 @@ public enum PrestartChannel {
   /// A connected pair of SOCK_SEQPACKET sockets, close-on-exec: a message
   /// arrives whole, or not at all.
   public static func makePair() throws(BerthError) -> (engine: Int32, monitor: Int32) {
-    var fds: [Int32] = [-1, -1]
-    try check("cannot make the monitor's start channel") {
-      socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
-    }
-    return (fds[0], fds[1])
+    let pair = try socketPair(SOCK_SEQPACKET)
+    return (pair.0, pair.1)
   }
 
   public static func send(_ socket: Int32, runDirectory: String, attachFD: Int32?)

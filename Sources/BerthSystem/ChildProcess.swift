@@ -22,16 +22,33 @@ public enum ChildProcess {
     stdout: Stream = .inherit,
     stderr: Stream = .inherit, extraFDs: [Int32] = []
   ) throws(BerthError) -> pid_t {
+    // The child's dup2s run in order, so a source fd that is also the
+    // target of an earlier one (say the fds to become 3 and 4 are 4 and 3)
+    // would be overwritten before its turn: such sources are copied above
+    // the targets first, and the copies closed once the child has started.
+    let firstFree = Int32(3 + extraFDs.count)
+    var copies: [Int32] = []
+    defer { for fd in copies { close(fd) } }
+    func safe(_ fd: Int32, target: Int32) throws(BerthError) -> Int32 {
+      guard fd >= 3, fd < firstFree, fd != target else { return fd }
+      let copy = try check("cannot move fd \(fd) for \(path ?? args[0])") {
+        fcntl(fd, F_DUPFD_CLOEXEC, firstFree)
+      }
+      copies.append(copy)
+      return copy
+    }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    for (index, fd) in extraFDs.enumerated() {
-      if fd >= 0 { posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index)) }
+    for (index, fd) in extraFDs.enumerated() where fd >= 0 {
+      let target = Int32(3 + index)
+      posix_spawn_file_actions_adddup2(&actions, try safe(fd, target: target), target)
     }
     for (target, stream) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
       switch stream {
       case .inherit: break
-      case .fd(let fd): posix_spawn_file_actions_adddup2(&actions, fd, target)
+      case .fd(let fd):
+        posix_spawn_file_actions_adddup2(&actions, try safe(fd, target: target), target)
       case .file(let path, let flags):
         posix_spawn_file_actions_addopen(&actions, target, path, flags, 0o600)
       }

@@ -141,11 +141,12 @@ public func pidfdSendSignal(_ pidfd: Int32, _ signal: Int32) -> Int32 {
   berth_pidfd_send_signal(pidfd, signal)
 }
 
-/// A connected unix stream socket pair, both ends close-on-exec.
-public func streamPair() throws(BerthError) -> (Int32, Int32) {
+/// A connected unix socket pair of `type` (a stream by default), both ends
+/// close-on-exec.
+public func socketPair(_ type: __socket_type = SOCK_STREAM) throws(BerthError) -> (Int32, Int32) {
   var fds: [Int32] = [0, 0]
   try check("cannot create a socket pair") {
-    socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+    socketpair(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
   }
   return (fds[0], fds[1])
 }

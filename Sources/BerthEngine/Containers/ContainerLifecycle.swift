@@ -172,10 +172,11 @@ extension Engine {
     throws(BerthError) -> String
   {
     if let pending = PrestartedMonitor.take(id: id) {
-      if pending.binary == binary, let report = MonitorLauncher.start(pending, attachFD: attachFD) {
+      if pending.binary != binary {
+        MonitorLauncher.cancel(pending)
+      } else if let report = MonitorLauncher.start(pending, attachFD: attachFD) {
         return report
       }
-      if pending.binary != binary { MonitorLauncher.cancel(pending) }
     }
     return try MonitorLauncher.start(binary: binary, runDirectory: runDirectory, attachFD: attachFD)
   }
@@ -334,7 +335,7 @@ extension Engine {
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil
       if attach {
-        let pair = try streamPair()
+        let pair = try socketPair()
         attachOurs = pair.0
         theirs = pair.1
       }

@@ -72,27 +72,14 @@ public enum MonitorLauncher {
   ) throws(BerthError) -> String {
     let sync = try makePipe()
     defer { close(sync.read) }
-    // Moved above 2 and apart, so the child's dup2 to 3 and 4 can't collide.
-    let syncHigh = fcntl(sync.write, F_DUPFD_CLOEXEC, 10)
-    close(sync.write)
-    let attachHigh = attachFD.map { fcntl($0, F_DUPFD_CLOEXEC, 10) } ?? -1
-    // Closed exactly once, on every path: in a process with other threads
-    // (a build, the API service) a second close may hit someone else's fd.
-    let closeHigh = {
-      close(syncHigh)
-      if attachHigh >= 0 { close(attachHigh) }
-    }
     let null = ChildProcess.Stream.file("/dev/null", O_RDWR)
     let pid: pid_t
     do {
+      defer { close(sync.write) }
       pid = try ChildProcess.spawn(
         ["berth-monitor", "start", runDirectory, "3", attachFD == nil ? "-1" : "4"], path: binary,
-        stdin: null, stdout: null, stderr: null, extraFDs: [syncHigh, attachHigh])
-    } catch {
-      closeHigh()
-      throw error
+        stdin: null, stdout: null, stderr: null, extraFDs: [sync.write, attachFD ?? -1])
     }
-    closeHigh()
     _ = try? waitForExit(pid)
     return readReport(sync.read)
   }
@@ -247,7 +234,7 @@ enum PrestartedMonitor {
     let id = ContainerNames.randomID()
     guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
       let pending = try? MonitorLauncher.prestart(
-        binary: binary, id: id, runDirectory: runRoot + "/containers/" + id)
+        binary: binary, id: id, runDirectory: Engine.runDirectory(id, runRoot: runRoot))
     else { return }
     let replaced = slot.withLock { held in
       defer { held = Held(monitor: pending) }

@@ -112,7 +112,7 @@ extension Runtime {
     if spec.process?.terminal == true, let socket = options.consoleSocket {
       consoleFD = try Terminal.connect(socketPath: socket)
     } else if spec.process?.terminal == true && options.relayTerminal {
-      let (ours, theirs) = try streamPair()
+      let (ours, theirs) = try socketPair()
       relayFD = ours
       consoleFD = theirs
     }

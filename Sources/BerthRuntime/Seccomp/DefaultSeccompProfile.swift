@@ -11,31 +11,31 @@ public enum DefaultSeccompProfile {
   /// "CAP_SYS_ADMIN", usually the bounding set).
   public static func profile(capabilities: [String]) -> Spec.Seccomp {
     let caps = Set(capabilities.map { $0.uppercased() })
-    var rules = [Rule(names: allowed, action: "SCMP_ACT_ALLOW")]
+    var rules = [Spec.Seccomp.Syscall(names: allowed, action: "SCMP_ACT_ALLOW")]
     // Only the personalities ordinary programs use (PER_LINUX, PER_LINUX32,
     // UNAME26, their mix, and the query 0xffffffff).
     for persona: UInt64 in [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff] {
       rules.append(
-        Rule(
+        Spec.Seccomp.Syscall(
           names: ["personality"], action: "SCMP_ACT_ALLOW",
-          args: [Arg(index: 0, value: persona, op: "SCMP_CMP_EQ")]))
+          args: [Spec.Seccomp.Arg(index: 0, value: persona, op: "SCMP_CMP_EQ")]))
     }
     if caps.contains("CAP_SYS_ADMIN") {
-      rules.append(Rule(names: ["clone", "clone3"], action: "SCMP_ACT_ALLOW"))
+      rules.append(Spec.Seccomp.Syscall(names: ["clone", "clone3"], action: "SCMP_ACT_ALLOW"))
     } else {
       // clone without namespace flags; clone3 hides its flags in memory,
       // so ENOSYS makes the C library fall back to clone.
       rules.append(
-        Rule(
+        Spec.Seccomp.Syscall(
           names: ["clone"], action: "SCMP_ACT_ALLOW",
           args: [
-            Arg(
+            Spec.Seccomp.Arg(
               index: cloneFlagsIndex, value: namespaceFlags, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")
           ]))
-      rules.append(Rule(names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38))
+      rules.append(Spec.Seccomp.Syscall(names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38))
     }
     for (cap, names) in byCapability where caps.contains(cap) {
-      rules.append(Rule(names: names, action: "SCMP_ACT_ALLOW"))
+      rules.append(Spec.Seccomp.Syscall(names: names, action: "SCMP_ACT_ALLOW"))
     }
     // Built as the values themselves: a JSON round trip through an
     // encodable copy of the profile cost each `run` about 1 ms.
@@ -43,9 +43,6 @@ public enum DefaultSeccompProfile {
       defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, architectures: architectures,
       syscalls: rules)
   }
-
-  typealias Rule = Spec.Seccomp.Syscall
-  typealias Arg = Spec.Seccomp.Arg
 
   /// CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET.
   static let namespaceFlags: UInt64 = 0x7e02_0000
