@@ -219,6 +219,9 @@ let package = Package(
       name: "ImageIntegrationTests", dependencies: ["BerthImage", "BerthOCI", "BerthTestSupport"]),
     .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthMonitor"]),
     .testTarget(name: "BerthBuildTests", dependencies: ["BerthBuild"]),
+    // The CLI's own logic, such as the hand parser of `run` held to
+    // swift-argument-parser's result.
+    .testTarget(name: "BerthCLITests", dependencies: ["berth"]),
     // Drive the built `berth` as a user would, side by side with podman.
     .testTarget(name: "EngineIntegrationTests", dependencies: ["BerthTestSupport"]),
   ]

@@ -62,6 +62,11 @@ struct Berth: AsyncParsableCommand {
     if type == Run.self { Engine.warmCgroupLock() }
     var rest = arguments
     rest.remove(at: index)
+    if type == Run.self || type == Create.self,
+      let command = CreateHotPath.parse(rest, run: type == Run.self)
+    {
+      return command
+    }
     return try type.parseAsRoot(rest)
   }
 
