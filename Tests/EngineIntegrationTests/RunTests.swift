@@ -22,6 +22,25 @@ struct RunTests {
     #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
   }
 
+  @Test func anAutoRemovedContainersRootfsSkipsTheSyncAtUnmount() throws {
+    let box = EngineSandbox("unsynced")
+    defer { box.finish() }
+    // Podman mounts a --rm container's overlay `volatile`: nothing of it is kept.
+    let removed = box.berth(["run", "--rm", "-d", "busybox", "sleep", "30"]).stdout.trimmed
+    let keptRun = box.berth(["run", "-d", "busybox", "sleep", "30"])
+    let kept = keptRun.stdout.trimmed
+    let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+      .split(separator: "\n")
+    /// The overlay's super options (newer kernels show `fsync=volatile`).
+    func overlayOptions(_ id: String) -> String? {
+      mounts.first { $0.contains("/\(id)/merged ") }
+        .flatMap { $0.components(separatedBy: " - overlay ").last }
+    }
+    #expect(overlayOptions(removed)?.contains("volatile") == true, "\(mounts)")
+    #expect(overlayOptions(kept).map { !$0.contains("volatile") } == true, "\(keptRun.combined)")
+    #expect(box.berth(["rm", "-f", removed, kept]).status == 0)
+  }
+
   @Test func stdinReachesAnInteractiveContainer() {
     let box = EngineSandbox("stdin")
     defer { box.finish() }

@@ -219,7 +219,7 @@ extension Engine {
         rootfs = snapshot.merged
       } else {
         try? store.unmountSnapshot(id: container.id)
-        rootfs = try store.mountSnapshot(snapshot)
+        rootfs = try store.mountSnapshot(snapshot, volatile: config.autoRemove)
       }
     } catch {
       throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
@@ -325,7 +325,8 @@ extension Engine {
         let maps = try RootlessIDs.mappings()
         monitorConfig.uidMappings = maps.uid
         monitorConfig.gidMappings = maps.gid
-        monitorConfig.overlayOptions = snapshot.overlayOptions(rootless: true)
+        monitorConfig.overlayOptions = snapshot.overlayOptions(
+          rootless: true, volatile: config.autoRemove)
         if let maps = snapshot.maps, let uid = IDMaps.outside(0, in: maps.uid),
           let gid = IDMaps.outside(0, in: maps.gid)
         {

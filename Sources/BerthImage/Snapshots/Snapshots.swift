@@ -29,10 +29,16 @@ public struct Snapshot: Sendable {
   /// Where the root filesystem is mounted: the OCI bundle's `root.path`.
   public var merged: String { directory + "/merged" }
 
-  /// The overlay mount options for this snapshot.
-  public func overlayOptions(rootless: Bool, readOnly: Bool = false) -> String {
+  /// The overlay mount options for this snapshot. `volatile` (a container
+  /// removed when it exits, as podman mounts `--rm` containers) spares the
+  /// sync of the upper filesystem at unmount: its upper directory is thrown
+  /// away anyway, and overlayfs refuses to mount it again.
+  public func overlayOptions(rootless: Bool, readOnly: Bool = false, volatile: Bool = false)
+    -> String
+  {
     var options = "lowerdir=" + lowerDirectories.joined(separator: ":")
     if !readOnly { options += ",upperdir=\(upper),workdir=\(work)" }
+    if volatile && !readOnly { options += ",volatile" }
     // Rootless overlay (in a user namespace) keeps its metadata in user.*
     // xattrs, matching how layers were unpacked rootless.
     if rootless { options += ",userxattr" }
@@ -120,7 +126,8 @@ extension ContentStore {
   /// overlayfs needs two lower directories when it has no upper one.
   @discardableResult
   public func mountSnapshot(
-    _ snapshot: Snapshot, readOnly: Bool = false, driver: OverlayDriver = .auto
+    _ snapshot: Snapshot, readOnly: Bool = false, volatile: Bool = false,
+    driver: OverlayDriver = .auto
   ) throws -> String {
     if readOnly && snapshot.lowerDirectories.count == 1 && driver != .fuse {
       try Sys.check("bind-mount \(snapshot.lowerDirectories[0]) on \(snapshot.merged)") {
@@ -132,7 +139,13 @@ extension ContentStore {
       return snapshot.merged
     }
     if driver == .fuse { return try fuseMount(snapshot, readOnly: readOnly) }
-    let options = snapshot.overlayOptions(rootless: rootless, readOnly: readOnly)
+    // A volatile mount leaves this mark, and overlayfs refuses the next
+    // mount while it is there. A container mounted volatile is thrown away
+    // after its run; if it is started again (its first start failed), its
+    // upper directory is still the one this boot unmounted cleanly.
+    if volatile { try? Sys.removeTree(snapshot.work + "/work/incompat/volatile") }
+    let options = snapshot.overlayOptions(
+      rootless: rootless, readOnly: readOnly, volatile: volatile)
     guard options.utf8.count < 4000 else {
       throw BerthError(
         .unsupported, "snapshot \(snapshot.id): too many layers for one overlay mount option string"
