@@ -16,6 +16,23 @@ public func unmount(_ target: String, flags: Int32 = Int32(MNT_DETACH)) throws(B
   try check("cannot unmount \(target)") { umount2(target, flags) }
 }
 
+/// Whether `path` is a mount point in this mount namespace: statx's
+/// mount-root attribute (one syscall; a bind mount keeps its device, so
+/// stat alone cannot tell), else field 5 of /proc/self/mountinfo, which is
+/// read and scanned whole (before Linux 5.8).
+public func isMountPoint(_ path: String) -> Bool {
+  switch berth_is_mount_root(path) {
+  case 1: return true
+  case 0: return false
+  default: break
+  }
+  guard let table = try? readFile("/proc/self/mountinfo") else { return true }
+  return String(decoding: table, as: UTF8.self).split(separator: "\n").contains { line in
+    let fields = line.split(separator: " ", maxSplits: 5)
+    return fields.count > 4 && fields[4] == path
+  }
+}
+
 public func pivotRoot(newRoot: String, putOld: String) throws(BerthError) {
   try check("cannot pivot_root into \(newRoot)") { berth_pivot_root(newRoot, putOld) }
 }

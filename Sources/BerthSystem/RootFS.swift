@@ -48,6 +48,11 @@ public final class RootFS {
   }
 
   func mkdirAll(_ inner: String, mode: mode_t, linksLeft: Int) throws(BerthError) -> Int32 {
+    // Mount points are mostly there already (/proc, /dev, /sys/fs/cgroup):
+    // one lookup in the root, not a mkdirat and an open per component.
+    let existing = berth_openat2(
+      fd, inner, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
+    if existing >= 0 { return existing }
     var current = try check("cannot open rootfs \(path)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     var prefix = ""
     for component in inner.split(separator: "/") where component != "." {

@@ -356,3 +356,17 @@ int berth_ppoll_unblocking(struct pollfd *fds, unsigned long count, int sig) {
   sigdelset(&mask, sig);
   return ppoll(fds, (nfds_t)count, NULL, &mask);
 }
+
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+
+int berth_is_mount_root(const char *path) {
+  struct statx stx;
+  if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) != 0) return -1;
+  if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) {
+    errno = ENOTSUP;
+    return -1;
+  }
+  return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
+}

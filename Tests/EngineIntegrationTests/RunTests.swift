@@ -22,15 +22,14 @@ struct RunTests {
     #expect(box.berth(["ps", "-a", "-q"]).stdout.isEmpty)
   }
 
-  @Test func anAutoRemovedContainersRootfsSkipsTheSyncAtUnmount() throws {
+  @Test func anAutoRemovedContainersRootfsSkipsTheSyncAtUnmount() {
     let box = EngineSandbox("unsynced")
     defer { box.finish() }
     // Podman mounts a --rm container's overlay `volatile`: nothing of it is kept.
     let removed = box.berth(["run", "--rm", "-d", "busybox", "sleep", "30"]).stdout.trimmed
     let keptRun = box.berth(["run", "-d", "busybox", "sleep", "30"])
     let kept = keptRun.stdout.trimmed
-    let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-      .split(separator: "\n")
+    let mounts = procFile("/proc/self/mountinfo").split(separator: "\n")
     /// The overlay's super options (newer kernels show `fsync=volatile`).
     func overlayOptions(_ id: String) -> String? {
       mounts.first { $0.contains("/\(id)/merged ") }

@@ -139,7 +139,7 @@ final class EngineSandbox: @unchecked Sendable {
     #expect(
       eventually(5) { monitorPids().isEmpty }, "monitors left: \(monitorPids())",
       sourceLocation: sourceLocation)
-    let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mounts = procFile("/proc/self/mountinfo")
     // The read-only monitor binary is the one mount meant to stay (once per boot).
     let leaked = mounts.split(separator: "\n").filter {
       $0.contains(dir + "/") && !$0.contains(runRoot + "/bin/berth-monitor")

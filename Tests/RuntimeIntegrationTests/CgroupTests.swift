@@ -144,7 +144,7 @@ struct DeviceFilterIntegrationTests {
 
 enum CgroupV2 {
   static let mountPoint: String? = {
-    let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mountinfo = procFile("/proc/self/mountinfo")
     for line in mountinfo.split(separator: "\n") {
       let f = line.split(separator: " ")
       if let dash = f.firstIndex(of: "-"), dash + 1 < f.count, f[dash + 1] == "cgroup2" {

@@ -16,7 +16,6 @@
 // join. `start` finds it begun and starts no second one.
 import BerthRuntime
 import BerthSystem
-import Dispatch
 import Glibc
 import Synchronization
 
@@ -33,8 +32,10 @@ enum CgroupWarmUp {
     guard now - last > 25,
       lastStart.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
     else { return }
-    guard geteuid() == 0, let path = ownCgroupProcs() else { return }
-    DispatchQueue.global().async {
+    guard geteuid() == 0 else { return }
+    // Finding our cgroup reads and parses /proc/self/cgroup: there too.
+    HelperThread.run {
+      guard let path = ownCgroupProcs() else { return }
       let fd = open(path, O_WRONLY | O_CLOEXEC)
       guard fd >= 0 else { return }
       let pid = "\(getpid())"

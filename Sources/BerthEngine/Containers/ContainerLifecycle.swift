@@ -32,13 +32,11 @@ extension Engine {
     try validate(config)
     let imageConfig = try imageConfiguration(image)
     let id = PrestartedMonitor.claimID() ?? ContainerNames.randomID()
-    // A generated name (20 x 20 x 90 of them) is drawn again while taken:
-    // a hundred containers would otherwise collide one time in seven.
-    var name = requested ?? ContainerNames.randomName()
-    while try lookupOptional(name)?.name == name {
-      guard requested == nil else { throw nameInUse(name) }
-      name = ContainerNames.randomName()
-    }
+    // A requested name already taken fails before anything is made; a
+    // generated one (20 x 20 x 90 of them) is drawn again while taken, in
+    // the transaction that records the container.
+    let name = requested ?? ContainerNames.randomName()
+    if requested != nil, try lookupOptional(name)?.name == name { throw nameInUse(name) }
     // Image VOLUMEs become anonymous volumes, as docker makes them.
     for path in (imageConfig.volumes ?? [:]).keys.sorted()
     where !config.mounts.contains(where: { $0.destination == path }) {
@@ -162,7 +160,7 @@ extension Engine {
   public static func startFollows(runRoot: String?) {
     warmCgroupLock()
     let rootless = geteuid() != 0
-    PrestartedMonitor.spawn(
+    PrestartedMonitor.spawnAhead(
       runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless)
   }
 

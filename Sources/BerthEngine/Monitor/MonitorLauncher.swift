@@ -6,6 +6,7 @@
 import BerthMonitor
 import BerthSystem
 import CBerth
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -227,6 +228,19 @@ enum PrestartedMonitor {
     var claimed = false
   }
   static let slot = Mutex<Held?>(nil)
+  /// Spawns under way on other threads; `claimID` and `take` wait for them.
+  static let spawning = DispatchGroup()
+
+  /// Spawns one on another thread: posix_spawn holds its caller until the
+  /// child has exec'd a 16 MB binary (about 0.7 ms), which the command's
+  /// own thread spends opening the engine meanwhile.
+  static func spawnAhead(runRoot: String, rootless: Bool) {
+    spawning.enter()
+    HelperThread.run {
+      spawn(runRoot: runRoot, rootless: rootless)
+      spawning.leave()
+    }
+  }
 
   /// Spawns one for `runRoot` (replacing one not taken); a failure is left
   /// for the start to meet and report.
@@ -245,7 +259,8 @@ enum PrestartedMonitor {
 
   /// The id for a new container: the prestarted monitor's, once.
   static func claimID() -> String? {
-    slot.withLock { held in
+    spawning.wait()
+    return slot.withLock { held in
       guard held != nil, held?.claimed == false else { return nil }
       held?.claimed = true
       return held?.monitor.id
@@ -254,7 +269,8 @@ enum PrestartedMonitor {
 
   /// The prestarted monitor for container `id`, if there is one.
   static func take(id: String) -> PendingMonitor? {
-    slot.withLock { held in
+    spawning.wait()
+    return slot.withLock { held in
       guard let monitor = held?.monitor, monitor.id == id else { return nil }
       held = nil
       return monitor

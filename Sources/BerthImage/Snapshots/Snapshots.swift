@@ -216,15 +216,8 @@ extension ContentStore {
     throw BerthError.system("unmount \(merged)", error)
   }
 
-  /// Whether `path` is a mount point in this mount namespace (field 5 of
-  /// mountinfo; a bind mount keeps its device, so stat cannot tell).
-  public static func isMountPoint(_ path: String) -> Bool {
-    guard let table = try? Sys.readFile("/proc/self/mountinfo") else { return true }
-    return String(decoding: table, as: UTF8.self).split(separator: "\n").contains { line in
-      let fields = line.split(separator: " ", maxSplits: 5)
-      return fields.count > 4 && fields[4] == path
-    }
-  }
+  /// Whether `path` is a mount point in this mount namespace.
+  public static func isMountPoint(_ path: String) -> Bool { BerthSystem.isMountPoint(path) }
 
   /// Unmounts and deletes a snapshot and its upper directory.
   public func removeSnapshot(id: String) throws {

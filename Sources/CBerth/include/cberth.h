@@ -99,6 +99,11 @@ int berth_bpf_load_device_program(const void *insns, unsigned int count, char *l
                                   unsigned int log_size);
 int berth_bpf_attach_device_program(int cgroup_fd, int prog_fd);
 
+// Whether `path` (a symlink not followed) is the root of a mount, from
+// statx's STATX_ATTR_MOUNT_ROOT: 1 or 0; -1 with errno set when statx
+// fails or cannot tell (before Linux 5.8).
+int berth_is_mount_root(const char *path);
+
 // O_PATH needs _GNU_SOURCE, which Swift's Glibc module does not define.
 extern const int BERTH_O_PATH;
 

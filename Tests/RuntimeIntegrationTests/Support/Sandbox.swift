@@ -97,7 +97,7 @@ final class Sandbox {
       sourceLocation: sourceLocation)
     for id in leftovers { runtime(["delete", "--force", id]) }
 
-    let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mountinfo = procFile("/proc/self/mountinfo")
     let mounts = mountinfo.split(separator: "\n").filter { $0.contains(dir) }
     #expect(mounts.isEmpty, "mounts left behind: \(mounts)", sourceLocation: sourceLocation)
     for line in mounts {
@@ -125,7 +125,7 @@ final class Sandbox {
   }
 
   func cgroupHierarchies() -> [String] {
-    let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mountinfo = procFile("/proc/self/mountinfo")
     return mountinfo.split(separator: "\n").compactMap { line in
       let fields = line.split(separator: " ")
       guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count,
