@@ -51,6 +51,25 @@ public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
     reason = row["reason"]
   }
 
+  /// Written column by column too: GRDB's Codable encoder is the larger
+  /// part of recording a new container (about half a millisecond of `run`).
+  public func encode(to container: inout PersistenceContainer) {
+    container["id"] = id
+    container["name"] = name
+    container["imageID"] = imageID
+    container["imageName"] = imageName
+    container["created"] = created
+    container["state"] = state.rawValue
+    container["config"] = config
+    container["pid"] = pid
+    container["exitCode"] = exitCode
+    container["startedAt"] = startedAt
+    container["finishedAt"] = finishedAt
+    container["restartCount"] = restartCount
+    container["health"] = health
+    container["reason"] = reason
+  }
+
   public init(
     id: String, name: String, imageID: String, imageName: String, created: String, state: State,
     config: Data
