@@ -40,6 +40,23 @@ struct RunTests {
     #expect(box.berth(["rm", "-f", removed, kept]).status == 0)
   }
 
+  @Test func anAutoRemovedContainerKeepsItsFilesInTheRunRoot() {
+    let box = EngineSandbox("ephemeral")
+    defer { box.finish() }
+    // Its bundle, /etc/hosts and log are the run's alone: none is made (and
+    // deleted) on the store's filesystem.
+    let removed = box.berth(["run", "--rm", "-d", "busybox", "sleep", "30"]).stdout.trimmed
+    let kept = box.berth(["run", "-d", "busybox", "sleep", "30"]).stdout.trimmed
+    let files = FileManager.default
+    #expect(files.fileExists(atPath: "\(box.runRoot)/bundles/\(removed)/config.json"))
+    #expect(!files.fileExists(atPath: "\(box.root)/containers/\(removed)"))
+    #expect(files.fileExists(atPath: "\(box.root)/containers/\(kept)/config.json"))
+    let hosts = box.berth(["exec", removed, "cat", "/etc/hosts"])
+    #expect(hosts.status == 0 && hosts.stdout.contains(String(removed.prefix(12))), "\(hosts)")
+    #expect(box.berth(["rm", "-f", removed, kept]).status == 0)
+    #expect(!files.fileExists(atPath: "\(box.runRoot)/bundles/\(removed)"))
+  }
+
   @Test func stdinReachesAnInteractiveContainer() {
     let box = EngineSandbox("stdin")
     defer { box.finish() }

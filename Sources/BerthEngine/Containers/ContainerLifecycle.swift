@@ -79,7 +79,12 @@ extension Engine {
         throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
       }
       Trace.mark("create: snapshot made")
-      try mkdirAll(containerDirectory(id) + "/userdata", mode: 0o700)
+      // A container in a user namespace of its own reaches its files as a
+      // subordinate id, which the run root's owner-only directories keep out.
+      let directory =
+        config.autoRemove && mapped == nil
+        ? ephemeralContainerDirectory(id) : root + "/containers/" + id
+      try mkdirAll(directory + "/userdata", mode: 0o700)
       if mapped != nil { try openStoreToMappedRoot(id, snapshot: snapshot) }
       var container = Container(
         id: id, name: name, imageID: image.id.description, imageName: imageName,
@@ -530,6 +535,8 @@ extension Engine {
     throws(BerthError)
   {
     let dir = containerDirectory(container.id) + "/userdata"
+    // A --rm container's directory is gone after a reboot: made again here.
+    try mkdirAll(dir, mode: 0o700)
     let hostname = config.hostname ?? container.shortID
     let hosts = ContainerNetworkFiles.hosts(
       container: container, hostname: hostname, config: config, network: network)
