@@ -3,9 +3,11 @@
 // is no daemon: every operation works on the files and the database, and
 // each running container has its own monitor process.
 import BerthImage
+import BerthOCI
 import BerthRuntime
 import BerthSystem
 import Glibc
+import Synchronization
 
 public final class Engine: @unchecked Sendable {
   /// Persistent storage: images, container files, volumes, the database.
@@ -18,6 +20,9 @@ public final class Engine: @unchecked Sendable {
   /// Exit codes of `--rm` containers whose removal this process folded
   /// in (their status files go with them), for `wait`.
   var removedExitCodes: [String: Int32] = [:]
+  /// Image configs read by this engine, by image id: `run` reads one at
+  /// create and again at start (an image's config never changes).
+  let imageConfigs = Mutex<[String: ImageConfig.Config]>([:])
 
   public init(root: String?, runRoot: String?) throws(BerthError) {
     rootless = geteuid() != 0

@@ -144,11 +144,27 @@ extension Engine {
   }
 
   public func imageConfiguration(_ image: ImageRecord) throws(BerthError) -> ImageConfig.Config {
+    let id = image.id.description
+    if let known = imageConfigs.withLock({ $0[id] }) { return known }
     do {
-      return try store.config(of: image).config ?? ImageConfig.Config()
+      let config = try store.config(of: image).config ?? ImageConfig.Config()
+      imageConfigs.withLock { $0[id] = config }
+      return config
     } catch {
       throw BerthError.wrapping(error, "cannot read the config of image \(image.id)")
     }
+  }
+
+  /// The config of the image with id `id` (a container's), read once.
+  func imageConfiguration(id: String) throws(BerthError) -> ImageConfig.Config {
+    if let known = imageConfigs.withLock({ $0[id] }) { return known }
+    let image: ImageRecord
+    do {
+      image = try store.resolveImage(id)
+    } catch {
+      throw BerthError.wrapping(error, "cannot find image \(id)")
+    }
+    return try imageConfiguration(image)
   }
 
   // MARK: Start
@@ -244,8 +260,7 @@ extension Engine {
     }
     Trace.mark("start: mounted")
     do {
-      let image = try store.resolveImage(container.imageID)
-      let imageConfig = try imageConfiguration(image)
+      let imageConfig = try imageConfiguration(id: container.imageID)
       let lookupRoot =
         rootless
         ? snapshot.lowerDirectories.first { layerHas($0, "/etc/passwd") } ?? rootfs : rootfs
@@ -715,6 +730,11 @@ extension Engine {
 
   func lookupOptional(_ reference: String) throws(BerthError) -> Container? {
     try database.read { db -> Container? in
+      // A full id first, as docker and podman look one up (and `run` starts
+      // the container it made by its id).
+      if reference.utf8.count == 64, let byID = try Container.fetchOne(db, key: reference) {
+        return byID
+      }
       if let byName = try Container.filter(Column("name") == reference).fetchOne(db) {
         return byName
       }
