@@ -75,7 +75,11 @@ struct Berth: AsyncParsableCommand {
     do {
       var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
       Trace.mark("berth: parsed")
-      if var asyncCommand = command as? any AsyncParsableCommand {
+      // A cast to the concrete type first: one to a protocol is looked up
+      // in every conformance record of the binary on its first use.
+      if let run = command as? Run {
+        try await run.execute()
+      } else if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
         try command.run()
