@@ -93,11 +93,11 @@ extension Engine {
         // Another process may have taken the name since: a generated one is
         // drawn again, a requested one is an error.
         var container = container
-        while try Container.filter(Column("name") == container.name).fetchCount(db) > 0 {
+        while try Container.nameTaken(db, container.name) {
           guard requested == nil else { throw nameInUse(container.name) }
           container.name = ContainerNames.randomName()
         }
-        try container.insert(db)
+        try container.insertRow(db)
         try EventLog.record(
           db, type: "container", action: "create", id: id, name: container.name,
           attributes: ["image": imageName])
@@ -383,12 +383,12 @@ extension Engine {
           // may already have folded in this run (and recorded its start
           // event), its exit, even the deletion of a --rm container's row:
           // that account stands.
-          guard let current = try Container.fetchOne(db, key: recorded.id) else { return }
+          guard let current = try Container.row(db, id: recorded.id) else { return }
           let foldedIn =
             current.state != .created && recorded.startedAt != nil
             && current.startedAt == recorded.startedAt
           if foldedIn { return }
-          try recorded.update(db)
+          try recorded.updateRow(db)
           try Self.recordStart(db, recorded)
         }
         Trace.mark("start: recorded")
@@ -418,7 +418,7 @@ extension Engine {
     container.finishedAt = rfc3339Now()
     container.reason = message
     let updated = container
-    try database.write { db in try updated.update(db) }
+    try database.write { db in try updated.updateRow(db) }
     if (try? updated.decodedConfig())?.autoRemove == true {
       try? removeContainerFiles(updated, volumes: true)
     }
@@ -597,7 +597,7 @@ extension Engine {
   }
 
   func refreshOptional(_ id: String) throws(BerthError) -> Container? {
-    guard var container = try database.read({ db in try Container.fetchOne(db, key: id) }) else {
+    guard var container = try database.read({ db in try Container.row(db, id: id) }) else {
       return nil
     }
     var status = monitorStatus(id)
@@ -641,7 +641,7 @@ extension Engine {
           let gone = container
           try database.write { db in
             if startSeen { try Self.recordStart(db, gone) }
-            _ = try Container.deleteOne(db, key: id)
+            try Container.deleteRow(db, id: id)
             try EventLog.record(
               db, type: "container", action: "remove", id: id, name: gone.name, attributes: [:]
             )
@@ -694,7 +694,7 @@ extension Engine {
     if changed {
       let updated = container
       try database.write { db in
-        try updated.update(db)
+        try updated.updateRow(db)
         if startSeen { try Self.recordStart(db, updated) }
         if updated.state == .exited {
           try EventLog.record(
@@ -732,16 +732,15 @@ extension Engine {
     try database.read { db -> Container? in
       // A full id first, as docker and podman look one up (and `run` starts
       // the container it made by its id).
-      if reference.utf8.count == 64, let byID = try Container.fetchOne(db, key: reference) {
+      if reference.utf8.count == 64, let byID = try Container.row(db, id: reference) {
         return byID
       }
-      if let byName = try Container.filter(Column("name") == reference).fetchOne(db) {
+      if let byName = try Container.row(db, name: reference) {
         return byName
       }
-      if let byID = try Container.fetchOne(db, key: reference) { return byID }
+      if let byID = try Container.row(db, id: reference) { return byID }
       guard reference.count >= 3, reference.allSatisfy(\.isHexDigit) else { return nil }
-      let matches = try Container.filter(Column("id").like(reference.lowercased() + "%")).limit(2)
-        .fetchAll(db)
+      let matches = try Container.rows(db, idPrefix: reference.lowercased(), limit: 2)
       if matches.count > 1 {
         throw BerthError(
           .invalidArgument, "more than one container matches \"\(reference)\"",
@@ -753,7 +752,7 @@ extension Engine {
 
   /// All containers, live state folded in.
   public func containers() throws(BerthError) -> [Container] {
-    let rows = try database.read { db in try Container.order(Column("created").desc).fetchAll(db) }
+    let rows = try database.read { db in try Container.all(db) }
     var result: [Container] = []
     for row in rows {
       // A created row with a status file: a start killed mid-way (adopted).
@@ -898,7 +897,7 @@ extension Engine {
     try? removeTree(runDirectory(container.id))
     unlink(locksRoot + "/" + container.id)
     try database.write { db in
-      _ = try Container.deleteOne(db, key: container.id)
+      try Container.deleteRow(db, id: container.id)
       try EventLog.record(
         db, type: "container", action: "remove", id: container.id, name: container.name,
         attributes: [:])
@@ -999,8 +998,8 @@ extension Engine {
     container.name = name
     let row = container
     try database.write { db in
-      if try Container.filter(Column("name") == name).fetchCount(db) > 0 { throw nameInUse(name) }
-      try row.update(db)
+      if try Container.nameTaken(db, name) { throw nameInUse(name) }
+      try row.updateRow(db)
       try EventLog.record(
         db, type: "container", action: "rename", id: row.id, name: name, attributes: [:])
     }

@@ -141,7 +141,7 @@ extension Engine {
       }
     }
     var taken: [(UInt64, UInt64)] = []
-    let all = try database.read { db in try Container.fetchAll(db) }
+    let all = try database.read { db in try Container.all(db) }
     for container in all {
       guard let config = try? container.decodedConfig(), config.userns?.hasPrefix("auto") == true,
         let maps = config.idMaps

@@ -111,7 +111,7 @@ extension Engine {
 
   /// `berth container cleanup ID`: the monitor's last word, once it is gone.
   public func cleanUpContainer(_ id: String) throws(BerthError) {
-    guard try database.read({ db in try Container.fetchOne(db, key: id) }) != nil else { return }
+    guard try database.read({ db in try Container.row(db, id: id) }) != nil else { return }
     let lock = try self.lock(container: id)
     defer { withExtendedLifetime(lock) {} }
     _ = waitForMonitor(id, seconds: 5)

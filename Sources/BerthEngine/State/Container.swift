@@ -70,6 +70,69 @@ public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
     container["reason"] = reason
   }
 
+  // The engine's queries on this table, in SQL. GRDB's query builder and
+  // record persistence first read the table's schema (its columns, primary
+  // key and indexes: several PRAGMA statements, each through GRDB's
+  // authorizer) in every process; a `run` used nothing else of it.
+
+  static let columns =
+    "id, name, imageID, imageName, created, state, config, pid, exitCode, startedAt, "
+    + "finishedAt, restartCount, health, reason"
+
+  static func row(_ db: Database, id: String) throws -> Container? {
+    try fetchOne(db, sql: "SELECT * FROM container WHERE id = ?", arguments: [id])
+  }
+
+  static func row(_ db: Database, name: String) throws -> Container? {
+    try fetchOne(db, sql: "SELECT * FROM container WHERE name = ?", arguments: [name])
+  }
+
+  static func nameTaken(_ db: Database, _ name: String) throws -> Bool {
+    try Bool.fetchOne(
+      db, sql: "SELECT EXISTS (SELECT 1 FROM container WHERE name = ?)", arguments: [name])
+      ?? false
+  }
+
+  /// Up to `limit` rows whose id starts with `prefix` (hex digits).
+  static func rows(_ db: Database, idPrefix prefix: String, limit: Int) throws -> [Container] {
+    try fetchAll(
+      db, sql: "SELECT * FROM container WHERE id LIKE ? LIMIT ?", arguments: [prefix + "%", limit])
+  }
+
+  /// Every row, newest first.
+  static func all(_ db: Database) throws -> [Container] {
+    try fetchAll(db, sql: "SELECT * FROM container ORDER BY created DESC")
+  }
+
+  func insertRow(_ db: Database) throws {
+    try db.execute(
+      sql:
+        "INSERT INTO container (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      arguments: arguments)
+  }
+
+  func updateRow(_ db: Database) throws {
+    try db.execute(
+      sql: """
+        UPDATE container SET id = ?, name = ?, imageID = ?, imageName = ?, created = ?, state = ?,
+        config = ?, pid = ?, exitCode = ?, startedAt = ?, finishedAt = ?, restartCount = ?,
+        health = ?, reason = ? WHERE id = ?
+        """,
+      arguments: arguments + [id])
+  }
+
+  static func deleteRow(_ db: Database, id: String) throws {
+    try db.execute(sql: "DELETE FROM container WHERE id = ?", arguments: [id])
+  }
+
+  /// The row's values in `columns` order.
+  var arguments: StatementArguments {
+    [
+      id, name, imageID, imageName, created, state.rawValue, config, pid, exitCode, startedAt,
+      finishedAt, restartCount, health, reason,
+    ]
+  }
+
   public init(
     id: String, name: String, imageID: String, imageName: String, created: String, state: State,
     config: Data

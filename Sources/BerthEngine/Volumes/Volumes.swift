@@ -81,7 +81,7 @@ extension Engine {
 
   /// Names of the containers whose config mounts `name`.
   public func volumeUsers(_ name: String) throws(BerthError) -> [String] {
-    try database.read { db in try Container.fetchAll(db) }.filter { container in
+    try database.read { db in try Container.all(db) }.filter { container in
       (try? container.decodedConfig())?.mounts.contains { $0.kind == .volume && $0.source == name }
         == true
     }.map(\.name)
