@@ -1,7 +1,8 @@
 // A short job on a thread of its own. Dispatch's global queues run on a
-// pool of one thread per core, which the CLI's async command already
-// uses; a job that blocks in the kernel there (the cgroup warm-up waits
-// out an RCU grace period, up to 13 ms) would hold back the next one.
+// pool of one thread per core, shared with all async code (the API
+// service's requests, the CLI's async commands); a job that blocks in the
+// kernel there (the cgroup warm-up waits out an RCU grace period, up to
+// 13 ms) would hold back the next one.
 import Glibc
 
 enum HelperThread {
