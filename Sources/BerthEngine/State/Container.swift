@@ -3,8 +3,7 @@ import BerthSystem
 import FoundationEssentials
 import GRDB
 
-public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
-  public static let databaseTableName = "container"
+public struct Container: Codable, Sendable, FetchableRecord {
 
   public enum State: String, Codable, Sendable {
     /// Recorded, rootfs prepared, never started (or reset after an exit).
@@ -49,25 +48,6 @@ public struct Container: Codable, Sendable, FetchableRecord, PersistableRecord {
     restartCount = row["restartCount"]
     health = row["health"]
     reason = row["reason"]
-  }
-
-  /// Written column by column too: GRDB's Codable encoder is the larger
-  /// part of recording a new container (about half a millisecond of `run`).
-  public func encode(to container: inout PersistenceContainer) {
-    container["id"] = id
-    container["name"] = name
-    container["imageID"] = imageID
-    container["imageName"] = imageName
-    container["created"] = created
-    container["state"] = state.rawValue
-    container["config"] = config
-    container["pid"] = pid
-    container["exitCode"] = exitCode
-    container["startedAt"] = startedAt
-    container["finishedAt"] = finishedAt
-    container["restartCount"] = restartCount
-    container["health"] = health
-    container["reason"] = reason
   }
 
   // The engine's queries on this table, in SQL. GRDB's query builder and
