@@ -59,8 +59,10 @@ public final class Engine: @unchecked Sendable {
   /// (`ephemeralContainerDirectory`), whichever exists.
   public func containerDirectory(_ id: String) -> String {
     let ephemeral = ephemeralContainerDirectory(id)
-    return access(ephemeral, F_OK) == 0 ? ephemeral : root + "/containers/" + id
+    return access(ephemeral, F_OK) == 0 ? ephemeral : persistentContainerDirectory(id)
   }
+
+  func persistentContainerDirectory(_ id: String) -> String { root + "/containers/" + id }
 
   /// Where a `--rm` container keeps its directory. Nothing of it outlives
   /// its run, and files made and deleted on the store's filesystem cost

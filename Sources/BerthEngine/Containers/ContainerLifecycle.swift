@@ -83,7 +83,7 @@ extension Engine {
       // subordinate id, which the run root's owner-only directories keep out.
       let directory =
         config.autoRemove && mapped == nil
-        ? ephemeralContainerDirectory(id) : root + "/containers/" + id
+        ? ephemeralContainerDirectory(id) : persistentContainerDirectory(id)
       try mkdirAll(directory + "/userdata", mode: 0o700)
       if mapped != nil { try openStoreToMappedRoot(id, snapshot: snapshot) }
       var container = Container(
@@ -284,9 +284,13 @@ extension Engine {
       case "slirp4netns": slirp = try slirpConfig(container, config, exposed: exposed)
       default: break
       }
-      try writeUserdata(container, config: config, network: network)
+      // Found once: where it is takes a lookup (a --rm container's is in the
+      // run root), and after a reboot it is made again.
+      let bundle = containerDirectory(container.id)
+      try mkdirAll(bundle + "/userdata", mode: 0o700)
+      try writeUserdata(container, config: config, network: network, in: bundle + "/userdata")
       var paths = SpecBuilder.Paths(
-        rootfs: rootfs, userdata: containerDirectory(container.id) + "/userdata",
+        rootfs: rootfs, userdata: bundle + "/userdata",
         cgroupsPath: cgroupsPath(container, config), volumes: volumes, rootless: rootless,
         lookupRoot: lookupRoot)
       if config.initProcess { paths.initBinary = try MonitorLauncher.initBinary() }
@@ -298,7 +302,6 @@ extension Engine {
       let chownTrees = try chownMounts(config, volumes: volumes, user: spec.process?.user)
       // Debian 12's crun 1.8 takes only 1.0.x versions; the fields are 1.0's.
       if config.runtime != nil { spec.ociVersion = "1.0.2" }
-      let bundle = containerDirectory(container.id)
       try writeJSON(spec, to: bundle + "/config.json")
       var monitorConfig = MonitorConfig(
         id: container.id, bundle: bundle, runtimeRoot: runtimeRoot,
@@ -321,7 +324,7 @@ extension Engine {
       }
       monitorConfig.rootfsMount = rootfs
       if config.ipcMode == "shareable" {
-        monitorConfig.extraMounts = [containerDirectory(container.id) + "/userdata/shm"]
+        monitorConfig.extraMounts = [bundle + "/userdata/shm"]
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
       monitorConfig.trashDirectory = trashDirectory
@@ -526,7 +529,7 @@ extension Engine {
       }
       let shm = containerDirectory(container.id) + "/userdata/shm"
       try mkdirAll(shm, mode: 0o1777)
-      if !ContentStore.isMountPoint(shm) {
+      if !isMountPoint(shm) {
         let size = config.shmSize ?? 65_536_000
         try check("mount the shared /dev/shm of \(container.name)") {
           mount(
@@ -545,13 +548,11 @@ extension Engine {
     return containerDirectory(other.id) + "/userdata/shm"
   }
 
-  /// /etc/hosts, /etc/hostname, /etc/resolv.conf and /run/.containerenv.
-  func writeUserdata(_ container: Container, config: ContainerConfig, network: NetworkState?)
-    throws(BerthError)
-  {
-    let dir = containerDirectory(container.id) + "/userdata"
-    // A --rm container's directory is gone after a reboot: made again here.
-    try mkdirAll(dir, mode: 0o700)
+  /// /etc/hosts, /etc/hostname, /etc/resolv.conf and /run/.containerenv,
+  /// in the container's userdata directory `dir`.
+  func writeUserdata(
+    _ container: Container, config: ContainerConfig, network: NetworkState?, in dir: String
+  ) throws(BerthError) {
     let hostname = config.hostname ?? container.shortID
     let hosts = ContainerNetworkFiles.hosts(
       container: container, hostname: hostname, config: config, network: network)
@@ -731,14 +732,13 @@ extension Engine {
   func lookupOptional(_ reference: String) throws(BerthError) -> Container? {
     try database.read { db -> Container? in
       // A full id first, as docker and podman look one up (and `run` starts
-      // the container it made by its id).
+      // the container it made by its id); ids are all 64 hex digits.
       if reference.utf8.count == 64, let byID = try Container.row(db, id: reference) {
         return byID
       }
       if let byName = try Container.row(db, name: reference) {
         return byName
       }
-      if let byID = try Container.row(db, id: reference) { return byID }
       guard reference.count >= 3, reference.allSatisfy(\.isHexDigit) else { return nil }
       let matches = try Container.rows(db, idPrefix: reference.lowercased(), limit: 2)
       if matches.count > 1 {

@@ -48,19 +48,14 @@ public final class StateDatabase: @unchecked Sendable {
       // A database at the current schema needs no migrator (about a
       // millisecond of GRDB's first use on every command): user_version
       // is set with the last migration.
-      let version = try queue.inDatabase { db in
-        try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-      }
-      if version < Self.schemaVersion {
+      if try Self.userVersion(queue) < Self.schemaVersion {
         // One process sets the schema up: two first commands at once (a
         // service's first request and a CLI) otherwise both ran the
         // migrations ("table container already exists"), or deadlocked on
         // the journal mode switch until the busy timeout.
         let lock = try ObjectLock(path + ".lock", what: "the state database's schema")
         defer { withExtendedLifetime(lock) {} }
-        let now = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-        }
-        if now >= Self.schemaVersion { return }
+        if try Self.userVersion(queue) >= Self.schemaVersion { return }
         // WAL is a property of the file: set once, with the schema.
         let mode = try queue.writeWithoutTransaction { db in
           try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
@@ -81,6 +76,11 @@ public final class StateDatabase: @unchecked Sendable {
   }
 
   static let schemaVersion = 3
+
+  /// The schema version the last migration left (0 for a new file).
+  static func userVersion(_ queue: DatabaseQueue) throws -> Int {
+    try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+  }
 
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()

@@ -152,7 +152,7 @@ extension Engine {
       let volume = try self.volume(mount.source)
       let options = volume.optionMap
       if let device = options["device"] {
-        if !ContentStore.isMountPoint(volume.mountpoint) {
+        if !isMountPoint(volume.mountpoint) {
           try check("mount volume \(volume.name)") {
             Glibc.mount(device, volume.mountpoint, options["type"] ?? "none", 0, options["o"] ?? "")
           }

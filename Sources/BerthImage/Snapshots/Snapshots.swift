@@ -203,7 +203,7 @@ extension ContentStore {
     let merged = snapshotDirectory(id) + "/merged"
     // Not a mount point here (never mounted, or mounted only in a rootless
     // monitor's namespace): nothing to undo, and umount2 would be refused.
-    if !Self.isMountPoint(merged) { return }
+    if !BerthSystem.isMountPoint(merged) { return }
     guard let error = Sys.attempt({ umount2(merged, Int32(MNT_DETACH)) }) else { return }
     if error == .invalidArgument || error == .noSuchFileOrDirectory { return }
     // A rootless fuse-overlayfs mount is undone by fusermount3.
@@ -215,9 +215,6 @@ extension ContentStore {
     }
     throw BerthError.system("unmount \(merged)", error)
   }
-
-  /// Whether `path` is a mount point in this mount namespace.
-  public static func isMountPoint(_ path: String) -> Bool { BerthSystem.isMountPoint(path) }
 
   /// Unmounts and deletes a snapshot and its upper directory.
   public func removeSnapshot(id: String) throws {

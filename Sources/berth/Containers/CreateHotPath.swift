@@ -87,7 +87,7 @@ enum CreateHotPath {
   }
 
   /// Every option of `run` and `create`, with swift-argument-parser's names.
-  /// (A function: key paths are not Sendable, so no static table.)
+  /// (A function, not a static table: its closures are not Sendable.)
   static func table() -> [Entry] {
     [
       Entry(names: ["--root"], slot: .text({ $0.global.root = $1 })),
@@ -223,8 +223,8 @@ enum CreateHotPath {
       }
       // A value that looks like an option is swift-argument-parser's call.
       guard let value, !value.hasPrefix("-") else { return false }
-      lists[number, default: []].append(value)
-      return slot.store(value, list: lists[number]!, in: &values)
+      if slot.repeatable { lists[number, default: []].append(value) }
+      return slot.store(value, list: lists[number] ?? [], in: &values)
     }
     while position < arguments.count {
       let argument = arguments[position]
