@@ -4,42 +4,93 @@
 // a waiter as soon as the container exits (a 20 ms sleep loop cost `docker
 // run` 10 ms on average). The watch is made before the caller's first
 // look at the state, so no change falls between the look and the wait.
+//
+// Each thread keeps one inotify instance for good and only adds and
+// removes watches on it: closing an instance that had a watch waits for
+// the kernel's fsnotify SRCU grace period (8 to 16 ms here), and the
+// service's wait answered that much later than the container went.
 import BerthSystem
 import Glibc
+import Synchronization
 
 public final class ExitWatch: @unchecked Sendable {
   private let fd: Int32
   private let directory: String
-  private var watching = false
+  private var descriptor: Int32 = -1
+  /// On the directory's parent, until the directory is there.
+  private var parentDescriptor: Int32 = -1
 
   /// Watches `id`'s run directory; without inotify the waits sleep.
-  public init(_ engine: Engine, id: String) {
-    fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-    directory = engine.runDirectory(id)
+  public convenience init(_ engine: Engine, id: String) {
+    self.init(directory: engine.runDirectory(id))
+  }
+
+  public init(directory: String) {
+    fd = Self.threadInstance()
+    self.directory = directory
+    drain()
     _ = startWatching()
   }
 
-  deinit { if fd >= 0 { close(fd) } }
+  deinit {
+    // Removing a watch only queues its mark for the kernel's reaper.
+    if descriptor >= 0 { inotify_rm_watch(fd, descriptor) }
+    if parentDescriptor >= 0 { inotify_rm_watch(fd, parentDescriptor) }
+  }
 
-  /// The directory appears at the first start: until then, no watch.
+  /// inotify instances by thread: a pool thread lives as long as the
+  /// service, the CLI has one thread that waits.
+  private static let instances = Mutex<[pthread_t: Int32]>([:])
+
+  private static func threadInstance() -> Int32 {
+    let thread = pthread_self()
+    return instances.withLock { instances in
+      if let fd = instances[thread] { return fd }
+      let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+      if fd >= 0 { instances[thread] = fd }
+      return fd
+    }
+  }
+
+  /// The directory appears at the first start: until then, its parent is
+  /// watched for it (`docker run` waits before it starts).
   private func startWatching() -> Bool {
-    guard fd >= 0, !watching else { return false }
+    guard fd >= 0, descriptor < 0 else { return false }
     let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_DELETE_SELF)
-    watching = inotify_add_watch(fd, directory, mask) >= 0
-    return watching
+    descriptor = inotify_add_watch(fd, directory, mask)
+    if descriptor >= 0 {
+      if parentDescriptor >= 0 {
+        inotify_rm_watch(fd, parentDescriptor)
+        parentDescriptor = -1
+      }
+      return true
+    }
+    if parentDescriptor < 0 {
+      let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
+      parentDescriptor = inotify_add_watch(fd, parent, UInt32(IN_CREATE | IN_MOVED_TO))
+    }
+    return false
+  }
+
+  /// Events left by an earlier watch on this thread's instance.
+  private func drain() {
+    guard fd >= 0 else { return }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while read(fd, &buffer, buffer.count) > 0 {}
   }
 
   /// Returns after a change in the directory or `milliseconds`.
   public func wait(milliseconds: Int32) {
-    guard watching else {
+    if descriptor < 0 {
       // A watch made just now may have missed a change: look again first.
       if startWatching() { return }
-      usleep(UInt32(min(milliseconds, 10)) * 1000)
-      return
+      if parentDescriptor < 0 {
+        usleep(UInt32(min(milliseconds, 10)) * 1000)
+        return
+      }
     }
     var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     _ = poll(&entry, 1, milliseconds)
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while read(fd, &buffer, buffer.count) > 0 {}
+    drain()
   }
 }
