@@ -64,6 +64,11 @@ public struct MonitorConfig: Codable, Sendable {
   /// swept by `container prune` (Trash).
   public var removePaths: [String] = []
   public var trashDirectory: String?
+  /// With `--rm`: the snapshot directory (one of `removePaths`) is renamed
+  /// into `directory` instead, for the next `--rm` container, when its
+  /// overlay unmounted cleanly and its upper directory is empty
+  /// (ContentStore.spareSnapshotsDirectory).
+  public var spareSnapshot: SpareSnapshot?
   /// Rootless: the monitor makes a user namespace with these maps (its
   /// user as 0, the subordinate ids above) and runs the container in it.
   public var uidMappings: [IDMapping]?

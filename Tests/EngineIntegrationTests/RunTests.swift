@@ -57,6 +57,46 @@ struct RunTests {
     #expect(!files.fileExists(atPath: "\(box.runRoot)/bundles/\(removed)"))
   }
 
+  @Test func anEmptyAutoRemovedSnapshotServesTheNextOne() throws {
+    let box = EngineSandbox("spares")
+    defer { box.finish() }
+    let spares = "\(box.root)/snapshot-spares"
+    func parked() -> [String] {
+      ((try? FileManager.default.contentsOfDirectory(atPath: spares)) ?? []).sorted()
+    }
+    // Parked by the monitor before it tells the exit.
+    #expect(box.berth(["run", "--rm", "busybox", "true"]).status == 0)
+    #expect(parked().count == 1)
+    // The next --rm container takes it; one that wrote anything is deleted.
+    let writer = box.berth(["run", "--rm", "busybox", "sh", "-c", "echo x > /written"])
+    #expect(writer.status == 0)
+    #expect(parked().isEmpty)
+    // Nothing of the writer's reaches a later container.
+    let reader = box.berth(["run", "--rm", "busybox", "ls", "/written"])
+    #expect(reader.status != 0, "\(reader.combined)")
+    #expect(parked().count == 1)
+    // A kept container never takes one.
+    let kept = box.berth(["create", "busybox", "true"]).stdout.trimmed
+    #expect(parked().count == 1)
+    #expect(box.berth(["rm", kept]).status == 0)
+  }
+
+  @Test func theEnginesMountPointsAreNotMadeInTheUpperDirectory() throws {
+    let box = EngineSandbox("mount-point-base")
+    defer { box.finish() }
+    // /etc/hosts, /etc/resolv.conf and /run/.containerenv are bind targets
+    // that the image lacks: a bottom layer holds them, not the container.
+    let id = box.berth(["create", "busybox", "cat", "/etc/hosts", "/run/.containerenv"])
+      .stdout.trimmed
+    let run = box.berth(["start", "-a", id])
+    #expect(run.status == 0 && run.stdout.contains(String(id.prefix(12))), "\(run.combined)")
+    let upper = try FileManager.default.contentsOfDirectory(
+      atPath: "\(box.root)/snapshots/\(id)/upper")
+    #expect(upper.isEmpty, "\(upper)")
+    #expect(box.berth(["diff", id]).stdout.trimmed.isEmpty)
+    #expect(box.berth(["rm", id]).status == 0)
+  }
+
   @Test func stdinReachesAnInteractiveContainer() {
     let box = EngineSandbox("stdin")
     defer { box.finish() }

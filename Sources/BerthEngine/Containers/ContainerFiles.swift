@@ -31,9 +31,7 @@ public struct PathStat: Sendable {
 
 /// Files the engine bind-mounts into every container: their empty mount
 /// points in the upper directory are not the container's changes.
-public let engineMountPoints: Set<String> = [
-  "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
-]
+public let engineMountPoints = ContentStore.engineMountPoints
 
 extension Engine {
   /// Runs `body` with the container's rootfs mounted (mounting it for the

@@ -74,7 +74,8 @@ extension Engine {
       Trace.mark("create: volumes done")
       let snapshot: Snapshot
       do {
-        snapshot = try store.createSnapshot(id: id, image: image, maps: config.idMaps)
+        snapshot = try store.createSnapshot(
+          id: id, image: image, maps: config.idMaps, spare: config.autoRemove && !rootless)
       } catch {
         throw BerthError.wrapping(error, "cannot create the rootfs of container \(name)")
       }
@@ -328,6 +329,13 @@ extension Engine {
       }
       monitorConfig.removePaths = [snapshot.directory, bundle]
       monitorConfig.trashDirectory = trashDirectory
+      // Rootful only: rootless, the overlay may be fuse-overlayfs's, whose
+      // daemon outlives the unmount a little.
+      if config.autoRemove && !rootless && snapshot.maps == nil {
+        monitorConfig.spareSnapshot = SpareSnapshot(
+          snapshot: snapshot.directory, directory: store.spareSnapshotsDirectory,
+          limit: ContentStore.maximumSpareSnapshots)
+      }
       monitorConfig.volumeFills = volumeFills
       monitorConfig.chownTrees = chownTrees
       monitorConfig.pasta = pasta

@@ -24,6 +24,9 @@ public struct Snapshot: Sendable {
   public var lowerDirectories: [String]
   /// The user namespace's maps its layers were copied with, if any.
   public var maps: IDMaps?
+  /// A bottom layer under the image's holding the files the engine
+  /// bind-mounts over (see `ContentStore.mountPointBase`); nil with maps.
+  public var mountPointBase: String?
   public var upper: String { directory + "/upper" }
   public var work: String { directory + "/work" }
   /// Where the root filesystem is mounted: the OCI bundle's `root.path`.
@@ -36,7 +39,9 @@ public struct Snapshot: Sendable {
   public func overlayOptions(rootless: Bool, readOnly: Bool = false, volatile: Bool = false)
     -> String
   {
-    var options = "lowerdir=" + lowerDirectories.joined(separator: ":")
+    var lowers = lowerDirectories
+    if let mountPointBase, !readOnly { lowers.append(mountPointBase) }
+    var options = "lowerdir=" + lowers.joined(separator: ":")
     if !readOnly { options += ",upperdir=\(upper),workdir=\(work)" }
     if volatile && !readOnly { options += ",volatile" }
     // Rootless overlay (in a user namespace) keeps its metadata in user.*
@@ -49,14 +54,50 @@ public struct Snapshot: Sendable {
 extension ContentStore {
   public func snapshotDirectory(_ id: String) -> String { "\(root)/snapshots/\(id)" }
 
+  /// Files the engine bind-mounts into every container.
+  public static let engineMountPoints: Set<String> = [
+    "etc/hosts", "etc/hostname", "etc/resolv.conf", "run/.containerenv",
+  ]
+
+  /// A directory of empty `engineMountPoints`, made once per store, that
+  /// snapshots put under the image's layers: a bind mount needs its target
+  /// to exist, and an image without one had it made in the container's
+  /// upper directory at every start (/etc and /run copied up, five inodes
+  /// made and later deleted). At the bottom, any file or whiteout of the
+  /// image still wins. Nil when it cannot be made (the targets are then
+  /// made in the upper directory, as before).
+  public func mountPointBase() -> String? {
+    let base = root + "/snapshot-base"
+    if access(base, F_OK) == 0 { return base }
+    let staging = root + "/.snapshot-base-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    do {
+      try Sys.check("create \(staging)") { mkdir(staging, 0o755) }
+      for path in Self.engineMountPoints.sorted() {
+        let parent = staging + "/" + (path.split(separator: "/").dropLast().joined(separator: "/"))
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
+          throw BerthError.system("create \(parent)", Errno(rawValue: errno))
+        }
+        try Sys.writeFileAtomically(staging + "/" + path, [], durable: false)
+      }
+      // Another process may have made it meanwhile: theirs stands.
+      if rename(staging, base) != 0 { try? Sys.removeTree(staging) }
+    } catch {
+      try? Sys.removeTree(staging)
+    }
+    return access(base, F_OK) == 0 ? base : nil
+  }
+
   /// Creates the directories of a container snapshot of `image` (not yet
   /// mounted) and records which image it uses, so `rmi` keeps the image.
   /// With `maps` (a container in its own user namespace) the lower layers
   /// are copies owned as the maps say, and the upper directory belongs to
   /// the container's root (rootless, the monitor gives it, in its namespace).
-  public func createSnapshot(id: String, image: ImageRecord, maps: IDMaps? = nil) throws
-    -> Snapshot
-  {
+  ///
+  /// With `spare`, the directories come from a finished `--rm` container
+  /// when one waits in `spareSnapshotsDirectory` (see there).
+  public func createSnapshot(
+    id: String, image: ImageRecord, maps: IDMaps? = nil, spare: Bool = false
+  ) throws -> Snapshot {
     guard !id.isEmpty,
       id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }),
       !id.hasPrefix(".")
@@ -77,6 +118,18 @@ extension ContentStore {
         hint: "use a --root without those characters")
     }
     let directory = snapshotDirectory(id)
+    if spare && maps == nil, takeSpareSnapshot(as: directory) {
+      do {
+        // In place: the directory belongs to no container record yet.
+        try Sys.writeFileInPlace(directory + "/image", Array(image.id.description.utf8))
+        return Snapshot(
+          id: id, directory: directory, lowerDirectories: lowers, maps: nil,
+          mountPointBase: mountPointBase())
+      } catch {
+        try? Sys.removeTree(directory)
+        throw error
+      }
+    }
     if let error = Sys.attempt({ mkdir(directory, 0o700) }) {
       throw BerthError.system(
         "create snapshot \(id)", error,
@@ -105,7 +158,30 @@ extension ContentStore {
       try? Sys.removeTree(directory)
       throw error
     }
-    return Snapshot(id: id, directory: directory, lowerDirectories: lowers, maps: maps)
+    return Snapshot(
+      id: id, directory: directory, lowerDirectories: lowers, maps: maps,
+      mountPointBase: maps == nil ? mountPointBase() : nil)
+  }
+
+  /// Where the directories of finished `--rm` containers wait to be the
+  /// next `--rm` container's (their monitor renames a snapshot here when its
+  /// upper directory is empty and its overlay unmounted cleanly, keeping at
+  /// most `maximumSpareSnapshots`). Each snapshot made its directory, upper,
+  /// work and merged, the image file and overlay's work/work/incompat, and
+  /// its monitor deleted them all: on ext4 without a journal (this CI's), an
+  /// inode is only allocated past every one freed in the last 30 seconds,
+  /// and a burst of runs spent milliseconds each looking past them.
+  public var spareSnapshotsDirectory: String { root + "/snapshot-spares" }
+  public static let maximumSpareSnapshots = 8
+
+  /// Renames a spare snapshot's directory to `directory`; false when none
+  /// is left (another process may take the one listed first).
+  func takeSpareSnapshot(as directory: String) -> Bool {
+    let spares = spareSnapshotsDirectory
+    for name in listDirectory(spares) where rename(spares + "/" + name, directory) == 0 {
+      return true
+    }
+    return false
   }
 
   /// The snapshot `id`, recomputing its lower directories from its image.
@@ -118,7 +194,8 @@ extension ContentStore {
     }
     let lowers = try maps.map { try mappedLayerPaths(of: image, maps: $0) } ?? layerPaths(of: image)
     return Snapshot(
-      id: id, directory: directory, lowerDirectories: Array(lowers.reversed()), maps: maps)
+      id: id, directory: directory, lowerDirectories: Array(lowers.reversed()), maps: maps,
+      mountPointBase: maps == nil ? mountPointBase() : nil)
   }
 
   /// Mounts the snapshot's overlay on `merged` and returns that path.

@@ -72,6 +72,16 @@ enum Sys {
   static func readFile(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
     try BerthSystem.readFile(path, limit: limit)
   }
+  /// Writes `bytes` over `path` (made if missing) without a new inode:
+  /// for a file nothing reads until the write is done.
+  static func writeFileInPlace(_ path: String, _ bytes: [UInt8]) throws {
+    let fd = try check("open \(path)") {
+      Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    }
+    defer { close(fd) }
+    try FileDescriptor(rawValue: fd).writeFully(bytes, what: path)
+  }
+
   static func writeFileAtomically(
     _ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true
   ) throws {
