@@ -167,8 +167,9 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
     request.spooled = spool
     spool = nil
     let state = self.state
-    let future = state.pool.runIfActive(eventLoop: context.eventLoop) {
-      Router.handle(request, state: state)
+    let handled = request
+    let future = state.run(on: context.eventLoop) {
+      Router.handle(handled, state: state)
     }
     future.whenComplete { result in
       let response: APIResponse
@@ -217,7 +218,7 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
           .head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
         promise: nil)
       let allocator = context.channel.allocator
-      state.pool.runIfActive(eventLoop: context.eventLoop, body).whenComplete { result in
+      state.run(on: context.eventLoop, body).whenComplete { result in
         Trace.mark("api: deferred answer \(request.uri)")
         if case .success(let bytes) = result {
           context.write(
@@ -238,7 +239,7 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
         return
       }
       let body = ResponseBody(channel: context.channel)
-      state.pool.runIfActive(eventLoop: context.eventLoop) { produce(body) }.whenComplete { _ in
+      state.run(on: context.eventLoop) { produce(body) }.whenComplete { _ in
         self.finish(context, keepAlive: keepAlive)
       }
     case .hijack(let stream):

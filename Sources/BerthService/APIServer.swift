@@ -117,14 +117,43 @@ final class ServiceState: @unchecked Sendable {
     lock.withLock { _ in body() }
   }
 
+  /// Engines in use by the pool threads running work now, and the idle
+  /// ones. Opening one (the store, the database) costs about a millisecond;
+  /// an engine is not shared between threads at once, so each piece of pool
+  /// work (`run`) takes the last idle one on its first `engine()` and gives
+  /// it back when done. NIO's pool hands work to its 32 threads in turn: an
+  /// engine per thread was opened again by each of a new service's first
+  /// 32 requests.
   private var engines: [pthread_t: Engine] = [:]
+  private var idleEngines: [Engine] = []
 
-  /// This pool thread's Engine, opened on its first request: opening the
-  /// store and the database for every request cost a few ms each. An
-  /// Engine is not shared between threads.
+  /// Runs `body` on the pool, its engine given back when it returns.
+  func run<T: Sendable>(on eventLoop: EventLoop, _ body: @escaping @Sendable () throws -> T)
+    -> EventLoopFuture<T>
+  {
+    pool.runIfActive(eventLoop: eventLoop) { [self] in
+      defer { releaseEngine() }
+      return try body()
+    }
+  }
+
+  private func releaseEngine() {
+    let thread = pthread_self()
+    locked {
+      if let engine = engines.removeValue(forKey: thread) { idleEngines.append(engine) }
+    }
+  }
+
+  /// The engine of the work running on this thread.
   func engine() throws(BerthError) -> Engine {
     let thread = pthread_self()
-    if let engine = locked({ engines[thread] }) { return engine }
+    let bound = locked { () -> Engine? in
+      if let engine = engines[thread] { return engine }
+      guard let idle = idleEngines.popLast() else { return nil }
+      engines[thread] = idle
+      return idle
+    }
+    if let bound { return bound }
     let engine = try Engine(root: server.root, runRoot: server.runRoot)
     locked { engines[thread] = engine }
     return engine

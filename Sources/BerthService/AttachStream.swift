@@ -103,7 +103,7 @@ final class AttachStream: HijackedStream, @unchecked Sendable {
 
   private func startPump() {
     locked { pumping = true }
-    _ = state.pool.runIfActive(eventLoop: channel!.eventLoop) { self.pump() }
+    _ = state.run(on: channel!.eventLoop) { self.pump() }
   }
 
   /// Monitor frames → the client, until the exit frame.

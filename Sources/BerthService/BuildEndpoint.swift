@@ -38,6 +38,8 @@ enum BuildEndpoint {
     let pullPolicy = request.query["pull"].map { $0 == "1" || $0 == "true" } ?? false
     return .streaming(.ok, contentType: "application/json") { emit in
       defer { try? removeTree(context) }
+      // Its own: the handler's engine went back to the pool with it.
+      let engine = (try? state.engine()) ?? engine
       @Sendable func send(_ line: String) { emit(Router.json(["stream": line])) }
       let builder: Builder
       do {

@@ -137,7 +137,7 @@ enum ContainerFileEndpoints {
   ) -> APIResponse {
     .stream(.ok, contentType: "application/x-tar", headers: headers) { body in
       guard let pipe = try? makePipe() else { return }
-      state.pool.runIfActive(eventLoop: body.channel.eventLoop) {
+      state.run(on: body.channel.eventLoop) {
         defer { close(pipe.write) }
         do {
           try write(try state.engine(), pipe.write)

@@ -179,7 +179,7 @@ final class ExecStream: HijackedStream, @unchecked Sendable {
     let record = self.record
     let state = self.state
     // The process: its exit closes our write ends, so the relay sees EOF.
-    _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
+    _ = state.run(on: channel.eventLoop) {
       var request = record.request
       request.stdio = [input.read, output.write, errors.write]
       let code = (try? state.engine().exec(record.containerID, request)) ?? 126
@@ -191,7 +191,7 @@ final class ExecStream: HijackedStream, @unchecked Sendable {
       close(output.write)
       close(errors.write)
     }
-    _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
+    _ = state.run(on: channel.eventLoop) {
       Self.relay([(output.read, 1), (errors.read, 2)], to: channel)
       close(output.read)
       close(errors.read)

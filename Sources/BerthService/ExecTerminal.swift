@@ -50,7 +50,7 @@ final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
     record.running = true
     let record = self.record
     let state = self.state
-    _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
+    _ = state.run(on: channel.eventLoop) {
       var request = record.request
       request.tty = true
       request.stdio = [pair.slave, pair.slave, pair.slave]
@@ -70,7 +70,7 @@ final class ExecTerminalStream: HijackedStream, @unchecked Sendable {
       record.terminal = nil
       close(pair.slave)
     }
-    _ = state.pool.runIfActive(eventLoop: channel.eventLoop) {
+    _ = state.run(on: channel.eventLoop) {
       self.relay(pair.master, to: channel)
       self.locked {
         close(self.master)

@@ -191,6 +191,8 @@ enum ImageEndpoints {
     let engine = try state.engine()
     let pullOptions = options
     return .streaming(.ok, contentType: "application/json") { emit in
+      // Its own: the handler's engine went back to the pool with it.
+      let engine = (try? state.engine()) ?? engine
       @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
       send(["status": "Pulling from \(reference.path)", "id": reference.tag ?? "latest"])
       let pulled = awaitTask {

@@ -23,6 +23,8 @@ enum ImageTransferEndpoints {
     let destination = try Reference(parsing: text).withDefaultTag
     let options = ImageEndpoints.registryOptions(destination, request)
     return .streaming(.ok, contentType: "application/json") { emit in
+      // Its own: the handler's engine went back to the pool with it.
+      let engine = (try? state.engine()) ?? engine
       @Sendable func send(_ object: [String: String]) { emit(Router.json(object)) }
       send(["status": "The push refers to repository [\(destination.domain)/\(destination.path)]"])
       let pushed = awaitTask {

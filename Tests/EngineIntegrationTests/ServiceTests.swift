@@ -16,11 +16,13 @@ struct ServiceTests {
     let socket: String
     let pid: Int32
 
-    init(_ box: EngineSandbox, idle: Int = 0) {
+    /// `environment`: VAR=value words put before the command.
+    init(_ box: EngineSandbox, idle: Int = 0, environment: [String] = []) {
       self.box = box
       socket = box.dir + "/api.sock"
+      let prefix = environment.isEmpty ? "" : "env " + environment.joined(separator: " ") + " "
       pid = box.background(
-        "\(box.command) system service --time \(idle) unix://\(socket)",
+        "\(prefix)\(box.command) system service --time \(idle) unix://\(socket)",
         log: box.dir + "/service.log")
       _ = box.eventually { FileManager.default.fileExists(atPath: self.socket) }
     }
@@ -49,6 +51,20 @@ struct ServiceTests {
       stop()
       box.finish(sourceLocation: sourceLocation)
     }
+  }
+
+  @Test func requestsOneAfterAnotherShareOneOpenEngine() throws {
+    let box = EngineSandbox("service-engines")
+    let trace = box.dir + "/trace"
+    // BERTH_TRACE marks every engine the service opens.
+    let service = Service(box, environment: ["BERTH_TRACE=\(trace)"])
+    defer { service.finish() }
+    for _ in 0..<10 {
+      #expect(service.docker(["ps", "-a"]).status == 0)
+    }
+    let opened = try String(contentsOfFile: trace, encoding: .utf8)
+      .split(separator: "\n").filter { $0.hasSuffix("engine: database opened") }
+    #expect(opened.count == 1, "\(opened)")
   }
 
   @Test func dockerRunsContainersThroughTheService() {
