@@ -47,3 +47,12 @@ public func mountFlags(ofPath path: String) -> UInt {
   let flags = berth_mount_flags(path)
   return flags < 0 ? 0 : UInt(flags)
 }
+
+/// Marks `path` a top directory for ext4's allocator (`chattr +T`): its
+/// subdirectories are unrelated trees, spread over the block groups rather
+/// than packed into the parent's. False where the file system has no such
+/// flag (tmpfs, xfs).
+@discardableResult
+public func markTopDirectory(_ path: String) -> Bool {
+  berth_mark_top_directory(path) == 0
+}

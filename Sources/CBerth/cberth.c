@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -369,4 +370,19 @@ int berth_is_mount_root(const char *path) {
     return -1;
   }
   return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
+}
+
+int berth_mark_top_directory(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int flags = 0;
+  int result = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+  if (result == 0 && !(flags & FS_TOPDIR_FL)) {
+    flags |= FS_TOPDIR_FL;
+    result = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return result;
 }

@@ -130,6 +130,7 @@ extension ContentStore {
         throw error
       }
     }
+    markTopDirectory(root + "/snapshots")
     if let error = Sys.attempt({ mkdir(directory, 0o700) }) {
       throw BerthError.system(
         "create snapshot \(id)", error,
@@ -171,17 +172,26 @@ extension ContentStore {
   /// its monitor deleted them all: on ext4 without a journal (this CI's), an
   /// inode is only allocated past every one freed in the last 30 seconds,
   /// and a burst of runs spent milliseconds each looking past them.
+  ///
+  /// Mounting an overlay makes seven inodes in its work directory and
+  /// deletes them (work/work, its probes of tmpfile, xattr and whiteout
+  /// support, the volatile mark): those land in the block group of the work
+  /// directory. So spares are taken at random from at least
+  /// `minimumSpareSnapshots`, each in a block group of its own (the
+  /// snapshots directory is a top directory, `markTopDirectory`), and each
+  /// group sees an eighth of the runs' deletions.
   public var spareSnapshotsDirectory: String { root + "/snapshot-spares" }
-  public static let maximumSpareSnapshots = 8
+  public static let minimumSpareSnapshots = 8
+  public static let maximumSpareSnapshots = 16
 
-  /// Renames a spare snapshot's directory to `directory`; false when none
-  /// is left (another process may take the one listed first).
+  /// Renames a spare snapshot's directory to `directory`; false when too
+  /// few wait (or another process took the ones listed).
   func takeSpareSnapshot(as directory: String) -> Bool {
     let spares = spareSnapshotsDirectory
-    for name in listDirectory(spares) where rename(spares + "/" + name, directory) == 0 {
-      return true
-    }
-    return false
+    var names = listDirectory(spares)
+    guard names.count >= Self.minimumSpareSnapshots else { return false }
+    names.shuffle()
+    return names.contains { rename(spares + "/" + $0, directory) == 0 }
   }
 
   /// The snapshot `id`, recomputing its lower directories from its image.

@@ -104,6 +104,11 @@ int berth_bpf_attach_device_program(int cgroup_fd, int prog_fd);
 // fails or cannot tell (before Linux 5.8).
 int berth_is_mount_root(const char *path);
 
+// Sets FS_TOPDIR_FL on a directory (ext2/3/4's `chattr +T`): its
+// subdirectories are then spread over block groups. 0, or -1 with errno
+// (ENOTTY where the file system has no such flag).
+int berth_mark_top_directory(const char *path);
+
 // O_PATH needs _GNU_SOURCE, which Swift's Glibc module does not define.
 extern const int BERTH_O_PATH;
 
