@@ -27,6 +27,7 @@ enum CgroupWarmUp {
   static let lastStart = Atomic<Int64>(0)
 
   static func start() {
+    if keeping.load(ordering: .relaxed) { return }
     let now = monotonicMilliseconds()
     let last = lastStart.load(ordering: .relaxed)
     guard now - last > 25,
@@ -41,6 +42,37 @@ enum CgroupWarmUp {
       let pid = "\(getpid())"
       _ = pid.withCString { write(fd, $0, strlen($0)) }
       close(fd)
+    }
+  }
+
+  /// Until when `keepWarm`'s thread repeats the move (monotonic ms), and
+  /// whether it runs.
+  static let warmUntil = Atomic<Int64>(0)
+  static let keeping = Atomic<Bool>(false)
+
+  /// The API service: docker's requests come milliseconds apart (create,
+  /// attach, wait, start) and its runs tens of milliseconds apart, so a
+  /// warm-up begun at create still held the cgroup mutex, 7 ms into its
+  /// grace period, when the monitor made the container's cgroups. While
+  /// containers start, a thread of the service repeats the move every 5 ms
+  /// (through 250 ms after the last call): the lock stays on its fast path,
+  /// and only the first start of a burst waits.
+  static func keepWarm() {
+    warmUntil.store(monotonicMilliseconds() + 250, ordering: .relaxed)
+    guard geteuid() == 0,
+      keeping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+    else { return }
+    HelperThread.run {
+      defer { keeping.store(false, ordering: .relaxed) }
+      guard let path = ownCgroupProcs() else { return }
+      let pid = "\(getpid())"
+      while monotonicMilliseconds() < warmUntil.load(ordering: .relaxed) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        usleep(5000)
+      }
     }
   }
 

@@ -175,6 +175,10 @@ extension Engine {
   /// follows, so that the warm-up's wait is over before the monitor's mkdir.
   public static func warmCgroupLock() { CgroupWarmUp.start() }
 
+  /// For a long-lived process that starts containers now and then (the
+  /// API service): keeps the kernel's cgroup lock warm while they come.
+  public static func keepCgroupLockWarm() { CgroupWarmUp.keepWarm() }
+
   /// Tells the engine a start follows soon (`run`), so that it begins now
   /// what a start waits for: the kernel's cgroup lock (CgroupWarmUp), and
   /// the monitor's exec and start-up (PendingMonitor). `runRoot` is the
