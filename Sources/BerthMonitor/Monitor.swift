@@ -44,6 +44,10 @@ public struct Monitor {
   var restartAt: Int64?
   var backoff = 0
   var trimsLeft = 1
+  /// The start channel of a monitor started ahead, kept when the engine
+  /// mounts the rootfs after telling it (`config.awaitRootfs`): the first
+  /// launch waits there before it clones init.
+  public var rootfsGate: Int32 = -1
 
   struct Client {
     var fd: Int32
@@ -141,11 +145,23 @@ public struct Monitor {
     defer { close(devNull) }
     var childEnds: [Int32] = []
     defer { for fd in childEnds { close(fd) } }
+    // Only the first launch waits; a restart's rootfs is mounted already.
+    let gate = config.awaitRootfs ? rootfsGate : -1
+    defer {
+      if rootfsGate >= 0 {
+        close(rootfsGate)
+        rootfsGate = -1
+      }
+    }
+    let beforeClone: (@Sendable () throws(BerthError) -> Void)? =
+      gate < 0
+      ? nil : { @Sendable () throws(BerthError) in try PrestartChannel.awaitRootfsMounted(gate) }
     if let external {
       try launchExternal(external, devNull: devNull, childEnds: &childEnds)
     } else if config.terminal {
       var options = CreateOptions(id: config.id, bundle: config.bundle)
       options.relayTerminal = true
+      options.beforeClone = beforeClone
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
         keep(record)
@@ -161,7 +177,9 @@ public struct Monitor {
       let (stdinRead, outWrite, errWrite) = try makeStdioPipes(
         devNull: devNull, childEnds: &childEnds)
       try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
-        let record = try runtime.create(CreateOptions(id: config.id, bundle: config.bundle))
+        var options = CreateOptions(id: config.id, bundle: config.bundle)
+        options.beforeClone = beforeClone
+        let record = try runtime.create(options)
         keep(record)
         status.pid = record.pid
       }

@@ -69,6 +69,10 @@ public struct MonitorConfig: Codable, Sendable {
   /// overlay unmounted cleanly and its upper directory is empty
   /// (ContentStore.spareSnapshotsDirectory).
   public var spareSnapshot: SpareSnapshot?
+  /// A monitor started ahead whose rootfs the engine mounts after telling
+  /// it its container: before its first clone it waits for the engine's
+  /// word on the start channel (PrestartChannel.rootfsMounted).
+  public var awaitRootfs = false
   /// Rootless: the monitor makes a user namespace with these maps (its
   /// user as 0, the subordinate ids above) and runs the container in it.
   public var uidMappings: [IDMapping]?

@@ -26,6 +26,30 @@ public enum PrestartChannel {
     }
   }
 
+  /// The second message, when the monitor was told to await the rootfs.
+  static let mountedWord = "rootfs mounted"
+
+  /// Tells the monitor its container's rootfs is mounted.
+  public static func sendRootfsMounted(_ socket: Int32) throws(BerthError) {
+    try check("cannot tell the monitor the rootfs is mounted") {
+      mountedWord.withCString { Int32(Glibc.send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL))) }
+    }
+  }
+
+  /// Waits for `sendRootfsMounted`; an error when the channel closes first
+  /// (the engine could not mount it, or exited).
+  public static func awaitRootfsMounted(_ socket: Int32) throws(BerthError) {
+    var buffer = [UInt8](repeating: 0, count: 64)
+    while true {
+      let got = recv(socket, &buffer, buffer.count, 0)
+      if got < 0 && currentErrno == .interrupted { continue }
+      guard got > 0, String(decoding: buffer[0..<got], as: UTF8.self) == mountedWord else {
+        throw BerthError(.system, "the engine did not mount the container's rootfs")
+      }
+      return
+    }
+  }
+
   /// The run directory and attach connection (-1 for none), or nil when the
   /// channel closed (or failed) first.
   public static func receive(_ socket: Int32) -> (runDirectory: String, attachFD: Int32)? {

@@ -102,9 +102,10 @@ func becomeMonitor() {
 
 /// Watches the container whose files are in `runDirectory`. `detached`:
 /// this process already left its starter (a rootful monitor started ahead).
-func startMonitor(runDirectory: String, syncFD: Int32, attachFD: Int32, detached: Bool = false)
-  -> Never
-{
+func startMonitor(
+  runDirectory: String, syncFD: Int32, attachFD: Int32, detached: Bool = false,
+  rootfsGate: Int32 = -1
+) -> Never {
   let loaded = Result { () throws(BerthError) in try MonitorConfig.load(runDirectory: runDirectory)
   }
   let config = try? loaded.get()
@@ -171,6 +172,7 @@ func startMonitor(runDirectory: String, syncFD: Int32, attachFD: Int32, detached
       try RootlessNamespace.enter(config: config, ready: ready.write, go: go.read)
     }
     var monitor = try Monitor(runDirectory: runDirectory, config: loaded.get())
+    monitor.rootfsGate = rootfsGate
     monitor.run(syncFD: syncFD, attachFD: attachFD)
   } catch {
     let message = "error \(error.description)\n"
@@ -204,10 +206,10 @@ case "start-when-told" where arguments.count == 5:
   guard let told = PrestartChannel.receive(channel), told.runDirectory == runDirectory else {
     exit(0)
   }
-  close(channel)
+  // Kept: the engine may tell when the rootfs is mounted (awaitRootfs).
   startMonitor(
     runDirectory: runDirectory, syncFD: Int32(arguments[4]) ?? -1, attachFD: told.attachFD,
-    detached: detached)
+    detached: detached, rootfsGate: channel)
 case "exec" where arguments.count >= 6:
   do {
     let bytes = try readFile(arguments[4], limit: 4 << 20)

@@ -125,13 +125,27 @@ public enum MonitorLauncher {
   /// does. Nil when the monitor is gone before it was told (killed, say):
   /// the caller spawns a new one.
   static func start(_ pending: PendingMonitor, attachFD: Int32?) -> String? {
+    guard tell(pending, attachFD: attachFD) else { return nil }
+    return report(pending)
+  }
+
+  /// Tells a prestarted monitor its container and keeps the channel open
+  /// (for `PrestartChannel.sendRootfsMounted`); false, and the monitor
+  /// cancelled, when it is gone.
+  static func tell(_ pending: PendingMonitor, attachFD: Int32?) -> Bool {
     guard
       (try? PrestartChannel.send(
         pending.channel, runDirectory: pending.runDirectory, attachFD: attachFD)) != nil
     else {
       cancel(pending)
-      return nil
+      return false
     }
+    return true
+  }
+
+  /// A told monitor's report; closing the channel first ends a wait for
+  /// the rootfs that nobody will end otherwise (the monitor reports that).
+  static func report(_ pending: PendingMonitor) -> String {
     close(pending.channel)
     _ = try? waitForExit(pending.pid)
     defer { close(pending.sync) }

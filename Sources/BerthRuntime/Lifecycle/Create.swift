@@ -15,6 +15,11 @@ public struct CreateOptions: Sendable {
   /// (and by the engine's monitor): the pty master comes back to the
   /// caller, which relays it.
   public var relayTerminal = false
+  /// Called once the cgroups are made, before init is cloned: the engine's
+  /// monitor waits there for the rootfs, which the engine mounts while the
+  /// monitor loads the bundle and makes the cgroups. (Before the clone:
+  /// init's mount namespace is a copy, and may not receive later mounts.)
+  public var beforeClone: (@Sendable () throws(BerthError) -> Void)?
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -106,6 +111,7 @@ extension Runtime {
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
     }
     Trace.mark("runtime: cgroups made")
+    try options.beforeClone?()
 
     var consoleFD: Int32? = nil
     var relayFD: Int32? = nil
