@@ -21,9 +21,10 @@ public enum DecoderWarmUp {
   }
 
   static let monitorConfig = """
-    {"autoRemove":true,"bundle":"/b","chownTrees":[],"extraMounts":[],"hostInterfaces":[],\
-    "id":"x","logDriver":"k8s-file","logMaxSize":0,"logPath":"/b/l","removePaths":["/s"],\
-    "restartMaxRetries":0,"restartPolicy":"no","rootfsMount":"/s/merged","runtimeRoot":"/r",\
+    {"autoRemove":true,"awaitRootfs":true,"bundle":"/b","chownTrees":[],"extraMounts":[],\
+    "hostInterfaces":[],"id":"x","logDriver":"k8s-file","logMaxSize":0,"logPath":"/b/l",\
+    "removePaths":["/s"],"restartMaxRetries":0,"restartPolicy":"no","rootfsMount":"/s/merged",\
+    "runtimeRoot":"/r","spareSnapshot":{"directory":"/p","limit":16,"snapshot":"/s"},\
     "stdin":false,"terminal":false,"trashDirectory":"/t","volumeFills":[]}
     """
 

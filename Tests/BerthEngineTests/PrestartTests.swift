@@ -13,9 +13,25 @@ struct PrestartTests {
     let config = try JSONDecoder().decode(
       MonitorConfig.self, from: Data(DecoderWarmUp.monitorConfig.utf8))
     #expect(config.autoRemove && config.trashDirectory == "/t")
+    #expect(config.awaitRootfs && config.spareSnapshot?.limit == 16)
     let spec = try JSONDecoder().decode(Spec.self, from: Data(DecoderWarmUp.spec.utf8))
     #expect(spec.process?.args == ["true"])
     #expect(spec.linux?.seccomp?.syscalls?.first?.names == ["read"])
+  }
+
+  @Test func aMonitorAwaitingTheRootfsGoesOnWhenToldAndFailsWhenTheChannelCloses() throws {
+    let told = try PrestartChannel.makePair()
+    defer {
+      close(told.engine)
+      close(told.monitor)
+    }
+    try PrestartChannel.sendRootfsMounted(told.engine)
+    try PrestartChannel.awaitRootfsMounted(told.monitor)
+    // The engine could not mount it: it closes the channel unanswered.
+    let abandoned = try PrestartChannel.makePair()
+    defer { close(abandoned.monitor) }
+    close(abandoned.engine)
+    #expect(throws: BerthError.self) { try PrestartChannel.awaitRootfsMounted(abandoned.monitor) }
   }
 
   @Test func theChannelCarriesTheRunDirectoryAndTheAttachConnection() throws {

@@ -103,6 +103,25 @@ struct RunTests {
     #expect(box.berth(["rm", id]).status == 0)
   }
 
+  @Test func aRootfsThatCannotBeMountedLeavesNothingBehind() throws {
+    let box = EngineSandbox("unmountable")
+    defer { box.finish() }
+    // A layer's directory replaced by a file: the overlay mount fails, in
+    // `run` after the monitor started ahead was told its container.
+    let files = FileManager.default
+    let layer = try #require(try files.contentsOfDirectory(atPath: "\(box.root)/layers").first)
+    let diff = "\(box.root)/layers/\(layer)/diff"
+    try files.moveItem(atPath: diff, toPath: diff + ".saved")
+    files.createFile(atPath: diff, contents: nil)
+    let failed = box.berth(["run", "--rm", "busybox", "true"])
+    try files.removeItem(atPath: diff)
+    try files.moveItem(atPath: diff + ".saved", toPath: diff)
+    #expect(failed.status == 125)
+    #expect(failed.stderr.contains("mount overlay"), "\(failed.combined)")
+    #expect(box.berth(["ps", "-aq"]).stdout.isEmpty)
+    #expect(box.berth(["run", "--rm", "busybox", "echo", "ok"]).stdout == "ok\n")
+  }
+
   @Test func stdinReachesAnInteractiveContainer() {
     let box = EngineSandbox("stdin")
     defer { box.finish() }
