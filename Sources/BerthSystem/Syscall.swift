@@ -135,7 +135,14 @@ public func isDirectory(_ path: String) -> Bool {
 public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
   let components = path.split(separator: "/")
   guard !components.isEmpty else { return }
-  let normalised = (path.hasPrefix("/") ? "/" : "") + components.joined(separator: "/")
+  // By hand, and with whole strings: `joined(separator:)` and
+  // `append(contentsOf:)` over substrings look an associated type up at run
+  // time, and a first lookup scans every conformance record of the binary.
+  var normalised = ""
+  for component in components {
+    if !normalised.isEmpty || path.hasPrefix("/") { normalised += "/" }
+    normalised += String(component)
+  }
   if mkdir(normalised, mode) == 0 || currentErrno == .fileExists { return }
   guard currentErrno == .noSuchFileOrDirectory, components.count > 1 else {
     throw .system("cannot create directory \(normalised)", currentErrno)

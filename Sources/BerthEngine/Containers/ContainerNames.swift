@@ -14,9 +14,17 @@ public enum ContainerNames {
   ]
 
   public static func randomID() -> String {
-    var bytes = [UInt8](repeating: 0, count: 32)
-    for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-    return bytes.map { String($0, radix: 16).leftPadded(2) }.joined()
+    // Hex by hand: `joined()` and `String(_:radix:)` are generic, and their
+    // first use scans every conformance record of the binary.
+    let digits = Array("0123456789abcdef".utf8)
+    var hex: [UInt8] = []
+    hex.reserveCapacity(64)
+    for _ in 0..<32 {
+      let byte = UInt8.random(in: 0...255)
+      hex.append(digits[Int(byte >> 4)])
+      hex.append(digits[Int(byte & 15)])
+    }
+    return String(decoding: hex, as: UTF8.self)
   }
 
   public static func randomName() -> String {
