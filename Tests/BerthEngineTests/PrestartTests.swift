@@ -86,7 +86,9 @@ struct PrestartTests {
 
   @Test func theNextCreateTakesThePrestartedMonitorsIDOnce() throws {
     let pending = try standIn(id: "0123", runDirectory: "/r/containers/0123")
-    PrestartedMonitor.slot.withLock { $0 = PrestartedMonitor.Held(monitor: pending) }
+    PrestartedMonitor.slot.withLock { $0 = pending }
+    // Its id is reserved when the spawn begins: a create need not wait for it.
+    PrestartedMonitor.reserved.withLock { $0 = ["0123"] }
     #expect(PrestartedMonitor.claimID() == "0123")
     #expect(PrestartedMonitor.claimID() == nil, "a second create draws an id of its own")
     #expect(PrestartedMonitor.take(id: "4567") == nil, "another container's start spawns anew")

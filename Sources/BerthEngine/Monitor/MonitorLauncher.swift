@@ -236,56 +236,55 @@ struct PendingMonitor: Sendable {
 /// The process's one prestarted monitor: the next create takes its id, and
 /// that container's start takes the monitor.
 enum PrestartedMonitor {
-  struct Held: Sendable {
-    var monitor: PendingMonitor
-    /// A create took its id (another create must not).
-    var claimed = false
-  }
-  static let slot = Mutex<Held?>(nil)
-  /// Spawns under way on other threads; `claimID` and `take` wait for them.
+  static let slot = Mutex<PendingMonitor?>(nil)
+  /// Ids of spawns begun and not yet given to a create, newest last.
+  static let reserved = Mutex<[String]>([])
+  /// Spawns under way on other threads; `take` waits for them.
   static let spawning = DispatchGroup()
 
   /// Spawns one on another thread: posix_spawn holds its caller until the
   /// child has exec'd a 16 MB binary (about 0.7 ms), which the command's
-  /// own thread spends opening the engine meanwhile.
+  /// own thread spends opening the engine meanwhile. Its id is drawn now,
+  /// so a create can take it without waiting for the spawn (the API
+  /// service creates right after it asks for one).
   static func spawnAhead(runRoot: String, rootless: Bool) {
+    let id = ContainerNames.randomID()
+    reserved.withLock { ids in
+      // Ids of creates that failed before they took one are not kept.
+      if ids.count >= 4 { ids.removeFirst() }
+      ids.append(id)
+    }
     spawning.enter()
     HelperThread.run {
-      spawn(runRoot: runRoot, rootless: rootless)
+      spawn(id: id, runRoot: runRoot, rootless: rootless)
       spawning.leave()
     }
   }
 
-  /// Spawns one for `runRoot` (replacing one not taken); a failure is left
-  /// for the start to meet and report.
-  static func spawn(runRoot: String, rootless: Bool) {
-    let id = ContainerNames.randomID()
+  /// Spawns one for container `id` under `runRoot` (replacing one not
+  /// taken); a failure is left for the start to meet and report.
+  static func spawn(id: String, runRoot: String, rootless: Bool) {
     guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
       let pending = try? MonitorLauncher.prestart(
         binary: binary, id: id, runDirectory: Engine.runDirectory(id, runRoot: runRoot))
     else { return }
     let replaced = slot.withLock { held in
-      defer { held = Held(monitor: pending) }
-      return held?.monitor
+      defer { held = pending }
+      return held
     }
     if let replaced { MonitorLauncher.cancel(replaced) }
   }
 
-  /// The id for a new container: the prestarted monitor's, once.
+  /// The id for a new container: a prestarted monitor's, each once.
   static func claimID() -> String? {
-    spawning.wait()
-    return slot.withLock { held in
-      guard held != nil, held?.claimed == false else { return nil }
-      held?.claimed = true
-      return held?.monitor.id
-    }
+    reserved.withLock { $0.popLast() }
   }
 
   /// The prestarted monitor for container `id`, if there is one.
   static func take(id: String) -> PendingMonitor? {
     spawning.wait()
     return slot.withLock { held in
-      guard let monitor = held?.monitor, monitor.id == id else { return nil }
+      guard let monitor = held, monitor.id == id else { return nil }
       held = nil
       return monitor
     }
