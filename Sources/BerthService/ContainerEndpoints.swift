@@ -230,7 +230,18 @@ enum ContainerEndpoints {
     let engine = try state.engine()
     let id = try engine.lookup(reference).id
     let waiting = state.takePendingAttaches(id)
-    let outcome = try engine.startContainer(id, attach: !waiting.isEmpty)
+    let outcome: StartOutcome
+    do {
+      outcome = try engine.startContainer(id, attach: !waiting.isEmpty)
+    } catch {
+      // A container to remove when it exits goes when it cannot start, as
+      // docker's AutoRemove and `berth run --rm` do: `docker run --rm`
+      // waits for its removal after a failed start.
+      if (try? engine.lookup(id).decodedConfig().autoRemove) == true {
+        _ = try? engine.removeContainer(id, force: true, volumes: true)
+      }
+      throw error
+    }
     if let socket = outcome.attach {
       waiting.first?.connect(socket: socket)
       for other in waiting.dropFirst() {

@@ -67,6 +67,50 @@ struct ServiceTests {
     #expect(opened.count == 1, "\(opened)")
   }
 
+  @Test func aRunWhoseRootfsCannotBeMountedLeavesTheServiceNoSocket() throws {
+    let box = EngineSandbox("service-unmountable")
+    let service = Service(box)
+    defer { service.finish() }
+    func sockets() -> Int {
+      let fds =
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(service.pid)/fd")) ?? []
+      return fds.filter { fd in
+        let target = try? FileManager.default.destinationOfSymbolicLink(
+          atPath: "/proc/\(service.pid)/fd/\(fd)")
+        return target?.hasPrefix("socket:") == true
+      }.count
+    }
+    #expect(service.docker(["run", "--rm", "--network", "none", "busybox", "true"]).status == 0)
+    let before = sockets()
+    // A layer's directory replaced by a file: each start fails at the mount,
+    // after the monitor started ahead was told (with docker's attach socket).
+    let files = FileManager.default
+    let layer = try #require(try files.contentsOfDirectory(atPath: "\(box.root)/layers").first)
+    let diff = "\(box.root)/layers/\(layer)/diff"
+    try files.moveItem(atPath: diff, toPath: diff + ".saved")
+    files.createFile(atPath: diff, contents: nil)
+    // docker run --rm waits for the removal after a failed start: a start
+    // that left the record would hang it (bounded here).
+    func run(_ args: [String]) -> Output {
+      sh(
+        ["timeout", "60", "env", "DOCKER_HOST=unix://\(service.socket)", "/usr/local/bin/docker"]
+          + ["run", "--rm", "--network", "none"] + args + ["busybox", "true"])
+    }
+    for _ in 0..<3 {
+      let failed = run([])
+      #expect(failed.status != 0 && failed.status != 124, "\(failed.combined)")
+      #expect(failed.stderr.contains("mount overlay"), "\(failed.combined)")
+    }
+    // With a user to look up, the mount comes before the monitor: the same.
+    let withUser = run(["--user", "1000"])
+    #expect(withUser.status != 0 && withUser.status != 124, "\(withUser.combined)")
+    #expect(service.docker(["ps", "-aq"]).stdout.isEmpty)
+    try files.removeItem(atPath: diff)
+    try files.moveItem(atPath: diff + ".saved", toPath: diff)
+    #expect(service.docker(["run", "--rm", "--network", "none", "busybox", "true"]).status == 0)
+    #expect(box.eventually { sockets() <= before }, "sockets: \(before) before, \(sockets()) after")
+  }
+
   @Test func dockerRunsContainersThroughTheService() {
     let box = EngineSandbox("service")
     let service = Service(box)

@@ -393,34 +393,44 @@ extension Engine {
       }
       Trace.mark("start: monitor files written")
       let report: String
-      if let pending = early {
-        early = nil
-        if MonitorLauncher.tell(pending, attachFD: theirs) {
-          do {
+      do {
+        // The monitor's end of the attach pair is its own once sent: ours
+        // closes whatever happens.
+        defer { if let theirs { close(theirs) } }
+        if let pending = early {
+          early = nil
+          if MonitorLauncher.tell(pending, attachFD: theirs) {
+            do {
+              try? store.unmountSnapshot(id: container.id)
+              try store.mountSnapshot(snapshot, volatile: config.autoRemove)
+            } catch {
+              // Its channel closes unanswered: it reports and cleans up
+              // (with --rm its files too), and the start failed as if the
+              // monitor had: the record says so, or goes with --rm.
+              _ = MonitorLauncher.report(pending)
+              let failure = BerthError.wrapping(
+                error, "cannot mount the rootfs of \(container.name)")
+              try? finishFailedStart(
+                &container, code: EngineExit.engineError, message: failure.description)
+              throw failure
+            }
+            Trace.mark("start: mounted after the monitor was told")
+            try? PrestartChannel.sendRootfsMounted(pending.channel)
+            report = MonitorLauncher.report(pending)
+          } else {
+            // Gone before it was told (killed): a new one, with nothing to await.
             try? store.unmountSnapshot(id: container.id)
             try store.mountSnapshot(snapshot, volatile: config.autoRemove)
-          } catch {
-            // Its channel closes unanswered: it reports and cleans up.
-            _ = MonitorLauncher.report(pending)
-            throw BerthError.wrapping(error, "cannot mount the rootfs of \(container.name)")
+            monitorConfig.awaitRootfs = false
+            try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
+            report = try MonitorLauncher.start(
+              binary: binary, runDirectory: runDirectory, attachFD: theirs)
           }
-          Trace.mark("start: mounted after the monitor was told")
-          try? PrestartChannel.sendRootfsMounted(pending.channel)
-          report = MonitorLauncher.report(pending)
         } else {
-          // Gone before it was told (killed): a new one, with nothing to await.
-          try? store.unmountSnapshot(id: container.id)
-          try store.mountSnapshot(snapshot, volatile: config.autoRemove)
-          monitorConfig.awaitRootfs = false
-          try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
-          report = try MonitorLauncher.start(
-            binary: binary, runDirectory: runDirectory, attachFD: theirs)
+          report = try startMonitor(
+            id: container.id, binary: binary, runDirectory: runDirectory, attachFD: theirs)
         }
-      } else {
-        report = try startMonitor(
-          id: container.id, binary: binary, runDirectory: runDirectory, attachFD: theirs)
       }
-      if let theirs { close(theirs) }
       Trace.mark("start: monitor reported \(report)")
       if report.hasPrefix("ok") {
         let status = MonitorStatus.load(runDirectory + "/" + RunFiles.status)
