@@ -1,7 +1,8 @@
 // `berth system service`: the Docker Engine API on a unix socket (or, when
-// asked, TCP), served by swift-nio's HTTP/1 server. Every request gets its
-// own Engine on a thread pool, as a `berth` command would: the engine's
-// calls block (database, locks, monitors), the event loop must not. The
+// asked, TCP), served by swift-nio's HTTP/1 server. Every request runs on
+// a thread pool with an Engine of its own while it runs (ServiceState.run),
+// as a `berth` command would: the engine's calls block (database, locks,
+// monitors), the event loop must not. The
 // service starts monitors by posix_spawn through the engine, never by
 // fork; containers outlive it. With `idle` seconds and no connection for
 // that long, it exits (0: never).

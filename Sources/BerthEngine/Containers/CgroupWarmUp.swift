@@ -36,13 +36,19 @@ enum CgroupWarmUp {
     guard geteuid() == 0 else { return }
     // Finding our cgroup reads and parses /proc/self/cgroup: there too.
     HelperThread.run {
-      guard let path = ownCgroupProcs() else { return }
-      let fd = open(path, O_WRONLY | O_CLOEXEC)
-      guard fd >= 0 else { return }
-      let pid = "\(getpid())"
-      _ = pid.withCString { write(fd, $0, strlen($0)) }
-      close(fd)
+      if let path = ownCgroupProcs() { _ = moveSelf(into: path) }
     }
+  }
+
+  /// Writes our pid to `procs`, our own cgroup's: a move that changes
+  /// nothing but takes the lock. False when the file cannot be opened.
+  static func moveSelf(into procs: String) -> Bool {
+    let fd = open(procs, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    let pid = "\(getpid())"
+    _ = pid.withCString { write(fd, $0, strlen($0)) }
+    close(fd)
+    return true
   }
 
   /// Until when `keepWarm`'s thread repeats the move (monotonic ms), and
@@ -65,12 +71,7 @@ enum CgroupWarmUp {
     HelperThread.run {
       defer { keeping.store(false, ordering: .relaxed) }
       guard let path = ownCgroupProcs() else { return }
-      let pid = "\(getpid())"
-      while monotonicMilliseconds() < warmUntil.load(ordering: .relaxed) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = pid.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
+      while monotonicMilliseconds() < warmUntil.load(ordering: .relaxed), moveSelf(into: path) {
         usleep(5000)
       }
     }

@@ -236,6 +236,12 @@ extension Engine {
     try mkdirAll(runtimeRoot, mode: 0o700)
     let rootfs: String
     let snapshot: Snapshot
+    let id = container.id
+    // A stale mount (a start that died after it) comes off first.
+    func mountRootfs() throws -> String {
+      try? store.unmountSnapshot(id: id)
+      return try store.mountSnapshot(snapshot, volatile: config.autoRemove)
+    }
     // A monitor started ahead may load the bundle and make the cgroups
     // while the rootfs is mounted (0.7 ms of a run): when nothing before
     // the monitor's start reads the rootfs (no volume filled from it, no
@@ -254,12 +260,7 @@ extension Engine {
         {
           if pending.binary == binary { early = pending } else { MonitorLauncher.cancel(pending) }
         }
-        if early != nil {
-          rootfs = snapshot.merged
-        } else {
-          try? store.unmountSnapshot(id: container.id)
-          rootfs = try store.mountSnapshot(snapshot, volatile: config.autoRemove)
-        }
+        rootfs = early != nil ? snapshot.merged : try mountRootfs()
       }
     } catch {
       if let early { MonitorLauncher.cancel(early) }
@@ -401,8 +402,7 @@ extension Engine {
           early = nil
           if MonitorLauncher.tell(pending, attachFD: theirs) {
             do {
-              try? store.unmountSnapshot(id: container.id)
-              try store.mountSnapshot(snapshot, volatile: config.autoRemove)
+              _ = try mountRootfs()
             } catch {
               // Its channel closes unanswered: it reports and cleans up
               // (with --rm its files too), and the start failed as if the
@@ -419,8 +419,7 @@ extension Engine {
             report = MonitorLauncher.report(pending)
           } else {
             // Gone before it was told (killed): a new one, with nothing to await.
-            try? store.unmountSnapshot(id: container.id)
-            try store.mountSnapshot(snapshot, volatile: config.autoRemove)
+            _ = try mountRootfs()
             monitorConfig.awaitRootfs = false
             try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
             report = try MonitorLauncher.start(

@@ -66,8 +66,8 @@ public final class ExitWatch: @unchecked Sendable {
       return true
     }
     if parentDescriptor < 0 {
-      let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
-      parentDescriptor = inotify_add_watch(fd, parent, UInt32(IN_CREATE | IN_MOVED_TO))
+      parentDescriptor = inotify_add_watch(
+        fd, parentPath(directory), UInt32(IN_CREATE | IN_MOVED_TO))
     }
     return false
   }

@@ -73,10 +73,7 @@ extension ContentStore {
     do {
       try Sys.check("create \(staging)") { mkdir(staging, 0o755) }
       for path in Self.engineMountPoints.sorted() {
-        let parent = staging + "/" + (path.split(separator: "/").dropLast().joined(separator: "/"))
-        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
-          throw BerthError.system("create \(parent)", Errno(rawValue: errno))
-        }
+        try mkdirAll(parentPath(staging + "/" + path), mode: 0o755)
         try Sys.writeFileAtomically(staging + "/" + path, [], durable: false)
       }
       // Another process may have made it meanwhile: theirs stands.
