@@ -20,6 +20,6 @@ if ! BERTH_STATIC_RUNTIME=1 swift build -c release --static-swift-stdlib --disab
   exit 1
 fi
 grep -E 'Build complete' "$log" || true
-for bin in berth-runtime berth berth-monitor berth-init; do
+for bin in berth-runtime berth berth-monitor berth-init berth-nft; do
   strip .build/release/$bin
 done

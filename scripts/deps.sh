@@ -2,8 +2,10 @@
 # Installs the Debian packages Berth builds and tests with (as root).
 set -euo pipefail
 packages=(
-  # build
-  libseccomp-dev libarchive-dev libnftables-dev pkg-config
+  # build (the static CLI links SQLite, libseccomp, libarchive and the
+  # compression libraries libarchive reads layers with from their archives)
+  libseccomp-dev libarchive-dev libnftables-dev libsqlite3-dev pkg-config
+  zlib1g-dev libbz2-dev liblzma-dev libzstd-dev liblz4-dev
   # fixtures and peers the tests compare against
   busybox-static runc crun podman conmon skopeo umoci docker-registry uidmap
   fuse-overlayfs passt slirp4netns nftables apache2-utils openssl gzip xz-utils zstd

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Testing
 
-@testable import berth
+@testable import BerthCLI
 
 /// `run` and `create` are read by `CreateHotPath` unless it declines; then
 /// swift-argument-parser reads them. Both must give the same command.

@@ -32,7 +32,7 @@ struct RootlessEngineTests {
       // Root-owned binaries the user may run but not write (the build tree
       // may sit where the user cannot enter).
       sh(["install", "-d", "-m", "0755", dir, dir + "/bin"])
-      for binary in ["berth", "berth-monitor"] {
+      for binary in ["berth", "berth-monitor", "berth-nft"] {
         let source = (EngineEnvironment.berth as NSString).deletingLastPathComponent + "/" + binary
         sh(["install", "-m", "0755", source, dir + "/bin/" + binary])
       }

@@ -1,4 +1,5 @@
-// berth's nftables table, `inet berth`, through libnftables in process.
+// berth's nftables table, `inet berth`, through Debian's libnftables in
+// the berth-nft helper (the static CLI cannot load the shared library).
 // Per-container state is map elements, not rules: publishing a port adds
 // `proto . port : address . port` to a map the fixed DNAT rules look up,
 // so a container's start and stop are one element change each and no rule
@@ -6,27 +7,63 @@
 // masquerade set (internal networks: their bridge in a drop set instead).
 // The table goes with the last network's bridge.
 import BerthSystem
-import CNftables
 import Glibc
+import SystemPackage
 
 enum Firewall {
   static let table = "inet berth"
 
-  /// Runs an nft script as one kernel transaction: all of it or nothing.
+  /// Runs an nft script as one kernel transaction (all of it or nothing)
+  /// in berth-nft, beside berth-monitor (BERTH_NFT overrides).
   static func run(_ script: String, what: String) throws(BerthError) {
-    guard let context = nft_ctx_new(0) else {
-      throw BerthError(.system, "cannot \(what): libnftables gave no context")
+    let helper: String
+    if let path = getenv("BERTH_NFT").map({ String(cString: $0) }), !path.isEmpty {
+      helper = path
+    } else {
+      helper = parentPath(try MonitorLauncher.installedBinary()) + "/berth-nft"
     }
-    defer { nft_ctx_free(context) }
-    _ = nft_ctx_buffer_output(context)
-    _ = nft_ctx_buffer_error(context)
-    if nft_run_cmd_from_buffer(context, script) != 0 {
-      let message = nft_ctx_get_error_buffer(context).map { String(cString: $0) } ?? ""
+    let input = try makePipe()
+    let errors: (read: Int32, write: Int32)
+    do throws(BerthError) {
+      errors = try makePipe()
+    } catch {
+      close(input.read)
+      close(input.write)
+      throw error
+    }
+    defer { close(errors.read) }
+    let pid: pid_t
+    do throws(BerthError) {
+      defer {
+        close(input.read)
+        close(errors.write)
+      }
+      pid = try ChildProcess.spawn(
+        ["berth-nft"], path: helper, stdin: .fd(input.read), stdout: .file("/dev/null", O_WRONLY),
+        stderr: .fd(errors.write))
+    } catch {
+      close(input.write)
+      throw BerthError(
+        .system, "cannot \(what): \(error)", hint: "install berth-nft beside berth-monitor")
+    }
+    // berth-nft reads all of its input before it writes anything, so
+    // neither side waits on the other's pipe.
+    let written = Result { () throws(BerthError) in
+      try FileDescriptor(rawValue: input.write).writeFully(
+        script, what: "cannot pass the nft script to berth-nft")
+    }
+    close(input.write)
+    let message =
+      (try? FileDescriptor(rawValue: errors.read).readToEnd(what: "berth-nft's errors"))
+      .map { String(decoding: $0, as: UTF8.self) } ?? ""
+    let status = exitCode(fromWaitStatus: try waitForExit(pid))
+    guard status == 0 else {
       let firstLine = message.split(separator: "\n").first.map(String.init) ?? "nft failed"
       throw BerthError(
         .system, "cannot \(what): \(firstLine)",
         hint: "the nf_tables kernel module and CAP_NET_ADMIN are needed")
     }
+    try written.get()
   }
 
   /// The table, its maps and sets (kept), and its chains (flushed and

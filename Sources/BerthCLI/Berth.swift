@@ -7,7 +7,12 @@ import BerthImage
 import BerthSystem
 import Glibc
 
-@main
+/// The `berth` executable's entry point, on the main thread as an `@main`
+/// type's would be: nothing here starts a thread the command does not ask for.
+@MainActor public func berthMain() async {
+  await Berth.main()
+}
+
 struct Berth: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "berth",
@@ -70,7 +75,7 @@ struct Berth: AsyncParsableCommand {
     return try type.parseAsRoot(rest)
   }
 
-  static func main() async {
+  @MainActor static func main() async {
     Trace.mark("berth: main")
     do {
       var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))

@@ -1,5 +1,5 @@
-// libarchive for Swift (its functions loaded on first use: libarchive.c),
-// plus the few calls Swift cannot make directly
+// Debian's libarchive for Swift (linked statically into the release CLI,
+// see Package.swift), plus the few calls Swift cannot make directly
 // (variadic `syscall`, macros), kept tiny and static inline.
 #pragma once
 // No _GNU_SOURCE here: clang builds each C module once, and modules that
