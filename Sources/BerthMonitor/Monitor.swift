@@ -48,6 +48,9 @@ public struct Monitor {
   /// mounts the rootfs after telling it (`config.awaitRootfs`): the first
   /// launch waits there before it clones init.
   public var rootfsGate: Int32 = -1
+  /// A network namespace made while the monitor waited to be told, for the
+  /// first launch (CreateOptions.networkNamespaceAhead); -1: none.
+  public var networkNamespaceAhead: Int32 = -1
 
   struct Client {
     var fd: Int32
@@ -156,12 +159,21 @@ public struct Monitor {
     let beforeClone: (@Sendable () throws(BerthError) -> Void)? =
       gate < 0
       ? nil : { @Sendable () throws(BerthError) in try PrestartChannel.awaitRootfsMounted(gate) }
+    // The first launch only: a restart's clone makes a new one.
+    let networkAhead = networkNamespaceAhead >= 0 ? networkNamespaceAhead : nil
+    defer {
+      if networkNamespaceAhead >= 0 {
+        close(networkNamespaceAhead)
+        networkNamespaceAhead = -1
+      }
+    }
     if let external {
       try launchExternal(external, devNull: devNull, childEnds: &childEnds)
     } else if config.terminal {
       var options = CreateOptions(id: config.id, bundle: config.bundle)
       options.relayTerminal = true
       options.beforeClone = beforeClone
+      options.networkNamespaceAhead = networkAhead
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
         keep(record)
@@ -179,6 +191,7 @@ public struct Monitor {
       try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
         var options = CreateOptions(id: config.id, bundle: config.bundle)
         options.beforeClone = beforeClone
+        options.networkNamespaceAhead = networkAhead
         let record = try runtime.create(options)
         keep(record)
         status.pid = record.pid

@@ -204,7 +204,7 @@ enum ContainerEndpoints {
     let config = try body.containerConfig(rootless: engine.rootless)
     // docker run creates, attaches, waits, then starts: a start follows.
     Engine.keepCgroupLockWarm()
-    Engine.startFollows(runRoot: engine.runRoot)
+    Engine.startFollows(runRoot: engine.runRoot, networkNone: config.network == "none")
     let container = try engine.createContainer(
       name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
       imageName: imageName, config: config)

@@ -2,10 +2,12 @@
 // the (possibly multithreaded) CLI. It is single-threaded from start to
 // exit, so it may clone containers through BerthRuntime in process.
 //   berth-monitor start RUNDIR SYNC_FD ATTACH_FD   watch one container
-//   berth-monitor start-when-told RUNDIR CHANNEL_FD SYNC_FD
+//   berth-monitor start-when-told RUNDIR CHANNEL_FD SYNC_FD [--netns]
 //       the same, started before the container's files exist: it readies
-//       itself, then starts when the channel says so (passing an attach
-//       connection), or exits if it closes first (MonitorLauncher.prestart)
+//       itself (with --netns, as root, it makes the container's network
+//       namespace too), then starts when the channel says so (passing an
+//       attach connection), or exits if it closes first
+//       (MonitorLauncher.prestart)
 //   berth-monitor exec RUNTIME_ROOT ID PROCESS_JSON RUNDIR [--detach]
 //   berth-monitor dns RECORDS_FILE LISTEN_ADDRS UPSTREAM_ADDRS
 //       a network's DNS responder on port 53 (comma-separated addresses,
@@ -104,7 +106,7 @@ func becomeMonitor() {
 /// this process already left its starter (a rootful monitor started ahead).
 func startMonitor(
   runDirectory: String, syncFD: Int32, attachFD: Int32, detached: Bool = false,
-  rootfsGate: Int32 = -1
+  rootfsGate: Int32 = -1, networkNamespaceAhead: Int32 = -1
 ) -> Never {
   let loaded = Result { () throws(BerthError) in try MonitorConfig.load(runDirectory: runDirectory)
   }
@@ -173,6 +175,7 @@ func startMonitor(
     }
     var monitor = try Monitor(runDirectory: runDirectory, config: loaded.get())
     monitor.rootfsGate = rootfsGate
+    monitor.networkNamespaceAhead = networkNamespaceAhead
     monitor.run(syncFD: syncFD, attachFD: attachFD)
   } catch {
     let message = "error \(error.description)\n"
@@ -186,7 +189,8 @@ case "start" where arguments.count == 5:
   startMonitor(
     runDirectory: arguments[2], syncFD: Int32(arguments[3]) ?? -1,
     attachFD: Int32(arguments[4]) ?? -1)
-case "start-when-told" where arguments.count == 5:
+case "start-when-told"
+where arguments.count == 5 || (arguments.count == 6 && arguments[5] == "--netns"):
   let runDirectory = arguments[2]
   let channel = Int32(arguments[3]) ?? -1
   // As root the fork away from the starter needs nothing from the config,
@@ -199,6 +203,9 @@ case "start-when-told" where arguments.count == 5:
     if child > 0 { exit(0) }
     becomeMonitor()
   }
+  // A new network namespace is the costliest part of the container's
+  // clone: made now, while the engine still works, the clone joins it.
+  let networkAhead = detached && arguments.count == 6 ? NetworkNamespace.makeHeld() ?? -1 : -1
   // What the first decode of a monitor config and a runtime spec costs
   // (type metadata, conformance lookups, code paged in) is paid now, while
   // the engine still writes them.
@@ -209,7 +216,7 @@ case "start-when-told" where arguments.count == 5:
   // Kept: the engine may tell when the rootfs is mounted (awaitRootfs).
   startMonitor(
     runDirectory: runDirectory, syncFD: Int32(arguments[4]) ?? -1, attachFD: told.attachFD,
-    detached: detached, rootfsGate: channel)
+    detached: detached, rootfsGate: channel, networkNamespaceAhead: networkAhead)
 case "exec" where arguments.count >= 6:
   do {
     let bytes = try readFile(arguments[4], limit: 4 << 20)

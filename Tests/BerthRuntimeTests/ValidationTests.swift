@@ -46,6 +46,27 @@ func invalidContainerIDs(id: String) {
   #expect(throws: BerthError.self) { try NamespacePlan(spec: spec) }
 }
 
+@Test func aNetworkNamespaceMadeAheadIsJoinedUnlessANewUserNamespaceMustOwnIt() throws {
+  var spec = Spec.runtimeDefault(rootless: false)
+  spec.linux?.namespaces = [Spec.Namespace(type: "network"), Spec.Namespace(type: "uts")]
+  var plan = try NamespacePlan(spec: spec)
+  plan.joinMadeAhead(.network, fd: 9)
+  #expect(plan.cloneFlags == NamespaceKind.uts.cloneFlag)
+  #expect(plan.joins.map(\.path) == ["/proc/self/fd/9"])
+  #expect(plan.allTypes == ["network", "uts"])
+  // A spec that joins a network namespace by path, or makes none, keeps its plan.
+  spec.linux?.namespaces = [Spec.Namespace(type: "network", path: "/run/netns/x")]
+  plan = try NamespacePlan(spec: spec)
+  plan.joinMadeAhead(.network, fd: 9)
+  #expect(plan.joins.map(\.path) == ["/run/netns/x"])
+  // In a new user namespace the container's network namespace must be its own.
+  spec = Spec.runtimeDefault(rootless: true)
+  spec.linux?.namespaces = [Spec.Namespace(type: "user"), Spec.Namespace(type: "network")]
+  plan = try NamespacePlan(spec: spec)
+  plan.joinMadeAhead(.network, fd: 9)
+  #expect(plan.new.contains(.network) && plan.joins.isEmpty)
+}
+
 @Test func timeNamespacesAreNotCloneFlags() throws {
   var spec = Spec.runtimeDefault(rootless: false)
   spec.linux?.namespaces = [

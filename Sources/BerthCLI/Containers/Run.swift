@@ -45,7 +45,7 @@ struct Run: AsyncParsableCommand {
         .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
     }
     let detachKeys = try AttachOptions.parseDetachKeys(self.detachKeys)
-    Engine.startFollows(runRoot: global.runroot)
+    Engine.startFollows(runRoot: global.runroot, networkNone: flags.network == ["none"])
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)

@@ -183,11 +183,14 @@ extension Engine {
   /// what a start waits for: the kernel's cgroup lock (CgroupWarmUp), and
   /// the monitor's exec and start-up (PendingMonitor). `runRoot` is the
   /// engine's (nil: the default), which need not be open yet.
-  public static func startFollows(runRoot: String?) {
+  /// `networkNone`: the container has `--network none`, so its network
+  /// namespace is a plain new one that the monitor can make meanwhile.
+  public static func startFollows(runRoot: String?, networkNone: Bool = false) {
     warmCgroupLock()
     let rootless = geteuid() != 0
     PrestartedMonitor.spawnAhead(
-      runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless)
+      runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless,
+      networkAhead: networkNone)
   }
 
   /// The monitor's report for container `id`: from its prestarted monitor

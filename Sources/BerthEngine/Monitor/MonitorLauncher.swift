@@ -89,7 +89,9 @@ public enum MonitorLauncher {
   /// `id` before its files exist, with the sync pipe's write end as fd 3 and
   /// its end of the start channel as fd 4: its exec and start-up then
   /// overlap the engine's create and start (see PendingMonitor).
-  static func prestart(binary: String, id: String, runDirectory: String) throws(BerthError)
+  static func prestart(
+    binary: String, id: String, runDirectory: String, networkAhead: Bool = false
+  ) throws(BerthError)
     -> PendingMonitor
   {
     let sync = try makePipe()
@@ -108,7 +110,8 @@ public enum MonitorLauncher {
     }
     do {
       let pid = try ChildProcess.spawn(
-        ["berth-monitor", "start-when-told", runDirectory, "4", "3"], path: binary,
+        ["berth-monitor", "start-when-told", runDirectory, "4", "3"]
+          + (networkAhead ? ["--netns"] : []), path: binary,
         stdin: null, stdout: null, stderr: null, extraFDs: [sync.write, channel.monitor])
       return PendingMonitor(
         pid: pid, binary: binary, id: id, runDirectory: runDirectory, channel: channel.engine,
@@ -247,7 +250,9 @@ enum PrestartedMonitor {
   /// own thread spends opening the engine meanwhile. Its id is drawn now,
   /// so a create can take it without waiting for the spawn (the API
   /// service creates right after it asks for one).
-  static func spawnAhead(runRoot: String, rootless: Bool) {
+  /// `networkAhead`: the container will want a new network namespace
+  /// (`--network none`), which the monitor makes while it waits.
+  static func spawnAhead(runRoot: String, rootless: Bool, networkAhead: Bool = false) {
     let id = ContainerNames.randomID()
     reserved.withLock { ids in
       // Ids of creates that failed before they took one are not kept.
@@ -256,17 +261,18 @@ enum PrestartedMonitor {
     }
     spawning.enter()
     HelperThread.run {
-      spawn(id: id, runRoot: runRoot, rootless: rootless)
+      spawn(id: id, runRoot: runRoot, rootless: rootless, networkAhead: networkAhead)
       spawning.leave()
     }
   }
 
   /// Spawns one for container `id` under `runRoot` (replacing one not
   /// taken); a failure is left for the start to meet and report.
-  static func spawn(id: String, runRoot: String, rootless: Bool) {
+  static func spawn(id: String, runRoot: String, rootless: Bool, networkAhead: Bool = false) {
     guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
       let pending = try? MonitorLauncher.prestart(
-        binary: binary, id: id, runDirectory: Engine.runDirectory(id, runRoot: runRoot))
+        binary: binary, id: id, runDirectory: Engine.runDirectory(id, runRoot: runRoot),
+        networkAhead: networkAhead)
     else { return }
     let replaced = slot.withLock { held in
       defer { held = pending }

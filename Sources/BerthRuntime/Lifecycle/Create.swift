@@ -20,6 +20,11 @@ public struct CreateOptions: Sendable {
   /// monitor loads the bundle and makes the cgroups. (Before the clone:
   /// init's mount namespace is a copy, and may not receive later mounts.)
   public var beforeClone: (@Sendable () throws(BerthError) -> Void)?
+  /// A network namespace made ahead (the engine's monitor makes one while
+  /// it waits to be told), joined in place of the new one the spec asks
+  /// for: making it is the costliest part of the clone. Not with a new user
+  /// namespace, which must own the container's network namespace.
+  public var networkNamespaceAhead: Int32?
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -56,7 +61,8 @@ extension Runtime {
         .invalidArgument, "process.terminal is true but no --console-socket was given",
         hint: "pass --console-socket PATH, or set \"terminal\": false in config.json")
     }
-    let plan = try NamespacePlan(spec: spec)
+    var plan = try NamespacePlan(spec: spec)
+    if let fd = options.networkNamespaceAhead { plan.joinMadeAhead(.network, fd: fd) }
     try Hardening.validateSysctls(spec.linux?.sysctl ?? [:], namespaces: plan.allTypes)
     let setup = try ProcessSetup(
       process: process, canSetGroups: plan.canSetGroups)

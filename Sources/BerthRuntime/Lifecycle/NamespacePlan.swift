@@ -31,10 +31,23 @@ struct NamespacePlan {
       throw BerthError(
         .invalidArgument, "a new user namespace needs linux.uidMappings and gidMappings")
     }
+    sortJoins()
+  }
+
+  private mutating func sortJoins() {
     joins.sort {
       NamespaceKind.joinOrder.firstIndex(of: $0.kind)! < NamespaceKind.joinOrder.firstIndex(
         of: $1.kind)!
     }
+  }
+
+  /// Joins the namespace of `kind` held by `fd`, made ahead, when the spec
+  /// asks for a new one that no new user namespace has to own.
+  mutating func joinMadeAhead(_ kind: NamespaceKind, fd: Int32) {
+    guard new.contains(kind), !new.contains(.user) else { return }
+    new.remove(kind)
+    joins.append((kind, "/proc/self/fd/\(fd)"))
+    sortJoins()
   }
 
   var allTypes: Set<String> { Set(new.map(\.rawValue) + joins.map(\.kind.rawValue)) }

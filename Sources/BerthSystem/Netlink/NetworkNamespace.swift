@@ -28,6 +28,19 @@ public enum NetworkNamespace {
     }
   }
 
+  /// A new network namespace, held by the returned close-on-exec fd; the
+  /// calling thread stays in its own. Nil when none can be made.
+  public static func makeHeld() -> Int32? {
+    try? inside(nil) { () throws(BerthError) -> Int32 in
+      try check("cannot make a network namespace") {
+        berth_unshare(Int32(truncatingIfNeeded: BERTH_CLONE_NEWNET))
+      }
+      return try check("cannot open the new network namespace") {
+        open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+      }
+    }
+  }
+
   /// Deletes host links by name (a veth's other end goes with it, at once).
   public static func removeInterfaces(_ names: [String]) {
     guard !names.isEmpty, let netlink = try? RouteNetlink() else { return }
