@@ -16,12 +16,7 @@ public final class Engine: @unchecked Sendable {
   public let runRoot: String
   public let rootless: Bool
   public let store: ContentStore
-  /// The state database: opened from `init` on a helper thread, waited for
-  /// at first use (an open that failed throws there).
-  public var database: StateDatabase {
-    get throws(BerthError) { try opening.value() }
-  }
-  let opening: BackgroundValue<StateDatabase>
+  public let database: StateDatabase
   /// Exit codes of `--rm` containers whose removal this process folded
   /// in (their status files go with them), for `wait`.
   var removedExitCodes: [String: Int32] = [:]
@@ -48,12 +43,8 @@ public final class Engine: @unchecked Sendable {
       try mkdirAll(dir, mode: 0o700)
     }
     Trace.mark("engine: store opened")
-    let path = self.root + "/berth.db"
-    opening = BackgroundValue { () throws(BerthError) in
-      let database = try StateDatabase(path: path)
-      Trace.mark("engine: database opened")
-      return database
-    }
+    database = try StateDatabase(path: self.root + "/berth.db")
+    Trace.mark("engine: database opened")
   }
 
   var containersRunRoot: String { runRoot + "/containers" }
