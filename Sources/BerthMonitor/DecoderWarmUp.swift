@@ -23,6 +23,7 @@ public enum DecoderWarmUp {
   static let monitorConfig = """
     {"autoRemove":true,"awaitRootfs":true,"bundle":"/b","chownTrees":[],"extraMounts":[],\
     "hostInterfaces":[],"id":"x","logDriver":"k8s-file","logMaxSize":0,"logPath":"/b/l",\
+    "loopbackUp":true,\
     "removePaths":["/s"],"restartMaxRetries":0,"restartPolicy":"no","rootfsMount":"/s/merged",\
     "runtimeRoot":"/r","spareSnapshot":{"directory":"/p","limit":16,"snapshot":"/s"},\
     "stdin":false,"terminal":false,"trashDirectory":"/t","volumeFills":[]}

@@ -174,6 +174,7 @@ public struct Monitor {
       options.relayTerminal = true
       options.beforeClone = beforeClone
       options.networkNamespaceAhead = networkAhead
+      options.loopbackUp = config.loopbackUp
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
         keep(record)
@@ -192,6 +193,7 @@ public struct Monitor {
         var options = CreateOptions(id: config.id, bundle: config.bundle)
         options.beforeClone = beforeClone
         options.networkNamespaceAhead = networkAhead
+        options.loopbackUp = config.loopbackUp
         let record = try runtime.create(options)
         keep(record)
         status.pid = record.pid

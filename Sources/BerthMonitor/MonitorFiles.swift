@@ -73,6 +73,9 @@ public struct MonitorConfig: Codable, Sendable {
   /// it its container: before its first clone it waits for the engine's
   /// word on the start channel (PrestartChannel.rootfsMounted).
   public var awaitRootfs = false
+  /// `--network none`: the container's new network namespace gets its
+  /// loopback up, as podman's does (CreateOptions.loopbackUp).
+  public var loopbackUp = false
   /// Rootless: the monitor makes a user namespace with these maps (its
   /// user as 0, the subordinate ids above) and runs the container in it.
   public var uidMappings: [IDMapping]?

@@ -13,7 +13,7 @@ struct PrestartTests {
     let config = try JSONDecoder().decode(
       MonitorConfig.self, from: Data(DecoderWarmUp.monitorConfig.utf8))
     #expect(config.autoRemove && config.trashDirectory == "/t")
-    #expect(config.awaitRootfs && config.spareSnapshot?.limit == 16)
+    #expect(config.awaitRootfs && config.spareSnapshot?.limit == 16 && config.loopbackUp)
     let spec = try JSONDecoder().decode(Spec.self, from: Data(DecoderWarmUp.spec.utf8))
     #expect(spec.process?.args == ["true"])
     #expect(spec.linux?.seccomp?.syscalls?.first?.names == ["read"])

@@ -388,6 +388,7 @@ extension Engine {
         }
       }
       monitorConfig.awaitRootfs = early != nil
+      monitorConfig.loopbackUp = config.network == "none"
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil
       if attach {

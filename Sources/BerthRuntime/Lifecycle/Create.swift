@@ -25,6 +25,10 @@ public struct CreateOptions: Sendable {
   /// for: making it is the costliest part of the clone. Not with a new user
   /// namespace, which must own the container's network namespace.
   public var networkNamespaceAhead: Int32?
+  /// Init sets the loopback of a new network namespace up, as podman does
+  /// for `--network none` (runc and crun leave it down). A namespace made
+  /// ahead comes with it up.
+  public var loopbackUp = false
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -182,6 +186,7 @@ extension Runtime {
       cgroupPaths: cgroupPaths, cgroupLayout: layout, syncFD: childSock, fifoFD: fifoFD,
       consoleSocketFD: consoleFD)
     config.seccomp = seccomp
+    config.loopbackUp = options.loopbackUp && plan.new.contains(.network)
 
     let pid = berth_clone(plan.cloneFlags)
     let cloneError = currentErrno

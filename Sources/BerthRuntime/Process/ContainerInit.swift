@@ -36,6 +36,7 @@ enum ContainerInit {
         berth_unshare(Int32(truncatingIfNeeded: NamespaceKind.cgroup.cloneFlag))
       }
     }
+    if config.loopbackUp { try NetworkNamespace.setLoopbackUp() }
     _ = setsid()
     if !config.noNewKeyring {
       // Unavailable keyrings (old kernels, some rootless setups) are not fatal, as in crun.

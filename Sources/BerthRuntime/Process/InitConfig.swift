@@ -25,6 +25,8 @@ struct InitConfig {
   var consoleSocketFD: Int32?
   /// linux.seccomp, compiled before clone; loaded by init (see SeccompProgram).
   var seccomp: SeccompProgram? = nil
+  /// Set the new network namespace's loopback up (CreateOptions.loopbackUp).
+  var loopbackUp = false
 
   var inUserNamespace: Bool {
     newNamespaces.contains(.user) || joinNamespaces.contains { $0.kind == .user }

@@ -28,17 +28,25 @@ public enum NetworkNamespace {
     }
   }
 
-  /// A new network namespace, held by the returned close-on-exec fd; the
-  /// calling thread stays in its own. Nil when none can be made.
+  /// A new network namespace, its loopback up, held by the returned
+  /// close-on-exec fd; the calling thread stays in its own. Nil when none
+  /// can be made.
   public static func makeHeld() -> Int32? {
     try? inside(nil) { () throws(BerthError) -> Int32 in
       try check("cannot make a network namespace") {
         berth_unshare(Int32(truncatingIfNeeded: BERTH_CLONE_NEWNET))
       }
+      try setLoopbackUp()
       return try check("cannot open the new network namespace") {
         open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
       }
     }
+  }
+
+  /// Sets the calling thread's network namespace's loopback up (in a new
+  /// namespace it is always interface 1).
+  public static func setLoopbackUp() throws(BerthError) {
+    try RouteNetlink().setUp(1, what: "lo")
   }
 
   /// Deletes host links by name (a veth's other end goes with it, at once).
