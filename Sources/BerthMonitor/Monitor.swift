@@ -159,8 +159,11 @@ public struct Monitor {
     let beforeClone: (@Sendable () throws(BerthError) -> Void)? =
       gate < 0
       ? nil : { @Sendable () throws(BerthError) in try PrestartChannel.awaitRootfsMounted(gate) }
+    var options = CreateOptions(id: config.id, bundle: config.bundle)
+    options.beforeClone = beforeClone
+    options.loopbackUp = config.loopbackUp
     // The first launch only: a restart's clone makes a new one.
-    let networkAhead = networkNamespaceAhead >= 0 ? networkNamespaceAhead : nil
+    if networkNamespaceAhead >= 0 { options.networkNamespaceAhead = networkNamespaceAhead }
     defer {
       if networkNamespaceAhead >= 0 {
         close(networkNamespaceAhead)
@@ -170,11 +173,7 @@ public struct Monitor {
     if let external {
       try launchExternal(external, devNull: devNull, childEnds: &childEnds)
     } else if config.terminal {
-      var options = CreateOptions(id: config.id, bundle: config.bundle)
       options.relayTerminal = true
-      options.beforeClone = beforeClone
-      options.networkNamespaceAhead = networkAhead
-      options.loopbackUp = config.loopbackUp
       try withStdio(devNull, devNull, devNull) { () throws(BerthError) in
         let (record, terminal) = try runtime.createReturningTerminal(options)
         keep(record)
@@ -190,10 +189,6 @@ public struct Monitor {
       let (stdinRead, outWrite, errWrite) = try makeStdioPipes(
         devNull: devNull, childEnds: &childEnds)
       try withStdio(stdinRead, outWrite, errWrite) { () throws(BerthError) in
-        var options = CreateOptions(id: config.id, bundle: config.bundle)
-        options.beforeClone = beforeClone
-        options.networkNamespaceAhead = networkAhead
-        options.loopbackUp = config.loopbackUp
         let record = try runtime.create(options)
         keep(record)
         status.pid = record.pid

@@ -91,26 +91,57 @@ public enum ChildProcess {
     return exitCode(fromWaitStatus: try waitForExit(pid))
   }
 
-  /// Runs `args` to completion with stdin from /dev/null; returns the exit
-  /// code and what it wrote on stdout (and stderr, with `mergeStderr`).
-  public static func capture(_ args: [String], path: String? = nil, mergeStderr: Bool = false)
-    throws(BerthError) -> (status: Int32, output: String)
-  {
+  /// Runs `args` to completion; returns the exit code and what it wrote on
+  /// stdout (and stderr, with `mergeStderr`). Its stdin is /dev/null, or
+  /// `input`, written whole before any output is read: for a child that
+  /// reads all of its input first, or input a socket buffer holds. A child
+  /// that exits without reading it fails the write instead of raising
+  /// SIGPIPE here; that error is thrown only when the child succeeded.
+  public static func capture(
+    _ args: [String], path: String? = nil, input: [UInt8]? = nil, mergeStderr: Bool = false
+  ) throws(BerthError) -> (status: Int32, output: String) {
     let (readEnd, writeEnd) = try makePipe()
     defer { Glibc.close(readEnd) }
+    var feed: (ours: Int32, theirs: Int32)? = nil
     let pid: pid_t
     do throws(BerthError) {
+      defer {
+        Glibc.close(writeEnd)
+        if let feed { Glibc.close(feed.theirs) }
+      }
+      if input != nil { feed = try socketPair() }
       pid = try spawn(
-        args, path: path, stdin: .file("/dev/null", O_RDONLY), stdout: .fd(writeEnd),
-        stderr: mergeStderr ? .fd(writeEnd) : .inherit)
+        args, path: path, stdin: feed.map { .fd($0.theirs) } ?? .file("/dev/null", O_RDONLY),
+        stdout: .fd(writeEnd), stderr: mergeStderr ? .fd(writeEnd) : .inherit)
     } catch {
-      Glibc.close(writeEnd)
+      if let feed { Glibc.close(feed.ours) }
       throw error
     }
-    Glibc.close(writeEnd)
+    var inputError: BerthError? = nil
+    if let feed, let input {
+      inputError = sendAll(feed.ours, input, what: "cannot pass the input of \(args[0])")
+      Glibc.close(feed.ours)
+    }
     let bytes = try FileDescriptor(rawValue: readEnd).readToEnd(
       what: "cannot read the output of \(args[0])")
     let status = exitCode(fromWaitStatus: try waitForExit(pid))
+    if status == 0, let inputError { throw inputError }
     return (status, String(decoding: bytes, as: UTF8.self))
+  }
+
+  /// Writes `bytes` whole to a stream socket, without SIGPIPE.
+  static func sendAll(_ fd: Int32, _ bytes: [UInt8], what: String) -> BerthError? {
+    var sent = 0
+    while sent < bytes.count {
+      let count = bytes[sent...].withUnsafeBytes {
+        send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+      }
+      if count < 0 {
+        if currentErrno == .interrupted { continue }
+        return .system(what, currentErrno)
+      }
+      sent += count
+    }
+    return nil
   }
 }

@@ -205,7 +205,8 @@ where arguments.count == 5 || (arguments.count == 6 && arguments[5] == "--netns"
   }
   // A new network namespace is the costliest part of the container's
   // clone: made now, while the engine still works, the clone joins it.
-  let networkAhead = detached && arguments.count == 6 ? NetworkNamespace.makeHeld() ?? -1 : -1
+  let wantsNetwork = arguments.count == 6
+  let networkAhead = detached && wantsNetwork ? NetworkNamespace.makeHeld() ?? -1 : -1
   // What the first decode of a monitor config and a runtime spec costs
   // (type metadata, conformance lookups, code paged in) is paid now, while
   // the engine still writes them.

@@ -551,11 +551,8 @@ extension Engine {
   /// cgroupfs): the directories made, for removal if the start fails.
   func cgroupsMadeAhead(_ spec: Spec) -> [String] {
     guard !rootless, let path = spec.linux?.cgroupsPath, path.hasPrefix("/") else { return [] }
-    let resolved = Cgroups.resolvePath(path, id: "", systemd: false)
     return
-      (try? Cgroups.create(
-        layout: .current(), path: resolved.path, relative: resolved.relative, rootless: false))
-      ?? []
+      (try? Cgroups.create(layout: .current(), path: path, relative: false, rootless: false)) ?? []
   }
 
   func cgroupsPath(_ container: Container, _ config: ContainerConfig) -> String? {

@@ -30,10 +30,15 @@ public enum MonitorLauncher {
 
   /// berth-init (`run --init`), beside berth-monitor.
   public static func initBinary() throws(BerthError) -> String {
-    let path = parentPath(try installedBinary()) + "/berth-init"
+    try helperBinary("berth-init")
+  }
+
+  /// A helper installed beside berth-monitor (berth-init, berth-nft).
+  static func helperBinary(_ name: String) throws(BerthError) -> String {
+    let path = parentPath(try installedBinary()) + "/" + name
     guard access(path, X_OK) == 0 else {
       throw BerthError(
-        .notFound, "berth-init is not installed beside berth-monitor",
+        .notFound, "\(name) is not installed beside berth-monitor",
         hint: "install it with the other binaries (scripts/install.sh)")
     }
     return path

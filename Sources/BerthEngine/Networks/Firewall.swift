@@ -8,62 +8,28 @@
 // The table goes with the last network's bridge.
 import BerthSystem
 import Glibc
-import SystemPackage
 
 enum Firewall {
   static let table = "inet berth"
 
   /// Runs an nft script as one kernel transaction (all of it or nothing)
-  /// in berth-nft, beside berth-monitor (BERTH_NFT overrides).
+  /// in berth-nft, beside berth-monitor; nft's error comes back on its
+  /// stderr.
   static func run(_ script: String, what: String) throws(BerthError) {
-    let helper: String
-    if let path = getenv("BERTH_NFT").map({ String(cString: $0) }), !path.isEmpty {
-      helper = path
-    } else {
-      helper = parentPath(try MonitorLauncher.installedBinary()) + "/berth-nft"
-    }
-    let input = try makePipe()
-    let errors: (read: Int32, write: Int32)
-    do throws(BerthError) {
-      errors = try makePipe()
+    let helper = try MonitorLauncher.helperBinary("berth-nft")
+    let result: (status: Int32, output: String)
+    do {
+      result = try ChildProcess.capture(
+        ["berth-nft"], path: helper, input: Array(script.utf8), mergeStderr: true)
     } catch {
-      close(input.read)
-      close(input.write)
-      throw error
+      throw BerthError.wrapping(error, "cannot \(what)")
     }
-    defer { close(errors.read) }
-    let pid: pid_t
-    do throws(BerthError) {
-      defer {
-        close(input.read)
-        close(errors.write)
-      }
-      pid = try ChildProcess.spawn(
-        ["berth-nft"], path: helper, stdin: .fd(input.read), stdout: .file("/dev/null", O_WRONLY),
-        stderr: .fd(errors.write))
-    } catch {
-      close(input.write)
-      throw BerthError(
-        .system, "cannot \(what): \(error)", hint: "install berth-nft beside berth-monitor")
-    }
-    // berth-nft reads all of its input before it writes anything, so
-    // neither side waits on the other's pipe.
-    let written = Result { () throws(BerthError) in
-      try FileDescriptor(rawValue: input.write).writeFully(
-        script, what: "cannot pass the nft script to berth-nft")
-    }
-    close(input.write)
-    let message =
-      (try? FileDescriptor(rawValue: errors.read).readToEnd(what: "berth-nft's errors"))
-      .map { String(decoding: $0, as: UTF8.self) } ?? ""
-    let status = exitCode(fromWaitStatus: try waitForExit(pid))
-    guard status == 0 else {
-      let firstLine = message.split(separator: "\n").first.map(String.init) ?? "nft failed"
+    guard result.status == 0 else {
+      let firstLine = result.output.split(separator: "\n").first.map(String.init) ?? "nft failed"
       throw BerthError(
         .system, "cannot \(what): \(firstLine)",
         hint: "the nf_tables kernel module and CAP_NET_ADMIN are needed")
     }
-    try written.get()
   }
 
   /// The table, its maps and sets (kept), and its chains (flushed and
