@@ -10,12 +10,8 @@ public enum DecoderWarmUp {
   public static func run() {
     let decoder = JSONDecoder()
     _ = try? decoder.decode(MonitorConfig.self, from: Data(monitorConfig.utf8))
-    let sample = try? decoder.decode(Spec.self, from: Data(spec.utf8))
-    // The first encodes on the start's path too: the seccomp cache's key
-    // (the profile with sorted keys) and the status file.
-    let sorted = JSONEncoder()
-    sorted.outputFormatting = [.sortedKeys]
-    _ = try? sorted.encode(sample?.linux?.seccomp)
+    _ = try? decoder.decode(Spec.self, from: Data(spec.utf8))
+    // The first encode on the start's path too: the status file.
     _ = try? JSONEncoder().encode(
       MonitorStatus(state: .starting, monitorPid: 0, monitorStartTime: 0))
   }

@@ -36,3 +36,11 @@ import Testing
   let unified = CgroupLayout.parse(mountinfo: "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw")
   #expect(unified.isUnified)
 }
+
+@Test func mountinfoPathsAreUnescaped() {
+  let layout = CgroupLayout.parse(
+    mountinfo: "50 31 0:32 /a\\040b /mnt/my\\040cg\\134x rw - cgroup cgroup rw,memory\n")
+  #expect(layout.hierarchies.map(\.mountPoint) == ["/mnt/my cg\\x"])
+  #expect(layout.hierarchies.map(\.mountRoot) == ["/a b"])
+  #expect(layout.hierarchies.map(\.controllers) == [["memory"]])
+}

@@ -186,11 +186,65 @@ struct SeccompPlanTests {
     #expect(SeccompCache.name(Array("a".utf8)) == "af63dc4c8601ec8c")
   }
 
+  @Test func theCacheKeyCoversEveryFieldOfTheProfile() throws {
+    // The key is written field by field: a field added to the spec types
+    // must be added to the key too, or two profiles could share a program.
+    func fields(_ value: Any) -> [String] { Mirror(reflecting: value).children.compactMap(\.label) }
+    let arg = Spec.Seccomp.Arg(index: 1, value: 2, valueTwo: 3, op: "SCMP_CMP_MASKED_EQ")
+    let rule = Spec.Seccomp.Syscall(
+      names: ["a"], action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [arg])
+    var full = try profile(#"{"defaultAction": "SCMP_ACT_ERRNO"}"#)
+    full.defaultErrnoRet = 1
+    full.architectures = ["SCMP_ARCH_X86_64"]
+    full.flags = ["SECCOMP_FILTER_FLAG_LOG"]
+    full.listenerPath = "/l"
+    full.listenerMetadata = "m"
+    full.syscalls = [rule]
+    #expect(
+      fields(full) == [
+        "defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath",
+        "listenerMetadata", "syscalls",
+      ])
+    #expect(fields(rule) == ["names", "action", "errnoRet", "args"])
+    #expect(fields(arg) == ["index", "value", "valueTwo", "op"])
+
+    // Each field, changed alone (or dropped), changes the key.
+    var variants: [Spec.Seccomp] = [full]
+    func variant(_ change: (inout Spec.Seccomp) -> Void) {
+      var copy = full
+      change(&copy)
+      variants.append(copy)
+    }
+    variant { $0.defaultAction = "SCMP_ACT_KILL" }
+    variant { $0.defaultErrnoRet = nil }
+    variant { $0.defaultErrnoRet = 2 }
+    variant { $0.architectures = nil }
+    variant { $0.architectures = [] }
+    variant { $0.flags = nil }
+    variant { $0.listenerPath = nil }
+    variant { $0.listenerPath = "/m" }
+    variant { $0.listenerMetadata = nil }
+    variant { $0.syscalls = nil }
+    variant { $0.syscalls = [] }
+    variant { $0.syscalls?[0].names = ["a", "b"] }
+    variant { $0.syscalls?[0].names = ["ab"] }
+    variant { $0.syscalls?[0].action = "SCMP_ACT_LOG" }
+    variant { $0.syscalls?[0].errnoRet = nil }
+    variant { $0.syscalls?[0].args = nil }
+    variant { $0.syscalls?[0].args?[0].index = 2 }
+    variant { $0.syscalls?[0].args?[0].value = 3 }
+    variant { $0.syscalls?[0].args?[0].valueTwo = nil }
+    variant { $0.syscalls?[0].args?[0].op = "SCMP_CMP_EQ" }
+    let keys = variants.map(SeccompCache.key)
+    #expect(Set(keys).count == variants.count)
+    #expect(SeccompCache.key(full) == keys[0])
+  }
+
   @Test func theCacheTrustsOnlyTheExactKey() throws {
     let root = NSTemporaryDirectory() + "berth-seccomp-cache-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: root) }
     let cache = SeccompCache(root: root)
-    let key = try SeccompCache.key(profile(#"{"defaultAction": "SCMP_ACT_ALLOW"}"#))
+    let key = SeccompCache.key(try profile(#"{"defaultAction": "SCMP_ACT_ALLOW"}"#))
     #expect(cache.lookup(key) == nil)
     let program: [UInt8] = Array(repeating: 7, count: 16)
     cache.store(key, program: program)

@@ -2,6 +2,7 @@
 import BerthSystem
 import FoundationEssentials
 import GRDB
+import Synchronization
 
 public struct Container: Codable, Sendable, FetchableRecord {
 
@@ -127,8 +128,13 @@ public struct Container: Codable, Sendable, FetchableRecord {
   }
 
   public func decodedConfig() throws(BerthError) -> ContainerConfig {
+    if let known = Self.recentConfigs.withLock({ $0.last { $0.bytes == config } }) {
+      return known.config
+    }
     do {
-      return try JSONDecoder().decode(ContainerConfig.self, from: config)
+      let decoded = try JSONDecoder().decode(ContainerConfig.self, from: config)
+      Self.remember(config, decoded)
+      return decoded
     } catch {
       throw BerthError(.invalidState, "container \(shortID) has an unreadable config: \(error)")
     }
@@ -148,9 +154,25 @@ public struct Container: Codable, Sendable, FetchableRecord {
     do {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]
-      return try encoder.encode(config)
+      let bytes = try encoder.encode(config)
+      remember(bytes, config)
+      return bytes
     } catch {
       throw BerthError(.internalError, "cannot encode a container config: \(error)")
+    }
+  }
+
+  /// The configs this process last encoded or decoded, by their bytes: a
+  /// `run` reads back the config it has just encoded three times, and each
+  /// decode cost more than the SQL around it. A decode is a function of the
+  /// bytes, so a hit is exact; a few entries keep a long-lived service small.
+  private static let recentConfigs = Mutex<[(bytes: Data, config: ContainerConfig)]>([])
+
+  private static func remember(_ bytes: Data, _ config: ContainerConfig) {
+    recentConfigs.withLock {
+      $0.removeAll { $0.bytes == bytes }
+      $0.append((bytes, config))
+      if $0.count > 4 { $0.removeFirst() }
     }
   }
 }

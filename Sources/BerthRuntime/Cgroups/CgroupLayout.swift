@@ -21,30 +21,40 @@ public struct CgroupLayout: Sendable, Equatable {
   public var isUnified: Bool { hierarchies.count == 1 && hierarchies[0].isV2 }
 
   public static func current() -> CgroupLayout {
-    let text = (try? readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) }
-    return parse(mountinfo: text ?? "")
+    parse(mountinfo: (try? readFile("/proc/self/mountinfo")) ?? [])
   }
 
-  /// Parses /proc/self/mountinfo, keeping one mount per hierarchy.
   public static func parse(mountinfo: String) -> CgroupLayout {
+    parse(mountinfo: Array(mountinfo.utf8))
+  }
+
+  /// Parses /proc/self/mountinfo, keeping one mount per hierarchy. It works
+  /// on bytes: every `run` reads it twice (CLI and monitor), and splitting
+  /// it as Strings (grapheme by grapheme) cost more than the kernel's
+  /// making of it. Only the cgroup lines become Strings.
+  public static func parse(mountinfo: [UInt8]) -> CgroupLayout {
     var seen = Set<String>()
     var result: [Hierarchy] = []
-    for line in mountinfo.split(separator: "\n") {
-      let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-      guard let dash = parts.firstIndex(of: "-"), dash + 3 < parts.count, parts.count > 4 else {
-        continue
-      }
+    for line in mountinfo.split(separator: UInt8(ascii: "\n")) {
+      let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+      guard let dash = parts.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }),
+        dash + 3 < parts.count, parts.count > 4
+      else { continue }
       let fstype = parts[dash + 1]
-      guard fstype == "cgroup" || fstype == "cgroup2" else { continue }
-      let isV2 = fstype == "cgroup2"
+      let isV2 = fstype.elementsEqual("cgroup2".utf8)
+      guard isV2 || fstype.elementsEqual("cgroup".utf8) else { continue }
       let controllers: [String] =
-        isV2 ? [] : parts[dash + 3].split(separator: ",").map(String.init).filter(isController)
+        isV2
+        ? []
+        : parts[dash + 3].split(separator: UInt8(ascii: ",")).map {
+          String(decoding: $0, as: UTF8.self)
+        }
+        .filter(isController)
       let key = isV2 ? "cgroup2" : controllers.joined(separator: ",")
-      guard !seen.contains(key) else { continue }
-      seen.insert(key)
+      guard seen.insert(key).inserted else { continue }
       result.append(
         Hierarchy(
-          mountPoint: unescapeMountinfo(String(parts[4])), mountRoot: String(parts[3]),
+          mountPoint: unescapeMountinfo(parts[4]), mountRoot: unescapeMountinfo(parts[3]),
           controllers: controllers, isV2: isV2))
     }
     return CgroupLayout(hierarchies: result)
@@ -58,21 +68,45 @@ public struct CgroupLayout: Sendable, Equatable {
     !mountOptions.contains(option) && !option.hasPrefix("release_agent")
   }
 
-  static func unescapeMountinfo(_ s: String) -> String {
-    // Most paths have no escapes; `replacing` is a generic collection
-    // algorithm, slow to start in a process that lives milliseconds.
-    s.utf8.contains(UInt8(ascii: "\\")) ? s.replacing("\\040", with: " ") : s
+  /// mountinfo writes a space, tab, newline or backslash in a path as a
+  /// backslash and three octal digits.
+  static func unescapeMountinfo(_ field: ArraySlice<UInt8>) -> String {
+    guard field.contains(UInt8(ascii: "\\")) else { return String(decoding: field, as: UTF8.self) }
+    var out: [UInt8] = []
+    var i = field.startIndex
+    while i < field.endIndex {
+      if field[i] == UInt8(ascii: "\\"), i + 4 <= field.endIndex,
+        let value = octal(field[(i + 1)..<(i + 4)])
+      {
+        out.append(value)
+        i += 4
+      } else {
+        out.append(field[i])
+        i += 1
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static func octal(_ digits: ArraySlice<UInt8>) -> UInt8? {
+    var value = 0
+    for digit in digits {
+      guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else { return nil }
+      value = value * 8 + Int(digit - UInt8(ascii: "0"))
+    }
+    return value <= 255 ? UInt8(value) : nil
   }
 
   /// The cgroup this process is in, per hierarchy (from /proc/PID/cgroup).
   public static func cgroupsOf(pid: String = "self") -> [String: String] {
     guard let bytes = try? readFile("/proc/\(pid)/cgroup") else { return [:] }
     var result: [String: String] = [:]
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-      let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+    for line in bytes.split(separator: UInt8(ascii: "\n")) {
+      let parts = line.split(
+        separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
       guard parts.count == 3 else { continue }
-      let key = parts[1].isEmpty ? "cgroup2" : String(parts[1])
-      result[key] = String(parts[2])
+      let key = parts[1].isEmpty ? "cgroup2" : String(decoding: parts[1], as: UTF8.self)
+      result[key] = String(decoding: parts[2], as: UTF8.self)
     }
     return result
   }

@@ -33,12 +33,19 @@ public struct Runtime: Sendable {
   /// executable, where glibc's NSS would have to dlopen modules.
   static func ownerName() -> String {
     let uid = geteuid()
+    // On bytes, a line at a time: root is usually the first line, and
+    // splitting the whole file as Strings cost more than reading it.
     if let bytes = try? readFile("/etc/passwd", limit: 1 << 20) {
-      for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-        let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-        if fields.count > 2 && fields[2] == "\(uid)" && !fields[0].isEmpty {
-          return String(fields[0])
+      let wanted = Array("\(uid)".utf8)
+      var rest = bytes[...]
+      while !rest.isEmpty {
+        let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+        let fields = rest[..<end].split(
+          separator: UInt8(ascii: ":"), maxSplits: 3, omittingEmptySubsequences: false)
+        if fields.count > 2 && fields[2].elementsEqual(wanted) && !fields[0].isEmpty {
+          return String(decoding: fields[0], as: UTF8.self)
         }
+        rest = end < rest.endIndex ? rest[(end + 1)...] : []
       }
     }
     return "#\(uid)"

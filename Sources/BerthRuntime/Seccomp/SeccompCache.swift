@@ -7,7 +7,7 @@ import SystemPackage
 
 /// Compiled programs kept under `--root` (as crun does), so a container with
 /// a profile seen before skips libseccomp: `@seccomp/HASH.bpf` holds the
-/// program and `@seccomp/HASH.json` the exact key it was compiled from.
+/// program and `@seccomp/HASH.key` the exact key it was compiled from.
 ///
 /// The hash (FNV-1a, 64 bits) only names the files: the stored key is
 /// compared byte for byte before the program is trusted. Each name is
@@ -20,26 +20,70 @@ struct SeccompCache {
   init(root: String) { directory = root + "/@seccomp" }
 
   /// What the program depends on: the profile, libseccomp's version and API
-  /// level, and the native architecture. Keys are sorted, so one profile
-  /// always gives the same bytes.
-  struct Key: Encodable {
-    var format = 1
-    var libseccomp: String
-    var api: UInt32
-    var nativeArchitecture: UInt32
-    var profile: Spec.Seccomp
+  /// level, and the native architecture, written out field by field. The
+  /// writer is by hand: the sorted-keys JSON it replaces was half of the
+  /// monitor's seccomp step in every `run`. Every string is length-prefixed
+  /// and every optional marked, so two profiles never give the same bytes;
+  /// a test holds the fields written to the fields the spec types have.
+  static func key(_ profile: Spec.Seccomp) -> [UInt8] {
+    var key = KeyWriter()
+    key.text("berth seccomp key 2")
+    key.text(SeccompCompiler.libseccompVersion)
+    key.number(UInt64(seccomp_api_get()))
+    key.number(UInt64(seccomp_arch_native()))
+    key.text(profile.defaultAction)
+    key.optional(profile.defaultErrnoRet) { $0.number(UInt64($1)) }
+    key.optional(profile.architectures) { $0.texts($1) }
+    key.optional(profile.flags) { $0.texts($1) }
+    key.optional(profile.listenerPath) { $0.text($1) }
+    key.optional(profile.listenerMetadata) { $0.text($1) }
+    key.optional(profile.syscalls) { key, rules in
+      key.number(UInt64(rules.count))
+      for rule in rules {
+        key.texts(rule.names)
+        key.text(rule.action)
+        key.optional(rule.errnoRet) { $0.number(UInt64($1)) }
+        key.optional(rule.args) { key, args in
+          key.number(UInt64(args.count))
+          for arg in args {
+            key.number(UInt64(arg.index))
+            key.number(arg.value)
+            key.optional(arg.valueTwo) { $0.number($1) }
+            key.text(arg.op)
+          }
+        }
+      }
+    }
+    return key.bytes
   }
 
-  static func key(_ profile: Spec.Seccomp) throws(BerthError) -> [UInt8] {
-    let key = Key(
-      libseccomp: SeccompCompiler.libseccompVersion, api: seccomp_api_get(),
-      nativeArchitecture: seccomp_arch_native(), profile: profile)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    do {
-      return Array(try encoder.encode(key))
-    } catch {
-      throw BerthError(.internalError, "cannot encode the seccomp profile: \(error)")
+  struct KeyWriter {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(8192) }
+
+    mutating func number(_ value: UInt64) {
+      bytes.append(contentsOf: String(value).utf8)
+      bytes.append(UInt8(ascii: ";"))
+    }
+
+    mutating func text(_ value: String) {
+      number(UInt64(value.utf8.count))
+      bytes.append(contentsOf: value.utf8)
+    }
+
+    mutating func texts(_ values: [String]) {
+      number(UInt64(values.count))
+      for value in values { text(value) }
+    }
+
+    mutating func optional<T>(_ value: T?, _ write: (inout KeyWriter, T) -> Void) {
+      guard let value else {
+        bytes.append(UInt8(ascii: "-"))
+        return
+      }
+      bytes.append(UInt8(ascii: "+"))
+      write(&self, value)
     }
   }
 
@@ -56,7 +100,7 @@ struct SeccompCache {
 
   func paths(_ key: [UInt8]) -> (key: String, program: String) {
     let base = directory + "/" + Self.name(key)
-    return (base + ".json", base + ".bpf")
+    return (base + ".key", base + ".bpf")
   }
 
   /// The cached program for `key`, or nil (missing, another key under the

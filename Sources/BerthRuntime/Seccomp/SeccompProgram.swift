@@ -40,7 +40,7 @@ struct SeccompProgram: Sendable {
         hint: "remove the flags the kernel does not know")
     }
     let cache = SeccompCache(root: cacheRoot)
-    let key = try SeccompCache.key(profile)
+    let key = SeccompCache.key(profile)
     let instructions: [UInt8]
     if let cached = cache.lookup(key) {
       runtimeLogger.debug("seccomp: using the cached filter \(cache.paths(key).program)")
