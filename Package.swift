@@ -154,9 +154,12 @@ let package = Package(
     // symbols and relocates nothing at start.
     .executableTarget(
       name: "berth-monitor",
-      dependencies: ["BerthMonitor", "CBerth"],
+      dependencies: ["BerthMonitor", "CBerth", "CMonitorEntry"],
       linkerSettings: monitorLinkerSettings
     ),
+    // berth-monitor's ELF constructor: a rootful monitor started ahead
+    // forks away from its starter before the Swift runtime starts.
+    .target(name: "CMonitorEntry"),
     // The engine's firewall changes: one nft script through Debian's
     // libnftables (libnftables-dev), which has no static archive for the
     // static CLI to link. In C, dynamic, started by posix_spawn.

@@ -23,6 +23,7 @@ import BerthOCI
 import BerthRuntime
 import BerthSystem
 import CBerth
+import CMonitorEntry
 import FoundationEssentials
 import Glibc
 
@@ -198,9 +199,12 @@ where arguments.count == 5 || (arguments.count == 6 && arguments[5] == "--netns"
   // from the config, and forks when told).
   let detached = geteuid() == 0
   if detached {
-    let child = fork()
-    if child < 0 { fail("cannot fork the monitor") }
-    if child > 0 { exit(0) }
+    // Usually done already, before main (CMonitorEntry).
+    if berth_monitor_detached_early() == 0 {
+      let child = fork()
+      if child < 0 { fail("cannot fork the monitor") }
+      if child > 0 { exit(0) }
+    }
     becomeMonitor()
   }
   // A new network namespace is the costliest part of the container's
