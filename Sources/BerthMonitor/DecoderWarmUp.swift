@@ -18,6 +18,8 @@ public enum DecoderWarmUp {
 
   static let monitorConfig = """
     {"autoRemove":true,"awaitRootfs":true,"bundle":"/b","chownTrees":[],"extraMounts":[],\
+    "cgroupLayout":{"hierarchies":[{"controllers":["cpu"],"isV2":false,"mountPoint":"/c",\
+    "mountRoot":"/"}]},\
     "hostInterfaces":[],"id":"x","logDriver":"k8s-file","logMaxSize":0,"logPath":"/b/l",\
     "loopbackUp":true,\
     "removePaths":["/s"],"restartMaxRetries":0,"restartPolicy":"no","rootfsMount":"/s/merged",\

@@ -16,7 +16,7 @@ import SystemPackage
 
 public struct Monitor {
   let runDirectory: String
-  let config: MonitorConfig
+  var config: MonitorConfig
   let runtime: Runtime
   var status: MonitorStatus
   var log: LogWriter
@@ -164,6 +164,9 @@ public struct Monitor {
     options.loopbackUp = config.loopbackUp
     // The first launch only: a restart's clone makes a new one.
     if networkNamespaceAhead >= 0 { options.networkNamespaceAhead = networkNamespaceAhead }
+    // The first launch only too: a restart reads the mounts afresh.
+    options.cgroupLayout = config.cgroupLayout
+    config.cgroupLayout = nil
     defer {
       if networkNamespaceAhead >= 0 {
         close(networkNamespaceAhead)
@@ -307,9 +310,20 @@ public struct Monitor {
       if ready < 0 && currentErrno != .interrupted { break }
 
       if fds[4].revents != 0 { flushStdin(stdinTarget) }
-      var index = 5
-      var closedOutputs: [Int32] = []
       let polledOutput = output
+      // Clients first: what a client sent before it hung up (the API's
+      // resize writes one frame and closes) is read before any output is
+      // forwarded, since a write to a client that has gone drops it, and
+      // its unread frames with it.
+      var gone: [Int32] = []
+      var index = 5 + polledOutput.count
+      for fd in polledClients {
+        if fds[index].revents != 0 && !readClient(fd, &buffer) { gone.append(fd) }
+        index += 1
+      }
+      for fd in gone { dropClient(fd) }
+      index = 5
+      var closedOutputs: [Int32] = []
       for stream in polledOutput {
         if fds[index].revents != 0 {
           let got = read(stream.fd, &buffer, buffer.count)
@@ -321,17 +335,6 @@ public struct Monitor {
         }
         index += 1
       }
-      // Clients by fd: forwarding output above may have dropped some.
-      var gone: [Int32] = []
-      for fd in polledClients {
-        if fds[index].revents != 0 && clients.contains(where: { $0.fd == fd })
-          && !readClient(fd, &buffer)
-        {
-          gone.append(fd)
-        }
-        index += 1
-      }
-      for fd in gone { dropClient(fd) }
       for fd in closedOutputs {
         close(fd)
         output.removeAll { $0.fd == fd }
@@ -416,7 +419,12 @@ public struct Monitor {
       case .resize:
         let parts = String(decoding: payload, as: UTF8.self).split(separator: " ")
         if master >= 0, parts.count == 2, let rows = UInt16(parts[0]), let cols = UInt16(parts[1]) {
-          try? Terminal.setSize(master, rows: rows, cols: cols)
+          let set = Result { () throws(BerthError) in
+            try Terminal.setSize(master, rows: rows, cols: cols)
+          }
+          Trace.mark("monitor: resize \(rows) \(cols) on fd \(master): \(set)")
+        } else {
+          Trace.mark("monitor: resize frame ignored (master \(master))")
         }
       default: break
       }

@@ -5,6 +5,7 @@
 // than the database keep SQLite out of the monitor, which lives as long as
 // its container; the engine folds the status into the database.
 import BerthOCI
+import BerthRuntime
 import BerthSystem
 import FoundationEssentials
 
@@ -76,6 +77,10 @@ public struct MonitorConfig: Codable, Sendable {
   /// `--network none`: the container's new network namespace gets its
   /// loopback up, as podman's does (CreateOptions.loopbackUp).
   public var loopbackUp = false
+  /// The host's cgroup mounts, as the engine read them when it made the
+  /// container's cgroups ahead: the first launch uses them instead of
+  /// reading /proc/self/mountinfo again (a restart reads it afresh).
+  public var cgroupLayout: CgroupLayout?
   /// Rootless: the monitor makes a user namespace with these maps (its
   /// user as 0, the subordinate ids above) and runs the container in it.
   public var uidMappings: [IDMapping]?

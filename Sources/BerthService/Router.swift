@@ -60,7 +60,7 @@ enum Router {
   }
 
   static func handle(_ request: APIRequest, state: ServiceState) -> APIResponse {
-    Trace.mark("api: \(request.method) \(request.path)")
+    Trace.mark("api: \(request.method) \(request.path) \(request.query.sorted { $0.key < $1.key })")
     defer { Trace.mark("api: answered \(request.method) \(request.path)") }
     if let major = request.version.split(separator: ".").last.flatMap({ Int($0) }),
       major < 24 || major > 47

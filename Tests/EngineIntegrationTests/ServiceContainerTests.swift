@@ -267,6 +267,29 @@ struct ServiceContainerTests {
     #expect(screen().contains("19 71"), "\(screen())")
   }
 
+  /// The API's resize writes one frame on a connection of its own and
+  /// hangs up. The monitor reads it before it forwards the container's
+  /// output: a write to a client that has gone drops it, and once dropped
+  /// the frame it had not read yet with it (the size then stayed as it was).
+  @Test func everyResizeReachesABusyTerminal() {
+    let box = EngineSandbox("svcresize")
+    let service = Service(box)
+    defer { service.finish() }
+    let started = service.docker([
+      "run", "-d", "-t", "--network", "none", "busybox", "sh", "-c",
+      "while :; do echo busy; usleep 500; done",
+    ])
+    #expect(started.status == 0, "\(started.combined)")
+    let id = started.stdout.trimmed
+    for step in 1...12 {
+      let (rows, columns) = (10 + step, 40 + step)
+      #expect(status(service, "POST", "/containers/\(id)/resize?h=\(rows)&w=\(columns)") == "200")
+      let size = service.docker(["exec", id, "stty", "-F", "/dev/console", "size"])
+      #expect(size.stdout.trimmed == "\(rows) \(columns)", "step \(step): \(size.combined)")
+    }
+    #expect(service.docker(["rm", "-f", id]).status == 0)
+  }
+
   @Test(
     .enabled(if: EngineEnvironment.hasCommand("tmux"), "needs tmux"))
   func dockerExecWithATerminal() {

@@ -389,6 +389,11 @@ extension Engine {
       }
       monitorConfig.awaitRootfs = early != nil
       monitorConfig.loopbackUp = config.network == "none"
+      // Read once for both of us: we make the cgroups ahead with it, and
+      // the monitor needs no second read of /proc/self/mountinfo (whose
+      // overlay lines cost the kernel more to write than all the rest).
+      let cgroupLayout = early != nil && !rootless ? CgroupLayout.current() : nil
+      monitorConfig.cgroupLayout = cgroupLayout
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil
       if attach {
@@ -425,7 +430,7 @@ extension Engine {
             // Its own pass finds them made and owns them from there. Done
             // before the go: the container cannot run, exit and have its
             // cgroups removed while we still make them.
-            let helped = cgroupsMadeAhead(spec)
+            let helped = cgroupsMadeAhead(spec, layout: cgroupLayout ?? .current())
             try? PrestartChannel.sendRootfsMounted(pending.channel)
             report = MonitorLauncher.report(pending)
             if !report.hasPrefix("ok") { Cgroups.remove(helped) }
@@ -549,10 +554,10 @@ extension Engine {
 
   /// The cgroups of `spec`, made now for its monitor (as root, with
   /// cgroupfs): the directories made, for removal if the start fails.
-  func cgroupsMadeAhead(_ spec: Spec) -> [String] {
+  func cgroupsMadeAhead(_ spec: Spec, layout: CgroupLayout) -> [String] {
     guard !rootless, let path = spec.linux?.cgroupsPath, path.hasPrefix("/") else { return [] }
     return
-      (try? Cgroups.create(layout: .current(), path: path, relative: false, rootless: false)) ?? []
+      (try? Cgroups.create(layout: layout, path: path, relative: false, rootless: false)) ?? []
   }
 
   func cgroupsPath(_ container: Container, _ config: ContainerConfig) -> String? {

@@ -4,8 +4,8 @@ import Glibc
 /// Where the cgroup hierarchies are mounted on this host: cgroup v2 alone
 /// (unified), or v1 controllers with an optional cgroup2 beside them (the
 /// hybrid layout systemd sets up, and what this machine has).
-public struct CgroupLayout: Sendable, Equatable {
-  public struct Hierarchy: Sendable, Equatable {
+public struct CgroupLayout: Codable, Sendable, Equatable {
+  public struct Hierarchy: Codable, Sendable, Equatable {
     /// Mount point, e.g. /sys/fs/cgroup/memory.
     public var mountPoint: String
     /// The path inside the hierarchy the mount shows at its root.

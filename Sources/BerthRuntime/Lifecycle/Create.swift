@@ -29,6 +29,10 @@ public struct CreateOptions: Sendable {
   /// for `--network none` (runc and crun leave it down). A namespace made
   /// ahead comes with it up.
   public var loopbackUp = false
+  /// The host's cgroup mounts as the caller read them (the engine's CLI
+  /// reads /proc/self/mountinfo for the cgroups it makes ahead, and the
+  /// monitor it tells need not read it again); nil reads them here.
+  public var cgroupLayout: CgroupLayout?
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -103,7 +107,7 @@ extension Runtime {
     }
     defer { close(fifoFD) }
 
-    let layout = CgroupLayout.current()
+    let layout = options.cgroupLayout ?? CgroupLayout.current()
     var scope: SystemdScope? = nil
     if systemdCgroup && SystemdScope.isSystemdRunning {
       scope = SystemdScope(cgroupsPath: spec.linux?.cgroupsPath, id: id, rootless: rootless)
