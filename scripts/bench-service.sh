@@ -36,7 +36,8 @@ hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/run.json" \
   -n "docker → berth service" "env DOCKER_HOST=unix://$berth_sock $docker run --rm --network none busybox true" \
   -n "docker → podman service" "env DOCKER_HOST=unix://$podman_sock $docker run --rm --network none busybox true" \
   -n "berth run --rm (CLI)" "$berth run --rm --network none busybox true" \
-  -n "docker version → berth" "env DOCKER_HOST=unix://$berth_sock $docker version" >/dev/null
+  -n "docker version → berth" "env DOCKER_HOST=unix://$berth_sock $docker version" \
+  -n "docker --version (no server)" "$docker --version" >/dev/null
 
 echo "== docker ps -a with 100 containers"
 for i in $(seq 100); do
@@ -63,4 +64,9 @@ print(f"berth's service adds {added:.1f} ms over berth run --rm (target: at most
 floor = run["docker version → berth"] * 1000
 print(f"of which the docker CLI's own start and first request (docker version): {floor:.1f} ms;"
       f" the service's part: {added - floor:.1f} ms")
+# The docker CLI alone, contacting no server at all: no service, however
+# fast, brings docker run under this plus the container's own run.
+alone = run["docker --version (no server)"] * 1000
+print(f"the docker CLI's start alone (docker --version, no request): {alone:.1f} ms;"
+      f" the service's part with only that taken out: {added - alone:.1f} ms")
 PY
