@@ -36,7 +36,9 @@ enum CgroupWarmUp {
     guard geteuid() == 0 else { return }
     // Finding our cgroup reads and parses /proc/self/cgroup: there too.
     HelperThread.run {
+      Trace.mark("cgroup warm-up: begin")
       if let path = ownCgroupProcs() { _ = moveSelf(into: path) }
+      Trace.mark("cgroup warm-up: moved")
     }
   }
 
@@ -71,7 +73,10 @@ enum CgroupWarmUp {
     HelperThread.run {
       defer { keeping.store(false, ordering: .relaxed) }
       guard let path = ownCgroupProcs() else { return }
-      while monotonicMilliseconds() < warmUntil.load(ordering: .relaxed), moveSelf(into: path) {
+      while monotonicMilliseconds() < warmUntil.load(ordering: .relaxed) {
+        let began = monotonicMilliseconds()
+        guard moveSelf(into: path) else { break }
+        if monotonicMilliseconds() - began > 1 { Trace.mark("cgroup keep-warm: a move waited") }
         usleep(5000)
       }
     }
