@@ -63,8 +63,6 @@ struct Berth: AsyncParsableCommand {
     else {
       return try parseAsRoot(arguments)
     }
-    // A run starts a container: the kernel's cgroup lock is warmed from now.
-    if type == Run.self { Engine.warmCgroupLock() }
     var rest = arguments
     rest.remove(at: index)
     if type == Run.self || type == Create.self,

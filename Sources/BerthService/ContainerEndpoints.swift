@@ -203,7 +203,6 @@ enum ContainerEndpoints {
     }
     let config = try body.containerConfig(rootless: engine.rootless)
     // docker run creates, attaches, waits, then starts: a start follows.
-    Engine.keepCgroupLockWarm()
     Engine.startFollows(runRoot: engine.runRoot, networkNone: config.network == "none")
     let container = try engine.createContainer(
       name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
@@ -226,7 +225,6 @@ enum ContainerEndpoints {
   /// Starts the container, handing its first-byte attach connection to a
   /// client that attached before the start (as `docker run` does).
   static func start(_ reference: String, _ state: ServiceState) throws -> APIResponse {
-    Engine.keepCgroupLockWarm()
     let engine = try state.engine()
     let id = try engine.lookup(reference).id
     let waiting = state.takePendingAttaches(id)

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -45,6 +46,30 @@ pid_t berth_clone(uint64_t flags) {
   // x86_64 and aarch64 both take (flags, stack, parent_tid, child_tid, tls);
   // a NULL stack gives fork semantics.
   return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+}
+
+pid_t berth_clone_into_cgroup(uint64_t flags, int cgroup_fd) {
+  // struct clone_args up to its cgroup field (CLONE_ARGS_SIZE_VER2), spelt
+  // out so that older kernel headers build it too.
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+  } args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags | 0x200000000ULL; /* CLONE_INTO_CGROUP */
+  args.exit_signal = SIGCHLD;
+  args.cgroup = (uint64_t)cgroup_fd;
+#ifdef SYS_clone3
+  return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int berth_is_cgroup2(const char *path) {
+  struct statfs fs;
+  return statfs(path, &fs) == 0 && fs.f_type == 0x63677270; /* CGROUP2_SUPER_MAGIC */
 }
 
 int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

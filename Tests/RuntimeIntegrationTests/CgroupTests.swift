@@ -67,6 +67,42 @@ struct CgroupTests {
     box.runtime(["delete", "--force", "c"])
   }
 
+  /// Init joins its v1 cgroups itself and is cloned into its cgroup2 one,
+  /// and an exec'd process does the same (Cgroups.SelfJoin: no move that
+  /// waits on the kernel's cgroup lock): both are in the container's cgroup
+  /// in every hierarchy, v1 and v2 alike, and in nothing else.
+  @Test func initAndExecEndUpInTheContainersCgroupInEveryHierarchy() throws {
+    let box = Sandbox("selfjoin")
+    let path = "/berth-it-selfjoin-\(box.name.suffix(8))"
+    defer {
+      box.finish()
+      for hierarchy in box.cgroupHierarchies() { rmdir(hierarchy + path) }
+    }
+    var spec = box.spec(["sleep", "60"])
+    spec.linux?.cgroupsPath = path
+    #expect(box.run(spec, extra: ["-d"]).status == 0)
+    let pid = try #require(box.state("c")?["pid"] as? Int)
+    let lines = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+      .split(separator: "\n")
+    #expect(lines.count == box.cgroupHierarchies().count, "\(lines)")
+    for line in lines {
+      #expect(line.hasSuffix(":" + path), "init: \(line)")
+    }
+    #expect(box.runtime(["exec", "-d", "c", "sleep", "60"]).status == 0)
+    for hierarchy in box.cgroupHierarchies() {
+      var procs: [Substring] = []
+      for _ in 0..<50 {
+        procs =
+          ((try? String(contentsOfFile: hierarchy + path + "/cgroup.procs", encoding: .utf8))
+          ?? "").split(separator: "\n")
+        if procs.count == 2 { break }
+        usleep(20_000)
+      }
+      #expect(procs.count == 2 && procs.contains(Substring("\(pid)")), "\(hierarchy): \(procs)")
+    }
+    box.runtime(["delete", "--force", "c"])
+  }
+
   @Test func pauseFreezesAndResumeThaws() {
     let box = Sandbox("pause")
     defer { box.finish() }

@@ -45,7 +45,10 @@ struct Run: AsyncParsableCommand {
         .invalidArgument, "invalid -a \(stream)", hint: "use STDIN, STDOUT or STDERR")
     }
     let detachKeys = try AttachOptions.parseDetachKeys(self.detachKeys)
-    Engine.startFollows(runRoot: global.runroot, networkNone: flags.network == ["none"])
+    Engine.startFollows(
+      runRoot: global.runroot, networkNone: flags.network == ["none"],
+      userNamespace: flags.userns.map { !$0.isEmpty && $0 != "host" } ?? false
+        || !flags.uidmap.isEmpty || !flags.gidmap.isEmpty)
     let engine = try global.engine()
     let container = try await createFromFlags(
       engine: engine, flags: flags, registry: registry, imageAndCommand: imageAndCommand)

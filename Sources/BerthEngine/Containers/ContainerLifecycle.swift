@@ -170,23 +170,17 @@ extension Engine {
 
   // MARK: Start
 
-  /// Begins the cgroup lock's warm-up (CgroupWarmUp) alone: `run` calls
-  /// this before it even parses its flags, the earliest it knows a start
-  /// follows, so that the warm-up's wait is over before the monitor's mkdir.
-  public static func warmCgroupLock() { CgroupWarmUp.start() }
-
-  /// For a long-lived process that starts containers now and then (the
-  /// API service): keeps the kernel's cgroup lock warm while they come.
-  public static func keepCgroupLockWarm() { CgroupWarmUp.keepWarm() }
-
   /// Tells the engine a start follows soon (`run`), so that it begins now
-  /// what a start waits for: the kernel's cgroup lock (CgroupWarmUp), and
-  /// the monitor's exec and start-up (PendingMonitor). `runRoot` is the
-  /// engine's (nil: the default), which need not be open yet.
-  /// `networkNone`: the container has `--network none`, so its network
-  /// namespace is a plain new one that the monitor can make meanwhile.
-  public static func startFollows(runRoot: String?, networkNone: Bool = false) {
-    warmCgroupLock()
+  /// what a start waits for: the monitor's exec and start-up
+  /// (PendingMonitor) and, for a container with a user namespace, the
+  /// kernel's cgroup lock (CgroupWarmUp). `runRoot` is the engine's (nil:
+  /// the default), which need not be open yet. `networkNone`: the container
+  /// has `--network none`, so its network namespace is a plain new one that
+  /// the monitor can make meanwhile.
+  public static func startFollows(
+    runRoot: String?, networkNone: Bool = false, userNamespace: Bool = false
+  ) {
+    if userNamespace { CgroupWarmUp.start() }
     let rootless = geteuid() != 0
     PrestartedMonitor.spawnAhead(
       runRoot: runRoot ?? ContentStore.defaultRunRoot(rootless: rootless), rootless: rootless,
@@ -212,7 +206,6 @@ extension Engine {
   /// `attach`, the returned connection carries its output from the first byte.
   public func startContainer(_ reference: String, attach: Bool) throws(BerthError) -> StartOutcome {
     Trace.mark("start: begin")
-    CgroupWarmUp.start()
     var container = try lookup(reference)
     let lock = try self.lock(container: container.id)
     defer { withExtendedLifetime(lock) {} }
@@ -224,6 +217,9 @@ extension Engine {
         hint: "stop it first, or `berth attach \(container.name)`")
     }
     let config = try container.decodedConfig()
+    // Only a user namespace's init is moved into its cgroups by its parent
+    // (BerthRuntime's Cgroups.SelfJoin): that move waits on the kernel's lock.
+    if config.idMaps != nil { CgroupWarmUp.start() }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let runDirectory = self.runDirectory(container.id)
     // A monitor still alive but not (or no longer) running the container

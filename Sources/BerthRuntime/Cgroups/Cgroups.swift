@@ -1,4 +1,5 @@
 import BerthSystem
+import CBerth
 import Glibc
 
 /// Creating, joining and removing a container's cgroups on the cgroupfs
@@ -127,6 +128,43 @@ public enum Cgroups {
   public static func join(_ dirs: [String], pid: pid_t) throws(BerthError) {
     for dir in dirs {
       try writeKnob(dir + "/cgroup.procs", "\(pid)")
+    }
+  }
+
+  /// Moving a process into a cgroup write-locks the kernel's global
+  /// cgroup_threadgroup_rwsem, and the first writer after a quiet spell
+  /// waits for an RCU grace period (13 to 30 ms on this VM), holding
+  /// cgroup_mutex, so every other cgroup operation on the host waits too.
+  /// Two ways in take no such lock (Linux 5.17's "cgroup: Optimize single
+  /// thread migration", and CLONE_INTO_CGROUP): a thread that moves itself
+  /// by writing "0" to a v1 hierarchy's `tasks`, and a child cloned straight
+  /// into a cgroup2 directory. A container's init is single-threaded when it
+  /// does so, so the thread is the process. Older kernels take the lock as
+  /// before: nothing is slower there.
+  public struct SelfJoin: Sendable {
+    /// The v1 directories init joins itself.
+    public var v1: [String]
+    /// The cgroup2 directory to clone init into, if any.
+    public var v2: String?
+
+    /// Splits `dirs` by hierarchy version (statfs: a cgroup2 directory's
+    /// filesystem is cgroup2's).
+    public init(_ dirs: [String]) {
+      var v1: [String] = []
+      var v2: String? = nil
+      for dir in dirs {
+        if berth_is_cgroup2(dir) == 1 { v2 = dir } else { v1.append(dir) }
+      }
+      self.v1 = v1
+      self.v2 = v2
+    }
+  }
+
+  /// The calling thread (a single-threaded process's only one) moves itself
+  /// into each v1 directory (SelfJoin).
+  public static func joinSelf(_ dirs: [String]) throws(BerthError) {
+    for dir in dirs {
+      try writeKnob(dir + "/tasks", "0")
     }
   }
 

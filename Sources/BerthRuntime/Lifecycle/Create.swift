@@ -191,8 +191,23 @@ extension Runtime {
       consoleSocketFD: consoleFD)
     config.seccomp = seccomp
     config.loopbackUp = options.loopbackUp && plan.new.contains(.network)
+    // Init joins its v1 cgroups itself and is cloned into its cgroup2 one
+    // (Cgroups.SelfJoin: no wait on the kernel's cgroup lock), unless a
+    // systemd scope moves it, the runtime is rootless, or init gets a user
+    // namespace, whose root may not write the host's cgroup files.
+    let selfJoin =
+      scope == nil && !rootless && !plan.new.contains(.user)
+        && !joins.contains(where: { $0.kind == .user })
+      ? Cgroups.SelfJoin(cgroupPaths) : nil
+    config.selfJoinCgroups = selfJoin?.v1 ?? []
+    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+    defer { if cgroupFD >= 0 { close(cgroupFD) } }
 
-    let pid = berth_clone(plan.cloneFlags)
+    // A kernel without clone3 or CLONE_INTO_CGROUP refuses: then a plain
+    // clone, and the parent moves init into the cgroup2 directory.
+    var pid: pid_t = cgroupFD >= 0 ? berth_clone_into_cgroup(plan.cloneFlags, cgroupFD) : -1
+    let clonedIntoCgroup = pid >= 0
+    if pid < 0 { pid = berth_clone(plan.cloneFlags) }
     let cloneError = currentErrno
     if pid == 0 {
       close(parentSock)
@@ -209,6 +224,8 @@ extension Runtime {
       cgroupPaths = try scope.start(pid: pid, id: id, layout: layout)
       cleanup.cgroupPaths = cgroupPaths
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
+    } else if let selfJoin {
+      if !clonedIntoCgroup, let dir = selfJoin.v2 { try Cgroups.join([dir], pid: pid) }
     } else {
       try Cgroups.join(cgroupPaths, pid: pid)
     }

@@ -109,19 +109,30 @@ extension Runtime {
     let (parentSock, childSock) = try seqpacketPair()
     defer { close(parentSock) }
 
-    let pid = berth_clone(0)
+    // As create's init does (Cgroups.SelfJoin), when the child is still
+    // the host's root at "go": not rootless, no user namespace entered here.
+    let selfJoin = !rootless && !joinedUser ? Cgroups.SelfJoin(record.cgroupPaths) : nil
+    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+    defer { if cgroupFD >= 0 { close(cgroupFD) } }
+    var pid: pid_t = cgroupFD >= 0 ? berth_clone_into_cgroup(0, cgroupFD) : -1
+    let clonedIntoCgroup = pid >= 0
+    if pid < 0 { pid = berth_clone(0) }
     if pid == 0 {
       close(parentSock)
       ExecProcess.run(
         process: process, setup: setup, seccomp: seccomp,
         joins: joins.filter { $0.kind != .pid && !(joinedUser && $0.kind == .user) },
-        syncFD: childSock, consoleFD: consoleFD)
+        selfJoin: selfJoin?.v1 ?? [], syncFD: childSock, consoleFD: consoleFD)
     }
     close(childSock)
     guard pid > 0 else { throw .system("cannot clone the exec process", currentErrno) }
     do throws(BerthError) {
       do throws(BerthError) {
-        try Cgroups.join(record.cgroupPaths, pid: pid)
+        if let selfJoin {
+          if !clonedIntoCgroup, let dir = selfJoin.v2 { try Cgroups.join([dir], pid: pid) }
+        } else {
+          try Cgroups.join(record.cgroupPaths, pid: pid)
+        }
       } catch  where rootless {
         runtimeLogger.debug("exec: not joining cgroups: \(error)")
       }
@@ -158,10 +169,13 @@ extension Runtime {
 enum ExecProcess {
   static func run(
     process: Spec.Process, setup: ProcessSetup, seccomp: SeccompProgram?,
-    joins: [(kind: NamespaceKind, fd: Int32, path: String)], syncFD: Int32, consoleFD: Int32?
+    joins: [(kind: NamespaceKind, fd: Int32, path: String)], selfJoin: [String], syncFD: Int32,
+    consoleFD: Int32?
   ) -> Never {
     do throws(BerthError) {
       guard try receiveMessage(syncFD) == "go" else { _exit(1) }
+      // Before any namespace is joined: the paths are the host's.
+      try Cgroups.joinSelf(selfJoin)
       // Not dumpable: container processes cannot open /proc/PID/exe or
       // ptrace us while we still run the runtime's code (CVE-2019-5736).
       _ = berth_set_dumpable(0)

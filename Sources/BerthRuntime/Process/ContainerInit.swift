@@ -21,6 +21,8 @@ enum ContainerInit {
     // Wait until the parent has put us in our cgroups and written id maps.
     guard try receiveMessage(config.syncFD) == "go" else { _exit(1) }
     Trace.mark("init: go")
+    // Before any namespace is joined: the paths are the host's.
+    try Cgroups.joinSelf(config.selfJoinCgroups)
     // Our pid as the host sees it, for the state hooks get: the host's
     // /proc is still mounted, and /proc/self there names the host pid.
     hostPid = hostPidFromProc()

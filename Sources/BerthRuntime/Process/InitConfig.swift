@@ -18,6 +18,9 @@ struct InitConfig {
   var joinNamespaces: [(kind: NamespaceKind, fd: Int32, path: String)]
   var cgroupPaths: [String]
   var cgroupLayout: CgroupLayout
+  /// cgroup v1 directories init moves itself into, first thing after "go"
+  /// (Cgroups.SelfJoin); the parent moves it into the rest.
+  var selfJoinCgroups: [String] = []
   /// The parent's end is closed in the child; messages go through this.
   var syncFD: Int32
   /// The exec fifo, opened read-write: init blocks reading it until `start`.

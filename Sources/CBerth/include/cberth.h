@@ -11,6 +11,12 @@
 // clone(2) with fork semantics (no new stack): returns 0 in the child, the
 // child's pid in the parent. Only call from a single-threaded process.
 pid_t berth_clone(uint64_t flags);
+/* clone3 with CLONE_INTO_CGROUP: the child starts in the cgroup2 directory
+   open at cgroup_fd. -1 with errno set when the kernel cannot (callers fall
+   back to berth_clone and a move). */
+pid_t berth_clone_into_cgroup(uint64_t flags, int cgroup_fd);
+/* 1 when `path` is on a cgroup2 filesystem, 0 when not or unreadable. */
+int berth_is_cgroup2(const char *path);
 
 #include <poll.h>
 
