@@ -160,11 +160,37 @@ public enum Cgroups {
     }
   }
 
-  /// The calling thread (a single-threaded process's only one) moves itself
-  /// into each v1 directory (SelfJoin).
-  public static func joinSelf(_ dirs: [String]) throws(BerthError) {
+  /// A v1 directory's `tasks`, opened by the parent before the clone (the
+  /// path walks stay off init's path; the kernel checks the opener's
+  /// credentials) for the child to write "0" to.
+  public struct TasksFile: Sendable {
+    public var dir: String
+    public var fd: Int32
+  }
+
+  /// Opens `tasks` of each directory, close-on-exec. Closes what it opened
+  /// when one fails.
+  public static func openTasks(_ dirs: [String]) throws(BerthError) -> [TasksFile] {
+    var files: [TasksFile] = []
     for dir in dirs {
-      try writeKnob(dir + "/tasks", "0")
+      let fd = open(dir + "/tasks", O_WRONLY | O_CLOEXEC)
+      guard fd >= 0 else {
+        let error = BerthError.system("cannot open \(dir)/tasks", currentErrno)
+        for file in files { close(file.fd) }
+        throw error
+      }
+      files.append(TasksFile(dir: dir, fd: fd))
+    }
+    return files
+  }
+
+  /// The calling thread (a single-threaded process's only one) moves itself
+  /// into each directory (SelfJoin), closing the files.
+  public static func joinSelf(_ files: [TasksFile]) throws(BerthError) {
+    var zero = UInt8(ascii: "0")
+    for file in files {
+      try check("cannot join cgroup \(file.dir)") { write(file.fd, &zero, 1) }
+      close(file.fd)
     }
   }
 

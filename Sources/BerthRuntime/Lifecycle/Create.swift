@@ -125,6 +125,19 @@ extension Runtime {
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
     }
     Trace.mark("runtime: cgroups made")
+    // Init joins its v1 cgroups itself and is cloned into its cgroup2 one
+    // (Cgroups.SelfJoin: no wait on the kernel's cgroup lock), unless a
+    // systemd scope moves it, the runtime is rootless, or init gets a user
+    // namespace, whose root may not write the host's cgroup files. The
+    // files are opened now, while the engine may still be mounting.
+    let selfJoin =
+      scope == nil && !rootless && !plan.new.contains(.user)
+        && !plan.joins.contains(where: { $0.kind == .user })
+      ? Cgroups.SelfJoin(cgroupPaths) : nil
+    let tasksFiles = try Cgroups.openTasks(selfJoin?.v1 ?? [])
+    defer { for file in tasksFiles { close(file.fd) } }
+    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+    defer { if cgroupFD >= 0 { close(cgroupFD) } }
     try options.beforeClone?()
 
     var consoleFD: Int32? = nil
@@ -191,17 +204,7 @@ extension Runtime {
       consoleSocketFD: consoleFD)
     config.seccomp = seccomp
     config.loopbackUp = options.loopbackUp && plan.new.contains(.network)
-    // Init joins its v1 cgroups itself and is cloned into its cgroup2 one
-    // (Cgroups.SelfJoin: no wait on the kernel's cgroup lock), unless a
-    // systemd scope moves it, the runtime is rootless, or init gets a user
-    // namespace, whose root may not write the host's cgroup files.
-    let selfJoin =
-      scope == nil && !rootless && !plan.new.contains(.user)
-        && !joins.contains(where: { $0.kind == .user })
-      ? Cgroups.SelfJoin(cgroupPaths) : nil
-    config.selfJoinCgroups = selfJoin?.v1 ?? []
-    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
-    defer { if cgroupFD >= 0 { close(cgroupFD) } }
+    config.selfJoinCgroups = tasksFiles
 
     // A kernel without clone3 or CLONE_INTO_CGROUP refuses: then a plain
     // clone, and the parent moves init into the cgroup2 directory.

@@ -112,6 +112,8 @@ extension Runtime {
     // As create's init does (Cgroups.SelfJoin), when the child is still
     // the host's root at "go": not rootless, no user namespace entered here.
     let selfJoin = !rootless && !joinedUser ? Cgroups.SelfJoin(record.cgroupPaths) : nil
+    let tasksFiles = try Cgroups.openTasks(selfJoin?.v1 ?? [])
+    defer { for file in tasksFiles { close(file.fd) } }
     let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
     defer { if cgroupFD >= 0 { close(cgroupFD) } }
     var pid: pid_t = cgroupFD >= 0 ? berth_clone_into_cgroup(0, cgroupFD) : -1
@@ -122,7 +124,7 @@ extension Runtime {
       ExecProcess.run(
         process: process, setup: setup, seccomp: seccomp,
         joins: joins.filter { $0.kind != .pid && !(joinedUser && $0.kind == .user) },
-        selfJoin: selfJoin?.v1 ?? [], syncFD: childSock, consoleFD: consoleFD)
+        selfJoin: tasksFiles, syncFD: childSock, consoleFD: consoleFD)
     }
     close(childSock)
     guard pid > 0 else { throw .system("cannot clone the exec process", currentErrno) }
@@ -169,7 +171,8 @@ extension Runtime {
 enum ExecProcess {
   static func run(
     process: Spec.Process, setup: ProcessSetup, seccomp: SeccompProgram?,
-    joins: [(kind: NamespaceKind, fd: Int32, path: String)], selfJoin: [String], syncFD: Int32,
+    joins: [(kind: NamespaceKind, fd: Int32, path: String)], selfJoin: [Cgroups.TasksFile],
+    syncFD: Int32,
     consoleFD: Int32?
   ) -> Never {
     do throws(BerthError) {

@@ -20,7 +20,7 @@ struct InitConfig {
   var cgroupLayout: CgroupLayout
   /// cgroup v1 directories init moves itself into, first thing after "go"
   /// (Cgroups.SelfJoin); the parent moves it into the rest.
-  var selfJoinCgroups: [String] = []
+  var selfJoinCgroups: [Cgroups.TasksFile] = []
   /// The parent's end is closed in the child; messages go through this.
   var syncFD: Int32
   /// The exec fifo, opened read-write: init blocks reading it until `start`.
