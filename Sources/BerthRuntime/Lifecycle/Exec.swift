@@ -172,16 +172,15 @@ enum ExecProcess {
   static func run(
     process: Spec.Process, setup: ProcessSetup, seccomp: SeccompProgram?,
     joins: [(kind: NamespaceKind, fd: Int32, path: String)], selfJoin: [Cgroups.TasksFile],
-    syncFD: Int32,
-    consoleFD: Int32?
+    syncFD: Int32, consoleFD: Int32?
   ) -> Never {
     do throws(BerthError) {
       guard try receiveMessage(syncFD) == "go" else { _exit(1) }
-      // Before any namespace is joined: the paths are the host's.
-      try Cgroups.joinSelf(selfJoin)
       // Not dumpable: container processes cannot open /proc/PID/exe or
       // ptrace us while we still run the runtime's code (CVE-2019-5736).
       _ = berth_set_dumpable(0)
+      // Before any namespace is joined: the paths are the host's.
+      try Cgroups.joinSelf(selfJoin)
       // As root, namespaces the container's user namespace may not own
       // (the engine's network namespace) are joined before it: from inside,
       // joining them is EPERM. Unprivileged, the user namespace comes first.
