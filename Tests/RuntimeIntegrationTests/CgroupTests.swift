@@ -82,12 +82,13 @@ struct CgroupTests {
     spec.linux?.cgroupsPath = path
     #expect(box.run(spec, extra: ["-d"]).status == 0)
     let pid = try #require(box.state("c")?["pid"] as? Int)
+    // One line per hierarchy the kernel has, mounted here or not: as many
+    // as are mounted name the container's cgroup.
     let lines = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
       .split(separator: "\n")
-    #expect(lines.count == box.cgroupHierarchies().count, "\(lines)")
-    for line in lines {
-      #expect(line.hasSuffix(":" + path), "init: \(line)")
-    }
+    #expect(
+      lines.filter { $0.hasSuffix(":" + path) }.count == box.cgroupHierarchies().count,
+      "init: \(lines)")
     #expect(box.runtime(["exec", "-d", "c", "sleep", "60"]).status == 0)
     for hierarchy in box.cgroupHierarchies() {
       var procs: [Substring] = []
