@@ -16,7 +16,7 @@ import SystemPackage
 
 public struct Monitor {
   let runDirectory: String
-  var config: MonitorConfig
+  let config: MonitorConfig
   let runtime: Runtime
   var status: MonitorStatus
   var log: LogWriter
@@ -51,6 +51,9 @@ public struct Monitor {
   /// A network namespace made while the monitor waited to be told, for the
   /// first launch (CreateOptions.networkNamespaceAhead); -1: none.
   public var networkNamespaceAhead: Int32 = -1
+  /// The cgroup layout the engine read (config.cgroupLayout), for the
+  /// first launch (CreateOptions.cgroupLayout); a restart reads it afresh.
+  var cgroupLayoutAhead: CgroupLayout?
 
   struct Client {
     var fd: Int32
@@ -91,6 +94,7 @@ public struct Monitor {
   public init(runDirectory: String, config: MonitorConfig) throws(BerthError) {
     self.runDirectory = runDirectory
     self.config = config
+    cgroupLayoutAhead = config.cgroupLayout
     runtime = Runtime(root: config.runtimeRoot, rootless: nil, systemdCgroup: false)
     let me = getpid()
     status = MonitorStatus(
@@ -162,11 +166,11 @@ public struct Monitor {
     var options = CreateOptions(id: config.id, bundle: config.bundle)
     options.beforeClone = beforeClone
     options.loopbackUp = config.loopbackUp
-    // The first launch only: a restart's clone makes a new one.
+    // The first launch only: a restart's clone makes a new namespace and
+    // reads the mounts afresh.
     if networkNamespaceAhead >= 0 { options.networkNamespaceAhead = networkNamespaceAhead }
-    // The first launch only too: a restart reads the mounts afresh.
-    options.cgroupLayout = config.cgroupLayout
-    config.cgroupLayout = nil
+    options.cgroupLayout = cgroupLayoutAhead
+    cgroupLayoutAhead = nil
     defer {
       if networkNamespaceAhead >= 0 {
         close(networkNamespaceAhead)

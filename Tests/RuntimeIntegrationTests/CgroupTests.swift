@@ -68,7 +68,7 @@ struct CgroupTests {
   }
 
   /// Init joins its v1 cgroups itself and is cloned into its cgroup2 one,
-  /// and an exec'd process does the same (Cgroups.SelfJoin: no move that
+  /// and an exec'd process does the same (Cgroups.Join: no move that
   /// waits on the kernel's cgroup lock): both are in the container's cgroup
   /// in every hierarchy, v1 and v2 alike, and in nothing else.
   @Test func initAndExecEndUpInTheContainersCgroupInEveryHierarchy() throws {

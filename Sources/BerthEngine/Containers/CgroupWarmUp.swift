@@ -5,7 +5,7 @@
 // period of each other share one wait.
 //
 // A container's init mostly avoids that move (BerthRuntime's
-// Cgroups.SelfJoin: it joins its v1 cgroups itself and is cloned into its
+// Cgroups.Join: it joins its v1 cgroups itself and is cloned into its
 // cgroup2 one). An init with a user namespace cannot: its parent moves it.
 // For those, as the start begins, a thread of the CLI moves the CLI into
 // the cgroup it is already in (no change, one write): its grace period runs

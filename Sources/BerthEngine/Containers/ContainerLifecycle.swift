@@ -218,7 +218,7 @@ extension Engine {
     }
     let config = try container.decodedConfig()
     // Only a user namespace's init is moved into its cgroups by its parent
-    // (BerthRuntime's Cgroups.SelfJoin): that move waits on the kernel's lock.
+    // (BerthRuntime's Cgroups.Join): that move waits on the kernel's lock.
     if config.idMaps != nil { CgroupWarmUp.start() }
     let binary = try MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless)
     let runDirectory = self.runDirectory(container.id)
@@ -388,7 +388,8 @@ extension Engine {
       // Read once for both of us: we make the cgroups ahead with it, and
       // the monitor needs no second read of /proc/self/mountinfo (whose
       // overlay lines cost the kernel more to write than all the rest).
-      let cgroupLayout = early != nil && !rootless ? CgroupLayout.current() : nil
+      // (A monitor started ahead is a rootful one.)
+      let cgroupLayout = early != nil ? CgroupLayout.current() : nil
       monitorConfig.cgroupLayout = cgroupLayout
       try writeJSON(monitorConfig, to: runDirectory + "/" + RunFiles.config)
       var theirs: Int32? = nil
@@ -426,7 +427,7 @@ extension Engine {
             // Its own pass finds them made and owns them from there. Done
             // before the go: the container cannot run, exit and have its
             // cgroups removed while we still make them.
-            let helped = cgroupsMadeAhead(spec, layout: cgroupLayout ?? .current())
+            let helped = cgroupLayout.map { cgroupsMadeAhead(spec, layout: $0) } ?? []
             try? PrestartChannel.sendRootfsMounted(pending.channel)
             report = MonitorLauncher.report(pending)
             if !report.hasPrefix("ok") { Cgroups.remove(helped) }

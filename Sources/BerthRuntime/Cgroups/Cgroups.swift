@@ -131,37 +131,79 @@ public enum Cgroups {
     }
   }
 
-  /// Moving a process into a cgroup write-locks the kernel's global
-  /// cgroup_threadgroup_rwsem, and the first writer after a quiet spell
-  /// waits for an RCU grace period (13 to 30 ms on this VM), holding
-  /// cgroup_mutex, so every other cgroup operation on the host waits too.
-  /// Two ways in take no such lock (Linux 5.17's "cgroup: Optimize single
-  /// thread migration", and CLONE_INTO_CGROUP): a thread that moves itself
-  /// by writing "0" to a v1 hierarchy's `tasks`, and a child cloned straight
-  /// into a cgroup2 directory. A container's init is single-threaded when it
-  /// does so, so the thread is the process. Older kernels take the lock as
-  /// before: nothing is slower there.
-  public struct SelfJoin: Sendable {
-    /// The v1 directories init joins itself.
-    public var v1: [String]
-    /// The cgroup2 directory to clone init into, if any.
-    public var v2: String?
+  /// How a new process (a container's init, an exec'd process) gets into
+  /// its cgroups. Moving a process by writing its pid to `cgroup.procs`
+  /// write-locks the kernel's global cgroup_threadgroup_rwsem, and the
+  /// first writer after a quiet spell waits for an RCU grace period (13 to
+  /// 30 ms on this VM), holding cgroup_mutex, so every other cgroup
+  /// operation on the host waits too. Two ways in take no such lock (Linux
+  /// 5.17's "cgroup: Optimize single thread migration", and
+  /// CLONE_INTO_CGROUP): a thread that moves itself by writing "0" to a v1
+  /// hierarchy's `tasks`, and a child cloned straight into a cgroup2
+  /// directory. The child is single-threaded when it does so, so the thread
+  /// is the process. Older kernels take the lock as before: nothing is
+  /// slower there. A child that cannot write the host's cgroup files (in a
+  /// user namespace, rootless) or that systemd places is moved by its parent.
+  public struct Join {
+    /// The directories the parent moves the child into.
+    var moved: [String]
+    /// The v1 `tasks` files the child writes "0" to (`joinSelf`).
+    public let tasks: [TasksFile]
+    /// The cgroup2 directory to clone the child into, and its fd (-1 when
+    /// there is none or it cannot be opened: the parent moves it then).
+    let cgroup2: String?
+    let cgroup2FD: Int32
+    var clonedIntoCgroup2 = false
 
-    /// Splits `dirs` by hierarchy version (statfs: a cgroup2 directory's
-    /// filesystem is cgroup2's).
-    public init(_ dirs: [String]) {
+    /// Opens what the child needs, before the clone, when it joins by
+    /// itself (`bySelf`); else the parent moves it into all of `dirs`.
+    /// A directory's version is told by statfs.
+    public init(_ dirs: [String], bySelf: Bool) throws(BerthError) {
+      guard bySelf else {
+        (moved, tasks, cgroup2, cgroup2FD) = (dirs, [], nil, -1)
+        return
+      }
       var v1: [String] = []
       var v2: String? = nil
       for dir in dirs {
         if berth_is_cgroup2(dir) == 1 { v2 = dir } else { v1.append(dir) }
       }
-      self.v1 = v1
-      self.v2 = v2
+      tasks = try Cgroups.openTasks(v1)
+      cgroup2 = v2
+      cgroup2FD = v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+      moved = []
+    }
+
+    /// clone(2) with fork semantics (berth_clone), straight into the
+    /// cgroup2 directory when there is one; a kernel without clone3 or
+    /// CLONE_INTO_CGROUP gets a plain clone, and `moveRest` moves it.
+    public mutating func clone(flags: UInt64) -> pid_t {
+      if cgroup2FD >= 0 {
+        let pid = berth_clone_into_cgroup(flags, cgroup2FD)
+        if pid >= 0 {
+          clonedIntoCgroup2 = true
+          return pid
+        }
+      }
+      return berth_clone(flags)
+    }
+
+    /// The parent's part, after the clone: the directories the child does
+    /// not join by itself.
+    public func moveRest(_ pid: pid_t) throws(BerthError) {
+      let dirs = moved + (clonedIntoCgroup2 ? [] : cgroup2.map { [$0] } ?? [])
+      try Cgroups.join(dirs, pid: pid)
+    }
+
+    /// Closes the parent's copies of the files.
+    public func close() {
+      for file in tasks { Glibc.close(file.fd) }
+      if cgroup2FD >= 0 { Glibc.close(cgroup2FD) }
     }
   }
 
   /// A v1 directory's `tasks`, opened by the parent before the clone (the
-  /// path walks stay off init's path; the kernel checks the opener's
+  /// path walks stay off the child's path; the kernel checks the opener's
   /// credentials) for the child to write "0" to.
   public struct TasksFile: Sendable {
     public var dir: String
@@ -170,7 +212,7 @@ public enum Cgroups {
 
   /// Opens `tasks` of each directory, close-on-exec. Closes what it opened
   /// when one fails.
-  public static func openTasks(_ dirs: [String]) throws(BerthError) -> [TasksFile] {
+  static func openTasks(_ dirs: [String]) throws(BerthError) -> [TasksFile] {
     var files: [TasksFile] = []
     for dir in dirs {
       let fd = open(dir + "/tasks", O_WRONLY | O_CLOEXEC)
@@ -185,7 +227,7 @@ public enum Cgroups {
   }
 
   /// The calling thread (a single-threaded process's only one) moves itself
-  /// into each directory (SelfJoin), closing the files.
+  /// into each directory (`Join`), closing the files.
   public static func joinSelf(_ files: [TasksFile]) throws(BerthError) {
     var zero = UInt8(ascii: "0")
     for file in files {

@@ -125,19 +125,15 @@ extension Runtime {
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
     }
     Trace.mark("runtime: cgroups made")
-    // Init joins its v1 cgroups itself and is cloned into its cgroup2 one
-    // (Cgroups.SelfJoin: no wait on the kernel's cgroup lock), unless a
-    // systemd scope moves it, the runtime is rootless, or init gets a user
-    // namespace, whose root may not write the host's cgroup files. The
-    // files are opened now, while the engine may still be mounting.
-    let selfJoin =
-      scope == nil && !rootless && !plan.new.contains(.user)
-        && !plan.joins.contains(where: { $0.kind == .user })
-      ? Cgroups.SelfJoin(cgroupPaths) : nil
-    let tasksFiles = try Cgroups.openTasks(selfJoin?.v1 ?? [])
-    defer { for file in tasksFiles { close(file.fd) } }
-    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
-    defer { if cgroupFD >= 0 { close(cgroupFD) } }
+    // Init joins its cgroups without the kernel's lock (Cgroups.Join)
+    // unless a systemd scope places it, the runtime is rootless, or init
+    // gets a user namespace, whose root may not write the host's cgroup
+    // files. What it needs is opened now, while the engine may still mount.
+    var cgroupJoin = try Cgroups.Join(
+      cgroupPaths,
+      bySelf: scope == nil && !rootless && !plan.new.contains(.user)
+        && !plan.joins.contains(where: { $0.kind == .user }))
+    defer { cgroupJoin.close() }
     try options.beforeClone?()
 
     var consoleFD: Int32? = nil
@@ -204,13 +200,9 @@ extension Runtime {
       consoleSocketFD: consoleFD)
     config.seccomp = seccomp
     config.loopbackUp = options.loopbackUp && plan.new.contains(.network)
-    config.selfJoinCgroups = tasksFiles
+    config.selfJoinCgroups = cgroupJoin.tasks
 
-    // A kernel without clone3 or CLONE_INTO_CGROUP refuses: then a plain
-    // clone, and the parent moves init into the cgroup2 directory.
-    var pid: pid_t = cgroupFD >= 0 ? berth_clone_into_cgroup(plan.cloneFlags, cgroupFD) : -1
-    let clonedIntoCgroup = pid >= 0
-    if pid < 0 { pid = berth_clone(plan.cloneFlags) }
+    let pid = cgroupJoin.clone(flags: plan.cloneFlags)
     let cloneError = currentErrno
     if pid == 0 {
       close(parentSock)
@@ -227,10 +219,8 @@ extension Runtime {
       cgroupPaths = try scope.start(pid: pid, id: id, layout: layout)
       cleanup.cgroupPaths = cgroupPaths
       try applyLimits(spec, dirs: cgroupPaths, layout: layout)
-    } else if let selfJoin {
-      if !clonedIntoCgroup, let dir = selfJoin.v2 { try Cgroups.join([dir], pid: pid) }
     } else {
-      try Cgroups.join(cgroupPaths, pid: pid)
+      try cgroupJoin.moveRest(pid)
     }
     if plan.new.contains(.user) {
       try UserNamespace.writeMaps(

@@ -109,32 +109,23 @@ extension Runtime {
     let (parentSock, childSock) = try seqpacketPair()
     defer { close(parentSock) }
 
-    // As create's init does (Cgroups.SelfJoin), when the child is still
-    // the host's root at "go": not rootless, no user namespace entered here.
-    let selfJoin = !rootless && !joinedUser ? Cgroups.SelfJoin(record.cgroupPaths) : nil
-    let tasksFiles = try Cgroups.openTasks(selfJoin?.v1 ?? [])
-    defer { for file in tasksFiles { close(file.fd) } }
-    let cgroupFD = selfJoin?.v2.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
-    defer { if cgroupFD >= 0 { close(cgroupFD) } }
-    var pid: pid_t = cgroupFD >= 0 ? berth_clone_into_cgroup(0, cgroupFD) : -1
-    let clonedIntoCgroup = pid >= 0
-    if pid < 0 { pid = berth_clone(0) }
+    // As create's init does (Cgroups.Join), when the child is still the
+    // host's root at "go": not rootless, no user namespace entered here.
+    var cgroupJoin = try Cgroups.Join(record.cgroupPaths, bySelf: !rootless && !joinedUser)
+    defer { cgroupJoin.close() }
+    let pid = cgroupJoin.clone(flags: 0)
     if pid == 0 {
       close(parentSock)
       ExecProcess.run(
         process: process, setup: setup, seccomp: seccomp,
         joins: joins.filter { $0.kind != .pid && !(joinedUser && $0.kind == .user) },
-        selfJoin: tasksFiles, syncFD: childSock, consoleFD: consoleFD)
+        selfJoin: cgroupJoin.tasks, syncFD: childSock, consoleFD: consoleFD)
     }
     close(childSock)
     guard pid > 0 else { throw .system("cannot clone the exec process", currentErrno) }
     do throws(BerthError) {
       do throws(BerthError) {
-        if let selfJoin {
-          if !clonedIntoCgroup, let dir = selfJoin.v2 { try Cgroups.join([dir], pid: pid) }
-        } else {
-          try Cgroups.join(record.cgroupPaths, pid: pid)
-        }
+        try cgroupJoin.moveRest(pid)
       } catch  where rootless {
         runtimeLogger.debug("exec: not joining cgroups: \(error)")
       }

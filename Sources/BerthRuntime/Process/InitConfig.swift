@@ -19,7 +19,7 @@ struct InitConfig {
   var cgroupPaths: [String]
   var cgroupLayout: CgroupLayout
   /// cgroup v1 directories init moves itself into, first thing after "go"
-  /// (Cgroups.SelfJoin); the parent moves it into the rest.
+  /// (Cgroups.Join); the parent moves it into the rest.
   var selfJoinCgroups: [Cgroups.TasksFile] = []
   /// The parent's end is closed in the child; messages go through this.
   var syncFD: Int32
