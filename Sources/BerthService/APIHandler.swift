@@ -123,9 +123,11 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
           return
         }
       }
-      // An upgrade (docker's attach) has no body, and the decoder holds
-      // back its end: it is answered now.
-      if head.headers["Upgrade"].first != nil { dispatch(context, head) }
+      // An upgrade without a body (docker's attach) gets no end from the
+      // decoder, the rest being another protocol: it is answered now. One
+      // with a body (docker's exec start) is answered at its end: answered
+      // now, a body still unread when the stream took over became stdin.
+      if head.headers["Upgrade"].first != nil && !Self.hasBody(head) { dispatch(context, head) }
     case .body(var buffer):
       // Past a limit, the rest is read and dropped until the end.
       if tooLarge { return }
@@ -158,6 +160,12 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler, @uncheck
       }
       dispatch(context, head)
     }
+  }
+
+  /// Whether a body follows the head (a length above zero, or chunks).
+  static func hasBody(_ head: HTTPRequestHead) -> Bool {
+    head.headers["Transfer-Encoding"].contains { $0.lowercased().contains("chunked") }
+      || head.headers["Content-Length"].contains { (Int($0) ?? 0) > 0 }
   }
 
   /// Runs the request on the pool (the engine blocks) and writes its response.
