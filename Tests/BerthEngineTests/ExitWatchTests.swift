@@ -41,6 +41,51 @@ struct ExitWatchTests {
     #expect(Date().timeIntervalSince(start) < 15)
   }
 
+  /// A start writes the monitor's config, its log and the attach socket
+  /// into the directory: none of them is a change of state.
+  @Test func otherFilesWrittenThereDoNotWakeTheWaiter() throws {
+    let directory = NSTemporaryDirectory() + "berth-watch-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let watch = ExitWatch(directory: directory)
+    let writer = Thread {
+      for name in ["monitor.json", "monitor.log", "status.json.tmp"] {
+        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("{}".utf8))
+        unlink(directory + "/" + name)
+      }
+    }
+    let start = Date()
+    writer.start()
+    watch.wait(milliseconds: 300)
+    // Not woken: the wait ran to its end.
+    #expect(Date().timeIntervalSince(start) >= 0.29)
+    let renamer = Thread {
+      usleep(50_000)
+      FileManager.default.createFile(
+        atPath: directory + "/status.json.tmp", contents: Data("{}".utf8))
+      rename(directory + "/status.json.tmp", directory + "/status.json")
+    }
+    let second = Date()
+    renamer.start()
+    watch.wait(milliseconds: 20_000)
+    #expect(Date().timeIntervalSince(second) < 15)
+  }
+
+  @Test func theDirectoryGoingWakesTheWaiter() throws {
+    let directory = NSTemporaryDirectory() + "berth-watch-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let watch = ExitWatch(directory: directory)
+    let remover = Thread {
+      usleep(50_000)
+      rmdir(directory)
+    }
+    let start = Date()
+    remover.start()
+    watch.wait(milliseconds: 20_000)
+    #expect(Date().timeIntervalSince(start) < 15)
+  }
+
   /// Closing an inotify instance waits out the kernel's SRCU grace period
   /// (8 to 16 ms): a thread's waits share one instance that stays open.
   @Test func aThreadsWaitsShareOneInotifyInstance() throws {

@@ -9,6 +9,7 @@
 // removes watches on it: closing an instance that had a watch waits for
 // the kernel's fsnotify SRCU grace period (8 to 16 ms here), and the
 // service's wait answered that much later than the container went.
+import BerthMonitor
 import BerthSystem
 import Glibc
 import Synchronization
@@ -79,7 +80,9 @@ public final class ExitWatch: @unchecked Sendable {
     while read(fd, &buffer, buffer.count) > 0 {}
   }
 
-  /// Returns after a change in the directory or `milliseconds`.
+  /// Returns after the status changes, the directory goes or appears, or
+  /// `milliseconds`. A start writes half a dozen other files there, and
+  /// each wake is a database read beside the start it slows.
   public func wait(milliseconds: Int32) {
     if descriptor < 0 {
       // A watch made just now may have missed a change: look again first.
@@ -89,8 +92,47 @@ public final class ExitWatch: @unchecked Sendable {
         return
       }
     }
-    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    _ = poll(&entry, 1, milliseconds)
-    drain()
+    let deadline = monotonicMilliseconds() + Int64(max(milliseconds, 0))
+    while true {
+      let left = Int32(clamping: max(deadline - monotonicMilliseconds(), 0))
+      var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      if poll(&entry, 1, left) <= 0 || readEvents() || left == 0 { return }
+    }
+  }
+
+  /// Reads the pending events; true when one matters to a waiter.
+  private func readEvents() -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    var matters = false
+    while true {
+      let got = read(fd, &buffer, buffer.count)
+      guard got > 0 else { return matters }
+      buffer.withUnsafeBytes { raw in
+        var offset = 0
+        while offset + MemoryLayout<inotify_event>.size <= got {
+          let event = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+          let nameStart = offset + MemoryLayout<inotify_event>.size
+          offset = nameStart + Int(event.len)
+          if Self.matters(event, name: raw[nameStart..<min(offset, got)], directory: descriptor) {
+            matters = true
+          }
+        }
+      }
+    }
+  }
+
+  /// The status file (renamed in, or removed), the directory itself going,
+  /// anything on the parent's watch (the directory appearing) or a lost
+  /// event.
+  private static func matters(
+    _ event: inotify_event, name: Slice<UnsafeRawBufferPointer>, directory: Int32
+  )
+    -> Bool
+  {
+    let whole = UInt32(IN_DELETE_SELF | IN_IGNORED | IN_Q_OVERFLOW)
+    if event.mask & whole != 0 || event.wd != directory { return true }
+    // The name is NUL-padded.
+    let bytes = name.prefix { $0 != 0 }
+    return bytes.elementsEqual(RunFiles.status.utf8)
   }
 }
