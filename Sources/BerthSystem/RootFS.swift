@@ -53,42 +53,44 @@ public final class RootFS {
     let existing = berth_openat2(
       fd, inner, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
     if existing >= 0 { return existing }
-    var current = try check("cannot open rootfs \(path)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
-    var prefix = ""
-    for component in inner.split(separator: "/") where component != "." {
-      let parentPrefix = prefix
-      prefix += "/" + component
-      // mkdirat takes one name relative to the already-resolved parent, so
-      // nothing here walks a path by string.
-      if mkdirat(current, String(component), mode) != 0 && currentErrno != .fileExists {
-        let errno = currentErrno
-        Glibc.close(current)
-        throw .system("cannot create directory \(prefix) in rootfs \(path)", errno)
-      }
-      var next = berth_openat2(
-        fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
-      var errno = currentErrno
-      if next < 0, errno == .noSuchFileOrDirectory, linksLeft > 0,
-        let target = Self.readLink(at: current, String(component))
-      {
-        // A dangling symlink: create what it points to, inside the root.
-        let resolved = target.hasPrefix("/") ? target : parentPrefix + "/" + target
-        if let made = try? mkdirAll(resolved, mode: mode, linksLeft: linksLeft - 1) {
-          Glibc.close(made)
-          next = berth_openat2(
-            fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
-          errno = currentErrno
-        }
-      }
-      Glibc.close(current)
-      if next < 0 {
-        throw .system(
-          "cannot open directory \(prefix) in rootfs \(path)", errno,
-          hint: errno == .notDirectory ? "a file is in the way of a mount destination" : nil)
-      }
-      current = next
+    let components = inner.split(separator: "/").filter { $0 != "." }
+    guard let last = components.last else {
+      return try check("cannot open rootfs \(path)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     }
-    return current
+    // Made from the nearest directory that exists, found walking up: the
+    // eleven cgroup v1 mount points under a fresh /sys/fs/cgroup each cost
+    // four calls, not a mkdirat and an open of every component from /.
+    let parentPath = "/" + components.dropLast().joined(separator: "/")
+    let parent = try mkdirAll(parentPath, mode: mode, linksLeft: linksLeft)
+    defer { Glibc.close(parent) }
+    let name = String(last)
+    let prefix = "/" + components.joined(separator: "/")
+    // mkdirat takes one name relative to the already-resolved parent, so
+    // nothing here walks a path by string.
+    if mkdirat(parent, name, mode) != 0 && currentErrno != .fileExists {
+      throw .system("cannot create directory \(prefix) in rootfs \(path)", currentErrno)
+    }
+    var made = berth_openat2(
+      fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
+    var errno = currentErrno
+    if made < 0, errno == .noSuchFileOrDirectory, linksLeft > 0,
+      let target = Self.readLink(at: parent, name)
+    {
+      // A dangling symlink: create what it points to, inside the root.
+      let resolved = target.hasPrefix("/") ? target : parentPath + "/" + target
+      if let target = try? mkdirAll(resolved, mode: mode, linksLeft: linksLeft - 1) {
+        Glibc.close(target)
+        made = berth_openat2(
+          fd, prefix, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.inRoot)
+        errno = currentErrno
+      }
+    }
+    if made < 0 {
+      throw .system(
+        "cannot open directory \(prefix) in rootfs \(path)", errno,
+        hint: errno == .notDirectory ? "a file is in the way of a mount destination" : nil)
+    }
+    return made
   }
 
   /// The target of the symlink `name` in the directory `dir`, nil when

@@ -24,17 +24,27 @@ enum Devices {
       if byPath[device.path] == nil { order.append(device.path) }
       byPath[device.path] = device
     }
+    // Each parent is opened once: all but a few are /dev.
+    var parents: [String: Int32] = [:]
+    defer { for fd in parents.values { close(fd) } }
     for path in order {
       guard let device = byPath[path] else { continue }
-      try createOne(device, root: root, bindHost: bindHost)
+      let dest = device.path.hasPrefix("/") ? device.path : "/" + device.path
+      let (parent, name) = RootFS.split(dest)
+      let dir: Int32
+      if let open = parents[parent] {
+        dir = open
+      } else {
+        dir = try root.mkdirAll(parent)
+        parents[parent] = dir
+      }
+      try createOne(device, in: dir, name: name, dest: dest, root: root, bindHost: bindHost)
     }
   }
 
-  static func createOne(_ device: Spec.Device, root: RootFS, bindHost: Bool) throws(BerthError) {
-    let dest = device.path.hasPrefix("/") ? device.path : "/" + device.path
-    let (parent, name) = RootFS.split(dest)
-    let dir = try root.mkdirAll(parent)
-    defer { close(dir) }
+  static func createOne(
+    _ device: Spec.Device, in dir: Int32, name: String, dest: String, root: RootFS, bindHost: Bool
+  ) throws(BerthError) {
     if bindHost {
       try bindHostDevice(device, dest: dest, root: root)
       return
@@ -51,16 +61,27 @@ enum Devices {
     }
     let mode = mode_t(device.fileMode ?? 0o666) & 0o7777
     let dev = makedev(UInt32(device.major ?? 0), UInt32(device.minor ?? 0))
-    _ = unlinkat(dir, name, 0)
-    if mknodat(dir, name, kind | mode, dev) != 0 {
+    // What the image has at that path is replaced (on a fresh /dev tmpfs
+    // there is nothing, so the unlink is only tried when needed).
+    var made = mknodat(dir, name, kind | mode, dev)
+    if made != 0 && currentErrno == .fileExists {
+      _ = unlinkat(dir, name, 0)
+      made = mknodat(dir, name, kind | mode, dev)
+    }
+    if made != 0 {
       if currentErrno == .notPermitted {
         try bindHostDevice(device, dest: dest, root: root)
         return
       }
       throw .system("cannot create device \(dest)", currentErrno)
     }
-    try check("cannot chown device \(dest)") {
-      fchownat(dir, name, device.uid ?? 0, device.gid ?? 0, AT_SYMLINK_NOFOLLOW)
+    // mknod made it ours: a chown to ourselves would change nothing.
+    let uid = device.uid ?? 0
+    let gid = device.gid ?? 0
+    if uid != geteuid() || gid != getegid() {
+      try check("cannot chown device \(dest)") {
+        fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW)
+      }
     }
   }
 
