@@ -338,8 +338,6 @@ extension ContainerCreateBody {
           text = "\(ip.contains(":") ? "[\(ip)]" : ip):\(hostPort):\(port)"
         } else if !hostPort.isEmpty {
           text = "\(hostPort):\(port)"
-        } else {
-          text = "0:\(port)"
         }
         network.ports.append(text)
       }
@@ -383,6 +381,10 @@ extension ContainerCreateBody {
   /// `SOURCE:DEST[:OPTIONS]`: a host path (absolute) or a named volume.
   static func bind(_ text: String) throws(BerthError) -> MountRequest {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    // A destination alone is an anonymous volume, as docker reads it.
+    if parts.count == 1, text.hasPrefix("/") {
+      return MountRequest(kind: .volume, source: "", destination: text)
+    }
     guard (2...3).contains(parts.count), !parts[0].isEmpty, parts[1].hasPrefix("/") else {
       throw BerthError(
         .invalidArgument, "invalid bind \"\(text)\"",

@@ -121,7 +121,9 @@ enum ContainerEndpoints {
       ])
     let engine = try state.engine()
     var containers = try engine.containers()
-    if !request.flag("all") && filters.values["status"] == nil {
+    // `docker ps -n N` / `-l`: the N created last, in every state.
+    let limit = request.query["limit"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+    if !request.flag("all") && filters.values["status"] == nil && limit == nil {
       containers = containers.filter { $0.state == .running || $0.state == .paused }
     }
     var summaries: [Summary] = []
@@ -137,7 +139,13 @@ enum ContainerEndpoints {
           "exited", { Int32($0) == container.exitCode && container.state == .exited }),
         filters.matches(
           "ancestor", { $0 == container.imageName || container.imageID.hasPrefix($0) }),
-        filters.matches("network", { name in attachments.contains { $0.0.name == name } }),
+        filters.matches(
+          "network",
+          { name in
+            attachments.contains {
+              $0.0.name == NetworkEndpoints.networkName(name) || $0.0.id.hasPrefix(name)
+            }
+          }),
         filters.matches(
           "volume", { name in (config?.mounts ?? []).contains { $0.source == name } }),
         filters.matchesLabels(config?.labels ?? [:])
@@ -150,6 +158,8 @@ enum ContainerEndpoints {
         summary(
           container, config: config, command: command ?? [], attachments: attachments,
           ports: allPorts[container.id] ?? []))
+      // Newest first, as the engine lists them.
+      if let limit, summaries.count == limit { break }
     }
     return .json(.ok, Router.json(summaries))
   }
@@ -202,11 +212,36 @@ enum ContainerEndpoints {
         .notFound, "No such image: \(imageName)", hint: "pull it first (docker pull, berth pull)")
     }
     let config = try body.containerConfig(rootless: engine.rootless)
+    // Docker makes a missing host directory of a `Binds` entry (`-v
+    // /data:/data`, compose's `./data:/data`); a `Mounts` bind it refuses.
+    // What is made here goes again if the create fails.
+    var made: [String] = []
+    for bind in body.HostConfig?.Binds ?? [] {
+      let source = String(bind.prefix { $0 != ":" })
+      guard source.hasPrefix("/") else { continue }
+      var path = ""
+      for component in source.split(separator: "/") {
+        path += "/" + component
+        if fileExists(path) { continue }
+        guard mkdir(path, 0o755) == 0 || currentErrno == .fileExists else {
+          let errno = currentErrno
+          for dir in made.reversed() { rmdir(dir) }
+          throw BerthError.system("cannot create bind source \(path)", errno)
+        }
+        made.append(path)
+      }
+    }
     // docker run creates, attaches, waits, then starts: a start follows.
     Engine.startFollows(runRoot: engine.runRoot, networkNone: config.network == "none")
-    let container = try engine.createContainer(
-      name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
-      imageName: imageName, config: config)
+    let container: Container
+    do {
+      container = try engine.createContainer(
+        name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, image: image,
+        imageName: imageName, config: config)
+    } catch {
+      for dir in made.reversed() { rmdir(dir) }
+      throw error
+    }
     struct Created: Encodable {
       var Id: String
       var Warnings: [String] = []
@@ -216,7 +251,9 @@ enum ContainerEndpoints {
 
   /// The CLI's inspect shape, with docker's `/name` and `sha256:` image id.
   static func inspect(_ reference: String, _ state: ServiceState) throws -> APIResponse {
-    var inspected = try InspectedContainer.make(try state.engine(), reference)
+    let engine = try state.engine()
+    var inspected = try InspectedContainer.make(engine, reference)
+    inspected.useDockerNames(engine)
     inspected.name = "/" + inspected.name
     inspected.image = "sha256:" + inspected.image
     return .json(.ok, Router.dockerJSON(inspected))
@@ -231,6 +268,15 @@ enum ContainerEndpoints {
     let outcome: StartOutcome
     do {
       outcome = try engine.startContainer(id, attach: !waiting.isEmpty)
+    } catch  where error.code == .invalidState {
+      // Already running: docker's 304, which its clients take as success.
+      if let running = try? engine.refresh(id), running.state == .running {
+        for stream in waiting {
+          if let (_, socket) = try? engine.attachConnection(id) { stream.connect(socket: socket) }
+        }
+        return .empty(.notModified)
+      }
+      throw error
     } catch {
       // A container to remove when it exits goes when it cannot start, as
       // docker's AutoRemove and `berth run --rm` do: `docker run --rm`
@@ -323,6 +369,11 @@ enum ContainerEndpoints {
     let tail = request.query["tail"].flatMap(Int.init)
     let wantOut = request.flag("stdout")
     let wantErr = request.flag("stderr")
+    guard wantOut || wantErr else {
+      throw BerthError(
+        .invalidArgument, "You must choose at least one stream",
+        hint: "ask for stdout=1, stderr=1 or both")
+    }
     let timestamps = request.flag("timestamps")
     let type =
       config.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"

@@ -9,6 +9,7 @@ import BerthImage
 import BerthOCI
 import BerthSystem
 import FoundationEssentials
+import Glibc
 
 enum ImageEndpoints {
   static func route(_ request: APIRequest, _ path: [String], _ state: ServiceState) throws
@@ -27,7 +28,7 @@ enum ImageEndpoints {
       throw BerthError(
         .unsupported, "image search is not supported: Berth does not query registries' indexes",
         hint: "browse the registry's web page, or list its tags with skopeo list-tags")
-    case (.GET, 2..., "json"): return try inspect(name, state)
+    case (.GET, 2..., "json"): return try inspect(name, request, state)
     case (.GET, 2..., "history"): return try history(name, state)
     case (.GET, 2..., "get"): return try ImageTransferEndpoints.save([name], state)
     case (.POST, 2..., "tag"): return try tag(name, request, state)
@@ -58,14 +59,10 @@ enum ImageEndpoints {
     {
       let config = try? engine.store.config(of: image)
       // With a reference filter, docker lists only the names that match.
+      // Patterns are globs over the familiar name, with or without its tag
+      // (`busy*`, `busybox:1.*`), as docker's reference filter reads them.
       let names = image.names.filter { name in
-        filters.matches(
-          "reference",
-          { wanted in
-            let short = shortName(name)
-            return short == wanted || name == wanted
-              || short.split(separator: ":").first.map(String.init) == wanted
-          })
+        filters.matches("reference", { referenceMatches($0, name) })
       }
       guard filters.dangling.map({ image.names.isEmpty == $0 }) ?? true,
         filters.matchesLabels(config?.config?.labels ?? [:]),
@@ -74,16 +71,28 @@ enum ImageEndpoints {
       result.append(
         Summary(
           Id: image.id.description, RepoTags: names.map(shortName),
-          RepoDigests: names.compactMap { name in
-            (try? Reference(parsing: name, defaultTag: false)).map {
-              "\($0.repository)@\(image.manifest)"
-            }
-          },
+          RepoDigests: repoDigests(image),
           Created: ContainerEndpoints.unixTime(image.created),
           Size: engine.store.unpackedSize(of: image),
           Labels: config?.config?.labels ?? [:]))
     }
     return .json(.ok, Router.json(result))
+  }
+
+  /// True when glob `pattern` matches image name `name` in any form docker
+  /// accepts: familiar (`busybox:latest`) or full, with or without the tag.
+  static func referenceMatches(_ pattern: String, _ name: String) -> Bool {
+    let short = shortName(name)
+    // The tag is what follows the last colon after the last slash (a
+    // registry's port is not one).
+    func withoutTag(_ text: String) -> String {
+      guard let colon = text.lastIndex(of: ":"),
+        text.lastIndex(of: "/").map({ $0 < colon }) ?? true
+      else { return text }
+      return String(text[..<colon])
+    }
+    let forms: [String] = [short, withoutTag(short), name, withoutTag(name)]
+    return forms.contains { (form: String) -> Bool in fnmatch(pattern, form, 0) == 0 }
   }
 
   /// The image a request names, with docker's 404 wording when missing.
@@ -261,12 +270,22 @@ enum ImageEndpoints {
   struct Inspected: Encodable {
     var Id: String
     var RepoTags: [String]
+    var RepoDigests: [String]
+    var Parent = ""
+    var Comment = ""
     var Created: String
+    var DockerVersion = ""
     var Author: String
     var Architecture: String
     var Os: String
     var Size: Int64
+    /// Before 1.44 only.
+    var VirtualSize: Int64?
     var Config: ImageConfig.Config?
+    /// Before 1.45 only: docker-compose 1.x reads its Volumes to recreate
+    /// a container, and fails on a KeyError without it.
+    var Container: String?
+    var ContainerConfig: ImageConfig.Config?
     var RootFS: RootFSInfo
 
     struct RootFSInfo: Encodable {
@@ -275,18 +294,35 @@ enum ImageEndpoints {
     }
   }
 
-  static func inspect(_ name: String, _ state: ServiceState) throws -> APIResponse {
+  static func inspect(_ name: String, _ request: APIRequest, _ state: ServiceState) throws
+    -> APIResponse
+  {
     let engine = try state.engine()
     let image = try resolve(name, engine)
     let config = try engine.store.config(of: image)
-    return .json(
-      .ok,
-      Router.json(
-        Inspected(
-          Id: image.id.description, RepoTags: image.names.map(shortName),
-          Created: config.created ?? "", Author: config.author ?? "",
-          Architecture: config.architecture, Os: config.os,
-          Size: engine.store.unpackedSize(of: image), Config: config.config,
-          RootFS: .init(Layers: config.rootfs.diffIDs.map(\.description)))))
+    let size = engine.store.unpackedSize(of: image)
+    var inspected = Inspected(
+      Id: image.id.description, RepoTags: image.names.map(shortName),
+      RepoDigests: repoDigests(image), Created: config.created ?? "",
+      Author: config.author ?? "", Architecture: config.architecture, Os: config.os,
+      Size: size, Config: config.config,
+      RootFS: .init(Layers: config.rootfs.diffIDs.map(\.description)))
+    if !Router.versionAtLeast(request.version, 44) { inspected.VirtualSize = size }
+    if !Router.versionAtLeast(request.version, 45) {
+      inspected.Container = ""
+      inspected.ContainerConfig = config.config ?? ImageConfig.Config()
+    }
+    return .json(.ok, Router.json(inspected))
+  }
+
+  /// `repository@manifest-digest` for each of the image's names.
+  static func repoDigests(_ image: ImageRecord) -> [String] {
+    var digests: [String] = []
+    for name in image.names {
+      guard let reference = try? Reference(parsing: name, defaultTag: false) else { continue }
+      let digest = "\(reference.repository)@\(image.manifest)"
+      if !digests.contains(digest) { digests.append(digest) }
+    }
+    return digests
   }
 }

@@ -45,7 +45,16 @@ enum VolumeEndpoints {
         var VolumesDeleted: [String]
         var SpaceReclaimed = 0
       }
-      return .json(.ok, Router.json(Pruned(VolumesDeleted: try engine.pruneVolumes())))
+      // Since API 1.42 docker prunes only anonymous volumes unless asked
+      // for `all`: a named volume holds data someone chose to keep.
+      let filters = try Filters(request, allowed: ["label", "label!", "all"])
+      let all =
+        Router.versionAtLeast(request.version, 42) == false
+        || filters.values["all"]?.contains { $0 == "true" || $0 == "1" } == true
+      let deleted = try engine.pruneVolumes { volume in
+        (all || volume.anonymous) && filters.matchesLabels(volume.labelMap)
+      }
+      return .json(.ok, Router.json(Pruned(VolumesDeleted: deleted)))
     case (.GET, 1, let name):
       return .json(.ok, Router.dockerJSON(InspectedVolume(try engine.volume(name))))
     case (.DELETE, 1, let name):

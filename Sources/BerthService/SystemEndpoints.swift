@@ -147,7 +147,7 @@ extension SystemEndpoints {
   static func matches(_ event: EngineEvent, _ filters: Filters) -> Bool {
     let attributes = event.attributeMap
     return filters.matches("type", { $0 == event.type })
-      && filters.matches("event", { $0 == event.action || $0 == "die" && event.action == "died" })
+      && filters.matches("event", { $0 == event.action || $0 == dockerAction(event.action) })
       && filters.matches("scope", { $0 == "local" })
       && filters.matches("image", { $0 == attributes["image"] })
       && filters.matchesLabels(attributes)
@@ -156,6 +156,15 @@ extension SystemEndpoints {
           || event.type == key
             && filters.matches(key, { $0 == event.name || event.id.hasPrefix($0) })
       }
+  }
+
+  /// The engine's (podman's) words for two actions, in docker's.
+  static func dockerAction(_ action: String) -> String {
+    switch action {
+    case "died": return "die"
+    case "remove": return "destroy"
+    default: return action
+    }
   }
 
   struct Message: Encodable {
@@ -184,8 +193,7 @@ extension SystemEndpoints {
         from = attributes["image"]
       }
       Type = event.type
-      // podman's word for it is `died`, docker's `die`.
-      Action = event.action == "died" ? "die" : event.action
+      Action = SystemEndpoints.dockerAction(event.action)
       if status != nil { status = Action }
       Actor = ActorInfo(ID: event.id, Attributes: attributes)
       time = event.time / 1_000_000_000

@@ -74,7 +74,8 @@ import Testing
     ("80", "", 0, 80, "tcp"), ("8080:80", "", 8080, 80, "tcp"),
     ("127.0.0.1:8080:80/udp", "127.0.0.1", 8080, 80, "udp"),
     ("127.0.0.1::80", "127.0.0.1", 0, 80, "tcp"), ("[::1]:8080:80", "::1", 8080, 80, "tcp"),
-    ("0.0.0.0:53:53/sctp", "", 53, 53, "sctp"),
+    ("0.0.0.0:53:53/sctp", "", 53, 53, "sctp"), ("0:8080", "", 0, 8080, "tcp"),
+    ("127.0.0.1:0:80", "127.0.0.1", 0, 80, "tcp"),
   ])
   func readsEachFormDockerAccepts(
     text: String, hostIP: String, hostPort: Int, containerPort: Int, proto: String

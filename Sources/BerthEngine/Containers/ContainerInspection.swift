@@ -247,6 +247,31 @@ public struct InspectedContainer: Encodable {
   }
 }
 
+extension InspectedContainer {
+  /// Docker's API names some things podman's inspect does not: the default
+  /// network `bridge` (docker-py reads `Networks["bridge"]`), a network by
+  /// its id in NetworkID, `--network none` as a `none` entry, and a port
+  /// bound on every address as 0.0.0.0 (`docker port` prints the address).
+  public mutating func useDockerNames(_ engine: Engine) {
+    if let networks = networkSettings.networks {
+      var renamed: [String: NetworkSettings.Endpoint] = [:]
+      for (name, var endpoint) in networks {
+        if let network = try? engine.network(name) { endpoint.networkID = network.id }
+        renamed[name == Engine.defaultNetwork ? "bridge" : name] = endpoint
+      }
+      networkSettings.networks = renamed
+    } else if hostConfig.networkMode == "none" {
+      networkSettings.networks = ["none": NetworkSettings.Endpoint(networkID: "none")]
+    }
+    for (key, bindings) in networkSettings.ports {
+      networkSettings.ports[key] = bindings.map {
+        NetworkSettings.Binding(
+          hostIp: $0.hostIp.isEmpty ? "0.0.0.0" : $0.hostIp, hostPort: $0.hostPort)
+      }
+    }
+  }
+}
+
 /// Docker's NetworkSettings, as podman fills it: the first network's
 /// addresses at the top, each network's under Networks, published ports.
 struct NetworkSettings: Encodable {

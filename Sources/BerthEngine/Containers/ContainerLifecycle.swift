@@ -132,9 +132,11 @@ extension Engine {
           throw BerthError(
             .invalidArgument, "bind source \"\(mount.source)\" is not an absolute path")
         }
+        // Not a 404: docker's CLI takes any 404 from create for a missing
+        // image and goes to pull it.
         guard fileExists(mount.source) else {
           throw BerthError(
-            .notFound, "bind source \"\(mount.source)\" does not exist",
+            .invalidArgument, "bind source \"\(mount.source)\" does not exist",
             hint: "create it first; berth does not create missing bind sources")
         }
       case .volume where !mount.source.isEmpty:

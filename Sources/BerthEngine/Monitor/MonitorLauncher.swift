@@ -155,7 +155,7 @@ public enum MonitorLauncher {
   /// the rootfs that nobody will end otherwise (the monitor reports that).
   static func report(_ pending: PendingMonitor) -> String {
     close(pending.channel)
-    _ = try? waitForExit(pending.pid)
+    if !pending.reaped { _ = try? waitForExit(pending.pid) }
     defer { close(pending.sync) }
     return readReport(pending.sync)
   }
@@ -164,7 +164,7 @@ public enum MonitorLauncher {
   static func cancel(_ pending: PendingMonitor) {
     close(pending.channel)
     close(pending.sync)
-    _ = try? waitForExit(pending.pid)
+    if !pending.reaped { _ = try? waitForExit(pending.pid) }
   }
 
   /// The monitor's report: one line on the sync pipe ("ok PID" or
@@ -239,6 +239,10 @@ struct PendingMonitor: Sendable {
   let channel: Int32
   /// The read end of the sync pipe.
   let sync: Int32
+  /// The process spawned has been waited for: a rootful one leaves at once
+  /// (CMonitorEntry), and is reaped then rather than left a zombie for as
+  /// long as its container is not started (a service's `docker create`).
+  var reaped = false
 }
 
 /// The process's one prestarted monitor: the next create takes its id, and
@@ -275,10 +279,14 @@ enum PrestartedMonitor {
   /// taken); a failure is left for the start to meet and report.
   static func spawn(id: String, runRoot: String, rootless: Bool, networkAhead: Bool = false) {
     guard let binary = try? MonitorLauncher.protectedBinary(runRoot: runRoot, rootless: rootless),
-      let pending = try? MonitorLauncher.prestart(
+      var pending = try? MonitorLauncher.prestart(
         binary: binary, id: id, runDirectory: Engine.runDirectory(id, runRoot: runRoot),
         networkAhead: networkAhead)
     else { return }
+    if geteuid() == 0 {
+      _ = try? waitForExit(pending.pid)
+      pending.reaped = true
+    }
     let replaced = slot.withLock { held in
       defer { held = pending }
       return held

@@ -1,5 +1,5 @@
 // `-p/--publish` as podman and docker read it:
-//   CONTAINER[/PROTO]                 a free host port
+//   CONTAINER[/PROTO]                 a free host port (so is a HOST of 0)
 //   HOST:CONTAINER[/PROTO]
 //   IP:HOST:CONTAINER[/PROTO], IP::CONTAINER, [IPv6]:HOST:CONTAINER
 // with N-M ranges of equal length on either side (a container range alone
@@ -67,7 +67,11 @@ public struct PortRequest: Codable, Sendable, Equatable {
     guard parts.count == 1 || parts.count == 2 else { throw invalid("too many colons") }
     let container = try range(parts.last!, invalid)
     var host: ClosedRange<Int>? = nil
-    if parts.count == 2 && !parts[0].isEmpty { host = try range(parts[0], invalid) }
+    // An empty host port or 0 (docker's `-p 0:80`, an API HostPort "0"):
+    // a free one.
+    if parts.count == 2 && !parts[0].isEmpty && parts[0] != "0" {
+      host = try range(parts[0], invalid)
+    }
     // Canonical text (it goes into nft scripts): what inet_ntop prints.
     hostIP = hostIP.isEmpty ? "" : IPAddress(hostIP).map { "\($0)" } ?? hostIP
     if hostIP == "0.0.0.0" || hostIP == "::" { hostIP = "" }

@@ -122,10 +122,14 @@ extension Engine {
     unlink(locksRoot + "/volume-" + name)
   }
 
-  /// Removes volumes no container uses; returns their names.
-  public func pruneVolumes() throws(BerthError) -> [String] {
+  /// Removes volumes no container uses (of those `including` takes);
+  /// returns their names.
+  public func pruneVolumes(including: (Volume) -> Bool = { _ in true }) throws(BerthError)
+    -> [String]
+  {
     var removed: [String] = []
-    for volume in try volumes() where try volumeUsers(volume.name).isEmpty {
+    for volume in try volumes() where including(volume) {
+      guard try volumeUsers(volume.name).isEmpty else { continue }
       try removeVolume(volume.name, force: false)
       removed.append(volume.name)
     }
