@@ -49,7 +49,10 @@ enum BuildEndpoint {
           resolveBase: { name in
             try await baseImage(name, pull: pullPolicy, engine: engine, request: request)
           },
-          print: { line in if !quiet { send(line + "\n") } })
+          print: { line in if !quiet { send(line + "\n") } },
+          // RUN output reaches the client as docker's does, as stream text
+          // (it went to the service's own stdout).
+          runOutput: { bytes in if !quiet { send(String(decoding: bytes, as: UTF8.self)) } })
       } catch {
         emit(Router.json(ImageTransferEndpoints.Failure(describe(error))))
         return

@@ -71,7 +71,8 @@ enum ImageEndpoints {
       result.append(
         Summary(
           Id: image.id.description, RepoTags: names.map(shortName),
-          RepoDigests: repoDigests(image),
+          // Of the names listed only: the docker CLI shows a row per digest.
+          RepoDigests: repoDigests(image, names: names),
           Created: ContainerEndpoints.unixTime(image.created),
           Size: engine.store.unpackedSize(of: image),
           Labels: config?.config?.labels ?? [:]))
@@ -303,7 +304,7 @@ enum ImageEndpoints {
     let size = engine.store.unpackedSize(of: image)
     var inspected = Inspected(
       Id: image.id.description, RepoTags: image.names.map(shortName),
-      RepoDigests: repoDigests(image), Created: config.created ?? "",
+      RepoDigests: repoDigests(image, names: image.names), Created: config.created ?? "",
       Author: config.author ?? "", Architecture: config.architecture, Os: config.os,
       Size: size, Config: config.config,
       RootFS: .init(Layers: config.rootfs.diffIDs.map(\.description)))
@@ -315,10 +316,10 @@ enum ImageEndpoints {
     return .json(.ok, Router.json(inspected))
   }
 
-  /// `repository@manifest-digest` for each of the image's names.
-  static func repoDigests(_ image: ImageRecord) -> [String] {
+  /// `repository@manifest-digest` for each of `names` (the image's).
+  static func repoDigests(_ image: ImageRecord, names: [String]) -> [String] {
     var digests: [String] = []
-    for name in image.names {
+    for name in names {
       guard let reference = try? Reference(parsing: name, defaultTag: false) else { continue }
       let digest = "\(reference.repository)@\(image.manifest)"
       if !digests.contains(digest) { digests.append(digest) }

@@ -37,7 +37,7 @@ struct ServiceDockerShapeTests {
       print("none", sorted(quiet.attrs["NetworkSettings"]["Networks"]))
       # Starting a running container is docker's 304: no error.
       api.start(web.id)
-      print("started again\n")
+      print("started again")
       # `docker ps -n 1`: the container created last, whatever its state.
       print("limit", [x["Id"] for x in api.containers(limit=1)] == [quiet.id])
       # A bind of a missing host directory makes it.
@@ -69,7 +69,7 @@ struct ServiceDockerShapeTests {
     let ran = sh(["python3", "-"], input: script)
     #expect(ran.status == 0, "\(ran.combined)")
     for line in [
-      "port 0.0.0.0 True\n", "networks ['bridge'] True\n", "none ['none']\n", "started again",
+      "port 0.0.0.0 True\n", "networks ['bridge'] True\n", "none ['none']\n", "started again\n",
       "limit True\n", "pruned True False\n", "pruned all True\n", "container config True False\n",
       "glob ['busybox:latest']\n", "logs 400 You must choose at least one stream",
     ] {

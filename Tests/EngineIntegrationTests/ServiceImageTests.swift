@@ -146,7 +146,7 @@ struct ServiceImageTests {
         FROM busybox
         ARG GREETING=hi
         COPY a.txt /a.txt
-        RUN echo "$GREETING from $(cat /a.txt)" > /greeting
+        RUN echo "$GREETING from $(cat /a.txt)" | tee /greeting
         LABEL stage=test
         CMD ["cat", "/greeting"]
         """,
@@ -163,6 +163,10 @@ struct ServiceImageTests {
     let built = build(["--build-arg", "GREETING=hello", "-t", "greeter:1", context])
     #expect(built.status == 0, "\(built.combined)")
     #expect(built.stdout.contains("Successfully built"), "\(built.stdout)")
+    // A RUN's output reaches the client, not the service's own stdout.
+    #expect(built.stdout.contains("hello from context\n"), "\(built.stdout)")
+    let log = (try? String(contentsOfFile: box.dir + "/service.log", encoding: .utf8)) ?? ""
+    #expect(!log.contains("hello from context"), "\(log)")
     let ran = service.docker(["run", "--rm", "--network", "none", "greeter:1"])
     #expect(ran.stdout == "hello from context\n", "\(ran.combined)")
     #expect(

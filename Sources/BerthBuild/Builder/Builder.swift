@@ -22,6 +22,8 @@ public final class Builder: @unchecked Sendable {
   let engine: Engine
   let resolveBase: BaseImageResolver
   let print: @Sendable (String) -> Void
+  /// Where RUN steps' output goes; nil: this process's stdout and stderr.
+  let runOutput: (@Sendable (_ bytes: [UInt8]) -> Void)?
   let ignore: IgnorePatterns
   let cache: BuildCache
   /// The context's file digests, kept between builds.
@@ -37,7 +39,8 @@ public final class Builder: @unchecked Sendable {
 
   public init(
     engine: Engine, root: String?, runRoot: String?, options: BuildOptions,
-    resolveBase: @escaping BaseImageResolver, print: @escaping @Sendable (String) -> Void
+    resolveBase: @escaping BaseImageResolver, print: @escaping @Sendable (String) -> Void,
+    runOutput: (@Sendable (_ bytes: [UInt8]) -> Void)? = nil
   ) throws(BerthError) {
     // COPY writes into an overlay mounted from this process, which a user
     // without privileges can only do inside a user namespace the build
@@ -53,6 +56,7 @@ public final class Builder: @unchecked Sendable {
     self.options = options
     self.resolveBase = resolveBase
     self.print = print
+    self.runOutput = runOutput
     file = try Containerfile.parse(options.containerfile, fileName: options.containerfileName)
     if let syntax = file.syntax {
       print("[Warning] # syntax=\(syntax) is ignored: berth has one Containerfile frontend")

@@ -147,6 +147,7 @@ extension StageBuilder {
     var attach = AttachOptions()
     attach.stdout = !options.quiet
     attach.stderr = !options.quiet
+    if let runOutput = builder.runOutput { attach.output = { _, bytes in runOutput(bytes) } }
     // No signal proxy: it is one process-wide slot, and stages run RUNs
     // side by side. ctrl-c reaches the RUN through BuildInterrupt instead.
     let slot = BuildInterrupt.track(outcome.container.pid)

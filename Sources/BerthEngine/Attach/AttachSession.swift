@@ -17,6 +17,9 @@ public struct AttachOptions: Sendable {
   /// `-a STDOUT`/`-a STDERR`: the streams shown (both by default).
   public var stdout = true
   public var stderr = true
+  /// Where the output goes instead of our stdout and stderr (the API's
+  /// build stream); `stderr` says which stream it came on.
+  public var output: (@Sendable (_ stderr: Bool, _ bytes: [UInt8]) -> Void)?
   public init() {}
 
   /// "ctrl-p,ctrl-q" → bytes; "" disables detaching.
@@ -103,9 +106,17 @@ public enum AttachSession {
         for (kind, payload) in AttachFrame.decode(&frames) {
           switch kind {
           case .stdout where options.stdout:
-            _ = try? FileDescriptor(rawValue: 1).writeFully(payload, what: "stdout")
+            if let output = options.output {
+              output(false, payload)
+            } else {
+              _ = try? FileDescriptor(rawValue: 1).writeFully(payload, what: "stdout")
+            }
           case .stderr where options.stderr:
-            _ = try? FileDescriptor(rawValue: 2).writeFully(payload, what: "stderr")
+            if let output = options.output {
+              output(true, payload)
+            } else {
+              _ = try? FileDescriptor(rawValue: 2).writeFully(payload, what: "stderr")
+            }
           case .exit: return .exited(Int32(String(decoding: payload, as: UTF8.self)) ?? 125)
           default: break
           }
