@@ -92,6 +92,15 @@ struct ServiceDockerShapeTests {
       get("/v1.99/_ping").contains(
         "client version 1.99 is too new. Maximum supported API version is 1.47"))
     #expect(get("/v1.12/_ping").contains("client version 1.12 is too old"))
+    // What a start would refuse, create refuses, with a 400 (a 404 sends
+    // the docker CLI to pull the image) and nothing created.
+    let noNetwork = service.docker(["create", "--network", "nosuch", "busybox", "true"])
+    #expect(noNetwork.status != 0)
+    #expect(noNetwork.combined.contains("network not found"), "\(noNetwork.combined)")
+    #expect(!noNetwork.combined.contains("Unable to find image"), "\(noNetwork.combined)")
+    let noCap = service.docker(["create", "--network", "none", "--cap-add", "NOPE", "busybox"])
+    #expect(noCap.combined.contains("unknown capability"), "\(noCap.combined)")
+    #expect(service.docker(["ps", "-aq"]).stdout.isEmpty)
     // `docker create` alone: the monitor started ahead for it waits, and
     // the process spawned to start it has been reaped.
     let created = service.docker(["create", "--network", "none", "busybox", "true"])

@@ -29,6 +29,37 @@ struct VolumeTests {
     #expect(box.berth(["volume", "ls", "-q"]).stdout.isEmpty)
   }
 
+  /// `-o type=none -o o=bind -o device=DIR`: compose's driver_opts for a
+  /// volume over a host directory; `ro` in `o` makes it read-only.
+  @Test func aLocalVolumeCanBindAHostDirectory() throws {
+    let box = EngineSandbox("volbind")
+    defer { box.finish() }
+    let host = box.dir + "/shared"
+    try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+    try "from the host\n".write(toFile: host + "/f", atomically: true, encoding: .utf8)
+    for (name, o) in [("bound", "bind"), ("bound-ro", "bind,ro")] {
+      let made = box.berth([
+        "volume", "create", "-o", "type=none", "-o", "o=\(o)", "-o", "device=\(host)", name,
+      ])
+      #expect(made.status == 0, "\(made.combined)")
+    }
+    let ran = box.berth([
+      "run", "--rm", "--network", "none", "-v", "bound:/data", "busybox", "sh", "-c",
+      "cat /data/f; echo back > /data/g",
+    ])
+    #expect(ran.stdout == "from the host\n", "\(ran.combined)")
+    #expect((try? String(contentsOfFile: host + "/g", encoding: .utf8)) == "back\n")
+    let readOnly = box.berth([
+      "run", "--rm", "--network", "none", "-v", "bound-ro:/data", "busybox", "sh", "-c",
+      "cat /data/f; touch /data/h 2>/dev/null || echo refused",
+    ])
+    #expect(readOnly.stdout == "from the host\nrefused\n", "\(readOnly.combined)")
+    #expect(!FileManager.default.fileExists(atPath: host + "/h"))
+    #expect(box.berth(["volume", "rm", "bound", "bound-ro"]).status == 0)
+    // The host directory is the user's: removing the volume leaves it.
+    #expect(FileManager.default.fileExists(atPath: host + "/g"))
+  }
+
   @Test func aNewVolumeIsFilledFromTheImage() {
     let box = EngineSandbox("fill")
     defer { box.finish() }

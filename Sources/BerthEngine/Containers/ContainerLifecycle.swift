@@ -121,6 +121,20 @@ extension Engine {
   }
 
   func validate(_ config: ContainerConfig) throws(BerthError) {
+    // What a start would refuse is refused now, with nothing created, as
+    // docker and podman do: an unknown capability or network.
+    if !config.capAdd.isEmpty || !config.capDrop.isEmpty {
+      _ = try SpecBuilder.capabilities(config)
+    }
+    for request in config.networks ?? [] where request.name != Self.defaultNetwork {
+      do {
+        _ = try network(request.name)
+      } catch  where error.code == .notFound {
+        // A 400 through the API: docker's CLI reads a 404 from create as a
+        // missing image and goes to pull it.
+        throw BerthError(.invalidArgument, error.message, hint: error.hint)
+      }
+    }
     for mount in config.mounts {
       guard mount.destination.hasPrefix("/") else {
         throw BerthError(

@@ -368,9 +368,12 @@ public enum SpecBuilder {
       guard let source = volumes[request.destination] else {
         throw BerthError(.internalError, "no volume prepared for \(request.destination)")
       }
+      // A volume mounted read-only on the host (`o=bind,ro`) stays so: the
+      // runtime's remount for nosuid would otherwise make it writable.
+      let volumeAccess = BerthMonitorBinary.isReadOnlyMount(source) ? "ro" : access
       return Spec.Mount(
         destination: request.destination, type: "bind", source: source,
-        options: ["rbind", "rprivate", access, "nodev", "nosuid"] + request.options)
+        options: ["rbind", "rprivate", volumeAccess, "nodev", "nosuid"] + request.options)
     }
   }
 

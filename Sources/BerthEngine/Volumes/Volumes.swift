@@ -157,9 +157,7 @@ extension Engine {
       let options = volume.optionMap
       if let device = options["device"] {
         if !isMountPoint(volume.mountpoint) {
-          try check("mount volume \(volume.name)") {
-            Glibc.mount(device, volume.mountpoint, options["type"] ?? "none", 0, options["o"] ?? "")
-          }
+          try mountDevice(device, of: volume, options: options)
         }
       }
       let marker = volumeDirectory(volume.name) + "/.populated"
@@ -175,5 +173,28 @@ extension Engine {
       }
     }
     return (paths, fills)
+  }
+
+  /// A local volume's `device` with its `type` and `o` as mount(8) reads
+  /// them: flags are flags, the rest is data, and `o=bind` (compose's
+  /// driver_opts for a host directory) is a bind mount, read-only when asked.
+  func mountDevice(_ device: String, of volume: Volume, options: [String: String])
+    throws(BerthError)
+  {
+    let parsed = MountOptions.parse((options["o"] ?? "").split(separator: ",").map(String.init))
+    var flags = parsed.flags
+    if parsed.isBind { flags |= UInt(MS_BIND) | (parsed.isRecursive ? UInt(MS_REC) : 0) }
+    try check("mount volume \(volume.name) (device \(device))") {
+      Glibc.mount(
+        device, volume.mountpoint, parsed.isBind ? nil : options["type"] ?? "none", flags,
+        parsed.dataString)
+    }
+    // A bind mount ignores MS_RDONLY until remounted.
+    if parsed.isBind && parsed.flags & UInt(MS_RDONLY) != 0 {
+      try check("make volume \(volume.name) read-only") {
+        Glibc.mount(
+          nil, volume.mountpoint, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil)
+      }
+    }
   }
 }
