@@ -141,3 +141,25 @@ final class AttachStream: HijackedStream, @unchecked Sendable {
     channel.close(promise: nil)
   }
 }
+
+/// An attach with nothing live to relay (`stream=0`): the bytes it was
+/// given (past output, or none), then the end of the connection.
+final class ReplayStream: HijackedStream, @unchecked Sendable {
+  let tty: Bool
+  let bytes: [UInt8]
+
+  init(tty: Bool, bytes: [UInt8]) {
+    self.tty = tty
+    self.bytes = bytes
+  }
+
+  func begin(channel: Channel) {
+    var out = channel.allocator.buffer(capacity: bytes.count)
+    out.writeBytes(bytes)
+    channel.writeAndFlush(out).whenComplete { _ in channel.close(promise: nil) }
+  }
+
+  func stdin(_ bytes: [UInt8]) {}
+  func stdinClosed() {}
+  func clientGone() {}
+}

@@ -301,6 +301,16 @@ enum ContainerEndpoints {
     let engine = try state.engine()
     let container = try engine.refresh(try engine.lookup(reference).id)
     let config = try container.decodedConfig()
+    // stream=0 (docker-py's attach() by default): nothing live; with
+    // logs=1, what the container wrote so far. Answered, then closed.
+    if !request.flag("stream") {
+      let past =
+        request.flag("logs")
+        ? encodeLogs(
+          try engine.logLines(container.id), tty: config.tty, stdout: request.flag("stdout"),
+          stderr: request.flag("stderr")) : []
+      return .hijack(ReplayStream(tty: config.tty, bytes: past))
+    }
     let stream = AttachStream(
       containerID: container.id, tty: config.tty, stdin: request.flag("stdin"),
       stdout: request.flag("stdout"), stderr: request.flag("stderr"), state: state)
@@ -355,6 +365,29 @@ enum ContainerEndpoints {
     }
   }
 
+  /// Log lines as docker sends them: in multiplexed frames (raw with a
+  /// tty), of the streams asked for, between `since` and `until` (0: open).
+  static func encodeLogs(
+    _ lines: [LogLine], tty: Bool, stdout: Bool, stderr: Bool, timestamps: Bool = false,
+    since: Int64 = 0, until: Int64 = 0
+  ) -> [UInt8] {
+    var out: [UInt8] = []
+    for line in lines
+    where (line.stream == "stdout" && stdout) || (line.stream == "stderr" && stderr) {
+      let time = LogParser.nanoseconds(rfc3339: line.time) ?? 0
+      if since > 0 && time < since || until > 0 && time > until { continue }
+      var payload = timestamps ? Array((line.time + " ").utf8) : []
+      payload += line.text
+      if line.complete { payload.append(0x0A) }
+      if !tty {
+        out += [line.stream == "stderr" ? 2 : 1, 0, 0, 0]
+        withUnsafeBytes(of: UInt32(payload.count).bigEndian) { out += $0 }
+      }
+      out += payload
+    }
+    return out
+  }
+
   /// Logs in multiplexed frames (raw with a tty); with follow=1 the
   /// response stays open and new lines follow until the container stops.
   static func logs(_ reference: String, _ request: APIRequest, _ state: ServiceState) throws
@@ -377,22 +410,11 @@ enum ContainerEndpoints {
     let timestamps = request.flag("timestamps")
     let type =
       config.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+    let tty = config.tty
     @Sendable func encode(_ lines: [LogLine]) -> [UInt8] {
-      var out: [UInt8] = []
-      for line in lines
-      where (line.stream == "stdout" && wantOut) || (line.stream == "stderr" && wantErr) {
-        let time = LogParser.nanoseconds(rfc3339: line.time) ?? 0
-        if since > 0 && time < since || until > 0 && time > until { continue }
-        var payload = timestamps ? Array((line.time + " ").utf8) : []
-        payload += line.text
-        if line.complete { payload.append(0x0A) }
-        if !config.tty {
-          out += [line.stream == "stderr" ? 2 : 1, 0, 0, 0]
-          withUnsafeBytes(of: UInt32(payload.count).bigEndian) { out += $0 }
-        }
-        out += payload
-      }
-      return out
+      encodeLogs(
+        lines, tty: tty, stdout: wantOut, stderr: wantErr, timestamps: timestamps, since: since,
+        until: until)
     }
     var lines = try engine.logLines(container.id)
     if let tail, tail >= 0 { lines = Array(lines.suffix(tail)) }
