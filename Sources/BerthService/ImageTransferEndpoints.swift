@@ -82,7 +82,9 @@ enum ImageTransferEndpoints {
     let engine = try state.engine()
     let loaded = try engine.store.load(from: body.path)
     var output: [UInt8] = []
-    for image in loaded {
+    // An image the archive lists under several tags comes back once each.
+    var seen = Set<String>()
+    for image in loaded where seen.insert(image.id.description).inserted {
       let lines =
         image.names.isEmpty
         ? ["Loaded image ID: \(image.id)\n"]

@@ -147,3 +147,23 @@ import Testing
     #expect(MACAddress.bytes("01:00:5e:00:00:01") == nil, "multicast")
   }
 }
+
+@Suite struct SubnetPoolTests {
+  func subnet(_ text: String) -> Subnet { try! Subnet(parsing: text) }
+
+  @Test func theDefaultNetworkTakesTheFirstFreeSixteen() throws {
+    #expect(try Engine.freeSubnet((10, 90, 16), taken: []) == subnet("10.90.0.0/16"))
+    #expect(
+      try Engine.freeSubnet((10, 90, 16), taken: [subnet("10.90.3.0/24")])
+        == subnet("10.91.0.0/16"))
+  }
+
+  /// A host route on 10.90/16 pushed the default network to 10.91/16, and
+  /// every new network then found no free /24.
+  @Test func newNetworksGoOnPastADefaultThatTookTheirSixteen() throws {
+    #expect(try Engine.freeSubnet((10, 91, 24), taken: []) == subnet("10.91.0.0/24"))
+    #expect(
+      try Engine.freeSubnet((10, 91, 24), taken: [subnet("10.90.0.0/16"), subnet("10.91.0.0/16")])
+        == subnet("10.92.0.0/24"))
+  }
+}

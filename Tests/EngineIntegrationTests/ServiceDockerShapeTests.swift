@@ -33,8 +33,13 @@ struct ServiceDockerShapeTests {
       bridge = c.networks.get("bridge")
       networks = web.attrs["NetworkSettings"]["Networks"]
       print("networks", sorted(networks), networks["bridge"]["NetworkID"] == bridge.id)
-      quiet = c.containers.create("busybox", ["true"], network_mode="none")
+      # The env is the image's with the container's, ports are listed twice.
+      print("env", any(e.startswith("PATH=") for e in web.attrs["Config"]["Env"]),
+            web.attrs["HostConfig"]["PortBindings"], sorted(web.attrs["Config"]["ExposedPorts"]))
+      quiet = c.containers.create("busybox", ["true"], network_mode="none", init=True,
+                                  log_config={"type": "json-file", "config": {"max-size": "1m"}})
       print("none", sorted(quiet.attrs["NetworkSettings"]["Networks"]))
+      print("init", quiet.attrs["HostConfig"]["Init"], quiet.attrs["HostConfig"]["LogConfig"]["Config"])
       # Starting a running container is docker's 304: no error.
       api.start(web.id)
       print("started again")
@@ -82,7 +87,10 @@ struct ServiceDockerShapeTests {
     let ran = sh(["python3", "-"], input: script)
     #expect(ran.status == 0, "\(ran.combined)")
     for line in [
-      "port 0.0.0.0 True\n", "networks ['bridge'] True\n", "none ['none']\n", "started again\n",
+      "port 0.0.0.0 True\n",
+      "env True {'8080/tcp': [{'HostIp': '', 'HostPort': ''}]} ['8080/tcp']\n",
+      "init True {'max-size': '1048576'}\n", "networks ['bridge'] True\n", "none ['none']\n",
+      "started again\n",
       "limit True\n", "pruned True False\n", "pruned all True\n", "container config True False\n",
       "glob ['busybox:latest']\n", "logs 400 You must choose at least one stream",
       "attach b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05said\\n' b''\n",

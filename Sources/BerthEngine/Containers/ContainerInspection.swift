@@ -83,6 +83,8 @@ public struct InspectedContainer: Encodable {
     var tty: Bool
     var openStdin: Bool
     var healthcheck: HealthcheckConfig?
+    /// The image's and the container's published ports ("80/tcp": {}).
+    var exposedPorts: [String: EmptyObject]?
   }
   struct HealthcheckConfig: Encodable {
     var test: [String]
@@ -99,9 +101,18 @@ public struct InspectedContainer: Encodable {
     struct LogConfig: Encodable {
       var `type`: String
       var size: String
+      /// The driver's options as given (`--log-opt max-size=1m`).
+      var config: [String: String]?
+    }
+    struct PortBinding: Encodable {
+      var hostIp: String
+      var hostPort: String
     }
     var binds: [String]
     var networkMode: String
+    var portBindings: [String: [PortBinding]]?
+    /// `--init`: true, else absent (docker's null).
+    var `init`: Bool?
     var restartPolicy: Restart
     var autoRemove: Bool
     var capAdd: [String]
@@ -159,6 +170,24 @@ public struct InspectedContainer: Encodable {
     let container = try engine.refresh(try engine.lookup(reference).id)
     let config = try container.decodedConfig()
     let command = (try? engine.containerCommand(container)) ?? []
+    // Env and ports as the container has them: the image's, then its own.
+    let imageConfig = (try? engine.store.resolveImage(container.imageID)).flatMap {
+      try? engine.imageConfiguration($0)
+    }
+    var env = imageConfig?.env ?? []
+    for variable in config.env {
+      let key = variable.prefix { $0 != "=" }
+      env.removeAll { $0.prefix { $0 != "=" } == key }
+      env.append(variable)
+    }
+    var exposed = imageConfig?.exposedPorts ?? [:]
+    var portBindings: [String: [HostConfigInfo.PortBinding]] = [:]
+    for port in config.ports ?? [] {
+      let key = "\(port.containerPort)/\(port.protocol)"
+      exposed[key] = EmptyObject()
+      portBindings[key, default: []].append(
+        .init(hostIp: port.hostIP, hostPort: port.hostPort == 0 ? "" : "\(port.hostPort)"))
+    }
     let status = engine.monitorStatus(container.id)
     let userdata = engine.containerDirectory(container.id) + "/userdata"
     let mounts = config.mounts.map { mount -> MountInfo in
@@ -206,7 +235,7 @@ public struct InspectedContainer: Encodable {
       hostsPath: userdata + "/hosts", logPath: userdata + "/ctr.log", name: container.name,
       restartCount: container.restartCount, mounts: mounts,
       config: ConfigInfo(
-        hostname: config.hostname ?? container.shortID, user: config.user ?? "", env: config.env,
+        hostname: config.hostname ?? container.shortID, user: config.user ?? "", env: env,
         cmd: config.command, image: container.imageName, workingDir: config.workingDir ?? "/",
         entrypoint: config.entrypoint, labels: config.labels, annotations: config.annotations,
         stopSignal: config.stopSignal ?? "SIGTERM", stopTimeout: config.stopTimeout ?? 10,
@@ -217,10 +246,12 @@ public struct InspectedContainer: Encodable {
             test: $0.test, interval: Int64($0.intervalSeconds * 1e9),
             timeout: Int64($0.timeoutSeconds * 1e9),
             startPeriod: Int64($0.startPeriodSeconds * 1e9), retries: $0.retries)
-        }),
+        }, exposedPorts: exposed.isEmpty ? nil : exposed),
       hostConfig: HostConfigInfo(
         binds: binds,
         networkMode: config.network,
+        portBindings: portBindings.isEmpty ? nil : portBindings,
+        init: config.initProcess ? true : nil,
         restartPolicy: .init(
           name: config.restart.name, maximumRetryCount: config.restart.maxRetries),
         autoRemove: config.autoRemove, capAdd: config.capAdd, capDrop: config.capDrop,
@@ -235,7 +266,8 @@ public struct InspectedContainer: Encodable {
         ipcMode: config.ipcMode ?? "private", utsMode: config.utsMode ?? "private",
         cgroupParent: config.cgroupParent ?? "/berth",
         logConfig: .init(
-          type: config.logDriver, size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B"),
+          type: config.logDriver, size: config.logMaxSize > 0 ? "\(config.logMaxSize)" : "0B",
+          config: config.logMaxSize > 0 ? ["max-size": "\(config.logMaxSize)"] : nil),
         devices: config.devices,
         tmpfs: tmpfs,
         usernsMode: config.userns.flatMap { $0 == "host" ? "" : $0 }

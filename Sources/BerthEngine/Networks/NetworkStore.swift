@@ -137,7 +137,7 @@ extension Engine {
         hint: "give --subnet first")
     }
     if !subnets.contains(where: { !$0.isIPv6 }) {
-      let free = try freeSubnet(
+      let free = try Self.freeSubnet(
         request.name == Self.defaultNetwork ? (10, 90, 16) : (10, 91, 24),
         taken: taken + routes)
       subnets.insert(NetworkSubnet(subnet: "\(free)", gateway: "\(free.address(at: 1)!)"), at: 0)
@@ -168,15 +168,24 @@ extension Engine {
   }
 
   /// The first /size from a.b.0.0 upward (10.90.0.0/16, 10.91.0.0/24,
-  /// 10.91.1.0/24, ...) that no network and no host route uses.
-  func freeSubnet(_ start: (UInt8, UInt8, Int), taken: [Subnet]) throws(BerthError) -> Subnet {
+  /// 10.91.1.0/24, ... 10.92.0.0/24, ...) that no network and no host route
+  /// uses. The /24s go on past a.b: a default network pushed off 10.90/16
+  /// (a host route there) takes 10.91/16, and new networks must not then
+  /// find nothing free.
+  static func freeSubnet(_ start: (UInt8, UInt8, Int), taken: [Subnet]) throws(BerthError)
+    -> Subnet
+  {
     let (a, b, prefix) = start
-    let candidates: [Subnet] =
-      prefix == 16
-      ? (Int(b)...255).map { Subnet(address: IPAddress(bytes: [a, UInt8($0), 0, 0]), prefix: 16) }
-      : (0...255).map { Subnet(address: IPAddress(bytes: [a, b, UInt8($0), 0]), prefix: 24) }
-    for candidate in candidates where !taken.contains(where: { $0.overlaps(candidate) }) {
-      return candidate
+    for second in Int(b)...255 {
+      let candidates: [Subnet] =
+        prefix == 16
+        ? [Subnet(address: IPAddress(bytes: [a, UInt8(second), 0, 0]), prefix: 16)]
+        : (0...255).map {
+          Subnet(address: IPAddress(bytes: [a, UInt8(second), UInt8($0), 0]), prefix: 24)
+        }
+      for candidate in candidates where !taken.contains(where: { $0.overlaps(candidate) }) {
+        return candidate
+      }
     }
     throw BerthError(
       .alreadyExists, "no free subnet is left for a new network", hint: "give one with --subnet")
