@@ -185,6 +185,7 @@ extension ContainerCreateBody {
     config.command = Cmd
     config.entrypoint = Entrypoint
     config.env = Env ?? []
+    if let ExposedPorts, !ExposedPorts.isEmpty { config.exposedPorts = ExposedPorts.keys.sorted() }
     config.workingDir = nonEmpty(WorkingDir)
     config.user = nonEmpty(User)
     config.hostname = nonEmpty(Hostname)

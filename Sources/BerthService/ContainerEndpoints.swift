@@ -118,9 +118,23 @@ enum ContainerEndpoints {
       request,
       allowed: [
         "id", "name", "label", "label!", "status", "ancestor", "network", "volume", "exited",
+        "before", "since", "health",
       ])
     let engine = try state.engine()
     var containers = try engine.containers()
+    // before= and since= name a container; the rest are created before or
+    // after it (the list is newest first).
+    // (The times' fractions have their trailing zeros dropped: compared as
+    // numbers, not text.)
+    func time(_ container: Container) -> Int64 {
+      LogParser.nanoseconds(rfc3339: container.created) ?? 0
+    }
+    func created(_ key: String) throws -> Int64? {
+      guard let reference = filters.values[key]?.first else { return nil }
+      return time(try engine.lookup(reference))
+    }
+    if let before = try created("before") { containers = containers.filter { time($0) < before } }
+    if let since = try created("since") { containers = containers.filter { time($0) > since } }
     // `docker ps -n N` / `-l`: the N created last, in every state.
     let limit = request.query["limit"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
     if !request.flag("all") && filters.values["status"] == nil && limit == nil {
@@ -148,7 +162,8 @@ enum ContainerEndpoints {
           }),
         filters.matches(
           "volume", { name in (config?.mounts ?? []).contains { $0.source == name } }),
-        filters.matchesLabels(config?.labels ?? [:])
+        filters.matchesLabels(config?.labels ?? [:]),
+        filters.matches("health", { $0 == (container.health ?? "none") })
       else { continue }
       let command = config.flatMap {
         try? engine.containerCommand(

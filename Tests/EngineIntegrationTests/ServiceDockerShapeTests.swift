@@ -45,6 +45,16 @@ struct ServiceDockerShapeTests {
       print("started again")
       # `docker ps -n 1`: the container created last, whatever its state.
       print("limit", [x["Id"] for x in api.containers(limit=1)] == [quiet.id])
+      # ps before= and since= a container.
+      print("since", [x["Id"] for x in api.containers(all=True, filters={"since": web.id})] == [quiet.id],
+            [x["Id"] for x in api.containers(all=True, filters={"before": quiet.id})] == [web.id])
+      # -P publishes ports exposed by the create (docker's --expose) too.
+      exposer = api.create_container("busybox", ["sleep", "60"], ports=[9000],
+                                     host_config=api.create_host_config(publish_all_ports=True))
+      api.start(exposer["Id"])
+      published = api.inspect_container(exposer["Id"])["NetworkSettings"]["Ports"]["9000/tcp"]
+      print("exposed", int(published[0]["HostPort"]) > 0)
+      api.remove_container(exposer["Id"], force=True)
       # A bind of a missing host directory makes it.
       c.containers.create("busybox", ["true"], volumes=["\(missing):/data"], network_mode="none")
       # Volume prune (API 1.42 on) keeps named volumes unless asked for all.
@@ -91,7 +101,8 @@ struct ServiceDockerShapeTests {
       "env True {'8080/tcp': [{'HostIp': '', 'HostPort': ''}]} ['8080/tcp']\n",
       "init True {'max-size': '1048576'}\n", "networks ['bridge'] True\n", "none ['none']\n",
       "started again\n",
-      "limit True\n", "pruned True False\n", "pruned all True\n", "container config True False\n",
+      "limit True\n", "since True True\n", "exposed True\n", "pruned True False\n",
+      "pruned all True\n", "container config True False\n",
       "glob ['busybox:latest']\n", "logs 400 You must choose at least one stream",
       "attach b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05said\\n' b''\n",
     ] {

@@ -102,6 +102,8 @@ public struct ContainerConfig: Codable, Sendable {
   public var ports: [PortRequest]?
   /// `-P`: the image's exposed ports, each on a free host port.
   public var publishAll: Bool?
+  /// Ports exposed beyond the image's ("9000/tcp": docker's `--expose`).
+  public var exposedPorts: [String]?
   public var dnsServers: [String]?
   public var dnsSearch: [String]?
   public var dnsOptions: [String]?

@@ -181,6 +181,7 @@ public struct InspectedContainer: Encodable {
       env.append(variable)
     }
     var exposed = imageConfig?.exposedPorts ?? [:]
+    for port in config.exposedPorts ?? [] { exposed[port] = EmptyObject() }
     var portBindings: [String: [HostConfigInfo.PortBinding]] = [:]
     for port in config.ports ?? [] {
       let key = "\(port.containerPort)/\(port.protocol)"

@@ -307,7 +307,8 @@ extension Engine {
         try giveEmptyVolumesToMappedRoot(maps, volumes: volumes)
       }
       var joins = try namespacePaths(config)
-      let exposed = (imageConfig.exposedPorts ?? [:]).keys.sorted()
+      let exposed = Set((imageConfig.exposedPorts ?? [:]).keys).union(config.exposedPorts ?? [])
+        .sorted()
       switch config.network {
       case "bridge" where rootless:
         let wired = try setUpRootlessNetworks(container, config, exposed: exposed)
