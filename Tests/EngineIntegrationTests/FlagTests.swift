@@ -5,6 +5,12 @@ import Testing
 /// One container per flag: the flag's effect as the container sees it.
 @Suite("berth run flags", .enabled(if: EngineEnvironment.ready, EngineEnvironment.skipReason))
 struct FlagTests {
+  static let hostName: String = {
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, 255)
+    return String(cString: buffer)
+  }()
+
   static let cases: [(flags: [String], command: String, expected: String)] = [
     (["-e", "A=1", "-e", "B"], "echo $A-$B", "1-\n"),
     (["--group-add", "tty", "-u", "daemon"], "id -G", "1 5\n"),
@@ -32,6 +38,12 @@ struct FlagTests {
     (["--tmpfs", "/scratch"], "grep -c ' /scratch tmpfs' /proc/mounts", "1\n"),
     (["--device", "/dev/zero:/dev/myzero"], "head -c 3 /dev/myzero | wc -c", "3\n"),
     (["--network", "host"], "test -e /sys/class/net/lo && cat /proc/net/dev | grep -c ':'", ""),
+    // The host's network comes with the host's name, as docker and podman give it.
+    (["--network", "host"], "hostname", hostName + "\n"),
+    // HOME as runc sets it: the user's from the image's passwd, unless given.
+    (["-u", "0"], "echo $HOME", "/root\n"),
+    (["-u", "nobody"], "echo $HOME", "/nonexistent\n"),
+    (["-e", "HOME=/custom"], "echo $HOME", "/custom\n"),
     (["--network", "none"], "cat /proc/net/dev | grep -c ':'", "1\n"),
     (["--uts", "host"], "hostname", ""),
     (["--pid", "host"], "test -d /proc/1 && cat /proc/1/comm | grep -vc '^sh$'", "1\n"),

@@ -36,6 +36,14 @@ public enum SpecBuilder {
     return entrypoint + (command ?? (given == nil ? image.cmd ?? [] : []))
   }
 
+  static func hostName() -> String? {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+    let name = String(
+      decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return name.isEmpty ? nil : name
+  }
+
   /// Capabilities after --cap-add/--cap-drop ("ALL" allowed in both).
   public static func capabilities(_ config: ContainerConfig) throws(BerthError) -> [String] {
     // A host without CAP_SYS_RESOURCE, say, cannot grant it to a container.
@@ -112,7 +120,9 @@ public enum SpecBuilder {
       spec.mounts?.removeAll { $0.destination == "/sys/fs/cgroup" }
     }
     spec.root = Spec.Root(path: paths.rootfs, readonly: config.readOnly)
-    spec.hostname = config.hostname ?? container.shortID
+    // With the host's network, the host's name, as docker and podman give.
+    spec.hostname =
+      config.hostname ?? (config.network == "host" ? hostName() : nil) ?? container.shortID
     guard var process = spec.process else {
       throw BerthError(.internalError, "the default runtime spec has no process")
     }
@@ -131,6 +141,11 @@ public enum SpecBuilder {
     if config.tty { env.append("TERM=xterm") }
     env += ["container=berth", "HOSTNAME=\(spec.hostname ?? "")"]
     process.env = ContentStore.mergeEnvironment(env, image.env ?? [], config.env)
+    if !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
+      let home = ContentStore.homeDirectory(
+        config.user ?? image.user ?? "", rootfs: paths.lookupRoot)
+      process.env = (process.env ?? []) + ["HOME=\(home)"]
+    }
     let cwd = config.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
     guard cwd.hasPrefix("/") else {
       throw BerthError(.invalidArgument, "working directory \"\(cwd)\" is not absolute")

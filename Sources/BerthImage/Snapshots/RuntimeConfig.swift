@@ -117,6 +117,19 @@ extension ContentStore {
     return (uid, gid, additional)
   }
 
+  /// The home directory of `--user` `spec` (name or uid, a group after
+  /// the colon ignored) as the image's /etc/passwd gives it, for a HOME
+  /// the image's and the user's env leave unset, as runc and crun set it:
+  /// /root for root (without reading the file: the default user is root on
+  /// every run), "/" for a user the file does not list.
+  public static func homeDirectory(_ spec: String, rootfs: String) -> String {
+    let user = String(spec.prefix { $0 != ":" })
+    if user.isEmpty || user == "root" || user == "0" { return "/root" }
+    let passwd = readInRoot(rootfs, "/etc/passwd").map(parseColonFile) ?? []
+    let entry = passwd.first { $0.count > 5 && (UInt32(user) != nil ? $0[2] : $0[0]) == user }
+    return entry.map { $0[5].isEmpty ? "/" : $0[5] } ?? "/"
+  }
+
   private static func parseColonFile(_ text: String) -> [[String]] {
     text.split(separator: "\n").map {
       $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
