@@ -379,7 +379,13 @@ extension ContentStore {
           hint: "remove the container first or use --force")
       }
       output += untagged.map { "Untagged: \($0)" }
-      if remaining.isEmpty {
+      if remaining.isEmpty && inUse {
+        // Forced while a container still uses it (the API's `rmi -f`: the
+        // CLI removes such containers first): untagged and kept, nameless,
+        // as docker keeps it, or that container could not start again.
+        // Prune takes it once no container does.
+        images[index].names = []
+      } else if remaining.isEmpty {
         images.remove(at: index)
         output.append("Deleted: \(image.id.encoded)")
       } else {

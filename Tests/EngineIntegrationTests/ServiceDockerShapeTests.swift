@@ -111,7 +111,7 @@ struct ServiceDockerShapeTests {
     #expect(FileManager.default.fileExists(atPath: missing))
   }
 
-  @Test func versionErrorsAreDockersAndNoMonitorIsLeftAZombie() {
+  @Test func versionErrorsBadCreatesAndRmiForceAnswerAsDockerWithNoZombieLeft() {
     let box = EngineSandbox("svcversion")
     let service = Service(box)
     defer { service.finish() }
@@ -143,5 +143,20 @@ struct ServiceDockerShapeTests {
         .allSatisfy { !$0.hasPrefix("Z") }
     }
     #expect(zombies, "\(sh(["ps", "-o", "pid,stat,args", "--ppid", "\(service.pid)"]).stdout)")
+    // `rmi -f` of an image a stopped container uses untags it and keeps it
+    // (dangling), as docker does: the container still starts.
+    #expect(
+      service.docker([
+        "create", "--name", "holder", "--network", "none", "busybox", "echo", "still here",
+      ]).status == 0)
+    let removed = service.docker(["rmi", "-f", "busybox"])
+    #expect(removed.status == 0, "\(removed.combined)")
+    #expect(removed.stdout.contains("Untagged: busybox"), "\(removed.combined)")
+    #expect(!removed.stdout.contains("Deleted"), "\(removed.combined)")
+    let started = service.docker(["start", "-a", "holder"])
+    #expect(started.stdout == "still here\n", "\(started.combined)")
+    #expect(
+      service.docker(["images", "-q", "--filter", "dangling=true"]).stdout.split(separator: "\n")
+        .count == 1)
   }
 }
