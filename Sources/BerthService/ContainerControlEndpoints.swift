@@ -161,7 +161,14 @@ enum ContainerControlEndpoints {
       cpu_stats: current.cpu, precpu_stats: previous?.cpu ?? .zero,
       memory_stats: MemoryStats(usage: s.memoryUsage, limit: limit, stats: s.memoryDetails),
       name: "/" + s.name, id: s.id,
-      networks: s.network.map { ["eth0": Network(rx_bytes: $0.received, tx_bytes: $0.sent)] })
+      networks: s.network.map {
+        [
+          "eth0": Network(
+            rx_bytes: $0.received, rx_packets: $0.receivedPackets, rx_errors: $0.receivedErrors,
+            rx_dropped: $0.receivedDropped, tx_bytes: $0.sent, tx_packets: $0.sentPackets,
+            tx_errors: $0.sentErrors, tx_dropped: $0.sentDropped)
+        ]
+      })
     return Router.json(stats)
   }
 

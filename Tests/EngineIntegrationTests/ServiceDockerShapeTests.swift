@@ -40,6 +40,12 @@ struct ServiceDockerShapeTests {
                                   log_config={"type": "json-file", "config": {"max-size": "1m"}})
       print("none", sorted(quiet.attrs["NetworkSettings"]["Networks"]))
       print("init", quiet.attrs["HostConfig"]["Init"], quiet.attrs["HostConfig"]["LogConfig"]["Config"])
+      # stats count packets, not only bytes (a refused connection to the
+      # gateway is one packet out and one in).
+      gateway = networks["bridge"]["Gateway"]
+      web.exec_run(["wget", "-q", "-T", "2", "http://%s:9/" % gateway])
+      eth0 = web.stats(stream=False)["networks"]["eth0"]
+      print("packets", eth0["tx_packets"] > 0, eth0["rx_packets"] > 0)
       # Starting a running container is docker's 304: no error.
       api.start(web.id)
       print("started again")
@@ -101,7 +107,8 @@ struct ServiceDockerShapeTests {
       "env True {'8080/tcp': [{'HostIp': '', 'HostPort': ''}]} ['8080/tcp']\n",
       "init True {'max-size': '1048576'}\n", "networks ['bridge'] True\n", "none ['none']\n",
       "started again\n",
-      "limit True\n", "since True True\n", "exposed True\n", "pruned True False\n",
+      "limit True\n", "packets True True\n", "since True True\n", "exposed True\n",
+      "pruned True False\n",
       "pruned all True\n", "container config True False\n",
       "glob ['busybox:latest']\n", "logs 400 You must choose at least one stream",
       "attach b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05said\\n' b''\n",

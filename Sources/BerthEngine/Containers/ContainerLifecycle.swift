@@ -1153,7 +1153,7 @@ public struct ContainerStats: Sendable {
   public var pids: UInt64
   /// Bytes received and sent on the container's own interfaces (nil when
   /// it shares another namespace's network).
-  public var network: (received: UInt64, sent: UInt64)? = nil
+  public var network: InterfaceCounters? = nil
   /// The CPU time split as the cgroup counts it, and per CPU (v1 only).
   public var cpuKernelNanoseconds: UInt64 = 0
   public var cpuUserNanoseconds: UInt64 = 0
@@ -1198,19 +1198,38 @@ extension Engine {
 
   /// /proc/PID/net/dev shows the network namespace of PID: the sums of its
   /// interfaces but lo.
-  static func interfaceCounters(pid: Int32) -> (received: UInt64, sent: UInt64)? {
+  static func interfaceCounters(pid: Int32) -> InterfaceCounters? {
     guard pid > 0, let bytes = try? readFile("/proc/\(pid)/net/dev", limit: 1 << 20) else {
       return nil
     }
-    var total: (received: UInt64, sent: UInt64) = (0, 0)
+    var total = InterfaceCounters()
     for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst(2) {
       guard let colon = line.firstIndex(of: ":") else { continue }
       let name = line[..<colon].filter { $0 != " " }
-      let fields = line[line.index(after: colon)...].split(separator: " ")
-      guard name != "lo", fields.count >= 9 else { continue }
-      total.received += UInt64(fields[0]) ?? 0
-      total.sent += UInt64(fields[8]) ?? 0
+      let fields = line[line.index(after: colon)...].split(separator: " ").map { UInt64($0) ?? 0 }
+      guard name != "lo", fields.count >= 12 else { continue }
+      // Receive: bytes packets errs drop ...; transmit from the ninth on.
+      total.received += fields[0]
+      total.receivedPackets += fields[1]
+      total.receivedErrors += fields[2]
+      total.receivedDropped += fields[3]
+      total.sent += fields[8]
+      total.sentPackets += fields[9]
+      total.sentErrors += fields[10]
+      total.sentDropped += fields[11]
     }
     return total
   }
+}
+
+/// The counters of a container's interfaces but lo, summed.
+public struct InterfaceCounters: Sendable {
+  public var received: UInt64 = 0
+  public var receivedPackets: UInt64 = 0
+  public var receivedErrors: UInt64 = 0
+  public var receivedDropped: UInt64 = 0
+  public var sent: UInt64 = 0
+  public var sentPackets: UInt64 = 0
+  public var sentErrors: UInt64 = 0
+  public var sentDropped: UInt64 = 0
 }
