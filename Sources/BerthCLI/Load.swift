@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 import BerthSystem
 import Glibc
@@ -31,6 +32,11 @@ struct Load: ParsableCommand {
       records = try store.withStagingPath("stdin") { path in
         try ContentStore.copyToFile(from: 0, path)
         return try store.load(from: path)
+      }
+    }
+    if let engine = try? global.engine() {
+      for record in records {
+        engine.recordImageEvent("load", id: record.id.description, name: record.names.first ?? "")
       }
     }
     guard !quiet else { return }

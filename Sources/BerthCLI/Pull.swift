@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 import BerthOCI
 
@@ -29,6 +30,8 @@ struct Pull: AsyncParsableCommand {
         ?? progressSink(quiet: quiet),
       bytes: bars.map { bars in { @Sendable blob, done, total in bars.bytes(blob, done, total) } })
     bars?.finish()
+    try? global.engine().recordImageEvent(
+      "pull", id: record.id.description, name: reference.withDefaultTag.description)
     print(record.id.encoded)
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 import BerthOCI
 
@@ -27,6 +28,8 @@ struct Push: AsyncParsableCommand {
     let destination = try Reference(parsing: destination ?? image)
     let digest = try await store.push(
       record, to: destination, options: registry.options(), progress: progressSink(quiet: quiet))
+    try? global.engine().recordImageEvent(
+      "push", id: record.id.description, name: destination.description)
     if let digestfile {
       try digest.description.write(toFile: digestfile, atomically: true, encoding: .utf8)
     }

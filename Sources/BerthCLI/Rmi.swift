@@ -54,7 +54,10 @@ struct RemoveOptions: ParsableArguments {
             _ = try engine.removeContainer(container.id, force: true, volumes: false)
           }
         }
-        for line in try store.remove(image, force: force) { print(line) }
+        let id = try store.resolveImage(image).id.description
+        let lines = try store.remove(image, force: force)
+        engine.recordImageRemoval(lines, id: id)
+        for line in lines { print(line) }
       } catch {
         // Keep going like podman, and report the first failure at the end.
         failure = failure ?? error

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthImage
 import BerthOCI
 
@@ -15,8 +16,13 @@ struct Tag: ParsableCommand {
   var names: [String]
 
   func run() throws {
-    let store = try global.store()
+    let engine = try global.engine()
+    let store = engine.store
     let record = try store.resolveImage(image)
-    for name in names { try store.tag(record, as: try Reference(parsing: name)) }
+    for name in names {
+      let reference = try Reference(parsing: name)
+      try store.tag(record, as: reference)
+      engine.recordImageEvent("tag", id: record.id.description, name: reference.description)
+    }
   }
 }

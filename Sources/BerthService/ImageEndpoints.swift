@@ -118,7 +118,9 @@ enum ImageEndpoints {
         hint: "give the new name as ?repo=NAME (and ?tag=TAG)")
     }
     let tag = request.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
-    try engine.store.tag(image, as: try Reference(parsing: repo + ":" + tag))
+    let reference = try Reference(parsing: repo + ":" + tag)
+    try engine.store.tag(image, as: reference)
+    engine.recordImageEvent("tag", id: image.id.description, name: reference.description)
     return .empty(.created)
   }
 
@@ -127,8 +129,9 @@ enum ImageEndpoints {
     -> APIResponse
   {
     let engine = try state.engine()
-    _ = try resolve(name, engine)
+    let image = try resolve(name, engine)
     let lines = try engine.store.remove(name, force: request.flag("force"))
+    engine.recordImageRemoval(lines, id: image.id.description)
     let items = lines.map { line -> [String: String] in
       if line.hasPrefix("Untagged: ") { return ["Untagged": shortName(String(line.dropFirst(10)))] }
       return ["Deleted": "sha256:" + line.dropFirst("Deleted: ".count)]
@@ -213,6 +216,8 @@ enum ImageEndpoints {
       case .failure(let error):
         emit(Router.json(ImageTransferEndpoints.Failure(describe(error))))
       case .success(let record):
+        engine.recordImageEvent(
+          "pull", id: record.id.description, name: reference.withDefaultTag.description)
         send(["status": "Digest: \(record.manifest)"])
         send([
           "status":

@@ -38,6 +38,7 @@ enum ImageTransferEndpoints {
         return
       case .success(let digest): manifest = digest
       }
+      engine.recordImageEvent("push", id: image.id.description, name: destination.description)
       let size = (try? engine.store.blobSize(manifest)) ?? 0
       let tag = destination.tag ?? "latest"
       send(["status": "\(tag): digest: \(manifest) size: \(size)"])
@@ -85,6 +86,7 @@ enum ImageTransferEndpoints {
     // An image the archive lists under several tags comes back once each.
     var seen = Set<String>()
     for image in loaded where seen.insert(image.id.description).inserted {
+      engine.recordImageEvent("load", id: image.id.description, name: image.names.first ?? "")
       let lines =
         image.names.isEmpty
         ? ["Loaded image ID: \(image.id)\n"]

@@ -147,9 +147,14 @@ extension SystemEndpoints {
   static func matches(_ event: EngineEvent, _ filters: Filters) -> Bool {
     let attributes = event.attributeMap
     return filters.matches("type", { $0 == event.type })
-      && filters.matches("event", { $0 == event.action || $0 == dockerAction(event.action) })
+      && filters.matches(
+        "event", { $0 == event.action || $0 == dockerAction(event.action, type: event.type) })
       && filters.matches("scope", { $0 == "local" })
-      && filters.matches("image", { $0 == attributes["image"] })
+      && filters.matches(
+        "image",
+        {
+          $0 == attributes["image"] || event.type == "image" && (event.name == $0 || event.id == $0)
+        })
       && filters.matchesLabels(attributes)
       && ["container", "volume", "network"].allSatisfy { key in
         filters.values[key] == nil
@@ -158,11 +163,12 @@ extension SystemEndpoints {
       }
   }
 
-  /// The engine's (podman's) words for two actions, in docker's.
-  static func dockerAction(_ action: String) -> String {
+  /// The engine's (podman's) words for some actions, in docker's: an
+  /// image is deleted, the rest destroyed.
+  static func dockerAction(_ action: String, type: String) -> String {
     switch action {
     case "died": return "die"
-    case "remove": return "destroy"
+    case "remove": return type == "image" ? "delete" : "destroy"
     default: return action
     }
   }
@@ -193,7 +199,7 @@ extension SystemEndpoints {
         from = attributes["image"]
       }
       Type = event.type
-      Action = SystemEndpoints.dockerAction(event.action)
+      Action = SystemEndpoints.dockerAction(event.action, type: event.type)
       if status != nil { status = Action }
       Actor = ActorInfo(ID: event.id, Attributes: attributes)
       time = event.time / 1_000_000_000

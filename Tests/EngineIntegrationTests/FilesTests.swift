@@ -118,6 +118,16 @@ struct SystemCommandTests {
     ])
     #expect(events.stdout.contains("\"Status\":\"start\""))
     #expect(events.stdout.contains(id))
+    // Image commands are logged too, and a stop as kill, died, stop.
+    #expect(box.berth(["tag", "busybox", "localhost/logged:1"]).status == 0)
+    #expect(box.berth(["rmi", "localhost/logged:1"]).status == 0)
+    #expect(box.berth(["stop", "-t", "1", "s"]).status == 0)
+    let logged = box.berth([
+      "events", "--since", "1h", "--stream=false", "--format", "{{.Type}} {{.Status}}",
+    ]).stdout
+    #expect(logged.contains("image tag\nimage untag\n"), "\(logged)")
+    #expect(logged.contains("container kill\n"), "\(logged)")
+    #expect(logged.contains("container stop\n"), "\(logged)")
     #expect(box.berth(["info", "--format", "{{.Store.ContainerStore}}"]).stdout == "1\n")
     #expect(
       box.berth(["system", "df", "--format", "{{.Type}} {{.Total}}"]).stdout

@@ -98,6 +98,15 @@ struct ServiceDockerShapeTests {
       while chunk := raw.recv(4096):
           answer += chunk
       print("attach", repr(answer.split(b"\\r\\n\\r\\n", 1)[1]), repr(talker.attach()))
+      # A stop is logged as docker logs it: kill with each signal sent (the
+      # sleep, as pid 1, ignores TERM: KILL follows after the timeout), die, stop.
+      import time
+      since = time.time() - 1
+      web.stop(timeout=1)
+      events = c.events(since=since, until=time.time() + 1, decode=True,
+                        filters={"container": web.id})
+      print("stop events", [(e["Action"], e["Actor"]["Attributes"].get("signal")) for e in events
+                            if e["Action"] in ("kill", "die", "stop")])
       web.remove(force=True)
       """
     let ran = sh(["python3", "-"], input: script)
@@ -107,7 +116,10 @@ struct ServiceDockerShapeTests {
       "env True {'8080/tcp': [{'HostIp': '', 'HostPort': ''}]} ['8080/tcp']\n",
       "init True {'max-size': '1048576'}\n", "networks ['bridge'] True\n", "none ['none']\n",
       "started again\n",
-      "limit True\n", "packets True True\n", "since True True\n", "exposed True\n",
+      "limit True\n",
+      "stop events [('kill', '15'), ('kill', '9'), ('die', None), ('stop', None)]\n",
+      "packets True True\n",
+      "since True True\n", "exposed True\n",
       "pruned True False\n",
       "pruned all True\n", "container config True False\n",
       "glob ['busybox:latest']\n", "logs 400 You must choose at least one stream",
@@ -156,6 +168,8 @@ struct ServiceDockerShapeTests {
       service.docker([
         "create", "--name", "holder", "--network", "none", "busybox", "echo", "still here",
       ]).status == 0)
+    let since = Int(Date().timeIntervalSince1970) - 1
+    #expect(service.docker(["tag", "busybox", "localhost/evented:1"]).status == 0)
     let removed = service.docker(["rmi", "-f", "busybox"])
     #expect(removed.status == 0, "\(removed.combined)")
     #expect(removed.stdout.contains("Untagged: busybox"), "\(removed.combined)")
@@ -165,5 +179,13 @@ struct ServiceDockerShapeTests {
     #expect(
       service.docker(["images", "-q", "--filter", "dangling=true"]).stdout.split(separator: "\n")
         .count == 1)
+    // Image events, in docker's words.
+    let events = service.docker([
+      "events", "--since", "\(since)", "--until", "\(Int(Date().timeIntervalSince1970) + 1)",
+      "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+    ])
+    #expect(events.stdout.contains("tag localhost/evented:1\n"), "\(events.combined)")
+    #expect(
+      events.stdout.contains("untag docker.io/library/busybox:latest\n"), "\(events.combined)")
   }
 }

@@ -895,14 +895,31 @@ extension Engine {
     let signal = try Signal.parse(config.stopSignal ?? stopSignalOfImage(container) ?? "TERM")
     let grace = timeout ?? config.stopTimeout ?? 10
     try requestStop(container.id)
+    recordEvent(container, "kill", ["signal": "\(signal)"])
     let driver = self.driver(config, id: container.id)
     if container.state == .paused { try? driver.resume(container.id) }
     try? driver.kill(container.id, signal: signal, all: false)
     if !waitForMonitor(container.id, seconds: Double(grace)) {
+      recordEvent(container, "kill", ["signal": "\(SIGKILL)"])
       try? driver.kill(container.id, signal: SIGKILL, all: true)
       _ = waitForMonitor(container.id, seconds: 10)
     }
-    return try refreshOptional(container.id) ?? container
+    let stopped = try refreshOptional(container.id) ?? container
+    recordEvent(container, "stop")
+    return stopped
+  }
+
+  /// An event beside those a state change records (start, died, remove):
+  /// what a user did to the container, as docker and podman log it. A
+  /// failure to record does not undo what was done.
+  func recordEvent(_ container: Container, _ action: String, _ extra: [String: String] = [:]) {
+    var attributes = ["image": container.imageName]
+    attributes.merge(extra) { _, new in new }
+    try? database.write { db in
+      try EventLog.record(
+        db, type: "container", action: action, id: container.id, name: container.name,
+        attributes: attributes)
+    }
   }
 
   /// Tells the monitor not to restart the container. A monitor waiting
@@ -949,6 +966,7 @@ extension Engine {
       throw BerthError(.invalidState, "container \(container.name) is not running")
     }
     try driver(container).kill(container.id, signal: signal, all: false)
+    recordEvent(container, "kill", ["signal": "\(signal)"])
     return container
   }
 
