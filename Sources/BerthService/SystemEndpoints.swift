@@ -148,7 +148,12 @@ extension SystemEndpoints {
     let attributes = event.attributeMap
     return filters.matches("type", { $0 == event.type })
       && filters.matches(
-        "event", { $0 == event.action || $0 == dockerAction(event.action, type: event.type) })
+        "event",
+        { wanted in
+          let docker = dockerAction(event.action, type: event.type)
+          // Docker's exec actions carry the command: `exec_start: sh -c ...`.
+          return wanted == event.action || wanted == docker || docker.hasPrefix(wanted + ": ")
+        })
       && filters.matches("scope", { $0 == "local" })
       && filters.matches(
         "image",
@@ -165,10 +170,12 @@ extension SystemEndpoints {
 
   /// The engine's (podman's) words for some actions, in docker's: an
   /// image is deleted, the rest destroyed.
-  static func dockerAction(_ action: String, type: String) -> String {
+  static func dockerAction(_ action: String, type: String, command: String? = nil) -> String {
     switch action {
     case "died": return "die"
     case "remove": return type == "image" ? "delete" : "destroy"
+    case "exec": return "exec_start: " + (command ?? "")
+    case "exec_died": return "exec_die"
     default: return action
     }
   }
@@ -199,7 +206,8 @@ extension SystemEndpoints {
         from = attributes["image"]
       }
       Type = event.type
-      Action = SystemEndpoints.dockerAction(event.action, type: event.type)
+      Action = SystemEndpoints.dockerAction(
+        event.action, type: event.type, command: attributes["execCommand"])
       if status != nil { status = Action }
       Actor = ActorInfo(ID: event.id, Attributes: attributes)
       time = event.time / 1_000_000_000

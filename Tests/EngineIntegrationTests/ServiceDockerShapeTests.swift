@@ -20,7 +20,8 @@ struct ServiceDockerShapeTests {
     defer { service.finish() }
     let missing = box.dir + "/made/by/docker"
     let script = """
-      import docker
+      import docker, time
+      began = time.time() - 1
       c = docker.DockerClient(base_url="unix://\(service.socket)")
       api = c.api
       # A container port with no host port gets a free one, on every address.
@@ -43,7 +44,7 @@ struct ServiceDockerShapeTests {
       # stats count packets, not only bytes (a refused connection to the
       # gateway is one packet out and one in).
       gateway = networks["bridge"]["Gateway"]
-      web.exec_run(["wget", "-q", "-T", "2", "http://%s:9/" % gateway])
+      web.exec_run(["nc", "-w", "2", gateway, "9"])
       eth0 = web.stats(stream=False)["networks"]["eth0"]
       print("packets", eth0["tx_packets"] > 0, eth0["rx_packets"] > 0)
       # Starting a running container is docker's 304: no error.
@@ -107,6 +108,10 @@ struct ServiceDockerShapeTests {
                         filters={"container": web.id})
       print("stop events", [(e["Action"], e["Actor"]["Attributes"].get("signal")) for e in events
                             if e["Action"] in ("kill", "die", "stop")])
+      # An exec is logged as docker logs it, its exit code with it.
+      execs = c.events(since=began, until=time.time() + 1, decode=True,
+                       filters={"container": web.id, "event": "exec_die"})
+      print("exec events", [e["Actor"]["Attributes"].get("exitCode") for e in execs])
       web.remove(force=True)
       """
     let ran = sh(["python3", "-"], input: script)
@@ -118,6 +123,7 @@ struct ServiceDockerShapeTests {
       "started again\n",
       "limit True\n",
       "stop events [('kill', '15'), ('kill', '9'), ('die', None), ('stop', None)]\n",
+      "exec events ['1']\n",
       "packets True True\n",
       "since True True\n", "exposed True\n",
       "pruned True False\n",

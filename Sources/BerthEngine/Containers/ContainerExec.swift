@@ -87,14 +87,23 @@ extension Engine {
     ]
     if request.detach { arguments.append("--detach") }
     if let external { arguments.append("--runtime=" + external.path) }
+    // Logged as podman logs it: `exec`, then `exec_died` with the code.
+    let command = request.command.joined(separator: " ")
+    recordEvent(container, "exec", ["execCommand": command])
+    let code: Int32
     if let stdio = request.stdio, stdio.count == 3 {
       let pid = try ChildProcess.spawn(
         ["berth-monitor", "exec"] + arguments, path: binary, stdin: .fd(stdio[0]),
         stdout: .fd(stdio[1]), stderr: .fd(stdio[2]))
       request.started?(pid)
-      return exitCode(fromWaitStatus: try BerthSystem.waitForExit(pid))
+      code = exitCode(fromWaitStatus: try BerthSystem.waitForExit(pid))
+    } else {
+      code = try MonitorLauncher.exec(
+        binary: binary, arguments: arguments, quiet: request.quiet, detached: request.detach)
     }
-    return try MonitorLauncher.exec(
-      binary: binary, arguments: arguments, quiet: request.quiet, detached: request.detach)
+    if !request.detach {
+      recordEvent(container, "exec_died", ["execCommand": command, "exitCode": "\(code)"])
+    }
+    return code
   }
 }
