@@ -288,10 +288,12 @@ enum ImageEndpoints {
     /// Before 1.44 only.
     var VirtualSize: Int64?
     var Config: ImageConfig.Config?
-    /// Before 1.45 only: docker-compose 1.x reads its Volumes to recreate
-    /// a container, and fails on a KeyError without it.
-    var Container: String?
-    var ContainerConfig: ImageConfig.Config?
+    /// Docker dropped these in 1.45, but docker-compose 1.x (Debian 12's)
+    /// negotiates the newest version and reads ContainerConfig's Volumes to
+    /// recreate a container, failing on a KeyError without it (as it does
+    /// against docker 25 and later). Newer clients ignore them.
+    var Container = ""
+    var ContainerConfig: ImageConfig.Config
     var RootFS: RootFSInfo
 
     struct RootFSInfo: Encodable {
@@ -311,13 +313,9 @@ enum ImageEndpoints {
       Id: image.id.description, RepoTags: image.names.map(shortName),
       RepoDigests: repoDigests(image, names: image.names), Created: config.created ?? "",
       Author: config.author ?? "", Architecture: config.architecture, Os: config.os,
-      Size: size, Config: config.config,
+      Size: size, Config: config.config, ContainerConfig: config.config ?? ImageConfig.Config(),
       RootFS: .init(Layers: config.rootfs.diffIDs.map(\.description)))
     if !Router.versionAtLeast(request.version, 44) { inspected.VirtualSize = size }
-    if !Router.versionAtLeast(request.version, 45) {
-      inspected.Container = ""
-      inspected.ContainerConfig = config.config ?? ImageConfig.Config()
-    }
     return .json(.ok, Router.json(inspected))
   }
 

@@ -375,6 +375,7 @@ struct ServiceImageTests {
           client:
             image: busybox
             command: ["sh", "-c", "echo client up; sleep 300"]
+            environment: [ROUND=one]
             networks: [back]
             depends_on: [web]
         volumes:
@@ -401,6 +402,17 @@ struct ServiceImageTests {
     let published = box.inNetwork(["busybox", "wget", "-qO-", "http://127.0.0.1:18082/"])
     #expect(published.stdout == "served\n", "\(published.combined)")
     #expect(box.berth(["volume", "ls", "-q"]).stdout == "demo_data\n")
+    // A changed service is recreated (compose 1.x reads the image's
+    // ContainerConfig for that, and failed on a KeyError without it).
+    let file = project + "/docker-compose.yml"
+    try String(contentsOfFile: file, encoding: .utf8)
+      .replacingOccurrences(of: "ROUND=one", with: "ROUND=two")
+      .write(toFile: file, atomically: true, encoding: .utf8)
+    let again = compose(["up", "-d"])
+    #expect(again.status == 0, "\(again.combined)")
+    #expect(again.combined.contains("Recreating"), "\(again.combined)")
+    let round = compose(["exec", "-T", "client", "sh", "-c", "echo $ROUND"])
+    #expect(round.stdout == "two\n", "\(round.combined)")
     let down = compose(["down", "-v"])
     #expect(down.status == 0, "\(down.combined)")
     #expect(service.docker(["ps", "-a", "-q"]).stdout.isEmpty)
