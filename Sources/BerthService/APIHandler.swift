@@ -19,6 +19,8 @@ struct APIRequest: Sendable {
   var body: [UInt8]
   /// The version the client asked for (from the prefix), or the newest.
   var version: String
+  /// Its minor number (41 of 1.41), by which behaviours differ.
+  var minorVersion: Int { version.split(separator: ".").last.flatMap { Int($0) } ?? 47 }
   /// A tar body (load, build, archive PUT), spooled to disk as it came.
   var spooled: SpooledBody? = nil
 

@@ -231,20 +231,14 @@ enum ContainerEndpoints {
     // /data:/data`, compose's `./data:/data`); a `Mounts` bind it refuses.
     // What is made here goes again if the create fails.
     var made: [String] = []
-    for bind in body.HostConfig?.Binds ?? [] {
-      let source = String(bind.prefix { $0 != ":" })
-      guard source.hasPrefix("/") else { continue }
-      var path = ""
-      for component in source.split(separator: "/") {
-        path += "/" + component
-        if fileExists(path) { continue }
-        guard mkdir(path, 0o755) == 0 || currentErrno == .fileExists else {
-          let errno = currentErrno
-          for dir in made.reversed() { rmdir(dir) }
-          throw BerthError.system("cannot create bind source \(path)", errno)
-        }
-        made.append(path)
+    do {
+      for text in body.HostConfig?.Binds ?? [] {
+        let mount = try ContainerCreateBody.bind(text)
+        if mount.kind == .bind { made += try mkdirAll(mount.source) }
       }
+    } catch {
+      for dir in made.reversed() { rmdir(dir) }
+      throw error
     }
     // docker run creates, attaches, waits, then starts: a start follows.
     Engine.startFollows(runRoot: engine.runRoot, networkNone: config.network == "none")

@@ -83,16 +83,10 @@ enum ImageEndpoints {
   /// True when glob `pattern` matches image name `name` in any form docker
   /// accepts: familiar (`busybox:latest`) or full, with or without the tag.
   static func referenceMatches(_ pattern: String, _ name: String) -> Bool {
-    let short = shortName(name)
-    // The tag is what follows the last colon after the last slash (a
-    // registry's port is not one).
-    func withoutTag(_ text: String) -> String {
-      guard let colon = text.lastIndex(of: ":"),
-        text.lastIndex(of: "/").map({ $0 < colon }) ?? true
-      else { return text }
-      return String(text[..<colon])
-    }
-    let forms: [String] = [short, withoutTag(short), name, withoutTag(name)]
+    // The repository is the name without its tag (a registry's port is
+    // not one).
+    let repository = (try? Reference(parsing: name, defaultTag: false))?.repository ?? name
+    let forms: [String] = [shortName(name), shortName(repository), name, repository]
     return forms.contains { (form: String) -> Bool in fnmatch(pattern, form, 0) == 0 }
   }
 
@@ -315,7 +309,7 @@ enum ImageEndpoints {
       Author: config.author ?? "", Architecture: config.architecture, Os: config.os,
       Size: size, Config: config.config, ContainerConfig: config.config ?? ImageConfig.Config(),
       RootFS: .init(Layers: config.rootfs.diffIDs.map(\.description)))
-    if !Router.versionAtLeast(request.version, 44) { inspected.VirtualSize = size }
+    if request.minorVersion < 44 { inspected.VirtualSize = size }
     return .json(.ok, Router.json(inspected))
   }
 

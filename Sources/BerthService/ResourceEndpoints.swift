@@ -49,7 +49,7 @@ enum VolumeEndpoints {
       // for `all`: a named volume holds data someone chose to keep.
       let filters = try Filters(request, allowed: ["label", "label!", "all"])
       let all =
-        Router.versionAtLeast(request.version, 42) == false
+        request.minorVersion < 42
         || filters.values["all"]?.contains { $0 == "true" || $0 == "1" } == true
       let deleted = try engine.pruneVolumes { volume in
         (all || volume.anonymous) && filters.matchesLabels(volume.labelMap)

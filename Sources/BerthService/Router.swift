@@ -39,11 +39,6 @@ enum Router {
       repeated: repeated, headers: head.headers, body: body, version: version)
   }
 
-  /// True when the client's API version is 1.`minor` or later.
-  static func versionAtLeast(_ version: String, _ minor: Int) -> Bool {
-    (version.split(separator: ".").last.flatMap { Int($0) } ?? 47) >= minor
-  }
-
   /// `plus`: `+` is a space (query strings), not in paths.
   static func percentDecode(_ text: String, plus: Bool = true) -> String {
     var bytes: [UInt8] = []
@@ -68,21 +63,19 @@ enum Router {
     Trace.mark("api: \(request.method) \(request.path) \(request.query.sorted { $0.key < $1.key })")
     defer { Trace.mark("api: answered \(request.method) \(request.path)") }
     // Docker's own words, which clients show as they are.
-    if let major = request.version.split(separator: ".").last.flatMap({ Int($0) }) {
-      if major > 47 {
-        return .json(
-          .badRequest,
-          errorBody(
-            "client version \(request.version) is too new. Maximum supported API version is \(apiVersion)"
-          ))
-      }
-      if major < 24 {
-        return .json(
-          .badRequest,
-          errorBody(
-            "client version \(request.version) is too old. Minimum supported API version is \(minimumVersion), please upgrade your client to a newer version"
-          ))
-      }
+    if request.minorVersion > 47 {
+      return .json(
+        .badRequest,
+        errorBody(
+          "client version \(request.version) is too new. Maximum supported API version is \(apiVersion)"
+        ))
+    }
+    if request.minorVersion < 24 {
+      return .json(
+        .badRequest,
+        errorBody(
+          "client version \(request.version) is too old. Minimum supported API version is \(minimumVersion), please upgrade your client to a newer version"
+        ))
     }
     let segments = request.path.split(separator: "/").map(String.init)
     do {

@@ -89,8 +89,7 @@ enum SystemEndpoints {
   static func info(_ state: ServiceState) throws -> APIResponse {
     let engine = try state.engine()
     let containers = try engine.containers()
-    var host = [CChar](repeating: 0, count: 256)
-    gethostname(&host, host.count)
+    let host = hostName() ?? ""
     let os =
       (try? readFile("/etc/os-release")).flatMap { bytes in
         String(decoding: bytes, as: UTF8.self).split(separator: "\n")
@@ -98,7 +97,7 @@ enum SystemEndpoints {
           .map { String($0.dropFirst(12).filter { $0 != "\"" }) }
       } ?? "Linux"
     let info = Info(
-      ID: String(cString: host), Containers: containers.count,
+      ID: host, Containers: containers.count,
       ContainersRunning: containers.filter { $0.state == .running }.count,
       ContainersPaused: containers.filter { $0.state == .paused }.count,
       ContainersStopped: containers.filter { $0.state == .exited || $0.state == .created }.count,
@@ -106,7 +105,7 @@ enum SystemEndpoints {
       OperatingSystem: os, Architecture: uname().machine,
       NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
       MemTotal: Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE))),
-      Name: String(cString: host), ServerVersion: state.server.version,
+      Name: host, ServerVersion: state.server.version,
       KernelVersion: uname().release,
       CgroupVersion: fileExists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1")
     return .json(.ok, Router.json(info))

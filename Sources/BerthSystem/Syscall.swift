@@ -131,10 +131,12 @@ public func isDirectory(_ path: String) -> Bool {
 
 /// Creates a directory and its parents on the host (never inside a rootfs:
 /// there, use `RootFS.mkdirAll`, which resolves in-root by fd).
-/// The leaf is tried first: its parents usually exist already.
-public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+/// The leaf is tried first: its parents usually exist already. Returns the
+/// directories it made, parents first (for a caller that undoes them).
+@discardableResult
+public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) -> [String] {
   let components = path.split(separator: "/")
-  guard !components.isEmpty else { return }
+  guard !components.isEmpty else { return [] }
   // By hand, and with whole strings: `joined(separator:)` and
   // `append(contentsOf:)` over substrings look an associated type up at run
   // time, and a first lookup scans every conformance record of the binary.
@@ -143,14 +145,18 @@ public func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
     if !normalised.isEmpty || path.hasPrefix("/") { normalised += "/" }
     normalised += String(component)
   }
-  if mkdir(normalised, mode) == 0 || currentErrno == .fileExists { return }
+  if mkdir(normalised, mode) == 0 { return [normalised] }
+  if currentErrno == .fileExists { return [] }
   guard currentErrno == .noSuchFileOrDirectory, components.count > 1 else {
     throw .system("cannot create directory \(normalised)", currentErrno)
   }
-  try mkdirAll(parentPath(normalised), mode: mode)
-  if mkdir(normalised, mode) != 0 && currentErrno != .fileExists {
+  var made = try mkdirAll(parentPath(normalised), mode: mode)
+  if mkdir(normalised, mode) == 0 {
+    made.append(normalised)
+  } else if currentErrno != .fileExists {
     throw .system("cannot create directory \(normalised)", currentErrno)
   }
+  return made
 }
 
 /// Removes a tree on the host without following symlinks, walking it by
@@ -237,3 +243,10 @@ public func listDirectory(_ path: String) -> [String] {
 /// O_PATH, which Swift's Glibc module hides behind _GNU_SOURCE.
 // swift-format-ignore: AlwaysUseLowerCamelCase
 public let O_PATH: Int32 = BERTH_O_PATH
+
+/// This host's name (uname's nodename), nil when it has none.
+public func hostName() -> String? {
+  var buffer = [CChar](repeating: 0, count: 256)
+  guard gethostname(&buffer, buffer.count - 1) == 0, buffer[0] != 0 else { return nil }
+  return String(cString: buffer)
+}

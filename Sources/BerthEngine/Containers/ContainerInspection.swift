@@ -2,6 +2,7 @@
 // service: podman's container inspect (docker's field names), docker's
 // NetworkSettings, a volume's inspect, and the PascalCase JSON encoder
 // that spells their keys as Go does.
+import BerthImage
 import BerthMonitor
 import BerthOCI
 import BerthSystem
@@ -169,17 +170,13 @@ public struct InspectedContainer: Encodable {
   public static func make(_ engine: Engine, _ reference: String) throws -> InspectedContainer {
     let container = try engine.refresh(try engine.lookup(reference).id)
     let config = try container.decodedConfig()
-    let command = (try? engine.containerCommand(container)) ?? []
-    // Env and ports as the container has them: the image's, then its own.
-    let imageConfig = (try? engine.store.resolveImage(container.imageID)).flatMap {
-      try? engine.imageConfiguration($0)
-    }
-    var env = imageConfig?.env ?? []
-    for variable in config.env {
-      let key = variable.prefix { $0 != "=" }
-      env.removeAll { $0.prefix { $0 != "=" } == key }
-      env.append(variable)
-    }
+    // The image's config is read once, for the command and for the env and
+    // ports as the container has them: the image's, then its own.
+    var images: [String: ImageConfig.Config] = [:]
+    let command =
+      (try? engine.containerCommand(container, config: config, images: &images)) ?? []
+    let imageConfig = images[container.imageID]
+    let env = ContentStore.mergeEnvironment(imageConfig?.env ?? [], config.env)
     var exposed = imageConfig?.exposedPorts ?? [:]
     for port in config.exposedPorts ?? [] { exposed[port] = EmptyObject() }
     var portBindings: [String: [HostConfigInfo.PortBinding]] = [:]

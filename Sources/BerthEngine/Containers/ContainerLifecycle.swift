@@ -909,19 +909,6 @@ extension Engine {
     return stopped
   }
 
-  /// An event beside those a state change records (start, died, remove):
-  /// what a user did to the container, as docker and podman log it. A
-  /// failure to record does not undo what was done.
-  func recordEvent(_ container: Container, _ action: String, _ extra: [String: String] = [:]) {
-    var attributes = ["image": container.imageName]
-    attributes.merge(extra) { _, new in new }
-    try? database.write { db in
-      try EventLog.record(
-        db, type: "container", action: action, id: container.id, name: container.name,
-        attributes: attributes)
-    }
-  }
-
   /// Tells the monitor not to restart the container. A monitor waiting
   /// out a restart back-off sleeps in poll until the restart is due (up to
   /// a minute): a connection to its attach socket wakes it, and it reads

@@ -29,7 +29,8 @@ public final class ExitWatch: @unchecked Sendable {
   public init(directory: String) {
     fd = Self.threadInstance()
     self.directory = directory
-    drain()
+    // Events left by an earlier watch on this thread's instance.
+    if fd >= 0 { _ = readEvents() }
     _ = startWatching()
   }
 
@@ -71,13 +72,6 @@ public final class ExitWatch: @unchecked Sendable {
         fd, parentPath(directory), UInt32(IN_CREATE | IN_MOVED_TO))
     }
     return false
-  }
-
-  /// Events left by an earlier watch on this thread's instance.
-  private func drain() {
-    guard fd >= 0 else { return }
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while read(fd, &buffer, buffer.count) > 0 {}
   }
 
   /// Returns after the status changes, the directory goes or appears, or

@@ -36,14 +36,6 @@ public enum SpecBuilder {
     return entrypoint + (command ?? (given == nil ? image.cmd ?? [] : []))
   }
 
-  static func hostName() -> String? {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
-    let name = String(
-      decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return name.isEmpty ? nil : name
-  }
-
   /// Capabilities after --cap-add/--cap-drop ("ALL" allowed in both).
   public static func capabilities(_ config: ContainerConfig) throws(BerthError) -> [String] {
     // A host without CAP_SYS_RESOURCE, say, cannot grant it to a container.
@@ -141,23 +133,22 @@ public enum SpecBuilder {
     if config.tty { env.append("TERM=xterm") }
     env += ["container=berth", "HOSTNAME=\(spec.hostname ?? "")"]
     process.env = ContentStore.mergeEnvironment(env, image.env ?? [], config.env)
-    if !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
-      let home = ContentStore.homeDirectory(
-        config.user ?? image.user ?? "", rootfs: paths.lookupRoot)
-      process.env = (process.env ?? []) + ["HOME=\(home)"]
-    }
     let cwd = config.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
     guard cwd.hasPrefix("/") else {
       throw BerthError(.invalidArgument, "working directory \"\(cwd)\" is not absolute")
     }
     process.cwd = cwd
-    let user: (uid: UInt32, gid: UInt32, additionalGids: [UInt32])
+    let user: (uid: UInt32, gid: UInt32, additionalGids: [UInt32], home: String)
     do {
-      user = try ContentStore.resolveUser(config.user ?? image.user ?? "", rootfs: paths.lookupRoot)
+      user = try ContentStore.resolveUserAndHome(
+        config.user ?? image.user ?? "", rootfs: paths.lookupRoot)
     } catch let error as BerthError {
       throw error
     } catch {
       throw BerthError(.invalidArgument, "cannot resolve the user: \(error)")
+    }
+    if !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
+      process.env = (process.env ?? []) + ["HOME=\(user.home)"]
     }
     var gids = user.additionalGids
     for group in config.groupAdd {
@@ -385,7 +376,7 @@ public enum SpecBuilder {
       }
       // A volume mounted read-only on the host (`o=bind,ro`) stays so: the
       // runtime's remount for nosuid would otherwise make it writable.
-      let volumeAccess = BerthMonitorBinary.isReadOnlyMount(source) ? "ro" : access
+      let volumeAccess = mountFlags(ofPath: source) & UInt(MS_RDONLY) != 0 ? "ro" : access
       return Spec.Mount(
         destination: request.destination, type: "bind", source: source,
         options: ["rbind", "rprivate", volumeAccess, "nodev", "nosuid"] + request.options)

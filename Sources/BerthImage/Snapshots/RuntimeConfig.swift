@@ -70,24 +70,38 @@ extension ContentStore {
   public static func resolveUser(_ spec: String, rootfs: String) throws -> (
     uid: UInt32, gid: UInt32, additionalGids: [UInt32]
   ) {
-    if spec.isEmpty { return (0, 0, []) }
+    let user = try resolveUserAndHome(spec, rootfs: rootfs)
+    return (user.uid, user.gid, user.additionalGids)
+  }
+
+  /// The same, with the user's home directory from the same read of passwd,
+  /// for a HOME the env leaves unset (as runc and crun set it): /root for
+  /// root, "/" for a user passwd does not list. The default user, root,
+  /// reads no file (it is every run's).
+  public static func resolveUserAndHome(_ spec: String, rootfs: String) throws -> (
+    uid: UInt32, gid: UInt32, additionalGids: [UInt32], home: String
+  ) {
+    if spec.isEmpty { return (0, 0, [], "/root") }
     let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
     let passwd = readInRoot(rootfs, "/etc/passwd").map(parseColonFile) ?? []
     let groups = readInRoot(rootfs, "/etc/group").map(parseColonFile) ?? []
     var uid: UInt32
     var gid: UInt32
     var userName: String?
+    var home: String?
     if let number = UInt32(parts[0]) {
       uid = number
       let entry = passwd.first { $0.count > 3 && $0[2] == parts[0] }
       gid = entry.flatMap { UInt32($0[3]) } ?? 0
       userName = entry?[0]
+      home = entry.flatMap { $0.count > 5 ? $0[5] : nil }
     } else if let entry = passwd.first(where: { $0.count > 3 && $0[0] == parts[0] }),
       let number = UInt32(entry[2])
     {
       uid = number
       gid = UInt32(entry[3]) ?? 0
       userName = entry[0]
+      home = entry.count > 5 ? entry[5] : nil
     } else {
       throw BerthError(
         .notFound, "user \"\(parts[0])\" is not in the image's /etc/passwd",
@@ -114,20 +128,8 @@ extension ContentStore {
         }
       }
     }
-    return (uid, gid, additional)
-  }
-
-  /// The home directory of `--user` `spec` (name or uid, a group after
-  /// the colon ignored) as the image's /etc/passwd gives it, for a HOME
-  /// the image's and the user's env leave unset, as runc and crun set it:
-  /// /root for root (without reading the file: the default user is root on
-  /// every run), "/" for a user the file does not list.
-  public static func homeDirectory(_ spec: String, rootfs: String) -> String {
-    let user = String(spec.prefix { $0 != ":" })
-    if user.isEmpty || user == "root" || user == "0" { return "/root" }
-    let passwd = readInRoot(rootfs, "/etc/passwd").map(parseColonFile) ?? []
-    let entry = passwd.first { $0.count > 5 && (UInt32(user) != nil ? $0[2] : $0[0]) == user }
-    return entry.map { $0[5].isEmpty ? "/" : $0[5] } ?? "/"
+    let fallback = uid == 0 ? "/root" : "/"
+    return (uid, gid, additional, home.flatMap { $0.isEmpty ? nil : $0 } ?? fallback)
   }
 
   private static func parseColonFile(_ text: String) -> [[String]] {
