@@ -184,14 +184,15 @@ extension Engine {
     let parsed = MountOptions.parse((options["o"] ?? "").split(separator: ",").map(String.init))
     var flags = parsed.flags
     if parsed.isBind { flags |= UInt(MS_BIND) | (parsed.isRecursive ? UInt(MS_REC) : 0) }
-    try check("mount volume \(volume.name) (device \(device))") {
+    let hint = "check its device, type and o options (berth volume inspect \(volume.name))"
+    try check("cannot mount volume \(volume.name) (device \(device))", hint: hint) {
       Glibc.mount(
         device, volume.mountpoint, parsed.isBind ? nil : options["type"] ?? "none", flags,
         parsed.dataString)
     }
     // A bind mount ignores MS_RDONLY until remounted.
     if parsed.isBind && parsed.flags & UInt(MS_RDONLY) != 0 {
-      try check("make volume \(volume.name) read-only") {
+      try check("cannot make volume \(volume.name) read-only", hint: hint) {
         Glibc.mount(
           nil, volume.mountpoint, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil)
       }
